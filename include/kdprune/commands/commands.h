@@ -1,0 +1,30 @@
+#pragma once
+// What each subcommand does, as library calls; src/cli/ only parses arguments and prints.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kdprune/config/config.h"
+
+namespace kdprune::commands {
+
+struct CommandOptions {
+  std::string config_path;             // --config (empty: defaults)
+  std::vector<std::string> overrides;  // trailing section.key=value
+  bool force = false;                  // --force: overwrite an existing run directory
+};
+
+// Trains a model on the training view of data.* and writes model.pt, metrics.csv, summary.json
+// into a new run directory. Returns the summary.
+nlohmann::json train_teacher(const CommandOptions& opts);
+
+// Evaluates a model.pt on the test split of data.* (the model's dataset unless data.name is
+// overridden). Writes a run directory with summary.json. Returns the summary.
+nlohmann::json eval_model(const CommandOptions& opts, const std::string& model_path);
+
+// `kdprune info`: versions, devices, registries.
+std::string info_report();
+// `kdprune info --dataset NAME`: sizes, shape, classes, histogram, normalisation.
+std::string dataset_report(const CommandOptions& opts);
+
+}  // namespace kdprune::commands

@@ -1,0 +1,104 @@
+#pragma once
+// Typed configuration shared by every subcommand. One struct per top-level YAML section; the
+// keys, defaults and allowed values are declared once in src/config/schema.h and drive loading,
+// validation and the resolved-config writer alike.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kdprune {
+
+struct RunSection {
+  std::string name;             // default: <subcommand>-<timestamp>
+  std::string root = "runs";    // run directories live in <root>/<name>
+  int64_t seed = 0;
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  int64_t threads = 0;          // intra-op CPU threads; 0 = library default
+  std::string log_level = "info";
+};
+
+struct SyntheticSection {  // data.name = synthetic
+  int64_t train_size = 1000;
+  int64_t test_size = 200;
+  int64_t channels = 3;
+  int64_t height = 32;
+  int64_t width = 32;
+  int64_t classes = 10;
+  double noise = 0.5;  // 0 = every image is its class prototype
+};
+
+struct DataSection {
+  std::string name = "fashion-mnist";
+  std::string root;             // default: the dataset's usual location
+  double fraction = 1.0;        // keep this fraction of the training set (random, seeded)
+  std::string subset;           // index file (.npy) written by `prune`
+  double split = 0.0;           // disjoint teacher/student split: teacher share; 0 = no split
+  std::string part = "all";     // all | teacher | student
+  bool augment = true;          // random crop + flip (where valid) during training
+  SyntheticSection synthetic;
+};
+
+struct ModelSection {
+  std::string arch = "resnet8";
+};
+
+struct TrainSection {
+  int64_t epochs = 240;
+  int64_t batch_size = 64;
+  double lr = 0.05;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  std::string schedule = "multistep";  // multistep | cosine | constant
+  std::vector<int64_t> milestones{150, 180, 210};
+  double gamma = 0.1;
+  int64_t warmup_epochs = 0;
+  std::string amp = "off";  // off | bf16 | fp16
+  bool channels_last = false;
+  int64_t eval_every = 1;
+  int64_t checkpoint_every = 10;
+  int64_t eval_batch_size = 512;
+};
+
+struct KdSection {
+  std::string teacher;  // checkpoint of a train-teacher run
+  double alpha = 0.5;
+  double tau = 4.0;
+  std::string loss = "kd";
+};
+
+struct PruneSection {
+  std::string method = "random";
+  double fraction = 1.0;
+  std::string level = "hard";  // hard | easy | moderate
+  bool class_balanced = false;
+  std::string scores;
+  int64_t seed = 0;
+};
+
+struct ScoreSection {
+  std::string method = "forgetting";
+  int64_t epochs = 20;
+  int64_t models = 1;
+  std::string scope = "last_layer";
+};
+
+struct Config {
+  RunSection run;
+  DataSection data;
+  ModelSection model;
+  TrainSection train;
+  KdSection kd;
+  PruneSection prune;
+  ScoreSection score;
+};
+
+// Defaults, then the YAML file (may be empty: defaults only), then `a.b=c` overrides (values
+// parsed as YAML, so `train.milestones=[10,20]` works). Throws kdprune::Error naming the file or
+// override, the key path and what was expected.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The resolved config as YAML; load_config of this text gives back the same Config.
+std::string to_yaml(const Config& config);
+
+}  // namespace kdprune

@@ -1,0 +1,25 @@
+#pragma once
+// The training samples a run uses, as sorted indices into the training split: the whole set, a
+// seeded random fraction (data.fraction), a subset file from `prune` (data.subset), and/or one
+// part of a seeded disjoint teacher/student split (data.split, data.part). Subsets are views,
+// never copies, so every run trains through the same code path.
+#include <cstdint>
+#include <vector>
+
+#include "kdprune/config/config.h"
+
+namespace kdprune::data {
+
+struct SplitParts {
+  std::vector<int64_t> teacher, student;  // disjoint, together 0..n-1, each ascending
+};
+// round(teacher_share·n) samples to the teacher, the rest to the student; a pure function of seed.
+SplitParts disjoint_split(int64_t n, double teacher_share, int64_t seed);
+
+// Applies data.split/part, then data.subset or data.fraction. `seed` is run.seed.
+std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed);
+
+// k of the given indices, uniformly without replacement, returned ascending. Pure function of seed.
+std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed);
+
+}  // namespace kdprune::data

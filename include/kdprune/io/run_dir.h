@@ -1,0 +1,41 @@
+#pragma once
+// A run directory <root>/<name>: config.yaml (resolved), log.txt, metrics.csv, summary.json and
+// the run's artifacts. Every file is written through a temporary name and renamed; summary.json
+// is written last, so its presence marks a finished run.
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "kdprune/config/config.h"
+
+namespace kdprune::io {
+
+class RunDir {
+ public:
+  // Creates the directory. An existing one (finished or not) is refused unless `force`, which
+  // deletes it first. An empty run.name becomes "<command>-<YYYYmmdd-HHMMSS>".
+  static RunDir create(const RunSection& run, const std::string& command, bool force);
+
+  const std::string& path() const { return path_; }
+  const std::string& name() const { return name_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+  void write_config(const Config& config) const;  // config.yaml
+  void attach_log() const;                        // log.txt gets everything the console gets
+  // summary.json: the given fields plus command, wall_seconds, started_at, finished_at,
+  // kdprune version and git commit.
+  void write_summary(nlohmann::json summary) const;
+
+  static bool is_finished(const std::string& dir);  // has summary.json
+
+ private:
+  RunDir(std::string path, std::string name, std::string command);
+  std::string path_, name_, command_;
+  std::chrono::steady_clock::time_point started_;
+  std::string started_at_;
+};
+
+std::string utc_timestamp();  // ISO 8601, seconds
+
+}  // namespace kdprune::io

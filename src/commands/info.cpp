@@ -1,0 +1,56 @@
+#include <sstream>
+
+#include "kdprune/commands/commands.h"
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/models/model.h"
+#include "kdprune/system/environment.h"
+#include "kdprune/version.h"
+
+namespace kdprune::commands {
+
+std::string info_report() {
+  const auto env = system::environment();
+  std::ostringstream o;
+  o << "kdprune " << KDPRUNE_VERSION << " (commit " << git_commit() << ")\n"
+    << "LibTorch " << env.torch_version << "; CUDA built: " << (env.cuda_built ? "yes" : "no")
+    << ", available: " << (env.cuda_available ? "yes" : "no") << ", cuDNN: " << (env.cudnn_available ? "yes" : "no")
+    << "; CPU threads: " << env.cpu_threads << "\n";
+  for (const auto& d : env.device_names) o << "  device " << d << "\n";
+#ifdef KDPRUNE_WITH_MATIO
+  o << "SVHN .mat support: yes (matio)\n";
+#else
+  o << "SVHN .mat support: no (built without matio)\n";
+#endif
+  o << "\ndatasets:\n";
+  for (const auto& d : data::dataset_registry()) o << "  " << d.name << "  - " << d.description << "\n";
+  o << "\nmodels:\n";
+  for (const auto& m : models::model_registry()) o << "  " << m.name << "  - " << m.description << "\n";
+  o << "\npruners:\n  (none yet: `score` and `prune` are not built)\n";
+  o << "\nKD losses:\n  (none yet: `distill` is not built)\n";
+  return o.str();
+}
+
+std::string dataset_report(const CommandOptions& opts) {
+  const Config cfg = load_config(opts.config_path, opts.overrides);
+  const data::RawDataset ds = data::load_dataset(cfg.data, cfg.run.seed);
+  std::ostringstream o;
+  o << "dataset " << ds.info.name << " from " << ds.source << "\n"
+    << "  train " << ds.train.n << ", test " << ds.test.n << " images of " << ds.train.c << "x" << ds.train.h << "x"
+    << ds.train.w << " (CxHxW, uint8), " << ds.info.classes << " classes, horizontal flip "
+    << (ds.info.flip ? "valid" : "off") << "\n  normalisation mean (";
+  for (size_t i = 0; i < ds.info.mean.size(); ++i) o << (i ? ", " : "") << ds.info.mean[i];
+  o << ") std (";
+  for (size_t i = 0; i < ds.info.std.size(); ++i) o << (i ? ", " : "") << ds.info.std[i];
+  o << ")\n  class            train    test\n";
+  const auto tr = data::class_counts(ds.train, ds.info.classes), te = data::class_counts(ds.test, ds.info.classes);
+  for (int64_t c = 0; c < ds.info.classes; ++c) {
+    std::string name = std::to_string(c) + " " + ds.info.class_names[static_cast<size_t>(c)];
+    name.resize(std::max<size_t>(name.size(), 14), ' ');
+    o << "  " << name << " " << std::string(std::max<int>(0, 8 - static_cast<int>(std::to_string(tr[c]).size())), ' ')
+      << tr[c] << " " << std::string(std::max<int>(0, 7 - static_cast<int>(std::to_string(te[c]).size())), ' ')
+      << te[c] << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace kdprune::commands

@@ -1,0 +1,251 @@
+// YAML loading, `a.b=c` overrides, validation and the resolved-config writer, all driven by the
+// declarations in schema.h.
+#include "kdprune/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "kdprune/util/error.h"
+#include "schema.h"
+
+namespace kdprune {
+namespace {
+
+using config_rules::Rule;
+
+// Where a key's value came from, for error messages: the file, or the override that set it.
+struct Sources {
+  std::string file;                              // "" when no --config was given
+  std::map<std::string, std::string> overrides;  // key path -> "a.b=c" as typed
+
+  std::string where(const std::string& path) const {
+    // The override that set this path or one of its parents wins over the file.
+    for (std::string p = path;;) {
+      if (auto it = overrides.find(p); it != overrides.end()) return "override '" + it->second + "'";
+      auto dot = p.rfind('.');
+      if (dot == std::string::npos) break;
+      p.resize(dot);
+    }
+    return (file.empty() ? std::string("config") : file) + ": " + path;
+  }
+};
+
+std::string show(const YAML::Node& n) {
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsNull()) return "nothing";
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return std::string(e.c_str());
+}
+
+template <class T> const char* type_name();
+template <> const char* type_name<std::string>() { return "a string"; }
+template <> const char* type_name<int64_t>() { return "an integer"; }
+template <> const char* type_name<double>() { return "a number"; }
+template <> const char* type_name<bool>() { return "true or false"; }
+template <> const char* type_name<std::vector<int64_t>>() { return "a list of integers"; }
+
+template <class T> bool convert_scalar(const YAML::Node& n, T& out) {
+  if (!n.IsScalar()) return false;
+  try {
+    out = n.as<T>();
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+bool convert(const YAML::Node& n, std::string& out) {
+  if (n.IsNull()) { out.clear(); return true; }
+  if (!n.IsScalar()) return false;
+  out = n.Scalar();
+  return true;
+}
+bool convert(const YAML::Node& n, int64_t& out) { return convert_scalar(n, out); }
+bool convert(const YAML::Node& n, double& out) { return convert_scalar(n, out); }
+bool convert(const YAML::Node& n, bool& out) { return convert_scalar(n, out); }
+template <class T> bool convert(const YAML::Node& n, std::vector<T>& out) {
+  if (!n.IsSequence()) return false;
+  std::vector<T> v(n.size());
+  for (size_t i = 0; i < n.size(); ++i)
+    if (!convert(n[i], v[i])) return false;
+  out = std::move(v);
+  return true;
+}
+
+// Reads one mapping into a struct, checking types and rules, then refuses keys it did not know.
+class Reader {
+ public:
+  Reader(YAML::Node node, std::string path, const Sources& sources)
+      : node_(std::move(node)), path_(std::move(path)), sources_(sources) {}
+
+  template <class T> void field(const char* key, T& member, const Rule<T>& rule = {}) {
+    known_.push_back(key);
+    if (!node_.IsMap()) return;
+    const YAML::Node n = std::as_const(node_)[key];  // const: a lookup must not insert
+    if (!n) return;
+    T value{};
+    if (!convert(n, value) || (rule.ok && !rule.ok(value))) {
+      std::string expect = rule.expect.empty() ? type_name<T>() : rule.expect;
+      throw Error(sources_.where(join(key)) + ": expected " + expect + ", got " + show(n));
+    }
+    member = std::move(value);
+  }
+
+  template <class S> void section(const char* key, S& sub) {
+    known_.push_back(key);
+    YAML::Node child;
+    if (node_.IsMap()) {
+      const YAML::Node found = std::as_const(node_)[key];
+      // "data:" with nothing under it means defaults
+      if (found && !found.IsNull()) {
+        if (!found.IsMap())
+          throw Error(sources_.where(join(key)) + ": expected a mapping of keys, got " + show(found));
+        child.reset(found);
+      }
+    }
+    Reader r(child, join(key), sources_);
+    config_schema::describe(r, sub);
+    r.refuse_unknown();
+  }
+
+  void refuse_unknown() const {
+    if (!node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+      std::string list;
+      for (size_t i = 0; i < known_.size(); ++i) list += (i ? ", " : "") + known_[i];
+      throw Error(sources_.where(join(key)) + ": unknown key (expected one of: " + list + ")");
+    }
+  }
+
+ private:
+  std::string join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  YAML::Node node_;
+  std::string path_;
+  const Sources& sources_;
+  std::vector<std::string> known_;
+};
+
+std::string shortest(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, end);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // keep it a float in YAML
+  return s;
+}
+
+// Writes a struct back as YAML in declaration order.
+class Writer {
+ public:
+  explicit Writer(YAML::Emitter& out) : out_(out) {}
+  template <class T> void field(const char* key, const T& member, const Rule<T>& = {}) {
+    out_ << YAML::Key << key << YAML::Value;
+    emit(member);
+  }
+  template <class S> void section(const char* key, S& sub) {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    config_schema::describe(*this, sub);
+    out_ << YAML::EndMap;
+  }
+
+ private:
+  void emit(const std::string& s) {
+    if (s.empty()) out_ << YAML::DoubleQuoted << "";
+    else out_ << YAML::DoubleQuoted << s;
+  }
+  void emit(int64_t v) { out_ << v; }
+  void emit(bool v) { out_ << (v ? "true" : "false"); }
+  void emit(double v) { out_ << shortest(v); }
+  template <class T> void emit(const std::vector<T>& v) {
+    out_ << YAML::Flow << YAML::BeginSeq;
+    for (const auto& x : v) emit(x);
+    out_ << YAML::EndSeq;
+  }
+  YAML::Emitter& out_;
+};
+
+YAML::Node load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("config file '" + path + "': cannot open (does it exist?)");
+  try {
+    YAML::Node root = YAML::Load(in);
+    if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
+    if (!root.IsMap()) throw Error(path + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
+    return root;
+  } catch (const YAML::ParserException& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                ": YAML syntax error: " + e.msg);
+  }
+}
+
+void apply_override(YAML::Node& root, const std::string& text, Sources& sources) {
+  const auto eq = text.find('=');
+  const std::string key = text.substr(0, eq);
+  if (eq == std::string::npos || key.empty() || key.front() == '.' || key.back() == '.' ||
+      key.find("..") != std::string::npos)
+    throw Error("override '" + text + "': expected section.key=value");
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::ParserException& e) {
+    throw Error("override '" + text + "': the value is not valid YAML (" + e.msg + ")");
+  }
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    auto dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot - start));
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  YAML::Node cur = root;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (!cur[parts[i]] || !cur[parts[i]].IsMap()) cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+    YAML::Node next = cur[parts[i]];
+    cur.reset(next);
+  }
+  cur[parts.back()] = value;
+  sources.overrides[key] = text;
+}
+
+// Rules that involve more than one key.
+void check_consistency(const Config& c, const Sources& s) {
+  if (!c.data.subset.empty() && c.data.fraction < 1.0)
+    throw Error(s.where("data.fraction") + ": expected 1 when data.subset is given (the subset file already fixes the kept samples)");
+  if (c.data.part != "all" && c.data.split <= 0.0)
+    throw Error(s.where("data.part") + ": expected 'all' unless data.split (the teacher share) is > 0");
+  if (c.data.split > 0.0 && c.data.part == "all")
+    throw Error(s.where("data.split") + ": expected data.part=teacher or data.part=student with a split");
+  if (c.train.warmup_epochs > c.train.epochs)
+    throw Error(s.where("train.warmup_epochs") + ": expected at most train.epochs (" + std::to_string(c.train.epochs) + ")");
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Sources sources{path, {}};
+  YAML::Node root = path.empty() ? YAML::Node(YAML::NodeType::Map) : load_file(path);
+  for (const auto& o : overrides) apply_override(root, o, sources);
+  Config config;
+  Reader reader(root, "", sources);
+  config_schema::describe(reader, config);
+  reader.refuse_unknown();
+  check_consistency(config, sources);
+  return config;
+}
+
+std::string to_yaml(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  Writer w(out);
+  config_schema::describe(w, const_cast<Config&>(config));
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace kdprune

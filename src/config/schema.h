@@ -1,0 +1,93 @@
+#pragma once
+// The one declaration of every config key: name, member, allowed values. Visitors (the YAML
+// reader and writer in config.cpp) walk these; adding a key is one line here.
+#include "kdprune/config/config.h"
+#include "rules.h"
+
+namespace kdprune::config_schema {
+using namespace config_rules;
+
+template <class V> void describe(V& v, RunSection& s) {
+  v.field("name", s.name);
+  v.field("root", s.root, non_empty());
+  v.field("seed", s.seed, non_negative_int());
+  v.field("device", s.device, device_spec());
+  v.field("threads", s.threads, non_negative_int());
+  v.field("log_level", s.log_level, one_of({"trace", "debug", "info", "warn", "error"}));
+}
+
+template <class V> void describe(V& v, SyntheticSection& s) {
+  v.field("train_size", s.train_size, positive_int());
+  v.field("test_size", s.test_size, positive_int());
+  v.field("channels", s.channels, positive_int());
+  v.field("height", s.height, positive_int());
+  v.field("width", s.width, positive_int());
+  v.field("classes", s.classes, Rule<int64_t>{"an integer in [2, 100000]", [](const int64_t& c) { return c >= 2 && c <= 100000; }});
+  v.field("noise", s.noise, non_negative());
+}
+
+template <class V> void describe(V& v, DataSection& s) {
+  v.field("name", s.name, non_empty());
+  v.field("root", s.root);
+  v.field("fraction", s.fraction, fraction_open_closed());
+  v.field("subset", s.subset);
+  v.field("split", s.split, unit_closed_open());
+  v.field("part", s.part, one_of({"all", "teacher", "student"}));
+  v.field("augment", s.augment);
+  v.section("synthetic", s.synthetic);
+}
+
+template <class V> void describe(V& v, ModelSection& s) { v.field("arch", s.arch, non_empty()); }
+
+template <class V> void describe(V& v, TrainSection& s) {
+  v.field("epochs", s.epochs, non_negative_int());
+  v.field("batch_size", s.batch_size, positive_int());
+  v.field("lr", s.lr, non_negative());
+  v.field("momentum", s.momentum, unit_closed_open());
+  v.field("nesterov", s.nesterov);
+  v.field("weight_decay", s.weight_decay, non_negative());
+  v.field("schedule", s.schedule, one_of({"multistep", "cosine", "constant"}));
+  v.field("milestones", s.milestones, ascending_positive());
+  v.field("gamma", s.gamma, positive());
+  v.field("warmup_epochs", s.warmup_epochs, non_negative_int());
+  v.field("amp", s.amp, one_of({"off", "bf16", "fp16"}));
+  v.field("channels_last", s.channels_last);
+  v.field("eval_every", s.eval_every, positive_int());
+  v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
+  v.field("eval_batch_size", s.eval_batch_size, positive_int());
+}
+
+template <class V> void describe(V& v, KdSection& s) {
+  v.field("teacher", s.teacher);
+  v.field("alpha", s.alpha, unit_closed());
+  v.field("tau", s.tau, positive());
+  v.field("loss", s.loss, non_empty());
+}
+
+template <class V> void describe(V& v, PruneSection& s) {
+  v.field("method", s.method, non_empty());
+  v.field("fraction", s.fraction, fraction_open_closed());
+  v.field("level", s.level, one_of({"hard", "easy", "moderate"}));
+  v.field("class_balanced", s.class_balanced);
+  v.field("scores", s.scores);
+  v.field("seed", s.seed, non_negative_int());
+}
+
+template <class V> void describe(V& v, ScoreSection& s) {
+  v.field("method", s.method, non_empty());
+  v.field("epochs", s.epochs, non_negative_int());
+  v.field("models", s.models, positive_int());
+  v.field("scope", s.scope, one_of({"last_layer", "full"}));
+}
+
+template <class V> void describe(V& v, Config& c) {
+  v.section("run", c.run);
+  v.section("data", c.data);
+  v.section("model", c.model);
+  v.section("train", c.train);
+  v.section("kd", c.kd);
+  v.section("prune", c.prune);
+  v.section("score", c.score);
+}
+
+}  // namespace kdprune::config_schema

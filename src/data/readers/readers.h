@@ -1,0 +1,31 @@
+#pragma once
+// One loader per format; registered by name in registry.cpp.
+#include <string>
+#include <vector>
+
+#include "kdprune/config/config.h"
+#include "kdprune/data/raw_dataset.h"
+
+namespace kdprune::data {
+
+// The first of dirs×names that exists; otherwise a kdprune::Error listing every path tried.
+std::string locate(const std::string& what, const std::vector<std::string>& dirs,
+                   const std::vector<std::string>& names);
+// data.root if given, else `fallback`; plus `root/subdir` for archives that extract to a folder.
+std::vector<std::string> candidate_dirs(const std::string& root, const std::string& fallback,
+                                        const std::vector<std::string>& subdirs);
+std::string read_whole_file(const std::string& path);  // gzip-compressed or plain
+
+ImageSplit read_idx(const std::string& images_path, const std::string& labels_path, int64_t classes);
+ImageSplit read_cifar_bin(const std::vector<std::string>& files, int64_t label_bytes, int64_t label_index, int64_t classes);
+ImageSplit read_svhn_mat(const std::string& path);
+ImageSplit make_synthetic(const SyntheticSection& s, int64_t seed, bool test);
+
+RawDataset load_fashion_mnist(const DataSection& data, int64_t seed);
+RawDataset load_mnist(const DataSection& data, int64_t seed);
+RawDataset load_cifar10(const DataSection& data, int64_t seed);
+RawDataset load_cifar100(const DataSection& data, int64_t seed);
+RawDataset load_svhn(const DataSection& data, int64_t seed);
+RawDataset load_synthetic(const DataSection& data, int64_t seed);
+
+}  // namespace kdprune::data

@@ -1,0 +1,84 @@
+// SVHN cropped digits: MATLAB v5 files with X (32×32×3×N uint8, column-major) and y (N×1, 1..10,
+// where 10 means digit 0). Read through matio when built with it.
+#include <filesystem>
+
+#include "kdprune/util/error.h"
+#include "readers.h"
+#ifdef KDPRUNE_WITH_MATIO
+#include <matio.h>
+#endif
+
+namespace kdprune::data {
+
+#ifdef KDPRUNE_WITH_MATIO
+namespace {
+struct MatFile {
+  mat_t* mat = nullptr;
+  ~MatFile() { if (mat) Mat_Close(mat); }
+};
+struct MatVar {
+  matvar_t* var = nullptr;
+  ~MatVar() { if (var) Mat_VarFree(var); }
+};
+}  // namespace
+
+ImageSplit read_svhn_mat(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("'" + path + "': cannot open");
+  MatFile f{Mat_Open(path.c_str(), MAT_ACC_RDONLY)};
+  if (!f.mat) throw Error("'" + path + "': not a readable MATLAB file (v7.3/HDF5 files need matio built with HDF5)");
+  MatVar x{Mat_VarRead(f.mat, "X")}, y{Mat_VarRead(f.mat, "y")};
+  if (!x.var) throw Error("'" + path + "': no variable 'X'");
+  if (!y.var) throw Error("'" + path + "': no variable 'y'");
+  if (x.var->class_type != MAT_C_UINT8 || x.var->rank != 4 || x.var->dims[0] != 32 || x.var->dims[1] != 32 ||
+      x.var->dims[2] != 3 || !x.var->data)
+    throw Error("'" + path + "': X must be uint8 of size 32x32x3xN");
+  const int64_t n = static_cast<int64_t>(x.var->dims[3]);
+  size_t ny = 1;
+  for (int d = 0; d < y.var->rank; ++d) ny *= y.var->dims[d];
+  if (static_cast<int64_t>(ny) != n || !y.var->data)
+    throw Error("'" + path + "': " + std::to_string(ny) + " labels in y for " + std::to_string(n) + " images in X");
+  ImageSplit s;
+  s.n = n;
+  s.c = 3;
+  s.h = 32;
+  s.w = 32;
+  s.images.resize(static_cast<size_t>(n * 3072));
+  s.labels.resize(static_cast<size_t>(n));
+  const auto* src = static_cast<const uint8_t*>(x.var->data);
+  // MATLAB (r, c, ch, n) at r + 32c + 1024ch + 3072n  ->  N×C×H×W (n, ch, r, c)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < 3; ++ch)
+      for (int64_t r = 0; r < 32; ++r)
+        for (int64_t c = 0; c < 32; ++c)
+          s.images[static_cast<size_t>(((i * 3 + ch) * 32 + r) * 32 + c)] = src[r + 32 * c + 1024 * ch + 3072 * i];
+  for (int64_t i = 0; i < n; ++i) {
+    double v;
+    if (y.var->class_type == MAT_C_DOUBLE) v = static_cast<const double*>(y.var->data)[i];
+    else if (y.var->class_type == MAT_C_UINT8) v = static_cast<const uint8_t*>(y.var->data)[i];
+    else throw Error("'" + path + "': y must be double or uint8");
+    if (v < 1 || v > 10 || v != static_cast<int64_t>(v))
+      throw Error("'" + path + "': label " + std::to_string(v) + " of item " + std::to_string(i) + " is not in 1..10");
+    s.labels[static_cast<size_t>(i)] = static_cast<int64_t>(v) % 10;  // 10 means digit 0
+  }
+  return s;
+}
+#else
+ImageSplit read_svhn_mat(const std::string& path) {
+  throw Error("'" + path + "': this kdprune was built without matio (KDPRUNE_WITH_MATIO=OFF); install libmatio-dev and rebuild to read SVHN");
+}
+#endif
+
+RawDataset load_svhn(const DataSection& data, int64_t) {
+  const auto dirs = candidate_dirs(data.root, "data/svhn", {"svhn"});
+  const std::string train = locate("SVHN file train_32x32.mat", dirs, {"train_32x32.mat"});
+  const std::string test = locate("SVHN file test_32x32.mat", dirs, {"test_32x32.mat"});
+  RawDataset ds;
+  ds.train = read_svhn_mat(train);
+  ds.test = read_svhn_mat(test);
+  ds.source = std::filesystem::path(train).parent_path().string();
+  ds.info = {"svhn", 10, {0.4377f, 0.4438f, 0.4728f}, {0.1980f, 0.2010f, 0.1970f}, false,
+             {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}};
+  return ds;
+}
+
+}  // namespace kdprune::data

@@ -1,0 +1,75 @@
+#include "kdprune/data/train_view.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "kdprune/io/npy.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::data {
+namespace {
+// std::shuffle's output depends on the library's algorithm; a hand-written Fisher-Yates over
+// mt19937_64 keeps subsets identical across standard libraries.
+void shuffle(std::vector<int64_t>& v, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (size_t i = v.size(); i > 1; --i) {
+    const size_t j = static_cast<size_t>(rng() % i);
+    std::swap(v[i - 1], v[j]);
+  }
+}
+constexpr uint64_t kSplitStream = 0x5b1u, kFractionStream = 0xf7acu;
+uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ stream; }
+}  // namespace
+
+std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed) {
+  std::vector<int64_t> v = from;
+  shuffle(v, seed);
+  v.resize(static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(v.size()))));
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+SplitParts disjoint_split(int64_t n, double teacher_share, int64_t seed) {
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  std::iota(all.begin(), all.end(), 0);
+  shuffle(all, mix(seed, kSplitStream));
+  const auto k = static_cast<std::ptrdiff_t>(std::llround(teacher_share * static_cast<double>(n)));
+  SplitParts p{{all.begin(), all.begin() + k}, {all.begin() + k, all.end()}};
+  std::sort(p.teacher.begin(), p.teacher.end());
+  std::sort(p.student.begin(), p.student.end());
+  return p;
+}
+
+std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed) {
+  std::vector<int64_t> pool(static_cast<size_t>(n));
+  std::iota(pool.begin(), pool.end(), 0);
+  if (data.part != "all") {
+    SplitParts p = disjoint_split(n, data.split, seed);
+    pool = data.part == "teacher" ? std::move(p.teacher) : std::move(p.student);
+  }
+  if (!data.subset.empty()) {
+    std::vector<int64_t> subset = io::read_npy_as_i64(data.subset);
+    std::sort(subset.begin(), subset.end());
+    for (size_t i = 0; i < subset.size(); ++i) {
+      if (subset[i] < 0 || subset[i] >= n)
+        throw Error("data.subset '" + data.subset + "': index " + std::to_string(subset[i]) +
+                    " is outside the training set of " + std::to_string(n) + " samples");
+      if (i && subset[i] == subset[i - 1])
+        throw Error("data.subset '" + data.subset + "': index " + std::to_string(subset[i]) + " appears twice");
+      if (!std::binary_search(pool.begin(), pool.end(), subset[i]))
+        throw Error("data.subset '" + data.subset + "': index " + std::to_string(subset[i]) +
+                    " is not in data.part=" + data.part);
+    }
+    if (subset.empty()) throw Error("data.subset '" + data.subset + "': holds no indices");
+    return subset;
+  }
+  if (data.fraction < 1.0) {
+    const auto k = std::max<int64_t>(1, std::llround(data.fraction * static_cast<double>(pool.size())));
+    return random_subset(pool, k, mix(seed, kFractionStream));
+  }
+  return pool;
+}
+
+}  // namespace kdprune::data

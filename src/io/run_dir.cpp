@@ -1,0 +1,68 @@
+#include "kdprune/io/run_dir.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include "kdprune/io/atomic_file.h"
+#include "kdprune/util/error.h"
+#include "kdprune/util/logging.h"
+#include "kdprune/version.h"
+
+namespace kdprune::io {
+namespace fs = std::filesystem;
+
+namespace {
+std::string format_now(const char* fmt) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
+}
+}  // namespace
+
+std::string utc_timestamp() { return format_now("%Y-%m-%dT%H:%M:%SZ"); }
+
+RunDir::RunDir(std::string path, std::string name, std::string command)
+    : path_(std::move(path)), name_(std::move(name)), command_(std::move(command)),
+      started_(std::chrono::steady_clock::now()), started_at_(utc_timestamp()) {}
+
+bool RunDir::is_finished(const std::string& dir) { return fs::exists(fs::path(dir) / "summary.json"); }
+
+RunDir RunDir::create(const RunSection& run, const std::string& command, bool force) {
+  std::string name = run.name.empty() ? command + "-" + format_now("%Y%m%d-%H%M%S") : run.name;
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    throw Error("run.name '" + name + "': expected a plain directory name (no '/')");
+  const fs::path dir = fs::path(run.root) / name;
+  std::error_code ec;
+  if (fs::exists(dir)) {
+    if (!force)
+      throw Error("run directory '" + dir.string() + "' already exists (" +
+                  (is_finished(dir.string()) ? "a finished run" : "an unfinished run") +
+                  "); choose another run.name or pass --force to overwrite it");
+    fs::remove_all(dir, ec);
+    if (ec) throw Error("run directory '" + dir.string() + "': cannot remove for --force: " + ec.message());
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("run directory '" + dir.string() + "': cannot create: " + ec.message());
+  return RunDir(dir.string(), name, command);
+}
+
+void RunDir::write_config(const Config& config) const { write_file_atomic(file("config.yaml"), to_yaml(config)); }
+
+void RunDir::attach_log() const { logging::attach_file(file("log.txt")); }
+
+void RunDir::write_summary(nlohmann::json summary) const {
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  summary["command"] = command_;
+  summary["run_name"] = name_;
+  summary["wall_seconds"] = wall;
+  summary["started_at"] = started_at_;
+  summary["finished_at"] = utc_timestamp();
+  summary["versions"]["kdprune"] = KDPRUNE_VERSION;
+  summary["versions"]["git_commit"] = git_commit();
+  write_file_atomic(file("summary.json"), summary.dump(2) + "\n");
+}
+
+}  // namespace kdprune::io

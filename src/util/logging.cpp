@@ -1,0 +1,50 @@
+#include "kdprune/util/logging.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "kdprune/util/error.h"
+
+namespace kdprune::logging {
+namespace {
+std::shared_ptr<spdlog::logger> logger() {
+  auto l = spdlog::get("kdprune");
+  if (!l) {
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    console->set_pattern("[%H:%M:%S] %^%l%$ %v");
+    l = std::make_shared<spdlog::logger>("kdprune", console);
+    spdlog::register_logger(l);
+    spdlog::set_default_logger(l);
+  }
+  return l;
+}
+}  // namespace
+
+void init(const std::string& level) {
+  auto l = logger();
+  const auto lvl = spdlog::level::from_str(level);
+  l->set_level(lvl);
+  l->sinks().front()->set_level(lvl);
+}
+
+void attach_file(const std::string& path) {
+  auto l = logger();
+  try {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+    file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
+    file->set_level(l->level());
+    l->sinks().push_back(file);
+    l->flush_on(spdlog::level::info);
+  } catch (const spdlog::spdlog_ex& e) {
+    throw Error("log file '" + path + "': " + e.what());
+  }
+}
+
+void detach_files() {
+  auto l = logger();
+  auto& sinks = l->sinks();
+  if (sinks.size() > 1) sinks.erase(sinks.begin() + 1, sinks.end());
+}
+
+}  // namespace kdprune::logging

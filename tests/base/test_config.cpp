@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+
+#include "kdprune/config/config.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using kdprune::Config;
+using kdprune::Error;
+using kdprune::load_config;
+using kdprune::to_yaml;
+using kdprune::test::TempDir;
+using kdprune::test::write_bytes;
+
+namespace {
+// The error message load_config throws, or "" when it succeeds.
+std::string error_of(const std::string& path, const std::vector<std::string>& overrides) {
+  try {
+    load_config(path, overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, DefaultsWithoutFile) {
+  Config c = load_config("", {});
+  EXPECT_EQ(c.data.name, "fashion-mnist");
+  EXPECT_EQ(c.train.epochs, 240);
+  EXPECT_EQ(c.train.milestones, (std::vector<int64_t>{150, 180, 210}));
+  EXPECT_DOUBLE_EQ(c.kd.tau, 4.0);
+  EXPECT_EQ(c.run.root, "runs");
+}
+
+TEST(Config, FileThenOverrides) {
+  TempDir d;
+  write_bytes(d.file("c.yaml"), "run:\n  seed: 3\ntrain:\n  epochs: 10\n  lr: 0.1\n  milestones: [5, 8]\n");
+  Config c = load_config(d.file("c.yaml"), {"train.lr=0.2", "train.milestones=[2,4,6]", "data.augment=false"});
+  EXPECT_EQ(c.run.seed, 3);
+  EXPECT_EQ(c.train.epochs, 10);
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.2);
+  EXPECT_EQ(c.train.milestones, (std::vector<int64_t>{2, 4, 6}));
+  EXPECT_FALSE(c.data.augment);
+}
+
+TEST(Config, NestedSectionAndOverride) {
+  Config c = load_config("", {"data.name=synthetic", "data.synthetic.classes=3", "data.synthetic.noise=0"});
+  EXPECT_EQ(c.data.synthetic.classes, 3);
+  EXPECT_DOUBLE_EQ(c.data.synthetic.noise, 0.0);
+}
+
+TEST(Config, UnknownKeyNamesFileAndPath) {
+  TempDir d;
+  write_bytes(d.file("c.yaml"), "data:\n  fractoin: 0.5\n");
+  const std::string e = error_of(d.file("c.yaml"), {});
+  EXPECT_NE(e.find(d.file("c.yaml")), std::string::npos) << e;
+  EXPECT_NE(e.find("data.fractoin"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("fraction"), std::string::npos) << "lists the known keys: " << e;
+}
+
+TEST(Config, UnknownSection) {
+  EXPECT_NE(error_of("", {"bogus.key=1"}).find("bogus"), std::string::npos);
+}
+
+TEST(Config, WrongTypeNamesExpectation) {
+  TempDir d;
+  write_bytes(d.file("c.yaml"), "train:\n  epochs: ten\n");
+  const std::string e = error_of(d.file("c.yaml"), {});
+  EXPECT_NE(e.find("train.epochs"), std::string::npos) << e;
+  EXPECT_NE(e.find("integer"), std::string::npos) << e;
+  EXPECT_NE(e.find("'ten'"), std::string::npos) << e;
+  EXPECT_NE(error_of("", {"train.epochs=1.5"}).find("integer"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.nesterov=maybe"}).find("true or false"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.milestones=5"}).find("list"), std::string::npos);
+  EXPECT_NE(error_of("", {"train=5"}).find("mapping"), std::string::npos);
+}
+
+TEST(Config, OutOfRangeValues) {
+  for (const char* bad : {"data.fraction=0", "data.fraction=1.5", "prune.fraction=-0.1"}) {
+    const std::string e = error_of("", {bad});
+    EXPECT_NE(e.find("(0, 1]"), std::string::npos) << bad << ": " << e;
+    EXPECT_NE(e.find(bad), std::string::npos) << "names the override: " << e;
+  }
+  EXPECT_NE(error_of("", {"train.epochs=-1"}).find(">= 0"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.batch_size=0"}).find(">= 1"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.amp=fp8"}).find("off, bf16, fp16"), std::string::npos);
+  EXPECT_NE(error_of("", {"run.device=gpu"}).find("cuda:N"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.milestones=[10,5]"}).find("ascending"), std::string::npos);
+  EXPECT_EQ(error_of("", {"data.fraction=1", "run.device=cuda:1", "train.epochs=0"}), "");
+}
+
+TEST(Config, CrossFieldRules) {
+  EXPECT_NE(error_of("", {"data.part=student"}).find("data.split"), std::string::npos);
+  EXPECT_NE(error_of("", {"data.split=0.7"}).find("data.part"), std::string::npos);
+  EXPECT_EQ(error_of("", {"data.split=0.7", "data.part=student"}), "");
+  EXPECT_NE(error_of("", {"data.subset=a.npy", "data.fraction=0.5"}).find("data.subset"), std::string::npos);
+}
+
+TEST(Config, MalformedOverridesAndFiles) {
+  EXPECT_NE(error_of("", {"train.epochs"}).find("section.key=value"), std::string::npos);
+  EXPECT_NE(error_of("", {"=3"}).find("section.key=value"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.milestones=[1,2"}).find("not valid YAML"), std::string::npos);
+  EXPECT_NE(error_of("/nonexistent/c.yaml", {}).find("cannot open"), std::string::npos);
+  TempDir d;
+  write_bytes(d.file("bad.yaml"), "train:\n  epochs: [1,\n");
+  const std::string e = error_of(d.file("bad.yaml"), {});
+  EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+  EXPECT_NE(e.find("bad.yaml:"), std::string::npos) << e;
+  write_bytes(d.file("list.yaml"), "- 1\n- 2\n");
+  EXPECT_NE(error_of(d.file("list.yaml"), {}).find("mapping"), std::string::npos);
+}
+
+TEST(Config, EmptyFileAndEmptySectionGiveDefaults) {
+  TempDir d;
+  write_bytes(d.file("empty.yaml"), "");
+  EXPECT_EQ(load_config(d.file("empty.yaml"), {}).train.epochs, 240);
+  write_bytes(d.file("sec.yaml"), "train:\n");
+  EXPECT_EQ(load_config(d.file("sec.yaml"), {}).train.epochs, 240);
+}
+
+TEST(Config, ResolvedYamlRoundTrips) {
+  Config c = load_config("", {"train.lr=0.1", "run.name=abc", "kd.tau=2.5", "train.milestones=[3,7]",
+                              "data.root=/tmp/x y", "run.seed=42", "train.nesterov=true"});
+  TempDir d;
+  write_bytes(d.file("resolved.yaml"), to_yaml(c));
+  Config back = load_config(d.file("resolved.yaml"), {});
+  EXPECT_EQ(to_yaml(back), to_yaml(c));
+  EXPECT_DOUBLE_EQ(back.train.lr, 0.1);
+  EXPECT_DOUBLE_EQ(back.train.weight_decay, 5e-4);
+  EXPECT_EQ(back.data.root, "/tmp/x y");
+  EXPECT_EQ(back.run.name, "abc");
+  EXPECT_TRUE(back.train.nesterov);
+  // Shortest round-trip text for doubles, not 0.10000000000000001.
+  EXPECT_NE(to_yaml(c).find("lr: 0.1\n"), std::string::npos) << to_yaml(c);
+}

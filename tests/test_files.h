@@ -1,0 +1,30 @@
+#pragma once
+// Helpers for tests that write small files in the real formats.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kdprune::test {
+
+// A fresh empty directory under the system temp dir, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void write_bytes(const std::string& path, const std::string& bytes);
+void write_gzip(const std::string& path, const std::string& bytes);
+std::string read_bytes(const std::string& path);
+
+// IDX file bytes: magic 00 00 08 ndim, big-endian dims, then data.
+std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data);
+
+}  // namespace kdprune::test
