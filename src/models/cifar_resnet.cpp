@@ -27,8 +27,10 @@ struct BasicBlockImpl : nn::Module {
     y = y + (downsample ? downsample->forward(x) : x);
     return torch::relu(y);
   }
-  nn::Conv2d conv1, conv2;
-  nn::BatchNorm2d bn1, bn2;
+  nn::Conv2d conv1;
+  nn::BatchNorm2d bn1;
+  nn::Conv2d conv2;
+  nn::BatchNorm2d bn2;
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);

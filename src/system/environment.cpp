@@ -12,7 +12,11 @@ namespace kdprune::system {
 Environment environment() {
   Environment e;
   e.torch_version = TORCH_VERSION;
-  e.cuda_built = at::hasCUDA() || torch::cuda::is_available();
+  #ifdef KDPRUNE_TORCH_CUDA
+  e.cuda_built = true;  // libtorch_cuda is linked; whether a GPU is present is cuda_available
+#else
+  e.cuda_built = torch::cuda::is_available();
+#endif
   e.cuda_available = torch::cuda::is_available();
   e.cuda_devices = e.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
   for (int i = 0; i < e.cuda_devices; ++i) e.device_names.push_back("cuda:" + std::to_string(i));

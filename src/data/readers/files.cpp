@@ -45,7 +45,11 @@ std::string read_whole_file(const std::string& path) {
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
+  // A gzip stream cut short ends in a short read with Z_BUF_ERROR set, not in a failed read.
+  int code = Z_OK;
+  const std::string msg = gzerror(f, &code);
   gzclose(f);
+  if (code != Z_OK) throw Error("'" + path + "': corrupt or truncated gzip data (" + msg + ")");
   return out;
 }
 

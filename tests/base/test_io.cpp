@@ -1,0 +1,181 @@
+// .npy round trips and byte layout, atomic writes, run directories, training views.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <algorithm>
+#include <cstring>
+
+#include "kdprune/data/train_view.h"
+#include "kdprune/io/atomic_file.h"
+#include "kdprune/io/csv_table.h"
+#include "kdprune/io/npy.h"
+#include "kdprune/io/run_dir.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using namespace kdprune;
+using kdprune::test::read_bytes;
+using kdprune::test::TempDir;
+using kdprune::test::write_bytes;
+namespace fs = std::filesystem;
+
+TEST(Npy, HeaderLayoutMatchesNumpy) {
+  TempDir d;
+  io::write_npy_i64(d.file("a.npy"), {3, 1, 4});
+  const std::string b = read_bytes(d.file("a.npy"));
+  ASSERT_EQ(b.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  const size_t hlen = static_cast<unsigned char>(b[8]) | (static_cast<unsigned char>(b[9]) << 8);
+  EXPECT_EQ((10 + hlen) % 64, 0u);
+  EXPECT_EQ(b[10 + hlen - 1], '\n');
+  EXPECT_NE(b.find("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }"), std::string::npos);
+  EXPECT_EQ(b.size(), 10 + hlen + 24);
+  int64_t second;
+  std::memcpy(&second, b.data() + 10 + hlen + 8, 8);
+  EXPECT_EQ(second, 1);
+}
+
+TEST(Npy, RoundTripsAndConverts) {
+  TempDir d;
+  io::write_npy_f32(d.file("s.npy"), {0.5f, -2.25f, 1e-3f});
+  auto s = io::read_npy_as_f64(d.file("s.npy"));
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_FLOAT_EQ(static_cast<float>(s[2]), 1e-3f);
+  io::write_npy_i64(d.file("i.npy"), {});
+  EXPECT_TRUE(io::read_npy_as_i64(d.file("i.npy")).empty());
+  io::write_npy_f32(d.file("f.npy"), {2.0f, 7.0f});
+  EXPECT_EQ(io::read_npy_as_i64(d.file("f.npy")), (std::vector<int64_t>{2, 7}));
+}
+
+TEST(Npy, RejectsWhatItCannotRead) {
+  TempDir d;
+  auto error_of = [&](const std::string& bytes) {
+    write_bytes(d.file("x.npy"), bytes);
+    try {
+      io::read_npy_as_f64(d.file("x.npy"));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto npy = [](const std::string& header, size_t data_bytes) {
+    std::string h = header;
+    h.append((64 - (10 + h.size() + 1) % 64) % 64, ' ');
+    h += '\n';
+    std::string b = std::string("\x93NUMPY\x01\x00", 8);
+    b += static_cast<char>(h.size() & 0xff);
+    b += static_cast<char>(h.size() >> 8);
+    return b + h + std::string(data_bytes, '\0');
+  };
+  EXPECT_NE(error_of("hello").find("bad magic"), std::string::npos);
+  EXPECT_NE(error_of(npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", 8)).find("'>f4'"), std::string::npos);
+  EXPECT_NE(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24)).find("1-D"), std::string::npos);
+  EXPECT_NE(error_of(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", 8)).find("C order"), std::string::npos);
+  EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 8)).find("expected 16 data bytes"), std::string::npos);
+  EXPECT_EQ(error_of(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 8)), "");
+}
+
+TEST(AtomicFile, FailedWriteLeavesNothing) {
+  TempDir d;
+  io::write_file_atomic(d.file("a.txt"), "first");
+  EXPECT_THROW(io::write_via_temp(d.file("a.txt"), [](const std::string& tmp) {
+                 std::ofstream(tmp) << "half";
+                 throw Error("killed mid-write");
+               }),
+               Error);
+  EXPECT_EQ(read_bytes(d.file("a.txt")), "first");
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator(d.path())) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u) << "the temporary was removed";
+}
+
+TEST(CsvTable, AppendsRowsAndQuotes) {
+  TempDir d;
+  io::CsvTable t(d.file("m.csv"), {"epoch", "note"});
+  EXPECT_EQ(read_bytes(d.file("m.csv")), "epoch,note\n");
+  t.append({"1", "a,b"});
+  t.append({"2", io::csv_field(0.1)});
+  EXPECT_EQ(read_bytes(d.file("m.csv")), "epoch,note\n1,\"a,b\"\n2,0.1\n");
+}
+
+TEST(RunDir, CreatesRefusesAndForces) {
+  TempDir d;
+  RunSection run;
+  run.root = d.path();
+  run.name = "exp";
+  {
+    io::RunDir r = io::RunDir::create(run, "train-teacher", false);
+    r.write_config(load_config("", {"train.epochs=3"}));
+    EXPECT_FALSE(io::RunDir::is_finished(r.path()));
+    // an unfinished run is refused too
+    try {
+      io::RunDir::create(run, "train-teacher", false);
+      ADD_FAILURE() << "expected refusal";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("unfinished"), std::string::npos);
+    }
+    r.write_summary({{"top1", 12.5}});
+    EXPECT_TRUE(io::RunDir::is_finished(r.path()));
+    auto s = nlohmann::json::parse(read_bytes(r.file("summary.json")));
+    EXPECT_EQ(s["top1"], 12.5);
+    EXPECT_EQ(s["command"], "train-teacher");
+    EXPECT_TRUE(s.contains("wall_seconds"));
+    EXPECT_TRUE(s["versions"].contains("git_commit"));
+    EXPECT_EQ(load_config(r.file("config.yaml"), {}).train.epochs, 3);
+  }
+  try {
+    io::RunDir::create(run, "train-teacher", false);
+    ADD_FAILURE() << "expected refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("finished"), std::string::npos);
+  }
+  io::RunDir again = io::RunDir::create(run, "train-teacher", true);
+  EXPECT_FALSE(fs::exists(again.file("summary.json")));
+  run.name = "";
+  EXPECT_EQ(io::RunDir::create(run, "eval", false).name().rfind("eval-", 0), 0u);
+  run.name = "a/b";
+  EXPECT_THROW(io::RunDir::create(run, "eval", false), Error);
+}
+
+TEST(TrainView, FractionIsSeededSortedAndSized) {
+  DataSection d;
+  d.fraction = 0.3;
+  auto a = data::select_train_indices(d, 1000, 5), b = data::select_train_indices(d, 1000, 5);
+  auto c = data::select_train_indices(d, 1000, 6);
+  EXPECT_EQ(a.size(), 300u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  EXPECT_EQ(std::set<int64_t>(a.begin(), a.end()).size(), 300u);
+}
+
+TEST(TrainView, DisjointSplitCoversTheSet) {
+  auto p = data::disjoint_split(1001, 0.7, 3);
+  EXPECT_EQ(p.teacher.size(), 701u);
+  EXPECT_EQ(p.student.size(), 300u);
+  std::set<int64_t> all(p.teacher.begin(), p.teacher.end());
+  for (int64_t i : p.student) EXPECT_TRUE(all.insert(i).second) << "index " << i << " in both parts";
+  EXPECT_EQ(all.size(), 1001u);
+  EXPECT_EQ(*all.rbegin(), 1000);
+  DataSection d;
+  d.split = 0.7;
+  d.part = "student";
+  d.fraction = 0.5;
+  auto s = data::select_train_indices(d, 1001, 3);
+  EXPECT_EQ(s.size(), 150u);
+  for (int64_t i : s) EXPECT_TRUE(std::binary_search(p.student.begin(), p.student.end(), i));
+}
+
+TEST(TrainView, SubsetFileIsChecked) {
+  TempDir d;
+  DataSection data;
+  data.subset = d.file("s.npy");
+  io::write_npy_i64(data.subset, {9, 2, 4});
+  EXPECT_EQ(data::select_train_indices(data, 10, 0), (std::vector<int64_t>{2, 4, 9}));
+  io::write_npy_i64(data.subset, {2, 10});
+  EXPECT_THROW(data::select_train_indices(data, 10, 0), Error);
+  io::write_npy_i64(data.subset, {2, 2});
+  EXPECT_THROW(data::select_train_indices(data, 10, 0), Error);
+}

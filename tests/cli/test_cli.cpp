@@ -1,0 +1,138 @@
+// The CLI end to end through the built binary: exit codes, messages, run directories.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <sys/wait.h>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "test_files.h"
+
+namespace fs = std::filesystem;
+using kdprune::test::read_bytes;
+using kdprune::test::TempDir;
+using kdprune::test::write_bytes;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+// A tiny, fast training setup on synthetic data.
+std::string tiny(const TempDir& d, const std::string& name) {
+  return "run.root=" + d.path() + " run.name=" + name +
+         " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32"
+         " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4"
+         " model.arch=resnet8 train.epochs=2 train.batch_size=16 train.schedule=constant run.threads=1";
+}
+}  // namespace
+
+TEST(Cli, HelpAndVersion) {
+  auto h = run("--help");
+  EXPECT_EQ(h.code, 0);
+  for (const char* sub : {"train-teacher", "distill", "score", "prune", "eval", "info"})
+    EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  auto v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.out.find("kdprune 0."), std::string::npos) << v.out;
+}
+
+TEST(Cli, NoSubcommandIsAnError) { EXPECT_NE(run("").code, 0); }
+
+TEST(Cli, PlannedSubcommandsSaySoAndFail) {
+  for (const char* sub : {"distill", "score", "prune"}) {
+    auto r = run(std::string(sub) + " train.epochs=1");
+    EXPECT_NE(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("not built yet"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, InfoListsRegistries) {
+  auto r = run("info");
+  EXPECT_EQ(r.code, 0) << r.out;
+  for (const char* s : {"LibTorch", "CUDA", "fashion-mnist", "cifar100", "svhn", "synthetic", "resnet32x4", "pruners", "KD losses"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << " in\n" << r.out;
+}
+
+TEST(Cli, InfoDatasetPrintsHistogram) {
+  auto r = run("info --dataset synthetic data.synthetic.classes=3 data.synthetic.train_size=30");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("train 30, test 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("class2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("normalisation mean"), std::string::npos) << r.out;
+  auto bad = run("info --dataset cifar10 data.root=/nonexistent");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("kdprune: error: CIFAR-10 file data_batch_1.bin not found; tried /nonexistent"), std::string::npos) << bad.out;
+}
+
+TEST(Cli, ConfigErrorsAreOneLineAndWriteNothing) {
+  TempDir d;
+  write_bytes(d.file("c.yaml"), "train:\n  epochs: -3\n");
+  auto r = run("train-teacher --config " + d.file("c.yaml") + " run.root=" + d.path() + "/runs");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("kdprune: error: " + d.file("c.yaml") + ": train.epochs: expected an integer >= 0, got '-3'"),
+            std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/runs")) << "no run directory for a bad config";
+  auto u = run("train-teacher data.fractoin=0.5 run.root=" + d.path() + "/runs");
+  EXPECT_EQ(u.code, 1);
+  EXPECT_NE(u.out.find("override 'data.fractoin=0.5': unknown key"), std::string::npos) << u.out;
+  auto m = run("train-teacher --config " + d.file("missing.yaml"));
+  EXPECT_NE(m.code, 0);
+  EXPECT_NE(m.out.find("missing.yaml"), std::string::npos) << m.out;
+}
+
+TEST(Cli, TrainTeacherWritesRunDirectoryThenEval) {
+  TempDir d;
+  auto r = run("train-teacher " + tiny(d, "t1"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string dir = d.path() + "/t1";
+  for (const char* f : {"config.yaml", "log.txt", "metrics.csv", "summary.json", "model.pt"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  for (auto& e : fs::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "leftover " << e.path();
+  auto summary = nlohmann::json::parse(read_bytes(dir + "/summary.json"));
+  EXPECT_EQ(summary["arch"], "resnet8");
+  EXPECT_EQ(summary["subset_size"], 64);
+  EXPECT_EQ(summary["epochs"], 2);
+  EXPECT_TRUE(summary["top1"].is_number());
+  const std::string metrics = read_bytes(dir + "/metrics.csv");
+  EXPECT_EQ(metrics.rfind("epoch,lr,train_loss,train_acc,test_loss,test_top1,test_top5,images_per_s,seconds\n", 0), 0u);
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
+  EXPECT_NE(read_bytes(dir + "/config.yaml").find("epochs: 2"), std::string::npos);
+  EXPECT_NE(read_bytes(dir + "/log.txt").find("epoch 2/2"), std::string::npos);
+
+  // Reusing the name is refused; --force overwrites.
+  auto again = run("train-teacher " + tiny(d, "t1"));
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("already exists"), std::string::npos) << again.out;
+
+  auto ev = run("eval --model " + dir + "/model.pt " + tiny(d, "e1"));
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  auto es = nlohmann::json::parse(read_bytes(d.path() + "/e1/summary.json"));
+  EXPECT_DOUBLE_EQ(es["top1"].get<double>(), summary["top1"].get<double>()) << "eval reproduces the final test accuracy";
+
+  auto wrong = run("eval --model " + dir + "/model.pt run.root=" + d.path() + " run.name=e2");
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.out.find("trained on synthetic"), std::string::npos) << wrong.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/e2"));
+}
+
+TEST(Cli, ShippedTeacherConfigParses) {
+  TempDir d;
+  auto r = run("train-teacher --config " KDPRUNE_SOURCE_DIR "/configs/fashion_mnist/teacher.yaml "
+               "train.epochs=1 data.fraction=0.01 run.root=" + d.path() + " run.name=c");
+  EXPECT_EQ(r.code, 0) << r.out;
+}
