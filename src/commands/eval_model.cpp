@@ -1,36 +1,46 @@
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
+#include "kdprune/commands/commands.h"
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/io/atomic_file.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
-#include "session.h"
+#include "kdprune/util/logging.h"
 
 namespace kdprune::commands {
 
-nlohmann::json eval_model(const CommandOptions& opts, const std::string& model_path) {
-  // Load the model first: a bad file must fail before a run directory exists.
-  train::LoadedModel loaded = train::load_model(model_path, torch::Device(torch::kCPU));
-  const Config probe = load_config(opts.config_path, opts.overrides);
-  if (probe.data.name != loaded.meta.dataset)
-    throw Error("model file '" + model_path + "' was trained on " + loaded.meta.dataset + " but data.name=" +
-                probe.data.name + "; pass data.name=" + loaded.meta.dataset);
-  Session s = open_session("eval", opts);
-  if (s.data.channels() != loaded.meta.in_channels || s.data.info.classes != loaded.meta.classes)
-    throw Error("model file '" + model_path + "' expects " + std::to_string(loaded.meta.in_channels) + " channels and " +
-                std::to_string(loaded.meta.classes) + " classes; the dataset has " +
-                std::to_string(s.data.channels()) + " and " + std::to_string(s.data.info.classes));
-  loaded.model->to(s.device);
-  const train::EvalResult r = train::evaluate(*loaded.model, s.data.test, s.data.info, s.config.train.eval_batch_size);
-  nlohmann::json summary = {
-      {"dataset", s.data.info.name}, {"arch", loaded.meta.arch},       {"model_file", model_path},
-      {"top1", r.top1},             {"top5", r.top5},                 {"test_loss", r.loss},
-      {"test_size", r.samples},     {"device", s.device.str()},       {"environment", system::environment_json()},
+nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path) {
+  train::LoadedModel loaded = train::load_model(checkpoint, torch::Device(torch::kCPU));
+  const Config cfg = load_config(opts.config_path, opts.overrides, {"data.name=" + loaded.meta.dataset});
+  logging::init(cfg.run.log_level);
+  const torch::Device device(system::resolve_device(cfg.run.device));
+  system::configure_runtime(cfg.run.threads, cfg.run.seed);
+  data::TensorDataset ds = data::to_tensors(data::load_dataset(cfg.data, cfg.run.seed), device);
+  if (ds.channels() != loaded.meta.in_channels || ds.info.classes != loaded.meta.classes)
+    throw Error("checkpoint '" + checkpoint + "' holds a " + loaded.meta.arch + " for " +
+                std::to_string(loaded.meta.in_channels) + " input channels and " + std::to_string(loaded.meta.classes) +
+                " classes (trained on " + loaded.meta.dataset + "); dataset " + ds.info.name + " has " +
+                std::to_string(ds.channels()) + " channels and " + std::to_string(ds.info.classes) + " classes");
+  loaded.model->to(device);
+  const train::EvalResult r = train::evaluate(*loaded.model, ds.test, ds.info, cfg.train.eval_batch_size);
+  nlohmann::json per_class = nlohmann::json::object();
+  for (size_t c = 0; c < r.per_class_top1.size(); ++c) per_class[ds.info.class_names[c]] = r.per_class_top1[c];
+  nlohmann::json result = {
+      {"checkpoint", checkpoint},     {"arch", loaded.meta.arch},   {"dataset", ds.info.name},
+      {"trained_on", loaded.meta.dataset}, {"top1", r.top1},        {"top5", r.top5},
+      {"loss", r.loss},               {"test_size", r.samples},     {"per_class_top1", per_class},
+      {"device", device.str()},       {"environment", system::environment_json()},
   };
-  s.run.write_summary(summary);
-  spdlog::info("{} on {} test ({} images): top1 {:.2f}%  top5 {:.2f}%  loss {:.4f}", loaded.meta.arch,
-               s.data.info.name, r.samples, r.top1, r.top5, r.loss);
-  return summary;
+  const std::string out =
+      out_path.empty() ? (std::filesystem::path(checkpoint).parent_path() / "eval.json").string() : out_path;
+  io::write_file_atomic(out, result.dump(2) + "\n");
+  spdlog::info("{} on {} test ({} images): top1 {:.2f}%  top5 {:.2f}%  loss {:.4f}  -> {}", loaded.meta.arch,
+               ds.info.name, r.samples, r.top1, r.top5, r.loss, out);
+  return result;
 }
 
 }  // namespace kdprune::commands

@@ -225,12 +225,28 @@ void check_consistency(const Config& c, const Sources& s) {
     throw Error(s.where("train.warmup_epochs") + ": expected at most train.epochs (" + std::to_string(c.train.epochs) + ")");
 }
 
+bool has_path(const YAML::Node& root, const std::string& key) {
+  YAML::Node cur = root;
+  for (size_t start = 0;;) {
+    const auto dot = key.find('.', start);
+    if (!cur.IsMap()) return false;
+    const YAML::Node next = std::as_const(cur)[key.substr(start, dot - start)];
+    if (!next) return false;
+    cur.reset(next);
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
 }  // namespace
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   const std::vector<std::string>& fallbacks) {
   Sources sources{path, {}};
   YAML::Node root = path.empty() ? YAML::Node(YAML::NodeType::Map) : load_file(path);
   for (const auto& o : overrides) apply_override(root, o, sources);
+  for (const auto& f : fallbacks)
+    if (!has_path(root, f.substr(0, f.find('=')))) apply_override(root, f, sources);
   Config config;
   Reader reader(root, "", sources);
   config_schema::describe(reader, config);

@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 
+#include "kdprune/build_config.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::system {
@@ -12,7 +13,7 @@ namespace kdprune::system {
 Environment environment() {
   Environment e;
   e.torch_version = TORCH_VERSION;
-  #ifdef KDPRUNE_TORCH_CUDA
+  #if KDPRUNE_TORCH_CUDA
   e.cuda_built = true;  // libtorch_cuda is linked; whether a GPU is present is cuda_available
 #else
   e.cuda_built = torch::cuda::is_available();

@@ -52,6 +52,7 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
   const int64_t k = std::min<int64_t>(5, info.classes);
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(split.labels.device()));
   torch::Tensor c1 = torch::zeros({}, loss_sum.options().dtype(torch::kInt64)), c5 = c1.clone();
+  torch::Tensor class_hits = torch::zeros({info.classes}, c1.options());
   for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t e = std::min(n, s + batch_size);
     auto x = data::normalise(split.images.slice(0, s, e), info);
@@ -64,6 +65,7 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
     auto hit = top.eq(y.view({-1, 1}));
     c1 += hit.select(1, 0).sum();
     c5 += hit.any(1).sum();
+    class_hits.index_add_(0, y, hit.select(1, 0).to(torch::kInt64));
   }
   if (was_training) model.train();
   EvalResult r;
@@ -72,6 +74,12 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
   r.loss = loss_sum.item<double>() / static_cast<double>(n);
   r.top1 = 100.0 * static_cast<double>(c1.item<int64_t>()) / static_cast<double>(n);
   r.top5 = 100.0 * static_cast<double>(c5.item<int64_t>()) / static_cast<double>(n);
+  const auto hits = class_hits.cpu(), totals = torch::bincount(split.labels, {}, info.classes).cpu();
+  for (int64_t c = 0; c < info.classes; ++c) {
+    const auto total = totals[c].item<int64_t>();
+    r.per_class_top1.push_back(total ? 100.0 * static_cast<double>(hits[c].item<int64_t>()) / static_cast<double>(total)
+                                     : std::nan(""));
+  }
   return r;
 }
 

@@ -119,15 +119,22 @@ TEST(Cli, TrainTeacherWritesRunDirectoryThenEval) {
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.out.find("already exists"), std::string::npos) << again.out;
 
-  auto ev = run("eval --model " + dir + "/model.pt " + tiny(d, "e1"));
+  auto ev = run("eval --checkpoint " + dir + "/model.pt " + tiny(d, "unused"));
   ASSERT_EQ(ev.code, 0) << ev.out;
-  auto es = nlohmann::json::parse(read_bytes(d.path() + "/e1/summary.json"));
+  EXPECT_NE(ev.out.find("resnet8 on synthetic: top1"), std::string::npos) << ev.out;
+  auto es = nlohmann::json::parse(read_bytes(dir + "/eval.json"));
   EXPECT_DOUBLE_EQ(es["top1"].get<double>(), summary["top1"].get<double>()) << "eval reproduces the final test accuracy";
+  EXPECT_EQ(es["per_class_top1"].size(), 4u);
+  EXPECT_EQ(es["test_size"], 32);
 
-  auto wrong = run("eval --model " + dir + "/model.pt run.root=" + d.path() + " run.name=e2");
+  // The dataset comes from the checkpoint: a mismatching one is refused, nothing written.
+  auto wrong = run("eval --checkpoint " + dir + "/model.pt data.name=fashion-mnist --out " + d.file("x.json"));
   EXPECT_EQ(wrong.code, 1);
-  EXPECT_NE(wrong.out.find("trained on synthetic"), std::string::npos) << wrong.out;
-  EXPECT_FALSE(fs::exists(d.path() + "/e2"));
+  EXPECT_NE(wrong.out.find("holds a resnet8 for 1 input channels and 4 classes"), std::string::npos) << wrong.out;
+  EXPECT_FALSE(fs::exists(d.file("x.json")));
+  auto missing = run("eval --checkpoint " + d.file("nope.pt"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("nope.pt"), std::string::npos) << missing.out;
 }
 
 TEST(Cli, ShippedTeacherConfigParses) {
@@ -135,4 +142,15 @@ TEST(Cli, ShippedTeacherConfigParses) {
   auto r = run("train-teacher --config " KDPRUNE_SOURCE_DIR "/configs/fashion_mnist/teacher.yaml "
                "train.epochs=1 data.fraction=0.01 run.root=" + d.path() + " run.name=c");
   EXPECT_EQ(r.code, 0) << r.out;
+}
+
+TEST(Cli, ConfigPrintsResolvedYaml) {
+  TempDir d;
+  write_bytes(d.file("c.yaml"), "train:\n  epochs: 7\n");
+  auto r = run("config --config " + d.file("c.yaml") + " 'train.milestones=[2,5]' kd.tau=2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epochs: 7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("milestones: [2, 5]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tau: 2.0"), std::string::npos) << r.out;
+  EXPECT_EQ(run("config train.lr=fast").code, 1);
 }

@@ -18,9 +18,10 @@ struct CommandOptions {
 // into a new run directory. Returns the summary.
 nlohmann::json train_teacher(const CommandOptions& opts);
 
-// Evaluates a model.pt on the test split of data.* (the model's dataset unless data.name is
-// overridden). Writes a run directory with summary.json. Returns the summary.
-nlohmann::json eval_model(const CommandOptions& opts, const std::string& model_path);
+// Evaluates a model.pt on the test split: top-1/top-5, loss, per-class accuracy. The dataset is
+// the one recorded in the checkpoint unless data.name is set. Writes the JSON atomically to
+// `out_path` (default: eval.json beside the checkpoint) and returns it.
+nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path);
 
 // `kdprune info`: versions, devices, registries.
 std::string info_report();

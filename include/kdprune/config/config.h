@@ -96,7 +96,10 @@ struct Config {
 // Defaults, then the YAML file (may be empty: defaults only), then `a.b=c` overrides (values
 // parsed as YAML, so `train.milestones=[10,20]` works). Throws kdprune::Error naming the file or
 // override, the key path and what was expected.
-Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+// `fallbacks` ("a.b=c") apply only to keys that neither the file nor an override sets (e.g. eval
+// takes data.name from the checkpoint unless the user names a dataset).
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   const std::vector<std::string>& fallbacks = {});
 
 // The resolved config as YAML; load_config of this text gives back the same Config.
 std::string to_yaml(const Config& config);

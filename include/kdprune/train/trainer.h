@@ -17,6 +17,7 @@ namespace kdprune::train {
 struct EvalResult {
   double loss = 0, top1 = 0, top5 = 0;  // accuracies in percent
   int64_t samples = 0;
+  std::vector<double> per_class_top1;   // percent; NaN for a class absent from the split
 };
 
 struct TrainResult {
