@@ -9,6 +9,7 @@ namespace kdprune::cli {
 void add_common_options(CLI::App& sub, commands::CommandOptions& opts) {
   sub.add_option("--config,-c", opts.config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
   sub.add_flag("--force", opts.force, "overwrite an existing run directory of the same run.name");
+  sub.add_flag("--resume", opts.resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
   sub.add_option("overrides", opts.overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
 }
 }  // namespace kdprune::cli

@@ -20,9 +20,9 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
   const torch::Device device(system::resolve_device(cfg.run.device));
   system::configure_runtime(cfg.run.threads, cfg.run.seed);
   data::TensorDataset ds = data::to_tensors(data::load_dataset(cfg.data, cfg.run.seed), device);
-  if (ds.channels() != loaded.meta.in_channels || ds.info.classes != loaded.meta.classes)
+  if (ds.channels() != loaded.meta.spec.in_channels || ds.info.classes != loaded.meta.spec.classes)
     throw Error("checkpoint '" + checkpoint + "' holds a " + loaded.meta.arch + " for " +
-                std::to_string(loaded.meta.in_channels) + " input channels and " + std::to_string(loaded.meta.classes) +
+                std::to_string(loaded.meta.spec.in_channels) + " input channels and " + std::to_string(loaded.meta.spec.classes) +
                 " classes (trained on " + loaded.meta.dataset + "); dataset " + ds.info.name + " has " +
                 std::to_string(ds.channels()) + " channels and " + std::to_string(ds.info.classes) + " classes");
   loaded.model->to(device);

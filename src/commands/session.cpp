@@ -4,6 +4,7 @@
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "kdprune/version.h"
 
@@ -16,9 +17,11 @@ Session open_session(const std::string& command, const CommandOptions& opts) {
   system::configure_runtime(config.run.threads, config.run.seed);
   data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
   const std::string source = raw.source;
-  io::RunDir run = io::RunDir::create(config.run, command, opts.force);
-  run.write_config(config);
+  if (opts.resume && opts.force) throw Error("--resume and --force exclude each other");
+  io::RunDir run = opts.resume ? io::RunDir::reopen(config, command) : io::RunDir::create(config.run, command, opts.force);
+  if (!run.resumed()) run.write_config(config);
   run.attach_log();
+  if (run.resumed()) spdlog::info("resuming run {}", run.path());
   spdlog::info("kdprune {} ({}) {}: run directory {}", KDPRUNE_VERSION, git_commit(), command, run.path());
   spdlog::info("device {}, LibTorch {}, {} CPU threads", device.str(), system::environment().torch_version,
                system::environment().cpu_threads);

@@ -4,6 +4,7 @@
 #include "kdprune/io/csv_table.h"
 #include "kdprune/models/model.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/train/checkpoint.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/train/trainer.h"
 #include "session.h"
@@ -14,13 +15,24 @@ nlohmann::json train_teacher(const CommandOptions& opts) {
   Session s = open_session("train-teacher", opts);
   const auto& cfg = s.config;
   const std::vector<int64_t> indices = data::select_train_indices(cfg.data, s.data.train.size(), cfg.run.seed);
-  auto model = models::create_model(cfg.model.arch, s.data.channels(), s.data.info.classes);
+  const models::ModelSpec spec{s.data.channels(), s.data.info.classes, s.data.train.images.size(2)};
+  auto model = models::create_model(cfg.model.arch, spec);
   spdlog::info("model {}: {} parameters", cfg.model.arch, models::parameter_count(*model));
 
-  io::CsvTable metrics(s.run.file("metrics.csv"), train::metrics_columns());
-  const train::TrainResult r = train::fit({*model, s.data, indices, cfg.train, cfg.data.augment, cfg.run.seed, &metrics});
-  train::save_model(s.run.file("model.pt"), model,
-                    {cfg.model.arch, s.data.channels(), s.data.info.classes, s.data.info.name});
+  const std::string checkpoint = s.run.file("checkpoint.pt");
+  // The metrics of a resumed run continue after the checkpoint's epoch; later rows were lost work.
+  const int64_t done = s.run.resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
+  io::CsvTable metrics = io::CsvTable::reopen(s.run.file("metrics.csv"), train::metrics_columns(), done);
+  const train::TrainResult r = train::fit({.model = *model,
+                                           .data = s.data,
+                                           .indices = indices,
+                                           .train = cfg.train,
+                                           .augment = cfg.data.augment,
+                                           .seed = cfg.run.seed,
+                                           .metrics = &metrics,
+                                           .checkpoint_path = checkpoint,
+                                           .resume = s.run.resumed()});
+  train::save_model(s.run.file("model.pt"), model, {cfg.model.arch, spec, s.data.info.name});
 
   nlohmann::json summary = {
       {"dataset", s.data.info.name},
@@ -37,6 +49,8 @@ nlohmann::json train_teacher(const CommandOptions& opts) {
       {"best_epoch", r.best_epoch},
       {"images_per_second", r.images_per_second},
       {"train_seconds", r.train_seconds},
+      {"resumed_from_epoch", r.resumed_from},
+      {"checkpoint_file", checkpoint},
       {"device", s.device.str()},
       {"environment", system::environment_json()},
       {"model_file", s.run.file("model.pt")},

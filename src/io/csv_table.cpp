@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <fstream>
 
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/util/error.h"
@@ -28,6 +29,27 @@ std::string join(const std::vector<std::string>& v) {
 CsvTable::CsvTable(std::string path, std::vector<std::string> columns)
     : path_(std::move(path)), columns_(std::move(columns)) {
   write_file_atomic(path_, join(columns_) + "\n");
+}
+
+CsvTable CsvTable::reopen(std::string path, std::vector<std::string> columns, int64_t keep_upto) {
+  std::vector<std::string> kept;
+  std::ifstream in(path);
+  std::string line;
+  if (in && std::getline(in, line) && line == join(columns)) {
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      try {
+        if (std::stoll(line.substr(0, line.find(','))) <= keep_upto) kept.push_back(line);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  CsvTable t(std::move(path), std::move(columns));
+  t.rows_ = std::move(kept);
+  std::string text = join(t.columns_) + "\n";
+  for (const auto& r : t.rows_) text += r + "\n";
+  write_file_atomic(t.path_, text);
+  return t;
 }
 
 void CsvTable::append(const std::vector<std::string>& row) {

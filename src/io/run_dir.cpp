@@ -49,6 +49,46 @@ RunDir RunDir::create(const RunSection& run, const std::string& command, bool fo
   return RunDir(dir.string(), name, command);
 }
 
+RunDir RunDir::reopen(const Config& config, const std::string& command) {
+  const RunSection& run = config.run;
+  if (run.name.empty()) throw Error("--resume needs run.name: the name of the run to continue");
+  const fs::path dir = fs::path(run.root) / run.name;
+  if (!fs::exists(dir)) {
+    RunDir r = create(run, command, false);
+    return r;
+  }
+  if (is_finished(dir.string()))
+    throw Error("run '" + dir.string() + "' already finished (summary.json exists); nothing to resume");
+  const std::string want = to_yaml(config);
+  std::string have;
+  try {
+    have = read_file((dir / "config.yaml").string());
+  } catch (const Error&) {
+    throw Error("run '" + dir.string() + "' has no config.yaml; it cannot be resumed (use --force to start over)");
+  }
+  if (have != want) {
+    // name the first differing line so the user sees which key changed
+    size_t a = 0, b = 0;
+    std::string la, lb;
+    while (a < have.size() || b < want.size()) {
+      const size_t ea = have.find('\n', a), eb = want.find('\n', b);
+      la = have.substr(a, ea - a);
+      lb = want.substr(b, eb - b);
+      if (la != lb) break;
+      a = ea == std::string::npos ? have.size() : ea + 1;
+      b = eb == std::string::npos ? want.size() : eb + 1;
+    }
+    throw Error("--resume: the config differs from " + (dir / "config.yaml").string() + " (run has '" + la +
+                "', now '" + lb + "'); resume with the same config, or pick a new run.name");
+  }
+  // A kill can leave temporaries of atomic writes behind; they are never complete files.
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
+  RunDir r(dir.string(), run.name, command);
+  r.resumed_ = true;
+  return r;
+}
+
 void RunDir::write_config(const Config& config) const { write_file_atomic(file("config.yaml"), to_yaml(config)); }
 
 void RunDir::attach_log() const { logging::attach_file(file("log.txt")); }

@@ -1,5 +1,7 @@
 #include "cifar_resnet.h"
 
+#include "init.h"
+
 namespace kdprune::models {
 namespace nn = torch::nn;
 
@@ -53,13 +55,7 @@ class CifarResNet : public ModelImpl {
       stages_.push_back(register_module("layer" + std::to_string(s + 1), stage));
     }
     fc_ = register_module("fc", nn::Linear(in, classes));
-    for (auto& m : modules(false)) {
-      if (auto* c = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-      if (auto* b = m->as<nn::BatchNorm2d>()) {
-        nn::init::ones_(b->weight);
-        nn::init::zeros_(b->bias);
-      }
-    }
+    init_resnet_weights(*this);
   }
 
   ModelOutput forward_all(const torch::Tensor& x) override {

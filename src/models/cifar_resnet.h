@@ -7,8 +7,8 @@ namespace kdprune::models {
 Model make_cifar_resnet(int64_t depth, int64_t width_mult, int64_t in_channels, int64_t classes);
 
 template <int Depth, int Mult>
-Model cifar_resnet(int64_t in_channels, int64_t classes) {
-  return make_cifar_resnet(Depth, Mult, in_channels, classes);
+Model cifar_resnet(const ModelSpec& s) {
+  return make_cifar_resnet(Depth, Mult, s.in_channels, s.classes);
 }
 
 }  // namespace kdprune::models

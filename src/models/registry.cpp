@@ -1,4 +1,6 @@
 #include "cifar_resnet.h"
+#include "imagenet_resnet.h"
+#include "wide_resnet.h"
 #include "kdprune/models/model.h"
 #include "kdprune/util/error.h"
 
@@ -15,6 +17,14 @@ const std::vector<ModelEntry>& model_registry() {
       {"resnet110", "CIFAR ResNet-110", &cifar_resnet<110, 1>},
       {"resnet8x4", "CIFAR ResNet-8, 4x wide (32/64/128/256)", &cifar_resnet<8, 4>},
       {"resnet32x4", "CIFAR ResNet-32, 4x wide (32/64/128/256)", &cifar_resnet<32, 4>},
+      {"wrn_16_1", "Wide ResNet 16-1 (pre-activation)", &wide_resnet<16, 1>},
+      {"wrn_16_2", "Wide ResNet 16-2", &wide_resnet<16, 2>},
+      {"wrn_40_1", "Wide ResNet 40-1", &wide_resnet<40, 1>},
+      {"wrn_40_2", "Wide ResNet 40-2", &wide_resnet<40, 2>},
+      {"wrn_28_10", "Wide ResNet 28-10", &wide_resnet<28, 10>},
+      {"resnet18", "ResNet-18, torchvision layout (3x3 stem without max-pool for inputs <= 64 px)", &imagenet_resnet<18>},
+      {"resnet34", "ResNet-34, torchvision layout (the paper's CIFAR/SVHN scoring model)", &imagenet_resnet<34>},
+      {"resnet50", "ResNet-50 (bottleneck), torchvision layout", &imagenet_resnet<50>},
   };
   return entries;
 }
@@ -25,9 +35,9 @@ std::vector<std::string> model_names() {
   return v;
 }
 
-Model create_model(const std::string& arch, int64_t in_channels, int64_t classes) {
+Model create_model(const std::string& arch, const ModelSpec& spec) {
   for (const auto& e : model_registry())
-    if (e.name == arch) return e.create(in_channels, classes);
+    if (e.name == arch) return e.create(spec);
   std::string known;
   for (const auto& e : model_registry()) known += (known.empty() ? "" : ", ") + e.name;
   throw Error("model.arch: unknown architecture '" + arch + "' (expected one of: " + known + ")");

@@ -11,8 +11,9 @@ void save_model(const std::string& path, const models::Model& model, const Model
   io::write_via_temp(path, [&](const std::string& tmp) {
     torch::serialize::OutputArchive archive;
     archive.write("kdprune_arch", c10::IValue(meta.arch));
-    archive.write("kdprune_in_channels", c10::IValue(meta.in_channels));
-    archive.write("kdprune_classes", c10::IValue(meta.classes));
+    archive.write("kdprune_in_channels", c10::IValue(meta.spec.in_channels));
+    archive.write("kdprune_classes", c10::IValue(meta.spec.classes));
+    archive.write("kdprune_image_size", c10::IValue(meta.spec.image_size));
     archive.write("kdprune_dataset", c10::IValue(meta.dataset));
     model->save(archive);
     archive.save_to(tmp);
@@ -35,10 +36,11 @@ LoadedModel load_model(const std::string& path, const torch::Device& device) {
     return v;
   };
   out.meta.arch = read("kdprune_arch").toStringRef();
-  out.meta.in_channels = read("kdprune_in_channels").toInt();
-  out.meta.classes = read("kdprune_classes").toInt();
+  out.meta.spec.in_channels = read("kdprune_in_channels").toInt();
+  out.meta.spec.classes = read("kdprune_classes").toInt();
+  out.meta.spec.image_size = read("kdprune_image_size").toInt();
   out.meta.dataset = read("kdprune_dataset").toStringRef();
-  out.model = models::create_model(out.meta.arch, out.meta.in_channels, out.meta.classes);
+  out.model = models::create_model(out.meta.arch, out.meta.spec);
   try {
     out.model->load(archive);
   } catch (const c10::Error& e) {

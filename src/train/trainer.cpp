@@ -3,10 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 
 #include "kdprune/io/csv_table.h"
 #include "kdprune/train/augment.h"
+#include "kdprune/train/checkpoint.h"
 #include "kdprune/train/lr_schedule.h"
+#include "kdprune/train/precision.h"
+#include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
@@ -15,27 +20,32 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+// splitmix64 over (seed, epoch, stream): independent, reproducible generator seeds.
 uint64_t stream_seed(int64_t seed, int64_t epoch, uint64_t stream) {
   uint64_t z = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL + stream;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;  // splitmix64 finaliser
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
 constexpr uint64_t kOrderStream = 1, kAugmentStream = 2;
 
-torch::Generator cpu_generator(uint64_t seed) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return g;
-}
-
 void set_lr(torch::optim::SGD& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
 
+void to_channels_last(models::ModelImpl& model) {
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace
 
+torch::Tensor cross_entropy_loss(const torch::Tensor&, const models::ModelOutput& out, const torch::Tensor& y) {
+  return torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32), y);
+}
+
 torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch) {
-  auto gen = cpu_generator(stream_seed(seed, epoch, kOrderStream));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, epoch, kOrderStream));
   return torch::randperm(n, gen, torch::kInt64);
 }
 
@@ -43,58 +53,21 @@ std::vector<std::string> metrics_columns() {
   return {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_top1", "test_top5", "images_per_s", "seconds"};
 }
 
-EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size) {
-  const bool was_training = model.is_training();
-  model.eval();
-  torch::NoGradGuard no_grad;
-  const int64_t n = split.size();
-  const int64_t k = std::min<int64_t>(5, info.classes);
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(split.labels.device()));
-  torch::Tensor c1 = torch::zeros({}, loss_sum.options().dtype(torch::kInt64)), c5 = c1.clone();
-  torch::Tensor class_hits = torch::zeros({info.classes}, c1.options());
-  for (int64_t s = 0; s < n; s += batch_size) {
-    const int64_t e = std::min(n, s + batch_size);
-    auto x = data::normalise(split.images.slice(0, s, e), info);
-    auto y = split.labels.slice(0, s, e);
-    auto logits = model.forward(x).to(torch::kFloat32);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .to(torch::kFloat64);
-    auto top = std::get<1>(logits.topk(k, 1));
-    auto hit = top.eq(y.view({-1, 1}));
-    c1 += hit.select(1, 0).sum();
-    c5 += hit.any(1).sum();
-    class_hits.index_add_(0, y, hit.select(1, 0).to(torch::kInt64));
-  }
-  if (was_training) model.train();
-  EvalResult r;
-  r.samples = n;
-  if (n == 0) return r;
-  r.loss = loss_sum.item<double>() / static_cast<double>(n);
-  r.top1 = 100.0 * static_cast<double>(c1.item<int64_t>()) / static_cast<double>(n);
-  r.top5 = 100.0 * static_cast<double>(c5.item<int64_t>()) / static_cast<double>(n);
-  const auto hits = class_hits.cpu(), totals = torch::bincount(split.labels, {}, info.classes).cpu();
-  for (int64_t c = 0; c < info.classes; ++c) {
-    const auto total = totals[c].item<int64_t>();
-    r.per_class_top1.push_back(total ? 100.0 * static_cast<double>(hits[c].item<int64_t>()) / static_cast<double>(total)
-                                     : std::nan(""));
-  }
-  return r;
-}
-
 TrainResult fit(const TrainInputs& in) {
   auto& model = in.model;
   const auto& t = in.train;
   const auto device = in.data.train.images.device();
+  const bool cuda = device.is_cuda();
+  if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   model.to(device);
+  if (t.channels_last) to_channels_last(model);
   model.train();
 
-  auto opts = torch::TensorOptions().dtype(torch::kInt64);
-  torch::Tensor view = torch::tensor(in.indices, opts).to(device);
-  int64_t n = view.size(0);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  const torch::Tensor view = torch::tensor(in.indices, torch::kInt64).to(device);
+  const int64_t n = view.size(0);
   if (n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
-  // BatchNorm cannot train on a batch of one: a lone last sample is left out of that epoch.
+  // BatchNorm cannot train on a batch of one: a lone last sample sits out that epoch.
   const int64_t usable = (n > 1 && n % t.batch_size == 1) ? n - 1 : n;
   const int64_t steps = (usable + t.batch_size - 1) / t.batch_size;
 
@@ -102,40 +75,80 @@ TrainResult fit(const TrainInputs& in) {
                                                 .momentum(t.momentum)
                                                 .nesterov(t.nesterov)
                                                 .weight_decay(t.weight_decay));
+  GradScaler scaler(t.amp == "fp16", device);
   const AugmentSpec aug = augment_spec(in.data.info, in.data.train.images.size(2), in.augment);
-  spdlog::info("training on {} samples, {} steps/epoch, {} epochs (augment: crop pad {}, flip {})", n, steps, t.epochs,
-               aug.pad, aug.flip);
 
   TrainResult result;
+  TrainState state;
+  if (in.resume && !in.checkpoint_path.empty() && std::filesystem::exists(in.checkpoint_path)) {
+    state = load_checkpoint(in.checkpoint_path, model, opt);
+    if (state.scaler.defined() && scaler.enabled()) scaler.load_state(state.scaler);
+    spdlog::info("resumed from {} after epoch {} of {}", in.checkpoint_path, state.epochs_done, t.epochs);
+  } else if (in.resume) {
+    spdlog::info("no checkpoint to resume from; starting at epoch 1");
+  }
+  result.resumed_from = state.epochs_done;
+  result.best_top1 = state.best_top1;
+  result.best_epoch = state.best_epoch;
+  spdlog::info("training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {})",
+               n, steps, state.epochs_done + 1, t.epochs, aug.pad, aug.flip, t.amp, t.channels_last);
+
+  auto save = [&](int64_t epochs_done) {
+    if (in.checkpoint_path.empty()) return;
+    TrainState s{epochs_done, result.best_top1, result.best_epoch, scaler.enabled() ? scaler.state() : torch::Tensor()};
+    save_checkpoint(in.checkpoint_path, model, opt, s);
+  };
+
   const auto start = Clock::now();
   double train_time = 0;
   int64_t trained_images = 0;
-  for (int64_t epoch = 0; epoch < t.epochs; ++epoch) {
+  Progress progress(t.epochs, steps, state.epochs_done, 30.0);
+  for (int64_t epoch = state.epochs_done; epoch < t.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
-    auto order = view.index_select(0, epoch_permutation(n, in.seed, epoch).to(device));
-    auto gen = cpu_generator(stream_seed(in.seed, epoch, kAugmentStream));
-    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-    auto correct = torch::zeros({}, opts.device(device));
+    const auto order = view.index_select(0, epoch_permutation(n, in.seed, epoch).to(device));
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(in.seed, epoch, kAugmentStream));
+    auto loss_sum = torch::zeros({}, i64.dtype(torch::kFloat64));
+    auto correct = torch::zeros({}, i64);
+    auto first_bad = torch::full({}, -1, i64);  // first step with a non-finite loss, found without a sync
     double lr = t.lr;
     for (int64_t step = 0; step < steps; ++step) {
       const int64_t s = step * t.batch_size, e = std::min(usable, s + t.batch_size);
-      auto idx = order.slice(0, s, e);
+      const auto idx = order.slice(0, s, e);
       auto x = augment_batch(in.data.train.images.index_select(0, idx), in.data.info, aug, gen);
-      auto y = in.data.train.labels.index_select(0, idx);
+      if (t.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+      const auto y = in.data.train.labels.index_select(0, idx);
       lr = lr_at(t, epoch, step, steps);
       set_lr(opt, lr);
-      auto logits = model.forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      models::ModelOutput out;
+      {
+        AutocastScope autocast(t.amp, device);
+        out = model.forward_all(x);
+      }
+      const auto loss = in.loss(x, out, y);
       opt.zero_grad();
-      loss.backward();
-      opt.step();
-      loss_sum += loss.detach().to(torch::kFloat64) * static_cast<double>(e - s);
-      correct += logits.detach().argmax(1).eq(y).sum();
+      scaler.scale(loss).backward();
+      scaler.step(opt);
+
+      const auto l = loss.detach();
+      first_bad = torch::where(first_bad.lt(0) & ~torch::isfinite(l), torch::full({}, step, i64), first_bad);
+      loss_sum += l.to(torch::kFloat64) * static_cast<double>(e - s);
+      const auto logits = out.logits.detach();
+      correct += logits.argmax(1).eq(y).sum();
+      if (!in.observers.empty()) {
+        const StepRecord rec{epoch, step, idx, logits, y};
+        for (auto* o : in.observers) o->on_step(rec);
+      }
+      if (in.show_progress)
+        progress.step(epoch, step, e - s, [&] { return loss_sum.item<double>() / static_cast<double>(e); });
     }
+    progress.end_epoch();
+    if (const int64_t bad = first_bad.item<int64_t>(); bad >= 0)
+      throw Error("non-finite training loss at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(bad + 1) +
+                  " (lr " + std::to_string(lr) + "); stopped" +
+                  (in.checkpoint_path.empty() ? "" : ", the last good checkpoint is " + in.checkpoint_path) +
+                  " — lower train.lr, use amp=off/bf16, or check the data");
+    for (auto* o : in.observers) o->on_epoch_end(epoch);
     const double train_loss = loss_sum.item<double>() / static_cast<double>(usable);
-    if (!std::isfinite(train_loss))
-      throw Error("training diverged: non-finite loss in epoch " + std::to_string(epoch + 1) +
-                  " (lower train.lr or check the data)");
     const double train_acc = 100.0 * static_cast<double>(correct.item<int64_t>()) / static_cast<double>(usable);
     const double epoch_train_s = seconds_since(epoch_start);
     train_time += epoch_train_s;
@@ -146,8 +159,8 @@ TrainResult fit(const TrainInputs& in) {
     std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
                                  io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
     if ((epoch + 1) % t.eval_every == 0 || last) {
-      result.final_eval = evaluate(model, in.data.test, in.data.info, t.eval_batch_size);
-      if (result.final_eval.top1 > result.best_top1 || result.best_epoch < 0) {
+      result.final_eval = evaluate(model, in.data.test, in.data.info, t.eval_batch_size, t.amp, t.channels_last);
+      if (result.best_epoch < 0 || result.final_eval.top1 > result.best_top1) {
         result.best_top1 = result.final_eval.top1;
         result.best_epoch = epoch + 1;
       }
@@ -163,13 +176,14 @@ TrainResult fit(const TrainInputs& in) {
     }
     row[8] = io::csv_field(seconds_since(start));
     if (in.metrics) in.metrics->append(row);
+    if (last || (t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0)) save(epoch + 1);
   }
   result.epochs = t.epochs;
   result.train_seconds = train_time;
   result.images_per_second = train_time > 0 ? static_cast<double>(trained_images) / train_time : 0;
-  if (t.epochs == 0) {
-    result.final_eval = evaluate(model, in.data.test, in.data.info, t.eval_batch_size);
-    result.best_top1 = result.final_eval.top1;
+  if (result.resumed_from >= t.epochs || t.epochs == 0) {  // nothing trained here: still report the model
+    result.final_eval = evaluate(model, in.data.test, in.data.info, t.eval_batch_size, t.amp, t.channels_last);
+    if (result.best_epoch < 0) result.best_top1 = result.final_eval.top1;
   }
   return result;
 }

@@ -77,6 +77,27 @@ TEST(Augment, MatchesPerSampleCropAndFlip) {
   }
 }
 
+TEST(Augment, FlipTwiceIsIdentityAndCropsStayInsideThePaddedImage) {
+  auto images = torch::randint(1, 256, {64, 1, 6, 6}, torch::kUInt8);  // no zeros inside the image
+  data::DatasetInfo info{"t", 2, {0.0f}, {1.0f / 255.0f}, true, {}};      // normalise to raw values
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto flipped = train::augment_batch(images, info, {0, true}, gen);
+  auto twice = flipped.flip({3});
+  auto gen2 = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto mask = (torch::rand({64}, gen2) < 0.5).view({64, 1, 1, 1});
+  EXPECT_TRUE(torch::allclose(torch::where(mask, twice, flipped), images.to(torch::kFloat32), 1e-5, 1e-3));
+  // A crop of pad p shows exactly a 6×6 window of the padded image: every pixel is either an
+  // image pixel or padding (0), and the number of non-zero rows/cols lost is at most p.
+  auto gen3 = at::make_generator<at::CPUGeneratorImpl>(2);
+  auto crops = train::augment_batch(images, info, {2, false}, gen3);
+  auto nonzero = crops.abs().gt(0.5);
+  for (int64_t i = 0; i < 64; ++i) {
+    auto rows = nonzero[i][0].any(1).sum().item<int64_t>(), cols = nonzero[i][0].any(0).sum().item<int64_t>();
+    EXPECT_GE(rows, 4);
+    EXPECT_GE(cols, 4);
+  }
+}
+
 TEST(Trainer, EpochOrderIsAPureFunctionOfSeedAndEpoch) {
   auto a = train::epoch_permutation(100, 3, 7), b = train::epoch_permutation(100, 3, 7);
   EXPECT_TRUE(torch::equal(a, b));
@@ -91,8 +112,8 @@ TEST(Trainer, LearnsAndIsBitwiseReproducible) {
   std::iota(idx.begin(), idx.end(), 0);
   auto run = [&](int64_t seed) {
     torch::manual_seed(seed);
-    auto m = models::create_model("resnet8", 1, 4);
-    auto r = train::fit({*m, data, idx, quick(6), true, seed, nullptr});
+    auto m = models::create_model("resnet8", {1, 4, 8});
+    auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = quick(6), .seed = seed});
     return std::make_pair(m, r);
   };
   auto [m1, r1] = run(1);
@@ -113,7 +134,7 @@ TEST(Trainer, LearnsAndIsBitwiseReproducible) {
 TEST(Trainer, EvaluateMatchesDirectComputation) {
   auto data = synthetic(8, 37, 1.0);
   torch::manual_seed(0);
-  auto m = models::create_model("resnet8", 1, 4);
+  auto m = models::create_model("resnet8", {1, 4, 8});
   auto r = train::evaluate(*m, data.test, data.info, 10);  // batches of 10, 10, 10, 7
   m->eval();
   torch::NoGradGuard ng;
@@ -128,8 +149,8 @@ TEST(Trainer, EvaluateMatchesDirectComputation) {
 TEST(ModelFile, RoundTripAndBadFiles) {
   kdprune::test::TempDir d;
   torch::manual_seed(0);
-  auto m = models::create_model("resnet14", 3, 10);
-  train::save_model(d.file("model.pt"), m, {"resnet14", 3, 10, "cifar10"});
+  auto m = models::create_model("resnet14", {3, 10, 32});
+  train::save_model(d.file("model.pt"), m, {"resnet14", {3, 10, 32}, "cifar10"});
   auto loaded = train::load_model(d.file("model.pt"), torch::Device(torch::kCPU));
   EXPECT_EQ(loaded.meta.arch, "resnet14");
   EXPECT_EQ(loaded.meta.dataset, "cifar10");

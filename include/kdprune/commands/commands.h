@@ -12,6 +12,7 @@ struct CommandOptions {
   std::string config_path;             // --config (empty: defaults)
   std::vector<std::string> overrides;  // trailing section.key=value
   bool force = false;                  // --force: overwrite an existing run directory
+  bool resume = false;                 // --resume: continue the unfinished run of the same run.name
 };
 
 // Trains a model on the training view of data.* and writes model.pt, metrics.csv, summary.json

@@ -16,6 +16,9 @@ class RunDir {
   // Creates the directory. An existing one (finished or not) is refused unless `force`, which
   // deletes it first. An empty run.name becomes "<command>-<YYYYmmdd-HHMMSS>".
   static RunDir create(const RunSection& run, const std::string& command, bool force);
+  // For --resume: re-opens <root>/<name> of an unfinished run whose config.yaml equals `config`
+  // (creates it when absent). Refuses a finished run, a different config, or an empty run.name.
+  static RunDir reopen(const Config& config, const std::string& command);
 
   const std::string& path() const { return path_; }
   const std::string& name() const { return name_; }
@@ -28,12 +31,14 @@ class RunDir {
   void write_summary(nlohmann::json summary) const;
 
   static bool is_finished(const std::string& dir);  // has summary.json
+  bool resumed() const { return resumed_; }
 
  private:
   RunDir(std::string path, std::string name, std::string command);
   std::string path_, name_, command_;
   std::chrono::steady_clock::time_point started_;
   std::string started_at_;
+  bool resumed_ = false;
 };
 
 std::string utc_timestamp();  // ISO 8601, seconds

@@ -20,17 +20,25 @@ class ModelImpl : public torch::nn::Module {
 };
 using Model = std::shared_ptr<ModelImpl>;
 
+// What a model is built for: input channels, class count and input height (ImageNet-style
+// ResNets use a 3×3 stride-1 stem without max-pool for small images, the torchvision stem otherwise).
+struct ModelSpec {
+  int64_t in_channels = 3;
+  int64_t classes = 10;
+  int64_t image_size = 32;
+};
+
 struct ModelEntry {
   std::string name;
   std::string description;
-  Model (*create)(int64_t in_channels, int64_t classes);
+  Model (*create)(const ModelSpec& spec);
 };
 
 const std::vector<ModelEntry>& model_registry();
 std::vector<std::string> model_names();
 
 // Throws kdprune::Error for an unknown name, listing the known ones.
-Model create_model(const std::string& arch, int64_t in_channels, int64_t classes);
+Model create_model(const std::string& arch, const ModelSpec& spec);
 
 int64_t parameter_count(const torch::nn::Module& m);
 

@@ -10,8 +10,7 @@ namespace kdprune::train {
 
 struct ModelMeta {
   std::string arch;
-  int64_t in_channels = 0;
-  int64_t classes = 0;
+  models::ModelSpec spec;  // input channels, classes, input height
   std::string dataset;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-// The one training loop. Teacher, student and scoring runs differ only in what they pass here.
+// The one training loop. Teacher, student and scoring runs differ only in the loss and the
+// observers they pass here; subsets of the data are index views.
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,27 +18,38 @@ namespace kdprune::train {
 struct EvalResult {
   double loss = 0, top1 = 0, top5 = 0;  // accuracies in percent
   int64_t samples = 0;
-  std::vector<double> per_class_top1;   // percent; NaN for a class absent from the split
+  std::vector<double> per_class_top1;  // percent; NaN for a class absent from the split
 };
 
 struct TrainResult {
   EvalResult final_eval;
   double best_top1 = 0;
   int64_t best_epoch = -1;
-  double images_per_second = 0;
+  double images_per_second = 0;  // training throughput over the epochs run in this process
   double train_seconds = 0;
   int64_t epochs = 0;
+  int64_t resumed_from = 0;  // epochs already done when this process started
 };
 
-// The permutation of the training indices for an epoch: a pure function of (seed, epoch).
-torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch);
+// What an observer sees after each optimisation step (tensors detached, on the device).
+struct StepRecord {
+  int64_t epoch, step;
+  const torch::Tensor& indices;  // dataset indices of the batch's samples
+  const torch::Tensor& logits;   // as trained on (augmented view)
+  const torch::Tensor& labels;
+};
 
-EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size);
+// Hooks into the loop: forgetting counts, training dynamics, ... (see the pruning issues).
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_step(const StepRecord&) {}
+  virtual void on_epoch_end(int64_t /*epoch*/) {}
+};
 
-
-}  // namespace kdprune::train
-namespace kdprune::train {
+// loss(x, output, labels): x is the augmented, normalised batch (a KD loss runs its teacher on it).
+using LossFn = std::function<torch::Tensor(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y)>;
+torch::Tensor cross_entropy_loss(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y);
 
 struct TrainInputs {
   models::ModelImpl& model;
@@ -46,11 +58,24 @@ struct TrainInputs {
   const TrainSection& train;
   bool augment = true;
   int64_t seed = 0;
-  io::CsvTable* metrics = nullptr;  // one row per epoch (metrics_columns())
+  io::CsvTable* metrics = nullptr;        // one row per epoch (metrics_columns())
+  std::string checkpoint_path{};          // "" = no checkpoints
+  bool resume = false;                    // continue from checkpoint_path if it exists
+  LossFn loss = cross_entropy_loss;
+  std::vector<TrainObserver*> observers{};
+  bool show_progress = true;
 };
 
 std::vector<std::string> metrics_columns();
 
+// The permutation of the training view for an epoch: a pure function of (seed, epoch).
+torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch);
+
+EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
+                    int64_t batch_size, const std::string& amp = "off", bool channels_last = false);
+
+// Trains; throws kdprune::Error (naming epoch and step) on a non-finite loss, leaving the last
+// good checkpoint in place.
 TrainResult fit(const TrainInputs& in);
 
 }  // namespace kdprune::train

@@ -1,0 +1,29 @@
+#pragma once
+// checkpoint.pt: everything a resumed run needs to continue exactly where it stopped (model,
+// optimizer, loss scale, epoch, best accuracy, global RNG state). Data order and augmentation are
+// pure functions of (seed, epoch), so they need no state. Written atomically.
+#include <torch/torch.h>
+
+#include <string>
+
+#include "kdprune/models/model.h"
+
+namespace kdprune::train {
+
+struct TrainState {
+  int64_t epochs_done = 0;
+  double best_top1 = 0;
+  int64_t best_epoch = -1;
+  torch::Tensor scaler;  // GradScaler::state(); undefined without fp16
+};
+
+void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
+                     const TrainState& state);
+
+// The epochs a checkpoint file records (0 when the file does not exist).
+int64_t checkpoint_epochs_done(const std::string& path);
+
+// Restores model and optimizer in place; returns the state. Throws kdprune::Error naming the file.
+TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt);
+
+}  // namespace kdprune::train

@@ -1,0 +1,47 @@
+#pragma once
+// Mixed precision: autocast for forward passes (bf16 or fp16) and, for fp16, dynamic loss scaling
+// as torch.cuda.amp.GradScaler does it (skip a step whose gradients overflowed, halve the scale;
+// double it after `growth_interval` clean steps).
+#include <torch/torch.h>
+
+#include <string>
+
+namespace kdprune::train {
+
+// Enables autocast for the device type for its lifetime ("off" does nothing).
+class AutocastScope {
+ public:
+  AutocastScope(const std::string& amp, const torch::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  at::DeviceType type_;
+  bool was_enabled_ = false;
+  at::ScalarType old_dtype_;
+};
+
+class GradScaler {
+ public:
+  GradScaler(bool enabled, const torch::Device& device, double init_scale = 65536.0, int64_t growth_interval = 2000);
+  bool enabled() const { return enabled_; }
+  torch::Tensor scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
+  // Unscales the gradients, steps unless they hold inf/NaN, updates the scale. Returns whether the
+  // optimizer stepped.
+  bool step(torch::optim::Optimizer& opt);
+  double current_scale() const { return enabled_ ? scale_.item<double>() : 1.0; }
+
+  // For checkpoints.
+  torch::Tensor state() const;  // [scale, growth_tracker] as float64
+  void load_state(const torch::Tensor& s);
+
+ private:
+  bool enabled_;
+  torch::Tensor scale_;           // float32 scalar on the device
+  torch::Tensor growth_tracker_;  // int32 scalar on the device
+  int64_t growth_interval_;
+};
+
+}  // namespace kdprune::train

@@ -1,0 +1,28 @@
+#pragma once
+// Training progress: a one-line bar redrawn in place on a terminal (epoch, step, loss, images/s,
+// ETA), plain log lines every `log_seconds` when stderr is not a terminal (log files, CI, Slurm).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+namespace kdprune::train {
+
+class Progress {
+ public:
+  Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds = 30.0);
+  ~Progress();
+  // Called every step; `loss` is only evaluated (a device sync) when something is shown.
+  void step(int64_t epoch, int64_t step, int64_t images, const std::function<double()>& loss);
+  void end_epoch();  // clears the bar so the epoch's log line starts on a clean line
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  int64_t epochs_, steps_, start_epoch_;
+  double log_seconds_;
+  bool tty_;
+  Clock::time_point start_, last_shown_;
+  int64_t images_ = 0;
+  bool bar_visible_ = false;
+};
+
+}  // namespace kdprune::train

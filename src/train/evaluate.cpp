@@ -1,0 +1,55 @@
+#include <cmath>
+
+#include "kdprune/train/precision.h"
+#include "kdprune/train/trainer.h"
+
+namespace kdprune::train {
+
+EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
+                    int64_t batch_size, const std::string& amp, bool channels_last) {
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const int64_t n = split.size();
+  const int64_t k = std::min<int64_t>(5, info.classes);
+  const auto dev = split.labels.device();
+  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(dev));
+  auto c1 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), c5 = c1.clone();
+  auto class_hits = torch::zeros({info.classes}, c1.options());
+  for (int64_t s = 0; s < n; s += batch_size) {
+    const int64_t e = std::min(n, s + batch_size);
+    auto x = data::normalise(split.images.slice(0, s, e), info);
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = split.labels.slice(0, s, e);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(amp, dev);
+      logits = model.forward(x);
+    }
+    logits = logits.to(torch::kFloat32);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .to(torch::kFloat64);
+    auto hit = std::get<1>(logits.topk(k, 1)).eq(y.view({-1, 1}));
+    auto top1_hit = hit.select(1, 0);
+    c1 += top1_hit.sum();
+    c5 += hit.any(1).sum();
+    class_hits.index_add_(0, y, top1_hit.to(torch::kInt64));
+  }
+  if (was_training) model.train();
+  EvalResult r;
+  r.samples = n;
+  if (n == 0) return r;
+  r.loss = loss_sum.item<double>() / static_cast<double>(n);
+  r.top1 = 100.0 * static_cast<double>(c1.item<int64_t>()) / static_cast<double>(n);
+  r.top5 = 100.0 * static_cast<double>(c5.item<int64_t>()) / static_cast<double>(n);
+  const auto hits = class_hits.cpu(), totals = torch::bincount(split.labels, {}, info.classes).cpu();
+  for (int64_t c = 0; c < info.classes; ++c) {
+    const auto total = totals[c].item<int64_t>();
+    r.per_class_top1.push_back(total ? 100.0 * static_cast<double>(hits[c].item<int64_t>()) / static_cast<double>(total)
+                                     : std::nan(""));
+  }
+  return r;
+}
+
+}  // namespace kdprune::train
