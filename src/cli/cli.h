@@ -15,6 +15,7 @@ void add_common_options(CLI::App& sub, commands::CommandOptions& opts);
 
 void add_info(CLI::App& app, Action& action);
 void add_train_teacher(CLI::App& app, Action& action);
+void add_distill(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_planned(CLI::App& app, Action& action);  // subcommands of later milestones

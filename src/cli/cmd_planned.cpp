@@ -11,7 +11,6 @@ void add_planned(CLI::App& app, Action& action) {
     const char* help;
   };
   static const Planned planned[] = {
-      {"distill", "train a student on a (pruned) training view with knowledge distillation from a teacher"},
       {"score", "compute a per-sample pruning score (forgetting, EL2N, GraNd, Moderate, ...)"},
       {"prune", "select the kept subset from scores or by random / class-balanced random pruning"},
   };

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::Action action;
   cli::add_info(app, action);
   cli::add_train_teacher(app, action);
+  cli::add_distill(app, action);
   cli::add_eval(app, action);
   cli::add_config(app, action);
   cli::add_planned(app, action);

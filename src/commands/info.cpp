@@ -2,7 +2,9 @@
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/version.h"
 
@@ -25,8 +27,10 @@ std::string info_report() {
   for (const auto& d : data::dataset_registry()) o << "  " << d.name << "  - " << d.description << "\n";
   o << "\nmodels:\n";
   for (const auto& m : models::model_registry()) o << "  " << m.name << "  - " << m.description << "\n";
-  o << "\npruners:\n  (none yet: `score` and `prune` are not built)\n";
-  o << "\nKD losses:\n  (none yet: `distill` is not built)\n";
+  o << "\npruners (inline in train-teacher/distill via prune.method + prune.fraction):\n";
+  for (const auto& p : prune::pruner_registry()) o << "  " << p.name << "  - " << p.description << "\n";
+  o << "\nKD losses (kd.loss, kd.extra):\n";
+  for (const auto& l : losses::kd_loss_registry()) o << "  " << l.name << "  - " << l.description << "\n";
   return o.str();
 }
 

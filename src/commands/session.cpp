@@ -3,32 +3,96 @@
 #include <spdlog/spdlog.h>
 
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/io/csv_table.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/train/checkpoint.h"
+#include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "kdprune/version.h"
 
 namespace kdprune::commands {
-
-Session open_session(const std::string& command, const CommandOptions& opts) {
-  Config config = load_config(opts.config_path, opts.overrides);
-  logging::init(config.run.log_level);
-  const torch::Device device(system::resolve_device(config.run.device));
-  system::configure_runtime(config.run.threads, config.run.seed);
-  data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
-  const std::string source = raw.source;
+namespace {
+Config resolved(const CommandOptions& opts) {
   if (opts.resume && opts.force) throw Error("--resume and --force exclude each other");
-  io::RunDir run = opts.resume ? io::RunDir::reopen(config, command) : io::RunDir::create(config.run, command, opts.force);
-  if (!run.resumed()) run.write_config(config);
-  run.attach_log();
-  if (run.resumed()) spdlog::info("resuming run {}", run.path());
-  spdlog::info("kdprune {} ({}) {}: run directory {}", KDPRUNE_VERSION, git_commit(), command, run.path());
+  Config c = load_config(opts.config_path, opts.overrides);
+  logging::init(c.run.log_level);
+  return c;
+}
+torch::Device pick_device(const Config& c) {
+  torch::Device d(system::resolve_device(c.run.device));
+  system::configure_runtime(c.run.threads, c.run.seed);
+  return d;
+}
+}  // namespace
+
+Session::Session(const std::string& command, const CommandOptions& opts)
+    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts) {
+  data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
+  spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
+               raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
+  view = data::select_train_view(config, raw.train.labels, raw.info.classes);
+  data = data::to_tensors(std::move(raw), device);
+}
+
+models::ModelSpec Session::model_spec() const { return {data.channels(), data.info.classes, data.train.images.size(2)}; }
+
+void Session::start_run() {
+  run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config.run, command_, opts_.force));
+  if (!run_->resumed()) run_->write_config(config);
+  run_->attach_log();
+  spdlog::info("kdprune {} ({}) {}: {} run directory {}", KDPRUNE_VERSION, git_commit(), command_,
+               run_->resumed() ? "resuming" : "new", run_->path());
   spdlog::info("device {}, LibTorch {}, {} CPU threads", device.str(), system::environment().torch_version,
                system::environment().cpu_threads);
-  spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, source,
-               raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
-  data::TensorDataset tensors = data::to_tensors(std::move(raw), device);
-  return Session{std::move(config), std::move(run), device, std::move(tensors)};
+  spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
+}
+
+train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss) {
+  const auto& cfg = s.config;
+  const std::string checkpoint = s.run().file("checkpoint.pt");
+  // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
+  const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
+  io::CsvTable metrics = io::CsvTable::reopen(s.run().file("metrics.csv"), train::metrics_columns(), done);
+  const train::TrainResult r = train::fit({.model = *model,
+                                           .data = s.data,
+                                           .indices = s.view.indices,
+                                           .train = cfg.train,
+                                           .augment = cfg.data.augment,
+                                           .seed = cfg.run.seed,
+                                           .metrics = &metrics,
+                                           .checkpoint_path = checkpoint,
+                                           .resume = s.run().resumed(),
+                                           .loss = loss});
+  train::save_model(s.run().file("model.pt"), model, {cfg.model.arch, s.model_spec(), s.data.info.name});
+  return r;
+}
+
+nlohmann::json training_summary(const Session& s, const models::Model& model, const train::TrainResult& r) {
+  return {
+      {"dataset", s.data.info.name},
+      {"arch", s.config.model.arch},
+      {"parameters", models::parameter_count(*model)},
+      {"f", s.view.f()},
+      {"subset_size", s.view.indices.size()},
+      {"pool_size", s.view.pool_size},
+      {"train_size", s.data.train.size()},
+      {"view", s.view.how},
+      {"seed", s.config.run.seed},
+      {"epochs", r.epochs},
+      {"top1", r.final_eval.top1},
+      {"top5", r.final_eval.top5},
+      {"test_loss", r.final_eval.loss},
+      {"best_top1", r.best_top1},
+      {"best_epoch", r.best_epoch},
+      {"images_per_second", r.images_per_second},
+      {"train_seconds", r.train_seconds},
+      {"resumed_from_epoch", r.resumed_from},
+      {"device", s.device.str()},
+      {"environment", system::environment_json()},
+      {"model_file", s.run().file("model.pt")},
+      {"checkpoint_file", s.run().file("checkpoint.pt")},
+  };
 }
 
 }  // namespace kdprune::commands

@@ -1,23 +1,45 @@
 #pragma once
-// The start every run-directory-writing subcommand shares: resolve the config, open the run
-// directory and its log, pick the device, load the dataset onto it.
+// The start every training subcommand shares: resolve the config, pick the device, load the
+// dataset onto it, select the training view; then (after the command's own checks) open the run
+// directory and its log. Bad input fails before any directory exists.
 #include <torch/torch.h>
+
+#include <optional>
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/data/tensor_dataset.h"
+#include "kdprune/data/train_view.h"
 #include "kdprune/io/run_dir.h"
+#include "kdprune/models/model.h"
+#include "kdprune/train/trainer.h"
 
 namespace kdprune::commands {
 
-struct Session {
-  Config config;
-  io::RunDir run;
-  torch::Device device;
+class Session {
+ public:
+  Session(const std::string& command, const CommandOptions& opts);
+
+  // Creates (or, with --resume, re-opens) the run directory and starts logging into it.
+  void start_run();
+  const io::RunDir& run() const { return *run_; }
+
+  const Config config;
+  const torch::Device device;
   data::TensorDataset data;
+  data::TrainView view;
+  models::ModelSpec model_spec() const;
+
+ private:
+  std::string command_;
+  CommandOptions opts_;
+  std::optional<io::RunDir> run_;
 };
 
-// Everything that can fail on bad input (config, dataset files, device) is checked before the
-// run directory is created, so a failed start leaves nothing behind.
-Session open_session(const std::string& command, const CommandOptions& opts);
+// Trains `model` on the session's view with `loss`: metrics.csv, checkpoint.pt every
+// train.checkpoint_every epochs (resumed with --resume), model.pt at the end.
+train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss);
+
+// The summary fields every training run shares.
+nlohmann::json training_summary(const Session& s, const models::Model& model, const train::TrainResult& r);
 
 }  // namespace kdprune::commands

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -36,6 +37,7 @@ struct Sources {
 };
 
 std::string show(const YAML::Node& n) {
+  if (!n) return "nothing";
   if (n.IsScalar()) return "'" + n.Scalar() + "'";
   if (n.IsNull()) return "nothing";
   YAML::Emitter e;
@@ -49,6 +51,7 @@ template <> const char* type_name<int64_t>() { return "an integer"; }
 template <> const char* type_name<double>() { return "a number"; }
 template <> const char* type_name<bool>() { return "true or false"; }
 template <> const char* type_name<std::vector<int64_t>>() { return "a list of integers"; }
+template <> [[maybe_unused]] const char* type_name<std::vector<double>>() { return "a list of numbers"; }
 
 template <class T> bool convert_scalar(const YAML::Node& n, T& out) {
   if (!n.IsScalar()) return false;
@@ -96,6 +99,14 @@ class Reader {
     member = std::move(value);
   }
 
+  void field(const char* key, AlphaSpec& member) {
+    known_.push_back(key);
+    if (!node_.IsMap()) return;
+    const YAML::Node n = std::as_const(node_)[key];
+    if (!n) return;
+    member = read_alpha(n, join(key));
+  }
+
   template <class S> void section(const char* key, S& sub) {
     known_.push_back(key);
     YAML::Node child;
@@ -111,6 +122,56 @@ class Reader {
     Reader r(child, join(key), sources_);
     config_schema::describe(r, sub);
     r.refuse_unknown();
+  }
+
+  AlphaSpec read_alpha(const YAML::Node& n, const std::string& path) const {
+    const std::string where = sources_.where(path);
+    const std::string forms =
+        "a number >= 0, {schedule: linear, at_f: [f1, f2], value: [a1, a2]} or {schedule: table, points: [[f, a], ...]}";
+    AlphaSpec a;
+    if (n.IsScalar()) {
+      if (!convert(n, a.value) || a.value < 0) throw Error(where + ": expected " + forms + ", got " + show(n));
+      return a;
+    }
+    if (!n.IsMap()) throw Error(where + ": expected " + forms + ", got " + show(n));
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (k != "schedule" && k != "at_f" && k != "value" && k != "points")
+        throw Error(sources_.where(path + "." + k) + ": unknown key (expected one of: schedule, at_f, value, points)");
+    }
+    if (!n["schedule"] || !convert(n["schedule"], a.schedule) ||
+        (a.schedule != "linear" && a.schedule != "table" && a.schedule != "constant"))
+      throw Error(sources_.where(path + ".schedule") + ": expected one of constant, linear, table, got " + show(n["schedule"]));
+    auto fail = [&](const std::string& key, const std::string& expect, const YAML::Node& got) {
+      throw Error(sources_.where(path + "." + key) + ": expected " + expect + ", got " + show(got));
+    };
+    if (a.schedule == "constant") {
+      if (!n["value"] || !convert(n["value"], a.value) || a.value < 0) fail("value", "a number >= 0", n["value"]);
+      return a;
+    }
+    if (a.schedule == "linear") {
+      if (!n["at_f"] || !convert(n["at_f"], a.at_f) || a.at_f.size() != 2)
+        fail("at_f", "two kept fractions [f1, f2] with f1 < f2 in (0, 1]", n["at_f"]);
+      if (!n["value"] || !convert(n["value"], a.values) || a.values.size() != 2)
+        fail("value", "two alphas [a1, a2] >= 0", n["value"]);
+    } else {
+      const YAML::Node pts = n["points"];
+      if (!pts || !pts.IsSequence() || pts.size() == 0) fail("points", "a list of [f, alpha] pairs", pts);
+      for (const auto& p : pts) {
+        std::vector<double> pair;
+        if (!convert(p, pair) || pair.size() != 2) fail("points", "a list of [f, alpha] pairs", pts);
+        a.at_f.push_back(pair[0]);
+        a.values.push_back(pair[1]);
+      }
+    }
+    for (size_t i = 0; i < a.at_f.size(); ++i) {
+      if (a.at_f[i] <= 0 || a.at_f[i] > 1 || (i && a.at_f[i] <= a.at_f[i - 1]))
+        fail(a.schedule == "linear" ? "at_f" : "points", "kept fractions in (0, 1], strictly increasing",
+             n[a.schedule == "linear" ? "at_f" : "points"]);
+      if (a.values[i] < 0) fail(a.schedule == "linear" ? "value" : "points", "alphas >= 0", n[a.schedule == "linear" ? "value" : "points"]);
+    }
+    a.value = a.values.front();
+    return a;
   }
 
   void refuse_unknown() const {
@@ -148,6 +209,26 @@ class Writer {
     out_ << YAML::Key << key << YAML::Value;
     emit(member);
   }
+  void field(const char* key, const AlphaSpec& a) {
+    out_ << YAML::Key << key << YAML::Value;
+    if (a.schedule == "constant") {
+      emit(a.value);
+      return;
+    }
+    out_ << YAML::BeginMap << YAML::Key << "schedule" << YAML::Value << a.schedule;
+    if (a.schedule == "linear") {
+      out_ << YAML::Key << "at_f" << YAML::Value;
+      emit(a.at_f);
+      out_ << YAML::Key << "value" << YAML::Value;
+      emit(a.values);
+    } else {
+      out_ << YAML::Key << "points" << YAML::Value << YAML::BeginSeq;
+      for (size_t i = 0; i < a.at_f.size(); ++i) emit(std::vector<double>{a.at_f[i], a.values[i]});
+      out_ << YAML::EndSeq;
+    }
+    out_ << YAML::EndMap;
+  }
+
   template <class S> void section(const char* key, S& sub) {
     out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
     config_schema::describe(*this, sub);
@@ -221,6 +302,19 @@ void check_consistency(const Config& c, const Sources& s) {
     throw Error(s.where("data.part") + ": expected 'all' unless data.split (the teacher share) is > 0");
   if (c.data.split > 0.0 && c.data.part == "all")
     throw Error(s.where("data.split") + ": expected data.part=teacher or data.part=student with a split");
+  if (c.kd.weighting == "convex") {
+    const auto& a = c.kd.alpha;
+    const double top = a.values.empty() ? a.value : *std::max_element(a.values.begin(), a.values.end());
+    if (top > 1.0)
+      throw Error(s.where("kd.alpha") + ": expected alphas in [0, 1] with kd.weighting=convex ((1-a)*CE + a*KD); "
+                  "use kd.weighting=repdistiller for larger weights");
+  }
+  if (!c.kd.extra.empty() && c.kd.weighting != "repdistiller")
+    throw Error(s.where("kd.extra") + ": an extra loss term needs kd.weighting=repdistiller (gamma*CE + alpha*KD + beta*extra)");
+  if (c.data.fraction < 1.0 && c.prune.fraction < 1.0)
+    throw Error(s.where("prune.fraction") + ": expected 1 when data.fraction < 1 (give the kept fraction once)");
+  if (!c.data.subset.empty() && c.prune.fraction < 1.0)
+    throw Error(s.where("prune.fraction") + ": expected 1 when data.subset is given (the subset file already fixes the kept samples)");
   if (c.train.warmup_epochs > c.train.epochs)
     throw Error(s.where("train.warmup_epochs") + ": expected at most train.epochs (" + std::to_string(c.train.epochs) + ")");
 }

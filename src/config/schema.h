@@ -59,9 +59,13 @@ template <class V> void describe(V& v, TrainSection& s) {
 
 template <class V> void describe(V& v, KdSection& s) {
   v.field("teacher", s.teacher);
-  v.field("alpha", s.alpha, unit_closed());
+  v.field("alpha", s.alpha);
   v.field("tau", s.tau, positive());
   v.field("loss", s.loss, non_empty());
+  v.field("weighting", s.weighting, one_of({"convex", "repdistiller"}));
+  v.field("gamma", s.gamma, non_negative());
+  v.field("beta", s.beta, non_negative());
+  v.field("extra", s.extra);
 }
 
 template <class V> void describe(V& v, PruneSection& s) {

@@ -134,3 +134,37 @@ TEST(Config, ResolvedYamlRoundTrips) {
   // Shortest round-trip text for doubles, not 0.10000000000000001.
   EXPECT_NE(to_yaml(c).find("lr: 0.1\n"), std::string::npos) << to_yaml(c);
 }
+
+TEST(AlphaSchedule, ConstantLinearTableAtAndBetweenPoints) {
+  EXPECT_DOUBLE_EQ(load_config("", {"kd.alpha=0.7"}).kd.alpha.at(0.3), 0.7);
+  Config lin = load_config("", {"kd.alpha.schedule=linear", "kd.alpha.at_f=[0.1,0.7]", "kd.alpha.value=[1.0,0.5]"});
+  EXPECT_DOUBLE_EQ(lin.kd.alpha.at(0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lin.kd.alpha.at(0.7), 0.5);
+  EXPECT_DOUBLE_EQ(lin.kd.alpha.at(0.4), 0.75);
+  EXPECT_DOUBLE_EQ(lin.kd.alpha.at(0.05), 1.0) << "clamped below";
+  EXPECT_DOUBLE_EQ(lin.kd.alpha.at(1.0), 0.5) << "clamped above";
+  TempDir d;
+  write_bytes(d.file("t.yaml"), "kd:\n  alpha:\n    schedule: table\n    points: [[0.1, 1.0], [0.3, 0.9], [0.5, 0.6], [0.7, 0.5]]\n");
+  Config tab = load_config(d.file("t.yaml"), {});
+  EXPECT_DOUBLE_EQ(tab.kd.alpha.at(0.3), 0.9);
+  EXPECT_NEAR(tab.kd.alpha.at(0.4), 0.75, 1e-12);
+  EXPECT_NEAR(tab.kd.alpha.at(0.2), 0.95, 1e-12);
+  EXPECT_DOUBLE_EQ(tab.kd.alpha.at(0.9), 0.5);
+  // The resolved YAML round-trips every form.
+  for (const Config& c : {lin, tab}) {
+    write_bytes(d.file("r.yaml"), to_yaml(c));
+    EXPECT_EQ(to_yaml(load_config(d.file("r.yaml"), {})), to_yaml(c));
+  }
+}
+
+TEST(AlphaSchedule, BadSchedulesNameTheKey) {
+  EXPECT_NE(error_of("", {"kd.alpha.schedule=linear"}).find("kd.alpha.at_f"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha.schedule=cubic"}).find("constant, linear, table"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha.schedule=linear", "kd.alpha.at_f=[0.7,0.1]", "kd.alpha.value=[1,0.5]"})
+                .find("strictly increasing"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha.schedule=table", "kd.alpha.points=[[0.1]]"}).find("[f, alpha] pairs"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha=1.5"}).find("repdistiller"), std::string::npos);
+  EXPECT_EQ(error_of("", {"kd.alpha=2", "kd.weighting=repdistiller"}), "");
+  EXPECT_NE(error_of("", {"kd.alpha=-1"}).find("kd.alpha"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha.shedule=linear"}).find("unknown key"), std::string::npos);
+}

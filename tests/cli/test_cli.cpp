@@ -53,7 +53,7 @@ TEST(Cli, HelpAndVersion) {
 TEST(Cli, NoSubcommandIsAnError) { EXPECT_NE(run("").code, 0); }
 
 TEST(Cli, PlannedSubcommandsSaySoAndFail) {
-  for (const char* sub : {"distill", "score", "prune"}) {
+  for (const char* sub : {"score", "prune"}) {
     auto r = run(std::string(sub) + " train.epochs=1");
     EXPECT_NE(r.code, 0) << sub;
     EXPECT_NE(r.out.find("not built yet"), std::string::npos) << r.out;

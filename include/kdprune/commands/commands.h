@@ -19,6 +19,11 @@ struct CommandOptions {
 // into a new run directory. Returns the summary.
 nlohmann::json train_teacher(const CommandOptions& opts);
 
+// Trains a student on the training view (a pruned subset) with (1-α)·CE + α·KD from kd.teacher,
+// α possibly a function of the kept fraction f. Same outputs as train_teacher, plus the KD
+// settings actually used in summary.json.
+nlohmann::json distill(const CommandOptions& opts);
+
 // Evaluates a model.pt on the test split: top-1/top-5, loss, per-class accuracy. The dataset is
 // the one recorded in the checkpoint unless data.name is set. Writes the JSON atomically to
 // `out_path` (default: eval.json beside the checkpoint) and returns it.

@@ -60,11 +60,26 @@ struct TrainSection {
   int64_t eval_batch_size = 512;
 };
 
+// α, or α as a function of the kept fraction f (the paper: the best α grows as f shrinks).
+//   alpha: 0.5
+//   alpha: {schedule: linear, at_f: [0.1, 0.7], value: [1.0, 0.5]}       (clamped outside)
+//   alpha: {schedule: table, points: [[0.1, 1.0], [0.3, 0.9], [0.7, 0.5]]} (piecewise linear)
+struct AlphaSpec {
+  std::string schedule = "constant";  // constant | linear | table
+  double value = 0.5;                 // constant
+  std::vector<double> at_f, values;   // linear: two points; table: sorted points
+  double at(double f) const;          // α for kept fraction f
+};
+
 struct KdSection {
-  std::string teacher;  // checkpoint of a train-teacher run
-  double alpha = 0.5;
+  std::string teacher;  // model.pt of a train-teacher run
+  AlphaSpec alpha;
   double tau = 4.0;
-  std::string loss = "kd";
+  std::string loss = "kd";               // the distillation term, by name (KD-loss registry)
+  std::string weighting = "convex";      // convex: (1-α)·CE + α·KD; repdistiller: γ·CE + α·KD + β·extra
+  double gamma = 1.0;                    // repdistiller CE weight
+  double beta = 0.0;                     // repdistiller weight of the extra (feature) term
+  std::string extra;                     // name of the extra term; "" = none
 };
 
 struct PruneSection {

@@ -4,6 +4,7 @@
 // part of a seeded disjoint teacher/student split (data.split, data.part). Subsets are views,
 // never copies, so every run trains through the same code path.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kdprune/config/config.h"
@@ -18,6 +19,17 @@ SplitParts disjoint_split(int64_t n, double teacher_share, int64_t seed);
 
 // Applies data.split/part, then data.subset or data.fraction. `seed` is run.seed.
 std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed);
+
+// The training view of a run: data.split/part first, then one of data.subset (index file),
+// inline pruning (prune.method random|class_balanced_random with prune.fraction < 1, seeded by
+// prune.seed) or data.fraction (seeded by run.seed).
+struct TrainView {
+  std::vector<int64_t> indices;  // ascending
+  int64_t pool_size = 0;         // samples it was chosen from (the split part, or the whole set)
+  double f() const { return pool_size ? static_cast<double>(indices.size()) / static_cast<double>(pool_size) : 0.0; }
+  std::string how;               // e.g. "prune random f=0.1 seed 0"
+};
+TrainView select_train_view(const Config& config, const std::vector<int64_t>& labels, int64_t classes);
 
 // k of the given indices, uniformly without replacement, returned ascending. Pure function of seed.
 std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed);

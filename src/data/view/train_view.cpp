@@ -6,6 +6,7 @@
 #include <random>
 
 #include "kdprune/io/npy.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::data {
@@ -42,13 +43,46 @@ SplitParts disjoint_split(int64_t n, double teacher_share, int64_t seed) {
   return p;
 }
 
-std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed) {
+namespace {
+std::vector<int64_t> split_pool(const DataSection& data, int64_t n, int64_t seed) {
   std::vector<int64_t> pool(static_cast<size_t>(n));
   std::iota(pool.begin(), pool.end(), 0);
   if (data.part != "all") {
     SplitParts p = disjoint_split(n, data.split, seed);
     pool = data.part == "teacher" ? std::move(p.teacher) : std::move(p.student);
   }
+  return pool;
+}
+}  // namespace
+
+TrainView select_train_view(const Config& config, const std::vector<int64_t>& labels, int64_t classes) {
+  const auto& prune = config.prune;
+  const auto n = static_cast<int64_t>(labels.size());
+  TrainView v;
+  if (prune.fraction < 1.0) {
+    const std::vector<int64_t> pool = split_pool(config.data, n, config.run.seed);
+    v.pool_size = static_cast<int64_t>(pool.size());
+    const int64_t k = prune::kept_count(prune.fraction, v.pool_size);
+    if (prune.method == "random") v.indices = prune::random_selection(pool, k, prune.seed);
+    else if (prune.method == "class_balanced_random")
+      v.indices = prune::class_balanced_random_selection(pool, labels, classes, k, prune.seed);
+    else
+      throw Error("prune.method=" + prune.method + ": inline pruning supports random and class_balanced_random; "
+                  "for score-based methods run `kdprune prune` and pass its subset.npy as data.subset");
+    v.how = "prune " + prune.method + " f=" + std::to_string(prune.fraction) + " seed " + std::to_string(prune.seed);
+  } else {
+    v.indices = select_train_indices(config.data, n, config.run.seed);
+    v.pool_size = static_cast<int64_t>(split_pool(config.data, n, config.run.seed).size());
+    v.how = !config.data.subset.empty() ? "subset " + config.data.subset
+            : config.data.fraction < 1.0 ? "random data.fraction " + std::to_string(config.data.fraction)
+                                         : "all";
+  }
+  if (config.data.part != "all") v.how += " within the " + config.data.part + " part of a " + std::to_string(config.data.split) + " split";
+  return v;
+}
+
+std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed) {
+  std::vector<int64_t> pool = split_pool(data, n, seed);
   if (!data.subset.empty()) {
     std::vector<int64_t> subset = io::read_npy_as_i64(data.subset);
     std::sort(subset.begin(), subset.end());

@@ -1,0 +1,70 @@
+#include <spdlog/spdlog.h>
+
+#include "kdprune/losses/distill_objective.h"
+#include "kdprune/train/model_file.h"
+#include "kdprune/util/error.h"
+#include "session.h"
+
+namespace kdprune::commands {
+
+nlohmann::json distill(const CommandOptions& opts) {
+  Session s("distill", opts);
+  const auto& kd = s.config.kd;
+  const double f = s.view.f();
+  const double alpha = kd.alpha.at(f);
+  const losses::LossWeights w = losses::loss_weights(kd, alpha);
+  const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
+
+  // The teacher is checked before the run directory exists.
+  models::Model teacher;
+  train::ModelMeta teacher_meta;
+  if (needs_teacher || !kd.teacher.empty()) {
+    if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run (alpha = " + std::to_string(alpha) + " > 0)");
+    auto loaded = train::load_model(kd.teacher, s.device);
+    teacher_meta = loaded.meta;
+    const auto spec = s.model_spec();
+    if (teacher_meta.spec.in_channels != spec.in_channels || teacher_meta.spec.classes != spec.classes)
+      throw Error("kd.teacher '" + kd.teacher + "': a " + teacher_meta.arch + " for " +
+                  std::to_string(teacher_meta.spec.in_channels) + " input channels and " +
+                  std::to_string(teacher_meta.spec.classes) + " classes; dataset " + s.data.info.name + " has " +
+                  std::to_string(spec.in_channels) + " and " + std::to_string(spec.classes));
+    if (teacher_meta.dataset != s.data.info.name)
+      throw Error("kd.teacher '" + kd.teacher + "' was trained on " + teacher_meta.dataset + ", the student data is " +
+                  s.data.info.name);
+    teacher = loaded.model;
+  }
+  auto student = models::create_model(s.config.model.arch, s.model_spec());
+  s.start_run();
+
+  nlohmann::json summary_teacher = nullptr;
+  double teacher_top1 = -1;
+  if (teacher) {
+    const auto te = train::evaluate(*teacher, s.data.test, s.data.info, s.config.train.eval_batch_size,
+                                    s.config.train.amp, false);
+    teacher_top1 = te.top1;
+    spdlog::info("teacher {} ({}): test top1 {:.2f}%", teacher_meta.arch, kd.teacher, te.top1);
+  }
+  spdlog::info("student {}: {} parameters; f = {:.4g}, alpha = {:.4g} ({} schedule), tau = {}, loss {} = {}*CE + {}*{}{}",
+               s.config.model.arch, models::parameter_count(*student), f, alpha, kd.alpha.schedule, kd.tau,
+               kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : " + " + std::to_string(w.extra) + "*" + kd.extra);
+
+  const auto loss = losses::distill_objective(needs_teacher ? teacher : nullptr, kd, alpha, s.config.train.amp);
+  const train::TrainResult r = run_training(s, student, loss);
+
+  nlohmann::json summary = training_summary(s, student, r);
+  summary["alpha"] = alpha;
+  summary["alpha_schedule"] = kd.alpha.schedule;
+  summary["tau"] = kd.tau;
+  summary["kd_loss"] = kd.loss;
+  summary["weighting"] = kd.weighting;
+  summary["loss_weights"] = {{"ce", w.ce}, {"kd", w.kd}, {"extra", w.extra}};
+  summary["teacher"] = kd.teacher;
+  summary["teacher_arch"] = teacher ? nlohmann::json(teacher_meta.arch) : nlohmann::json(nullptr);
+  summary["teacher_top1"] = teacher ? nlohmann::json(teacher_top1) : nlohmann::json(nullptr);
+  s.run().write_summary(summary);
+  spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}), alpha {:.4g}, run directory {}", r.final_eval.top1,
+               r.best_top1, r.best_epoch, alpha, s.run().path());
+  return summary;
+}
+
+}  // namespace kdprune::commands

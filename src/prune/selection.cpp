@@ -1,0 +1,71 @@
+#include "kdprune/prune/selection.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kdprune/data/train_view.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::prune {
+namespace {
+uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ (stream * 0xD1B54A32D192ED03ULL + 0x7f4a); }
+}  // namespace
+
+int64_t kept_count(double f, int64_t n) {
+  if (n <= 0) return 0;
+  return std::clamp<int64_t>(std::llround(f * static_cast<double>(n)), 1, n);
+}
+
+std::vector<int64_t> random_selection(const std::vector<int64_t>& pool, int64_t k, int64_t seed) {
+  return data::random_subset(pool, k, mix(seed, 1));
+}
+
+std::vector<int64_t> class_balanced_quotas(const std::vector<int64_t>& sizes, int64_t k) {
+  const auto classes = static_cast<int64_t>(sizes.size());
+  std::vector<int64_t> quota(sizes.size(), 0);
+  int64_t left = k;
+  // Hand out equal shares to the classes with room, lowest class first for remainders, until
+  // the budget is spent or every class is full.
+  while (left > 0) {
+    std::vector<int64_t> open;
+    for (int64_t c = 0; c < classes; ++c)
+      if (quota[c] < sizes[c]) open.push_back(c);
+    if (open.empty()) break;
+    const auto m = static_cast<int64_t>(open.size());
+    const int64_t share = left / m, extra = left % m;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t c = open[static_cast<size_t>(i)];
+      const int64_t want = share + (i < extra ? 1 : 0);
+      const int64_t give = std::min(want, sizes[c] - quota[c]);
+      quota[c] += give;
+      left -= give;
+    }
+  }
+  return quota;
+}
+
+std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
+                                                     int64_t classes, int64_t k, int64_t seed) {
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+  for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
+  std::vector<int64_t> sizes;
+  for (const auto& v : by_class) sizes.push_back(static_cast<int64_t>(v.size()));
+  const auto quota = class_balanced_quotas(sizes, k);
+  std::vector<int64_t> out;
+  for (int64_t c = 0; c < classes; ++c) {
+    auto part = data::random_subset(by_class[c], quota[c], mix(seed, 100 + static_cast<uint64_t>(c)));
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const std::vector<PrunerEntry>& pruner_registry() {
+  static const std::vector<PrunerEntry> entries = {
+      {"random", "N_f samples uniformly without replacement (seeded by prune.seed)", false},
+      {"class_balanced_random", "N_f/C per class (capped, leftovers redistributed), uniform within a class", false},
+  };
+  return entries;
+}
+
+}  // namespace kdprune::prune
