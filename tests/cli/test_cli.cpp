@@ -154,3 +154,51 @@ TEST(Cli, ConfigPrintsResolvedYaml) {
   EXPECT_NE(r.out.find("tau: 2.0"), std::string::npos) << r.out;
   EXPECT_EQ(run("config train.lr=fast").code, 1);
 }
+
+TEST(Cli, DistillEndToEndWithScheduleAndTeacherChecks) {
+  TempDir d;
+  ASSERT_EQ(run("train-teacher " + tiny(d, "teacher")).code, 0);
+  const std::string teacher = d.path() + "/teacher/model.pt";
+  auto r = run("distill " + tiny(d, "student") + " kd.teacher=" + teacher +
+               " prune.method=class_balanced_random prune.fraction=0.5 kd.alpha.schedule=linear "
+               "'kd.alpha.at_f=[0.1,0.7]' 'kd.alpha.value=[1.0,0.5]'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto s = nlohmann::json::parse(read_bytes(d.path() + "/student/summary.json"));
+  for (const char* k : {"f", "subset_size", "alpha", "tau", "teacher_arch", "teacher_top1", "top1", "best_top1"})
+    EXPECT_TRUE(s.contains(k)) << k;
+  EXPECT_DOUBLE_EQ(s["f"].get<double>(), 0.5);
+  EXPECT_EQ(s["subset_size"], 32);
+  EXPECT_NEAR(s["alpha"].get<double>(), 1.0 - 0.5 * (0.4 / 0.6), 1e-12) << "alpha(f) on the linear schedule";
+  EXPECT_DOUBLE_EQ(s["tau"].get<double>(), 4.0);
+  EXPECT_EQ(s["teacher_arch"], "resnet8");
+  EXPECT_TRUE(fs::exists(d.path() + "/student/model.pt"));
+  EXPECT_NE(read_bytes(d.path() + "/student/config.yaml").find("schedule: linear"), std::string::npos);
+
+  // alpha = 0 is plain training and needs no teacher
+  auto plain = run("distill " + tiny(d, "plain") + " kd.alpha=0 prune.fraction=0.5");
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_TRUE(nlohmann::json::parse(read_bytes(d.path() + "/plain/summary.json"))["teacher_arch"].is_null());
+
+  // mismatches are refused before a run directory exists
+  auto no_teacher = run("distill " + tiny(d, "x1") + " kd.alpha=0.5");
+  EXPECT_EQ(no_teacher.code, 1);
+  EXPECT_NE(no_teacher.out.find("kd.teacher"), std::string::npos) << no_teacher.out;
+  auto classes = run("distill " + tiny(d, "x2") + " data.synthetic.classes=3 kd.teacher=" + teacher);
+  EXPECT_EQ(classes.code, 1);
+  EXPECT_NE(classes.out.find("4 classes; dataset synthetic has 1 and 3"), std::string::npos) << classes.out;
+  auto missing = run("distill " + tiny(d, "x3") + " kd.teacher=" + d.file("none.pt"));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("none.pt"), std::string::npos) << missing.out;
+  for (const char* name : {"x1", "x2", "x3"}) EXPECT_FALSE(fs::exists(d.path() + "/" + name)) << name;
+}
+
+TEST(Cli, EveryShippedConfigValidates) {
+  int checked = 0;
+  for (const auto& e : fs::recursive_directory_iterator(KDPRUNE_SOURCE_DIR "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto r = run("config --config " + e.path().string());
+    EXPECT_EQ(r.code, 0) << e.path() << ": " << r.out;
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
