@@ -1,6 +1,11 @@
 #include "kdprune/system/environment.h"
 
 #include <ATen/Context.h>
+#include <dlfcn.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -9,6 +14,19 @@
 #include "kdprune/util/error.h"
 
 namespace kdprune::system {
+namespace {
+// The GPU's marketing name via the CUDA runtime that libtorch_cuda already loaded; looked up at
+// run time so the build needs no CUDA headers. cudaDeviceProp starts with `char name[256]`.
+std::string cuda_device_name(int index) {
+  using GetProps = int (*)(void*, int);
+  auto fn = reinterpret_cast<GetProps>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties"));
+  if (!fn) fn = reinterpret_cast<GetProps>(dlsym(RTLD_DEFAULT, "cudaGetDeviceProperties_v2"));
+  if (!fn) return "(name unavailable)";
+  std::vector<char> props(16384, 0);  // larger than any cudaDeviceProp
+  if (fn(props.data(), index) != 0) return "(name unavailable)";
+  return std::string(props.data(), strnlen(props.data(), 256));
+}
+}  // namespace
 
 Environment environment() {
   Environment e;
@@ -20,7 +38,7 @@ Environment environment() {
 #endif
   e.cuda_available = torch::cuda::is_available();
   e.cuda_devices = e.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
-  for (int i = 0; i < e.cuda_devices; ++i) e.device_names.push_back("cuda:" + std::to_string(i));
+  for (int i = 0; i < e.cuda_devices; ++i) e.device_names.push_back("cuda:" + std::to_string(i) + " " + cuda_device_name(i));
   e.cudnn_available = e.cuda_available && torch::cuda::cudnn_is_available();
   e.cpu_threads = at::get_num_threads();
   return e;
