@@ -18,6 +18,7 @@ void add_train_teacher(CLI::App& app, Action& action);
 void add_distill(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
+void add_prune(CLI::App& app, Action& action);
 void add_planned(CLI::App& app, Action& action);  // subcommands of later milestones
 
 }  // namespace kdprune::cli

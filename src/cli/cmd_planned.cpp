@@ -12,7 +12,6 @@ void add_planned(CLI::App& app, Action& action) {
   };
   static const Planned planned[] = {
       {"score", "compute a per-sample pruning score (forgetting, EL2N, GraNd, Moderate, ...)"},
-      {"prune", "select the kept subset from scores or by random / class-balanced random pruning"},
   };
   for (const auto& p : planned) {
     auto* sub = app.add_subcommand(p.name, std::string(p.help) + " [not built yet]");

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   cli::add_distill(app, action);
   cli::add_eval(app, action);
   cli::add_config(app, action);
+  cli::add_prune(app, action);
   cli::add_planned(app, action);
   try {
     app.parse(argc, argv);

@@ -53,7 +53,7 @@ TEST(Cli, HelpAndVersion) {
 TEST(Cli, NoSubcommandIsAnError) { EXPECT_NE(run("").code, 0); }
 
 TEST(Cli, PlannedSubcommandsSaySoAndFail) {
-  for (const char* sub : {"score", "prune"}) {
+  for (const char* sub : {"score"}) {
     auto r = run(std::string(sub) + " train.epochs=1");
     EXPECT_NE(r.code, 0) << sub;
     EXPECT_NE(r.out.find("not built yet"), std::string::npos) << r.out;
@@ -201,4 +201,38 @@ TEST(Cli, EveryShippedConfigValidates) {
     ++checked;
   }
   EXPECT_GE(checked, 10);
+}
+
+TEST(Cli, PruneByScoresIsDeterministicAndFeedsDistill) {
+  TempDir d;
+  // scores for the 64 synthetic training samples: score = index, so `hard` keeps the top indices
+  std::string csv = "index,label,score\n";
+  for (int i = 63; i >= 0; --i) csv += std::to_string(i) + ",0," + std::to_string(i) + "\n";
+  write_bytes(d.file("scores.csv"), csv);
+  const std::string data = " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32"
+                           " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4";
+  auto a = run("prune --scores " + d.file("scores.csv") + data + " prune.fraction=0.25 run.root=" + d.path() + " run.name=pa");
+  ASSERT_EQ(a.code, 0) << a.out;
+  auto b = run("prune --scores " + d.file("scores.csv") + data + " prune.fraction=0.25 run.root=" + d.path() + " run.name=pb");
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(read_bytes(d.path() + "/pa/subset.npy"), read_bytes(d.path() + "/pb/subset.npy")) << "byte for byte";
+  auto info = nlohmann::json::parse(read_bytes(d.path() + "/pa/subset.json"));
+  EXPECT_EQ(info["subset_size"], 16);
+  EXPECT_EQ(info["level"], "hard");
+  EXPECT_EQ(info["per_class"].size(), 4u);
+  auto easy = run("prune --scores " + d.file("scores.csv") + data + " prune.fraction=0.25 prune.level=easy run.root=" +
+                  d.path() + " run.name=pe");
+  ASSERT_EQ(easy.code, 0) << easy.out;
+  auto r = run("train-teacher " + tiny(d, "on-subset") + " data.subset=" + d.path() + "/pa/subset.npy");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto s = nlohmann::json::parse(read_bytes(d.path() + "/on-subset/summary.json"));
+  EXPECT_EQ(s["subset_size"], 16);
+  EXPECT_DOUBLE_EQ(s["f"].get<double>(), 0.25);
+  auto bad = run("prune --scores " + d.file("scores.csv") + " data.name=synthetic prune.fraction=0.5 run.root=" + d.path() +
+                 " run.name=pbad");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("64 scores for a training set of 1000"), std::string::npos) << bad.out;
+  auto needs = run("prune prune.method=el2n prune.fraction=0.5 " + data + " run.root=" + d.path() + " run.name=pn");
+  EXPECT_EQ(needs.code, 1);
+  EXPECT_NE(needs.out.find("needs scores"), std::string::npos) << needs.out;
 }

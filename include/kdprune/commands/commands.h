@@ -24,6 +24,11 @@ nlohmann::json train_teacher(const CommandOptions& opts);
 // settings actually used in summary.json.
 nlohmann::json distill(const CommandOptions& opts);
 
+// Selects the kept subset (prune.fraction of the pool: the training set or a data.split part) by
+// scores (`scores`, or prune.scores) at prune.level, or by random / class-balanced random
+// pruning; writes subset.npy (int64, ascending) and subset.json into a new run directory.
+nlohmann::json prune_subset(const CommandOptions& opts, const std::string& scores);
+
 // Evaluates a model.pt on the test split: top-1/top-5, loss, per-class accuracy. The dataset is
 // the one recorded in the checkpoint unless data.name is set. Writes the JSON atomically to
 // `out_path` (default: eval.json beside the checkpoint) and returns it.
