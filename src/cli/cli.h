@@ -19,6 +19,6 @@ void add_distill(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_prune(CLI::App& app, Action& action);
-void add_planned(CLI::App& app, Action& action);  // subcommands of later milestones
+void add_score(CLI::App& app, Action& action);
 
 }  // namespace kdprune::cli

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   cli::add_eval(app, action);
   cli::add_config(app, action);
   cli::add_prune(app, action);
-  cli::add_planned(app, action);
+  cli::add_score(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -52,12 +52,23 @@ TEST(Cli, HelpAndVersion) {
 
 TEST(Cli, NoSubcommandIsAnError) { EXPECT_NE(run("").code, 0); }
 
-TEST(Cli, PlannedSubcommandsSaySoAndFail) {
-  for (const char* sub : {"score"}) {
-    auto r = run(std::string(sub) + " train.epochs=1");
-    EXPECT_NE(r.code, 0) << sub;
-    EXPECT_NE(r.out.find("not built yet"), std::string::npos) << r.out;
+TEST(Cli, ScoreWritesScoresThatPruneReads) {
+  TempDir d;
+  for (const char* method : {"forgetting", "el2n", "grand", "moderate"}) {
+    auto r = run("score " + tiny(d, std::string("score-") + method) + " score.method=" + method + " score.epochs=2");
+    ASSERT_EQ(r.code, 0) << method << ": " << r.out;
+    const std::string dir = d.path() + "/score-" + method;
+    auto info = nlohmann::json::parse(read_bytes(dir + "/scores.json"));
+    EXPECT_EQ(info["method"], method);
+    EXPECT_EQ(info["N"], 64);
+    const std::string csv = read_bytes(dir + "/scores.csv");
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 65);
+    auto p = run("prune --scores " + dir + "/scores.npy " + tiny(d, std::string("prune-") + method) + " prune.fraction=0.5");
+    ASSERT_EQ(p.code, 0) << p.out;
   }
+  auto bad = run("score " + tiny(d, "score-bad") + " score.method=aum");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("forgetting, el2n, grand, moderate"), std::string::npos) << bad.out;
 }
 
 TEST(Cli, InfoListsRegistries) {

@@ -24,6 +24,11 @@ nlohmann::json train_teacher(const CommandOptions& opts);
 // settings actually used in summary.json.
 nlohmann::json distill(const CommandOptions& opts);
 
+// Computes one score per training sample (score.method: forgetting, el2n, grand, moderate) from
+// score.models models of model.arch trained for score.epochs; writes scores.npy (float32),
+// scores.csv and scores.json into a new run directory.
+nlohmann::json score(const CommandOptions& opts);
+
 // Selects the kept subset (prune.fraction of the pool: the training set or a data.split part) by
 // scores (`scores`, or prune.scores) at prune.level, or by random / class-balanced random
 // pruning; writes subset.npy (int64, ascending) and subset.json into a new run directory.
