@@ -27,7 +27,7 @@ std::string info_report() {
   for (const auto& d : data::dataset_registry()) o << "  " << d.name << "  - " << d.description << "\n";
   o << "\nmodels:\n";
   for (const auto& m : models::model_registry()) o << "  " << m.name << "  - " << m.description << "\n";
-  o << "\npruners (inline in train-teacher/distill via prune.method + prune.fraction):\n";
+  o << "\npruners (score-free ones also inline in train-teacher/distill):\n";
   for (const auto& p : prune::pruner_registry()) o << "  " << p.name << "  - " << p.description << "\n";
   o << "\nKD losses (kd.loss, kd.extra):\n";
   for (const auto& l : losses::kd_loss_registry()) o << "  " << l.name << "  - " << l.description << "\n";

@@ -64,6 +64,11 @@ const std::vector<PrunerEntry>& pruner_registry() {
   static const std::vector<PrunerEntry> entries = {
       {"random", "N_f samples uniformly without replacement (seeded by prune.seed)", false},
       {"class_balanced_random", "N_f/C per class (capped, leftovers redistributed), uniform within a class", false},
+      {"forgetting", "forgetting events during training (kdprune score; never learned = hardest)", true},
+      {"el2n", "||softmax - onehot||_2 after a short training, mean over models (kdprune score)", true},
+      {"grand", "per-sample gradient norm, last layer (closed form) or full (kdprune score)", true},
+      {"moderate", "distance to the class centroid of the embedding; select with prune.level=moderate", true},
+      {"scores", "any per-sample score file (.npy/.csv) given to kdprune prune --scores", true},
   };
   return entries;
 }
