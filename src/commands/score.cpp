@@ -21,9 +21,10 @@ Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const to
   model.eval();
   torch::NoGradGuard ng;
   std::vector<torch::Tensor> logits, emb;
+  const data::Normalizer normalise(d.info, indices.device());
   for (int64_t s = 0; s < indices.size(0); s += batch) {
     const auto idx = indices.slice(0, s, std::min(indices.size(0), s + batch));
-    const auto out = model.forward_all(data::normalise(d.train.images.index_select(0, idx), d.info));
+    const auto out = model.forward_all(normalise(d.train.images.index_select(0, idx)));
     logits.push_back(out.logits.to(torch::kFloat32));
     emb.push_back(out.embedding.to(torch::kFloat32));
   }
@@ -70,9 +71,10 @@ nlohmann::json score(const CommandOptions& opts) {
     } else if (sc.method == "grand" && sc.scope == "full") {
       model->eval();
       std::vector<torch::Tensor> parts;
+      const data::Normalizer normalise(s.data.info, s.device);
       for (int64_t b = 0; b < view.size(0); b += 256) {
         const auto idx = view.slice(0, b, std::min(view.size(0), b + 256));
-        parts.push_back(prune::grand_full(*model, data::normalise(s.data.train.images.index_select(0, idx), s.data.info),
+        parts.push_back(prune::grand_full(*model, normalise(s.data.train.images.index_select(0, idx)),
                                           s.data.train.labels.index_select(0, idx)));
       }
       score = torch::cat(parts).to(s.device);

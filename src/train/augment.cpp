@@ -10,7 +10,7 @@ AugmentSpec augment_spec(const data::DatasetInfo& info, int64_t height, bool ena
   return {std::max<int64_t>(1, (height + 4) / 8), info.flip};
 }
 
-torch::Tensor augment_batch(const torch::Tensor& images, const data::DatasetInfo& info, const AugmentSpec& spec,
+torch::Tensor augment_batch(const torch::Tensor& images, const data::Normalizer& normalise, const AugmentSpec& spec,
                             torch::Generator& gen) {
   torch::Tensor x = images;
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
@@ -34,7 +34,7 @@ torch::Tensor augment_batch(const torch::Tensor& images, const data::DatasetInfo
     auto mask = (torch::rand({b}, gen) < 0.5).to(dev).view({b, 1, 1, 1});
     x = torch::where(mask, x.flip({3}), x);
   }
-  return data::normalise(x, info);
+  return normalise(x);
 }
 
 }  // namespace kdprune::train

@@ -16,9 +16,10 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
   auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(dev));
   auto c1 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), c5 = c1.clone();
   auto class_hits = torch::zeros({info.classes}, c1.options());
+  const data::Normalizer normalise(info, dev);
   for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t e = std::min(n, s + batch_size);
-    auto x = data::normalise(split.images.slice(0, s, e), info);
+    auto x = normalise(split.images.slice(0, s, e));
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = split.labels.slice(0, s, e);
     torch::Tensor logits;

@@ -77,6 +77,7 @@ TrainResult fit(const TrainInputs& in) {
                                                 .weight_decay(t.weight_decay));
   GradScaler scaler(t.amp == "fp16", device);
   const AugmentSpec aug = augment_spec(in.data.info, in.data.train.images.size(2), in.augment);
+  const data::Normalizer normalise(in.data.info, device);
 
   TrainResult result;
   TrainState state;
@@ -114,7 +115,7 @@ TrainResult fit(const TrainInputs& in) {
     for (int64_t step = 0; step < steps; ++step) {
       const int64_t s = step * t.batch_size, e = std::min(usable, s + t.batch_size);
       const auto idx = order.slice(0, s, e);
-      auto x = augment_batch(in.data.train.images.index_select(0, idx), in.data.info, aug, gen);
+      auto x = augment_batch(in.data.train.images.index_select(0, idx), normalise, aug, gen);
       if (t.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       const auto y = in.data.train.labels.index_select(0, idx);
       lr = lr_at(t, epoch, step, steps);

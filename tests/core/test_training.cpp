@@ -59,7 +59,7 @@ TEST(Augment, MatchesPerSampleCropAndFlip) {
   data::DatasetInfo info{"t", 2, {0.5f, 0.25f}, {0.2f, 0.4f}, true, {}};
   const train::AugmentSpec spec{2, true};
   auto gen = at::make_generator<at::CPUGeneratorImpl>(42);
-  auto out = train::augment_batch(images, info, spec, gen);
+  auto out = train::augment_batch(images, data::Normalizer(info, torch::kCPU), spec, gen);
   // Brute force with the same draws: offsets (rows, then cols), then flip coins.
   auto g2 = at::make_generator<at::CPUGeneratorImpl>(42);
   auto oy = torch::randint(0, 5, {6}, g2, torch::kInt64), ox = torch::randint(0, 5, {6}, g2, torch::kInt64);
@@ -81,7 +81,7 @@ TEST(Augment, FlipTwiceIsIdentityAndCropsStayInsideThePaddedImage) {
   auto images = torch::randint(1, 256, {64, 1, 6, 6}, torch::kUInt8);  // no zeros inside the image
   data::DatasetInfo info{"t", 2, {0.0f}, {1.0f / 255.0f}, true, {}};      // normalise to raw values
   auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
-  auto flipped = train::augment_batch(images, info, {0, true}, gen);
+  auto flipped = train::augment_batch(images, data::Normalizer(info, torch::kCPU), {0, true}, gen);
   auto twice = flipped.flip({3});
   auto gen2 = at::make_generator<at::CPUGeneratorImpl>(1);
   auto mask = (torch::rand({64}, gen2) < 0.5).view({64, 1, 1, 1});
@@ -89,7 +89,7 @@ TEST(Augment, FlipTwiceIsIdentityAndCropsStayInsideThePaddedImage) {
   // A crop of pad p shows exactly a 6×6 window of the padded image: every pixel is either an
   // image pixel or padding (0), and the number of non-zero rows/cols lost is at most p.
   auto gen3 = at::make_generator<at::CPUGeneratorImpl>(2);
-  auto crops = train::augment_batch(images, info, {2, false}, gen3);
+  auto crops = train::augment_batch(images, data::Normalizer(info, torch::kCPU), {2, false}, gen3);
   auto nonzero = crops.abs().gt(0.5);
   for (int64_t i = 0; i < 64; ++i) {
     auto rows = nonzero[i][0].any(1).sum().item<int64_t>(), cols = nonzero[i][0].any(0).sum().item<int64_t>();

@@ -22,7 +22,18 @@ struct TensorDataset {
 // Moves the raw buffers into tensors without a copy, then to `device`.
 TensorDataset to_tensors(RawDataset&& raw, const torch::Device& device);
 
-// uint8 images -> float, scaled to [0,1] and normalised with the dataset's mean/std.
+// uint8 images -> float, scaled to [0,1] and normalised with the dataset's mean/std, as one fused
+// multiply-add per pixel. Build it once per loop: it holds the per-channel constants on the device.
+class Normalizer {
+ public:
+  Normalizer(const DatasetInfo& info, const torch::Device& device);
+  torch::Tensor operator()(const torch::Tensor& images_u8) const;
+
+ private:
+  torch::Tensor scale_, shift_;  // 1×C×1×1 float32: x·scale − shift == (x/255 − mean)/std
+};
+
+// One-off convenience (tests, tools); loops use a Normalizer.
 torch::Tensor normalise(const torch::Tensor& images_u8, const DatasetInfo& info);
 
 }  // namespace kdprune::data

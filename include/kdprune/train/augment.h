@@ -4,7 +4,7 @@
 // CPU generator the caller seeds, so a batch's views are a pure function of (seed, epoch, step).
 #include <torch/torch.h>
 
-#include "kdprune/data/raw_dataset.h"
+#include "kdprune/data/tensor_dataset.h"
 
 namespace kdprune::train {
 
@@ -16,7 +16,7 @@ struct AugmentSpec {
 AugmentSpec augment_spec(const data::DatasetInfo& info, int64_t height, bool enabled);
 
 // images: uint8 B×C×H×W. Returns normalised float32 B×C×H×W.
-torch::Tensor augment_batch(const torch::Tensor& images, const data::DatasetInfo& info, const AugmentSpec& spec,
+torch::Tensor augment_batch(const torch::Tensor& images, const data::Normalizer& normalise, const AugmentSpec& spec,
                             torch::Generator& gen);
 
 }  // namespace kdprune::train

@@ -25,14 +25,20 @@ TensorDataset to_tensors(RawDataset&& raw, const torch::Device& device) {
   return d;
 }
 
-torch::Tensor normalise(const torch::Tensor& images_u8, const DatasetInfo& info) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(images_u8.device());
+Normalizer::Normalizer(const DatasetInfo& info, const torch::Device& device) {
   const auto c = static_cast<int64_t>(info.mean.size());
-  // (x/255 - mean)/std  ==  x * (1/(255 std)) - mean/std, one fused multiply-add per pixel
-  auto scale = torch::tensor(std::vector<float>(info.std.begin(), info.std.end()), opts).reciprocal().div_(255.0f);
-  auto shift = torch::tensor(std::vector<float>(info.mean.begin(), info.mean.end()), opts) /
-               torch::tensor(std::vector<float>(info.std.begin(), info.std.end()), opts);
-  return torch::addcmul(-shift.view({1, c, 1, 1}), images_u8.to(torch::kFloat32), scale.view({1, c, 1, 1}));
+  const auto mean = torch::tensor(info.mean, torch::kFloat32), std = torch::tensor(info.std, torch::kFloat32);
+  // (x/255 - mean)/std  ==  x * (1/(255 std)) - mean/std
+  scale_ = std.reciprocal().div_(255.0f).view({1, c, 1, 1}).to(device);
+  shift_ = (mean / std).view({1, c, 1, 1}).to(device);
+}
+
+torch::Tensor Normalizer::operator()(const torch::Tensor& images_u8) const {
+  return torch::addcmul(-shift_, images_u8.to(torch::kFloat32), scale_);
+}
+
+torch::Tensor normalise(const torch::Tensor& images_u8, const DatasetInfo& info) {
+  return Normalizer(info, images_u8.device())(images_u8);
 }
 
 }  // namespace kdprune::data
