@@ -48,7 +48,8 @@ void Session::start_run() {
   spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
 }
 
-train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss) {
+train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
+                                std::vector<train::TrainObserver*> observers) {
   const auto& cfg = s.config;
   const std::string checkpoint = s.run().file("checkpoint.pt");
   // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
@@ -63,7 +64,8 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .metrics = &metrics,
                                            .checkpoint_path = checkpoint,
                                            .resume = s.run().resumed(),
-                                           .loss = loss});
+                                           .loss = loss,
+                                           .observers = std::move(observers)});
   train::save_model(s.run().file("model.pt"), model, {cfg.model.arch, s.model_spec(), s.data.info.name});
   return r;
 }

@@ -37,7 +37,8 @@ class Session {
 
 // Trains `model` on the session's view with `loss`: metrics.csv, checkpoint.pt every
 // train.checkpoint_every epochs (resumed with --resume), model.pt at the end.
-train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss);
+train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
+                                std::vector<train::TrainObserver*> observers = {});
 
 // The summary fields every training run shares.
 nlohmann::json training_summary(const Session& s, const models::Model& model, const train::TrainResult& r);

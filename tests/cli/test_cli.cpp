@@ -110,7 +110,7 @@ TEST(Cli, TrainTeacherWritesRunDirectoryThenEval) {
   auto r = run("train-teacher " + tiny(d, "t1"));
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string dir = d.path() + "/t1";
-  for (const char* f : {"config.yaml", "log.txt", "metrics.csv", "summary.json", "model.pt"})
+  for (const char* f : {"config.yaml", "log.txt", "metrics.csv", "summary.json", "model.pt", "forgetting_scores.npy"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   for (auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "leftover " << e.path();
@@ -118,6 +118,7 @@ TEST(Cli, TrainTeacherWritesRunDirectoryThenEval) {
   EXPECT_EQ(summary["arch"], "resnet8");
   EXPECT_EQ(summary["subset_size"], 64);
   EXPECT_EQ(summary["epochs"], 2);
+  EXPECT_EQ(read_bytes(dir + "/forgetting_scores.npy").size(), 128u + 64 * 4) << "one float32 score per sample";
   EXPECT_TRUE(summary["top1"].is_number());
   const std::string metrics = read_bytes(dir + "/metrics.csv");
   EXPECT_EQ(metrics.rfind("epoch,lr,train_loss,train_acc,test_loss,test_top1,test_top5,images_per_s,seconds\n", 0), 0u);
