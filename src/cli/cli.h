@@ -10,8 +10,11 @@ namespace kdprune::cli {
 // What a subcommand runs after parsing; returns the process exit code.
 using Action = std::function<int()>;
 
-// --config FILE, --force and trailing section.key=value overrides.
-void add_common_options(CLI::App& sub, commands::CommandOptions& opts);
+// Adds subcommand `name` with the options every subcommand shares (--config FILE, --force,
+// --resume, trailing section.key=value overrides). Extra options go on the returned App; when the
+// subcommand is chosen, `action` becomes `run` applied to the parsed options.
+CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, const std::string& help,
+                      std::function<int(commands::CommandOptions&)> run);
 
 void add_info(CLI::App& app, Action& action);
 void add_train_teacher(CLI::App& app, Action& action);

@@ -5,23 +5,21 @@
 namespace kdprune::cli {
 
 void add_eval(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("eval", "evaluate a model.pt on a test split: top-1/top-5, loss, per-class accuracy");
-  auto opts = std::make_shared<commands::CommandOptions>();
   auto checkpoint = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
+  auto* sub =
+      add_command(app, action, "eval", "evaluate a model.pt on a test split: top-1/top-5, loss, per-class accuracy",
+                  [checkpoint, out](commands::CommandOptions& opts) {
+                    const auto r = commands::eval_model(opts, *checkpoint, *out);
+                    std::printf("%s on %s: top1 %.2f%%  top5 %.2f%%  loss %.4f  (%lld images)\n",
+                                r["arch"].get<std::string>().c_str(), r["dataset"].get<std::string>().c_str(),
+                                r["top1"].get<double>(), r["top5"].get<double>(), r["loss"].get<double>(),
+                                static_cast<long long>(r["test_size"].get<int64_t>()));
+                    return 0;
+                  });
   sub->add_option("--checkpoint,--model,-m", *checkpoint, "model file written by train-teacher (runs/<name>/model.pt)")
       ->required();
   sub->add_option("--out,-o", *out, "where to write the JSON result (default: eval.json beside the checkpoint)");
-  add_common_options(*sub, *opts);
-  sub->callback([&action, opts, checkpoint, out] {
-    action = [opts, checkpoint, out] {
-      const auto r = commands::eval_model(*opts, *checkpoint, *out);
-      std::printf("%s on %s: top1 %.2f%%  top5 %.2f%%  loss %.4f  (%lld images)\n", r["arch"].get<std::string>().c_str(),
-                  r["dataset"].get<std::string>().c_str(), r["top1"].get<double>(), r["top5"].get<double>(),
-                  r["loss"].get<double>(), static_cast<long long>(r["test_size"].get<int64_t>()));
-      return 0;
-    };
-  });
 }
 
 }  // namespace kdprune::cli

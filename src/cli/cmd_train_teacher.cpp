@@ -5,18 +5,15 @@
 namespace kdprune::cli {
 
 void add_train_teacher(CLI::App& app, Action& action) {
-  auto* sub = app.add_subcommand("train-teacher", "train a model (a teacher, or a baseline without KD) on the "
-                                                  "training view of data.* and evaluate it");
-  auto opts = std::make_shared<commands::CommandOptions>();
-  add_common_options(*sub, *opts);
-  sub->callback([&action, opts] {
-    action = [opts] {
-      const auto summary = commands::train_teacher(*opts);
-      std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 " << summary["best_top1"].get<double>()
-                << "  model " << summary["model_file"].get<std::string>() << "\n";
-      return 0;
-    };
-  });
+  add_command(app, action, "train-teacher",
+              "train a model (a teacher, or a baseline without KD) on the training view of data.* and evaluate it",
+              [](commands::CommandOptions& opts) {
+                const auto summary = commands::train_teacher(opts);
+                std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 "
+                          << summary["best_top1"].get<double>() << "  model "
+                          << summary["model_file"].get<std::string>() << "\n";
+                return 0;
+              });
 }
 
 }  // namespace kdprune::cli

@@ -6,11 +6,16 @@
 #include "kdprune/version.h"
 
 namespace kdprune::cli {
-void add_common_options(CLI::App& sub, commands::CommandOptions& opts) {
-  sub.add_option("--config,-c", opts.config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
-  sub.add_flag("--force", opts.force, "overwrite an existing run directory of the same run.name");
-  sub.add_flag("--resume", opts.resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
-  sub.add_option("overrides", opts.overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
+CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, const std::string& help,
+                      std::function<int(commands::CommandOptions&)> run) {
+  auto* sub = app.add_subcommand(name, help);
+  auto opts = std::make_shared<commands::CommandOptions>();
+  sub->add_option("--config,-c", opts->config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
+  sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
+  sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
+  sub->add_option("overrides", opts->overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
+  sub->callback([&action, opts, run = std::move(run)] { action = [opts, run] { return run(*opts); }; });
+  return sub;
 }
 }  // namespace kdprune::cli
 
