@@ -11,7 +11,8 @@ TORCH_VERSION="${KDPRUNE_TORCH:-2.15.0}"
 VENV="${KDPRUNE_VENV:-$HOME/.cache/kdprune/venv}"
 APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-  libmatio-dev zlib1g-dev dataset-fashion-mnist)
+  libmatio-dev zlib1g-dev dataset-fashion-mnist
+  python3-matplotlib python3-pandas)  # scripts/plot_figures.py
 
 log() { echo "[setup] $*" >&2; }
 

@@ -23,5 +23,7 @@ void add_eval(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_prune(CLI::App& app, Action& action);
 void add_score(CLI::App& app, Action& action);
+void add_run(CLI::App& app, Action& action);
+void add_results(CLI::App& app, Action& action);
 
 }  // namespace kdprune::cli

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   cli::add_config(app, action);
   cli::add_prune(app, action);
   cli::add_score(app, action);
+  cli::add_run(app, action);
+  cli::add_results(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -334,10 +334,21 @@ bool has_path(const YAML::Node& root, const std::string& key) {
 
 }  // namespace
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides,
-                   const std::vector<std::string>& fallbacks) {
-  Sources sources{path, {}};
-  YAML::Node root = path.empty() ? YAML::Node(YAML::NodeType::Map) : load_file(path);
+namespace {
+YAML::Node parse_text(const std::string& text, const std::string& label) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
+    if (!root.IsMap()) throw Error(label + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
+    return root;
+  } catch (const YAML::ParserException& e) {
+    throw Error(label + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+}
+
+Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
+                 const std::vector<std::string>& fallbacks) {
+  Sources sources{label, {}};
   for (const auto& o : overrides) apply_override(root, o, sources);
   for (const auto& f : fallbacks)
     if (!has_path(root, f.substr(0, f.find('=')))) apply_override(root, f, sources);
@@ -347,6 +358,42 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   reader.refuse_unknown();
   check_consistency(config, sources);
   return config;
+}
+}  // namespace
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   const std::vector<std::string>& fallbacks) {
+  return load_root(path.empty() ? YAML::Node(YAML::NodeType::Map) : load_file(path), path, overrides, fallbacks);
+}
+
+Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides) {
+  return load_root(parse_text(yaml, label), label, overrides, {});
+}
+
+SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides) {
+  YAML::Node root = load_file(path);
+  Sources sources{path, {}};
+  YAML::Node part(YAML::NodeType::Map);
+  if (const YAML::Node found = std::as_const(root)[section]; found && !found.IsNull()) {
+    if (!found.IsMap()) throw Error(path + ": " + section + ": expected a mapping of keys, got " + show(found));
+    part = YAML::Clone(found);
+  }
+  root.remove(section);
+  const std::string prefix = section + ".";
+  for (const auto& o : overrides) {
+    if (o.rfind(prefix, 0) == 0) {
+      YAML::Node wrapper(YAML::NodeType::Map);
+      wrapper[section] = part;
+      apply_override(wrapper, o, sources);
+      part = wrapper[section];
+    } else {
+      apply_override(root, o, sources);
+    }
+  }
+  YAML::Emitter base, sec;
+  base << root;
+  sec << part;
+  return {std::string(base.c_str()) + "\n", std::string(sec.c_str()) + "\n"};
 }
 
 std::string to_yaml(const Config& config) {

@@ -39,6 +39,21 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
 // `out_path` (default: eval.json beside the checkpoint) and returns it.
 nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path);
 
+// `kdprune run`: the whole experiment of a run file (config sections + `experiment`), stage by
+// stage; a stage whose inputs did not change since it finished is reused, an interrupted training
+// stage resumes. Writes <run.root>/<name>/results.csv. `dry_run`: only plan.
+struct ExperimentReport {
+  std::string plan;          // one line per stage: action, name, reason, command
+  std::string table;         // the accuracy table (empty for a dry run)
+  std::string results_path;  // results.csv (empty for a dry run)
+  size_t executed = 0, reused = 0;
+};
+ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run);
+
+// `kdprune results DIR...`: results rows of finished student runs (directories, or folders that
+// contain them), written as CSV to `out_path` when given; returns the accuracy table.
+std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path);
+
 // `kdprune info`: versions, devices, registries.
 std::string info_report();
 // `kdprune info --dataset NAME`: sizes, shape, classes, histogram, normalisation.

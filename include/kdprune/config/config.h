@@ -116,6 +116,18 @@ struct Config {
 Config load_config(const std::string& path, const std::vector<std::string>& overrides,
                    const std::vector<std::string>& fallbacks = {});
 
+// The same from YAML text; `label` names it in error messages.
+Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides);
+
+// For files with a section beyond the config sections (kdprune run's `experiment`): the file with
+// the overrides applied, split into that section and the rest (the base every stage starts
+// from), both as YAML text. Overrides "section.key=value" go to the section.
+struct SplitConfig {
+  std::string base_yaml;
+  std::string section_yaml;
+};
+SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides);
+
 // The resolved config as YAML; load_config of this text gives back the same Config.
 std::string to_yaml(const Config& config);
 

@@ -1,0 +1,61 @@
+#pragma once
+// `kdprune run`: one YAML file describes a whole experiment. Its config sections (run, data,
+// model, train, kd, prune, score) are the base every stage starts from; its `experiment` section
+// lists what to vary. The plan is a list of stages, each an ordinary subcommand run (train-teacher,
+// score, prune, distill) given as overrides on that base, so any stage can be rerun by hand.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kdprune::pipeline {
+
+struct PrunerSpec {
+  std::string name;             // random | class_balanced_random | a `kdprune score` method | a label
+  std::string level = "hard";   // hard | easy | moderate (score-based only)
+  bool class_balanced = false;
+  std::string scores;           // an existing score file; "" = computed by a score stage
+  bool score_free() const { return name == "random" || name == "class_balanced_random"; }
+  std::string label() const;    // name, plus "-<level>" and "-cb" where they differ from the default
+};
+
+struct Experiment {
+  std::string file;                        // the YAML file, for messages
+  std::string name;                        // the experiment directory is <root>/<name>
+  std::string root;
+  std::string base_yaml;                   // the config sections, overrides applied
+  std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
+  std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
+  std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction
+  double disjoint_split = 0.0;             // > 0: teachers on that share, students pruned from the rest
+  std::vector<std::string> teacher_overrides, score_overrides, student_overrides;  // "a.b=c"
+  std::vector<PrunerSpec> pruners;
+  std::vector<double> fractions;           // kept fractions f of the students' pool
+  std::vector<std::string> alphas;         // each a number or an α(f) schedule, as YAML flow text
+
+  std::string dir() const { return root + "/" + name; }
+};
+
+// Reads the file with `overrides` ("experiment.fractions=[0.1]" or any config key). Errors name
+// the file and the experiment key.
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides);
+
+enum class StageKind { teacher, score, prune, student };
+const char* command_of(StageKind kind);  // the subcommand that runs a stage of this kind
+
+struct Stage {
+  StageKind kind;
+  std::string name;                    // run.name inside the experiment directory
+  std::vector<std::string> overrides;  // on the base config; run.root and run.name included
+  std::string scores_file;             // prune stages: the score file (--scores)
+  std::vector<size_t> inputs;          // earlier stages whose artifacts this one reads
+};
+
+// Teachers, then scores, then subsets, then students; every stage after its inputs.
+std::vector<Stage> plan(const Experiment& e);
+
+// The command line that runs `stage` by hand (base.yaml is the experiment's base config file).
+std::string command_line(const Stage& stage, const std::string& base_yaml_path);
+
+std::string format_number(double v);  // shortest text that reads back the same, for names
+
+}  // namespace kdprune::pipeline

@@ -1,0 +1,40 @@
+#pragma once
+// One results row per student run, read back from its run directory (config.yaml, summary.json
+// and the subset/score/teacher runs they point to), so `kdprune run` and `kdprune results` over
+// hand-made sweeps produce the same table.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kdprune::pipeline {
+
+struct ResultRow {
+  std::string dataset, pruner, level;
+  bool class_balanced = false;
+  double f = 1.0;
+  double alpha = 0.0;
+  std::string alpha_schedule = "constant";
+  double tau = 0.0;
+  std::string teacher_arch;     // "" without a teacher
+  double teacher_f = 0.0;       // f_t of the teacher's run (0 without a teacher)
+  std::string data_part = "all";  // "student" in a disjoint split
+  std::string student_arch;
+  int64_t seed = 0;
+  int64_t subset_size = 0;
+  double top1 = 0.0, top5 = 0.0, wall_seconds = 0.0;
+  std::string run_dir;
+};
+
+// Reads a finished distill (or train-teacher) run directory; throws kdprune::Error naming the
+// file when something needed is missing.
+ResultRow read_result(const std::string& run_dir);
+
+// results.csv: a header line and one row per run, in the given order.
+std::string results_csv(const std::vector<ResultRow>& rows);
+
+// The compact accuracy table: rows f, columns pruner x {no KD, KD (α...)} with the mean top-1
+// over seeds (± std and the seed count when there are several). Students on the full data
+// (pruner "none") fill every pruner's column of their row.
+std::string accuracy_table(const std::vector<ResultRow>& rows);
+
+}  // namespace kdprune::pipeline

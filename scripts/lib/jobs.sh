@@ -1,0 +1,23 @@
+# Shared by the sweep scripts: every job is one kdprune command line.
+#   PRINT=1  only print the command lines (pipe them into GNU parallel or a Slurm array file)
+#   JOBS=N   run N command lines at once (default 1)
+# A job whose run directory already holds summary.json is skipped, so a sweep that was stopped
+# continues where it left off.
+
+# run_jobs < lines: run (or print) the command lines read from stdin.
+run_jobs() {
+  local lines
+  lines=$(cat)
+  [ -z "$lines" ] && return 0
+  if [ "${PRINT:-0}" = 1 ]; then
+    printf '%s\n' "$lines"
+    return 0
+  fi
+  printf '%s\n' "$lines" | xargs -d '\n' -P "${JOBS:-1}" -I{} bash -c '{}'
+}
+
+# done_run DIR: true when DIR is a finished run directory.
+done_run() { [ -f "$1/summary.json" ]; }
+
+# q ARG...: shell-quote arguments into one string for a job line.
+q() { printf '%q ' "$@"; }

@@ -1,0 +1,136 @@
+// `kdprune run`: executes the plan of pipeline::plan stage by stage through the same library
+// calls as the single subcommands, so every stage is an ordinary run directory.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "kdprune/commands/commands.h"
+#include "kdprune/io/atomic_file.h"
+#include "kdprune/io/run_dir.h"
+#include "kdprune/pipeline/experiment.h"
+#include "kdprune/pipeline/results.h"
+#include "kdprune/pipeline/stage_state.h"
+#include "kdprune/util/error.h"
+#include "kdprune/util/logging.h"
+
+namespace kdprune::commands {
+namespace fs = std::filesystem;
+using pipeline::StageAction;
+using pipeline::StageKind;
+
+namespace {
+
+void execute(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
+  CommandOptions o{.config_path = base_path, .overrides = stage.overrides, .force = action != StageAction::resume,
+                   .resume = action == StageAction::resume};
+  switch (stage.kind) {
+    case StageKind::teacher: train_teacher(o); break;
+    case StageKind::score: score(o); break;
+    case StageKind::prune: prune_subset(o, stage.scores_file); break;
+    case StageKind::student: distill(o); break;
+  }
+}
+
+}  // namespace
+
+ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run) {
+  if (opts.config_path.empty()) throw Error("run: expected --config FILE with an `experiment` section");
+  if (opts.force || opts.resume)
+    throw Error("run: --force and --resume do not apply (finished stages are reused, interrupted ones resumed)");
+  const pipeline::Experiment e = pipeline::load_experiment(opts.config_path, opts.overrides);
+  const std::vector<pipeline::Stage> stages = pipeline::plan(e);
+  const std::string dir = e.dir();
+  const std::string base_path = dir + "/base.yaml";
+
+  ExperimentReport report;
+  std::vector<std::string> fingerprints(stages.size());
+  std::vector<bool> changed(stages.size(), false);
+  std::ostringstream plan;
+  if (!dry_run) {
+    fs::create_directories(dir);
+    io::write_file_atomic(base_path, e.base_yaml);
+    logging::attach_file(dir + "/pipeline.log");
+  }
+  spdlog::info("experiment {} ({}): {} stages in {}", e.name, e.file, stages.size(), dir);
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const auto& st = stages[i];
+    const Config resolved = load_config_text(e.base_yaml, e.file, st.overrides);
+    std::vector<std::string> inputs;
+    bool inputs_changed = false;
+    for (size_t j : st.inputs) {
+      inputs.push_back(fingerprints[j]);
+      inputs_changed = inputs_changed || changed[j];
+    }
+    const std::string run_dir = dir + "/" + st.name;
+    const bool can_resume = st.kind == StageKind::teacher || st.kind == StageKind::student;
+    // Selecting a subset reads neither the training recipe nor the models: changing those must
+    // not invalidate subsets (the prune stage never resumes, so config.yaml is not compared).
+    Config keyed = resolved;
+    if (st.kind == StageKind::prune) keyed.train = {}, keyed.model = {}, keyed.kd = {}, keyed.score = {};
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), to_yaml(keyed) + st.scores_file,
+                                             inputs, can_resume, inputs_changed);
+    // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
+    fingerprints[i] = state.fingerprint;
+    changed[i] = state.action != StageAction::reuse;
+    plan << pipeline::action_name(state.action) << '\t' << st.name << '\t' << state.reason << "\n\t"
+         << pipeline::command_line(st, base_path) << '\n';
+    if (dry_run) continue;
+    if (state.action == StageAction::reuse) {
+      ++report.reused;
+      spdlog::info("[{}/{}] {}: reused ({})", i + 1, stages.size(), st.name, state.reason);
+      continue;
+    }
+    spdlog::info("[{}/{}] {}: {} ({})", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason);
+    logging::detach_files();
+    try {
+      execute(st, base_path, state.action);
+    } catch (const Error& err) {
+      logging::detach_files();
+      logging::attach_file(dir + "/pipeline.log");
+      throw Error("stage " + st.name + " (" + pipeline::command_line(st, base_path) + "): " + err.what());
+    }
+    logging::detach_files();
+    logging::attach_file(dir + "/pipeline.log");
+    pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint);
+    ++report.executed;
+  }
+  report.plan = plan.str();
+  if (dry_run) return report;
+
+  std::vector<pipeline::ResultRow> rows;
+  for (const auto& st : stages)
+    if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name));
+  report.results_path = dir + "/results.csv";
+  io::write_file_atomic(report.results_path, pipeline::results_csv(rows));
+  report.table = pipeline::accuracy_table(rows);
+  io::write_file_atomic(dir + "/table.md", report.table);
+  spdlog::info("experiment {}: {} stages run, {} reused; results in {}", e.name, report.executed, report.reused,
+               report.results_path);
+  logging::detach_files();
+  return report;
+}
+
+std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path) {
+  std::vector<pipeline::ResultRow> rows;
+  auto add = [&](const fs::path& d) {
+    if (!io::RunDir::is_finished(d.string())) return false;
+    // Only student/teacher training runs have results rows; prune and score runs are skipped.
+    const std::string cmd = nlohmann::json::parse(io::read_file((d / "summary.json").string())).value("command", "");
+    if (cmd == "distill" || cmd == "train-teacher") rows.push_back(pipeline::read_result(d.string()));
+    return true;
+  };
+  for (const auto& d : dirs) {
+    if (!fs::is_directory(d)) throw Error(d + ": not a directory");
+    if (add(d)) continue;
+    std::vector<fs::path> children;
+    for (const auto& entry : fs::directory_iterator(d))
+      if (entry.is_directory()) children.push_back(entry.path());
+    std::sort(children.begin(), children.end());
+    for (const auto& c : children) add(c);
+  }
+  if (!out_path.empty()) io::write_file_atomic(out_path, pipeline::results_csv(rows));
+  return pipeline::accuracy_table(rows);
+}
+
+}  // namespace kdprune::commands

@@ -1,0 +1,327 @@
+// Reading the `experiment` section of a kdprune run file and turning it into stages.
+#include "kdprune/pipeline/experiment.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "kdprune/config/config.h"
+#include "kdprune/util/error.h"
+#include "kdprune/util/hash.h"
+
+namespace kdprune::pipeline {
+namespace {
+
+std::string flow(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return e.c_str();
+}
+
+// Reads the experiment mapping; every error names the file and the key.
+class Section {
+ public:
+  Section(YAML::Node node, std::string file) : node_(std::move(node)), file_(std::move(file)) {
+    for (const auto& kv : node_) keys_.insert(kv.first.Scalar());
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& expected, const YAML::Node& got) const {
+    throw Error(file_ + ": experiment." + key + ": expected " + expected + ", got " + (got.IsDefined() ? "'" + flow(got) + "'" : "nothing"));
+  }
+  YAML::Node get(const std::string& key) {
+    used_.insert(key);
+    const YAML::Node n = std::as_const(node_)[key];
+    return n && !n.IsNull() ? n : YAML::Node(YAML::NodeType::Undefined);
+  }
+  template <class T> std::vector<T> list(const std::string& key, const std::string& expected, bool (*ok)(const T&),
+                                         std::vector<T> fallback) {
+    const YAML::Node n = get(key);
+    if (!n.IsDefined()) return fallback;
+    const YAML::Node seq = n.IsSequence() ? n : [&] { YAML::Node s(YAML::NodeType::Sequence); s.push_back(n); return s; }();
+    std::vector<T> out;
+    for (const auto& item : seq) {
+      T v{};
+      try {
+        v = item.as<T>();
+      } catch (const YAML::Exception&) {
+        fail(key, expected, n);
+      }
+      if (!ok(v)) fail(key, expected, n);
+      out.push_back(v);
+    }
+    if (out.empty()) fail(key, expected, n);
+    return out;
+  }
+  // A mapping of config overrides, dotted ("train.epochs: 3") or nested ("train: {epochs: 3}").
+  std::vector<std::string> overrides(const std::string& key) {
+    const YAML::Node n = get(key);
+    std::vector<std::string> out;
+    if (!n.IsDefined()) return out;
+    if (!n.IsMap()) fail(key, "a mapping of config keys (e.g. model.arch: resnet8)", n);
+    flatten(n, "", out);
+    return out;
+  }
+  void refuse_unknown(const std::vector<std::string>& known) const {
+    for (const auto& k : keys_)
+      if (!used_.count(k)) {
+        std::string list;
+        for (const auto& x : known) list += (list.empty() ? "" : ", ") + x;
+        throw Error(file_ + ": experiment." + k + ": unknown key (expected one of: " + list + ")");
+      }
+  }
+
+ private:
+  static void flatten(const YAML::Node& n, const std::string& prefix, std::vector<std::string>& out) {
+    for (const auto& kv : n) {
+      const std::string key = prefix + kv.first.Scalar();
+      if (kv.second.IsMap() && key != "kd.alpha") flatten(kv.second, key + ".", out);
+      else out.push_back(key + "=" + flow(kv.second));
+    }
+  }
+  YAML::Node node_;
+  std::string file_;
+  std::set<std::string> keys_, used_;
+};
+
+bool is_fraction(const double& f) { return f > 0.0 && f <= 1.0; }
+bool is_share(const double& f) { return f >= 0.0 && f < 1.0; }
+bool non_empty(const std::string& s) { return !s.empty(); }
+bool any_seed(const int64_t& s) { return s >= 0; }
+
+PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
+  PrunerSpec p;
+  if (n.IsScalar()) {
+    p.name = n.Scalar();
+  } else if (n.IsMap()) {
+    for (const auto& kv : n) {
+      const std::string k = kv.first.Scalar();
+      if (k == "name") p.name = kv.second.Scalar();
+      else if (k == "level") p.level = kv.second.Scalar();
+      else if (k == "class_balanced") p.class_balanced = kv.second.as<bool>(false);
+      else if (k == "scores") p.scores = kv.second.Scalar();
+      else sec.fail("pruners", "entries with keys name, level, class_balanced, scores", n);
+    }
+    if (!n["level"] && p.name == "moderate") p.level = "moderate";
+  } else {
+    sec.fail("pruners", "a pruner name or {name, level, class_balanced, scores}", n);
+  }
+  if (n.IsScalar() && p.name == "moderate") p.level = "moderate";
+  if (p.name.empty()) sec.fail("pruners", "every entry to have a name", n);
+  if (p.level != "hard" && p.level != "easy" && p.level != "moderate")
+    sec.fail("pruners", "level hard, easy or moderate", n);
+  return p;
+}
+
+std::string alpha_label(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && !text.empty()) return "a" + format_number(v);
+  return "a" + hex64(fnv1a64(text)).substr(0, 6);  // a schedule: a short content hash
+}
+
+bool alpha_is_zero(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  return end && *end == '\0' && !text.empty() && v == 0.0;
+}
+
+}  // namespace
+
+std::string format_number(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string PrunerSpec::label() const {
+  const std::string default_level = name == "moderate" ? "moderate" : "hard";
+  std::string s = name;
+  if (!score_free() && level != default_level) s += "-" + level;
+  if (class_balanced && name != "class_balanced_random") s += "-cb";
+  return s;
+}
+
+const char* command_of(StageKind kind) {
+  switch (kind) {
+    case StageKind::teacher: return "train-teacher";
+    case StageKind::score: return "score";
+    case StageKind::prune: return "prune";
+    case StageKind::student: return "distill";
+  }
+  return "";
+}
+
+Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
+  const SplitConfig split = split_config(path, "experiment", overrides);
+  Experiment e;
+  e.file = path;
+  e.base_yaml = split.base_yaml;
+  const Config base = load_config_text(split.base_yaml, path, {});  // the base must be a valid config
+  Section sec(YAML::Load(split.section_yaml), path);
+  const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_fractions",
+                                          "disjoint_split", "score", "pruners", "fractions", "alphas", "student"};
+  e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
+  if (e.name.empty() || e.name.find('/') != std::string::npos)
+    throw Error(path + ": experiment.name: expected a directory name (or run.name), got '" + e.name + "'");
+  e.root = base.run.root;
+  e.seeds = sec.list<int64_t>("seeds", "a list of non-negative integers", any_seed, {base.run.seed});
+  e.teacher_overrides = sec.overrides("teacher");
+  e.score_overrides = sec.overrides("score");
+  e.student_overrides = sec.overrides("student");
+  e.teacher_archs = sec.list<std::string>("teacher_archs", "a list of model names", non_empty, {});
+  e.teacher_fractions = sec.list<double>("teacher_fractions", "a list of fractions in (0, 1]", is_fraction, {1.0});
+  e.disjoint_split = sec.list<double>("disjoint_split", "the teachers' share in [0, 1)", is_share, {0.0}).front();
+  e.fractions = sec.list<double>("fractions", "a list of kept fractions in (0, 1]", is_fraction, {});
+  if (e.fractions.empty()) sec.fail("fractions", "a list of kept fractions in (0, 1]", YAML::Node(YAML::NodeType::Undefined));
+  if (const YAML::Node p = sec.get("pruners"); p.IsDefined()) {
+    if (p.IsSequence()) for (const auto& item : p) e.pruners.push_back(read_pruner(item, sec));
+    else e.pruners.push_back(read_pruner(p, sec));
+  } else {
+    e.pruners.push_back(PrunerSpec{.name = "random", .scores = ""});
+  }
+  if (const YAML::Node a = sec.get("alphas"); a.IsDefined()) {
+    if (a.IsSequence()) for (const auto& item : a) e.alphas.push_back(flow(item));
+    else e.alphas.push_back(flow(a));
+  } else {
+    e.alphas = {"0", flow(YAML::Load(format_number(base.kd.alpha.value)))};
+  }
+  sec.refuse_unknown(known);
+  if (e.teacher_archs.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
+  if (e.disjoint_split > 0)
+    for (const auto& p : e.pruners)
+      if (!p.score_free() && p.scores.empty())
+        throw Error(path + ": experiment.pruners: '" + p.name + "' computes its scores on the whole training set; with "
+                    "disjoint_split use random or class_balanced_random, or give scores: FILE");
+  // Every stage config must load: check the alphas (and any override) now, not mid-experiment.
+  for (const auto& a : e.alphas) load_config_text(e.base_yaml, path, {"kd.alpha=" + a});
+  return e;
+}
+
+std::vector<Stage> plan(const Experiment& e) {
+  std::vector<Stage> stages;
+  const std::string root = "run.root=" + e.dir();
+  auto add = [&](StageKind kind, const std::string& name, std::vector<std::string> extra,
+                 const std::vector<std::string>& user, std::vector<size_t> inputs = {}, std::string scores = {}) {
+    // The stage's own keys win; the user's same keys are dropped so each key appears once.
+    std::vector<std::string> o;
+    auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+    for (const auto& u : user)
+      if (std::none_of(extra.begin(), extra.end(), [&](const auto& x) { return key_of(x) == key_of(u); })) o.push_back(u);
+    o.insert(o.end(), extra.begin(), extra.end());
+    o.push_back(root);
+    o.push_back("run.name=" + name);
+    stages.push_back({kind, name, std::move(o), std::move(scores), std::move(inputs)});
+    return stages.size() - 1;
+  };
+  std::vector<std::string> teacher_part, student_part;
+  if (e.disjoint_split > 0) {
+    teacher_part = {"data.split=" + format_number(e.disjoint_split), "data.part=teacher"};
+    student_part = {"data.split=" + format_number(e.disjoint_split), "data.part=student"};
+  }
+
+  // Teachers: every architecture at every f_t (only needed when some alpha is not 0).
+  struct Teacher { std::string key; size_t stage; };
+  std::vector<Teacher> teachers;
+  const bool any_kd = std::any_of(e.alphas.begin(), e.alphas.end(), [](const auto& a) { return !alpha_is_zero(a); });
+  if (any_kd)
+    for (const auto& arch : e.teacher_archs)
+      for (double ft : e.teacher_fractions) {
+        const std::string key = arch + (ft < 1.0 ? "-ft" + format_number(ft) : "");
+        std::vector<std::string> o = {"model.arch=" + arch, "data.fraction=" + format_number(ft), "data.subset=",
+                                      "prune.fraction=1"};
+        o.insert(o.end(), teacher_part.begin(), teacher_part.end());
+        teachers.push_back({key, add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides)});
+      }
+
+  // Scores: one stage per score method that no file provides.
+  std::map<std::string, size_t> score_stage;
+  for (const auto& p : e.pruners)
+    if (!p.score_free() && p.scores.empty() && !score_stage.count(p.name))
+      score_stage[p.name] = add(StageKind::score, "score-" + p.name,
+                                {"score.method=" + p.name, "data.fraction=1", "data.subset=", "prune.fraction=1"},
+                                e.score_overrides);
+
+  for (double f : e.fractions) {
+    // f = 1 keeps everything: one set of students, pruner "none".
+    std::vector<const PrunerSpec*> pruners;
+    static const PrunerSpec none{.name = "none", .scores = ""};
+    if (f >= 1.0) pruners.push_back(&none);
+    else for (const auto& p : e.pruners) pruners.push_back(&p);
+    for (const PrunerSpec* p : pruners) {
+      for (int64_t seed : e.seeds) {
+        // The subset: score-based subsets do not depend on the seed, random ones do.
+        std::optional<size_t> subset;
+        if (p != &none && (p->score_free() || seed == e.seeds.front())) {
+          const std::string name = "prune-" + p->label() + "-f" + format_number(f) +
+                                   (p->score_free() ? "-s" + std::to_string(seed) : "");
+          std::vector<std::string> o = {"prune.fraction=" + format_number(f),
+                                        std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
+                                        "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
+          if (!p->score_free()) o.push_back("prune.level=" + p->level);
+          o.insert(o.end(), student_part.begin(), student_part.end());
+          std::vector<size_t> in;
+          std::string scores = p->scores;
+          if (p->score_free()) {
+            o.push_back("prune.method=" + p->name);
+            o.push_back("prune.seed=" + std::to_string(seed));
+          } else if (scores.empty()) {
+            in.push_back(score_stage.at(p->name));
+            scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";
+          }
+          subset = add(StageKind::prune, name, o, {}, in, scores);
+        } else if (p != &none) {
+          const std::string name = "prune-" + p->label() + "-f" + format_number(f);
+          for (size_t i = 0; i < stages.size(); ++i)
+            if (stages[i].name == name) subset = i;
+        }
+        for (const auto& alpha : e.alphas) {
+          const bool kd = !alpha_is_zero(alpha);
+          const size_t n_teachers = kd ? teachers.size() : 1;
+          for (size_t t = 0; t < n_teachers; ++t) {
+            std::string name = "student-" + p->label() + "-f" + format_number(f) + "-" + alpha_label(alpha);
+            if (kd) name += "-" + teachers[t].key;
+            name += "-s" + std::to_string(seed);
+            std::vector<std::string> o = {"run.seed=" + std::to_string(seed), "kd.alpha=" + alpha, "prune.fraction=1",
+                                          "data.fraction=1"};
+            std::vector<size_t> in;
+            o.push_back(kd ? "kd.teacher=" + e.dir() + "/" + stages[teachers[t].stage].name + "/model.pt"
+                           : std::string("kd.teacher="));
+            if (kd) in.push_back(teachers[t].stage);
+            if (subset) {
+              o.push_back("data.subset=" + e.dir() + "/" + stages[*subset].name + "/subset.npy");
+              in.push_back(*subset);
+            } else {
+              o.push_back("data.subset=");
+            }
+            o.insert(o.end(), student_part.begin(), student_part.end());
+            add(StageKind::student, name, o, e.student_overrides, in);
+          }
+        }
+      }
+    }
+  }
+  return stages;
+}
+
+std::string command_line(const Stage& stage, const std::string& base_yaml_path) {
+  auto quote = [](const std::string& s) {
+    if (s.find_first_of(" '\"[]{}*?$&|;<>()\\") == std::string::npos) return s;
+    std::string q = "'";
+    for (char c : s) {
+      if (c == '\'') q.append("'\\''");
+      else q.push_back(c);
+    }
+    return q + "'";
+  };
+  std::string line = std::string("kdprune ") + command_of(stage.kind) + " --config " + quote(base_yaml_path);
+  if (!stage.scores_file.empty()) line.append(" --scores ").append(quote(stage.scores_file));
+  for (const auto& o : stage.overrides) line.append(" ").append(quote(o));
+  return line;
+}
+
+}  // namespace kdprune::pipeline

@@ -1,0 +1,234 @@
+// Results rows from run directories, results.csv, and the accuracy table.
+#include "kdprune/pipeline/results.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "kdprune/config/config.h"
+#include "kdprune/io/atomic_file.h"
+#include "kdprune/pipeline/experiment.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::pipeline {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(io::read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+template <class T> T field(const nlohmann::json& j, const char* key, const std::string& file, T fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  try {
+    return j[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(file + ": field '" + key + "' has the wrong type");
+  }
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q.push_back('"');
+    q.push_back(c);
+  }
+  return q + "\"";
+}
+
+// The method behind a subset: score-based subsets name their score file, whose scores.json (from
+// `kdprune score`) names the method; an external file is named by its stem.
+void read_pruner(const std::string& subset_file, ResultRow& row) {
+  const std::string info_path = (fs::path(subset_file).parent_path() / "subset.json").string();
+  if (!fs::exists(info_path)) {
+    row.pruner = fs::path(subset_file).stem().string();
+    row.level = "";
+    return;
+  }
+  const auto info = read_json(info_path);
+  row.pruner = field<std::string>(info, "method", info_path, "subset");
+  row.level = field<std::string>(info, "level", info_path, "");
+  row.class_balanced = field<bool>(info, "class_balanced", info_path, false);
+  if (row.pruner == "scores") {
+    const std::string scores = field<std::string>(info, "scores", info_path, "");
+    const std::string scores_json = (fs::path(scores).parent_path() / "scores.json").string();
+    row.pruner = fs::path(scores).stem().string();
+    if (!scores.empty() && fs::exists(scores_json) && fs::path(scores).filename() == "scores.npy")
+      row.pruner = field<std::string>(read_json(scores_json), "method", scores_json, row.pruner);
+  } else {
+    row.level = "";  // random pruning has no level
+  }
+}
+
+struct Stats {
+  double mean = 0, std = 0;
+  size_t n = 0;
+};
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  s.n = v.size();
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(s.n);
+  if (s.n > 1) {
+    for (double x : v) s.std += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(s.std / static_cast<double>(s.n - 1));
+  }
+  return s;
+}
+
+}  // namespace
+
+ResultRow read_result(const std::string& run_dir) {
+  const std::string summary_path = run_dir + "/summary.json";
+  const std::string config_path = run_dir + "/config.yaml";
+  if (!fs::exists(summary_path)) throw Error(run_dir + ": no summary.json (not a finished run directory)");
+  const auto s = read_json(summary_path);
+  const Config c = load_config(config_path, {});
+  ResultRow r;
+  r.run_dir = run_dir;
+  r.dataset = field<std::string>(s, "dataset", summary_path, c.data.name);
+  r.student_arch = field<std::string>(s, "arch", summary_path, c.model.arch);
+  r.f = field<double>(s, "f", summary_path, 1.0);
+  r.seed = field<int64_t>(s, "seed", summary_path, c.run.seed);
+  r.subset_size = field<int64_t>(s, "subset_size", summary_path, 0);
+  r.top1 = field<double>(s, "top1", summary_path, 0.0);
+  r.top5 = field<double>(s, "top5", summary_path, 0.0);
+  r.wall_seconds = field<double>(s, "wall_seconds", summary_path, 0.0);
+  r.alpha = field<double>(s, "alpha", summary_path, 0.0);
+  r.alpha_schedule = field<std::string>(s, "alpha_schedule", summary_path, "constant");
+  r.tau = field<double>(s, "tau", summary_path, c.kd.tau);
+  r.data_part = c.data.part;
+  if (!c.data.subset.empty()) {
+    read_pruner(c.data.subset, r);
+  } else if (r.f < 1.0) {
+    r.pruner = c.data.fraction < 1.0 ? "random" : c.prune.method;
+    r.class_balanced = c.prune.class_balanced || c.prune.method == "class_balanced_random";
+  } else {
+    r.pruner = "none";
+  }
+  if (r.alpha != 0.0 || field<std::string>(s, "teacher_arch", summary_path, "") != "") {
+    r.teacher_arch = field<std::string>(s, "teacher_arch", summary_path, "");
+    const std::string teacher_summary = (fs::path(c.kd.teacher).parent_path() / "summary.json").string();
+    if (!c.kd.teacher.empty() && fs::exists(teacher_summary))
+      r.teacher_f = field<double>(read_json(teacher_summary), "f", teacher_summary, 0.0);
+  }
+  if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f = 0.0;  // α = 0 does not use a teacher
+  return r;
+}
+
+std::string results_csv(const std::vector<ResultRow>& rows) {
+  std::ostringstream out;
+  out << "dataset,pruner,level,class_balanced,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,data_part,"
+         "student_arch,seed,subset_size,top1,top5,wall_seconds,run_dir\n";
+  for (const auto& r : rows)
+    out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
+        << (r.class_balanced ? "true" : "false") << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
+        << csv_field(r.alpha_schedule) << ',' << format_number(r.tau) << ',' << csv_field(r.teacher_arch) << ','
+        << format_number(r.teacher_f) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
+        << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
+        << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << '\n';
+  return out.str();
+}
+
+std::string accuracy_table(const std::vector<ResultRow>& rows) {
+  if (rows.empty()) return "(no finished student runs)\n";
+  // Column key: pruner label x (alpha, teacher). Teacher shown only when several are in play.
+  auto pruner_label = [](const ResultRow& r) {
+    std::string s = r.pruner;
+    if (!r.level.empty() && r.level != (r.pruner == "moderate" ? "moderate" : "hard")) s += "-" + r.level;
+    if (r.class_balanced && r.pruner != "class_balanced_random") s += "-cb";
+    return s;
+  };
+  std::vector<std::string> teacher_keys;
+  for (const auto& r : rows) {
+    const std::string t = r.teacher_arch.empty() ? "" : r.teacher_arch + "@" + format_number(r.teacher_f);
+    if (!t.empty() && std::find(teacher_keys.begin(), teacher_keys.end(), t) == teacher_keys.end())
+      teacher_keys.push_back(t);
+  }
+  std::vector<double> alphas;
+  for (const auto& r : rows)
+    if (std::find(alphas.begin(), alphas.end(), r.alpha) == alphas.end()) alphas.push_back(r.alpha);
+  std::sort(alphas.begin(), alphas.end());
+  auto kd_label = [&](const ResultRow& r) {
+    if (r.alpha == 0.0) return std::string("no KD");
+    std::string s = "KD";
+    if (alphas.size() > 2 || (alphas.size() == 2 && alphas.front() != 0.0) || r.alpha_schedule != "constant")
+      s += " a=" + format_number(r.alpha);
+    if (teacher_keys.size() > 1) s += " " + r.teacher_arch + (r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "");
+    return s;
+  };
+  std::vector<std::string> pruners, kds;
+  std::vector<double> fs_;
+  for (const auto& r : rows) {
+    const std::string p = pruner_label(r), k = kd_label(r);
+    if (p != "none" && std::find(pruners.begin(), pruners.end(), p) == pruners.end()) pruners.push_back(p);
+    if (std::find(kds.begin(), kds.end(), k) == kds.end()) kds.push_back(k);
+    if (std::find(fs_.begin(), fs_.end(), r.f) == fs_.end()) fs_.push_back(r.f);
+  }
+  if (pruners.empty()) pruners.push_back("none");
+  std::stable_sort(kds.begin(), kds.end(), [](const auto& a, const auto& b) { return a == "no KD" && b != "no KD"; });
+  std::sort(fs_.begin(), fs_.end());
+  std::map<std::tuple<double, std::string, std::string>, std::vector<double>> cells;
+  for (const auto& r : rows) {
+    const std::string p = pruner_label(r);
+    if (p == "none") {
+      for (const auto& q : pruners) cells[{r.f, q, kd_label(r)}].push_back(r.top1);
+    } else {
+      cells[{r.f, p, kd_label(r)}].push_back(r.top1);
+    }
+  }
+  std::vector<std::vector<std::string>> table;
+  std::vector<std::string> header = {"f"};
+  for (const auto& p : pruners)
+    for (const auto& k : kds) header.push_back(p + " / " + k);
+  table.push_back(header);
+  for (double f : fs_) {
+    std::vector<std::string> line = {format_number(f)};
+    for (const auto& p : pruners)
+      for (const auto& k : kds) {
+        auto it = cells.find({f, p, k});
+        if (it == cells.end()) { line.push_back("-"); continue; }
+        const Stats st = stats(it->second);
+        char buf[64];
+        if (st.n > 1) std::snprintf(buf, sizeof buf, "%.2f ± %.2f (%zu)", st.mean, st.std, st.n);
+        else std::snprintf(buf, sizeof buf, "%.2f", st.mean);
+        line.push_back(buf);
+      }
+    table.push_back(line);
+  }
+  // Markdown, so it pastes into notes and docs as is.
+  std::vector<size_t> width(header.size(), 0);
+  auto display_len = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count UTF-8 code points (±)
+    return n;
+  };
+  for (const auto& line : table)
+    for (size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], display_len(line[i]));
+  std::ostringstream out;
+  for (size_t li = 0; li < table.size(); ++li) {
+    out << '|';
+    for (size_t i = 0; i < table[li].size(); ++i)
+      out << ' ' << table[li][i] << std::string(width[i] - display_len(table[li][i]), ' ') << " |";
+    out << '\n';
+    if (li == 0) {
+      out << '|';
+      for (size_t i = 0; i < header.size(); ++i) out << std::string(width[i] + 2, '-') << '|';
+      out << '\n';
+    }
+  }
+  out << "top-1 % on the test set" << (std::any_of(cells.begin(), cells.end(), [](const auto& c) { return c.second.size() > 1; })
+                                          ? ", mean ± std (seeds)" : "") << "\n";
+  return out.str();
+}
+
+}  // namespace kdprune::pipeline

@@ -1,0 +1,71 @@
+#include "kdprune/pipeline/stage_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "kdprune/io/atomic_file.h"
+#include "kdprune/io/run_dir.h"
+#include "kdprune/util/hash.h"
+
+namespace kdprune::pipeline {
+namespace fs = std::filesystem;
+
+const char* action_name(StageAction a) {
+  switch (a) {
+    case StageAction::reuse: return "reuse";
+    case StageAction::resume: return "resume";
+    case StageAction::run: return "run";
+    case StageAction::rerun: return "rerun";
+  }
+  return "";
+}
+
+std::string recorded_fingerprint(const std::string& run_dir) {
+  const std::string path = run_dir + "/stage.json";
+  if (!fs::exists(path)) return "";
+  try {
+    return nlohmann::json::parse(io::read_file(path)).value("fingerprint", "");
+  } catch (const nlohmann::json::exception&) {
+    return "";  // a damaged record only costs a recomputation
+  }
+}
+
+void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
+  const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"recorded_at", io::utc_timestamp()}};
+  io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
+}
+
+StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& resolved_yaml,
+                       const std::vector<std::string>& input_fingerprints, bool can_resume, bool inputs_changed) {
+  std::string key = command + "\n" + resolved_yaml;
+  for (const auto& f : input_fingerprints) key += "\n" + f;
+  StageState s;
+  s.fingerprint = hex64(fnv1a64(key));
+  if (!fs::exists(run_dir)) {
+    s.reason = "new";
+    return s;
+  }
+  if (io::RunDir::is_finished(run_dir)) {
+    if (recorded_fingerprint(run_dir) == s.fingerprint) {
+      s.action = StageAction::reuse;
+      s.reason = "finished, inputs unchanged";
+    } else {
+      s.action = StageAction::rerun;
+      s.reason = inputs_changed ? "an input stage runs again" : "config or inputs changed";
+    }
+    return s;
+  }
+  // Unfinished: continue from the checkpoint when nothing it depends on changed.
+  const bool same_config = fs::exists(run_dir + "/config.yaml") && io::read_file(run_dir + "/config.yaml") == resolved_yaml;
+  if (can_resume && same_config && !inputs_changed && fs::exists(run_dir + "/checkpoint.pt")) {
+    s.action = StageAction::resume;
+    s.reason = "interrupted, continues from its checkpoint";
+  } else {
+    s.action = StageAction::rerun;
+    s.reason = "interrupted, starts over";
+  }
+  return s;
+}
+
+}  // namespace kdprune::pipeline
