@@ -115,9 +115,9 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
   std::vector<pipeline::ResultRow> rows;
   auto add = [&](const fs::path& d) {
     if (!io::RunDir::is_finished(d.string())) return false;
-    // Only student/teacher training runs have results rows; prune and score runs are skipped.
+    // Only student runs have results rows; teacher, prune and score runs are skipped.
     const std::string cmd = nlohmann::json::parse(io::read_file((d / "summary.json").string())).value("command", "");
-    if (cmd == "distill" || cmd == "train-teacher") rows.push_back(pipeline::read_result(d.string()));
+    if (cmd == "distill") rows.push_back(pipeline::read_result(d.string()));
     return true;
   };
   for (const auto& d : dirs) {

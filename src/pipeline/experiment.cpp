@@ -11,6 +11,7 @@
 #include <set>
 
 #include "kdprune/config/config.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/hash.h"
 
@@ -112,6 +113,16 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
   }
   if (n.IsScalar() && p.name == "moderate") p.level = "moderate";
   if (p.name.empty()) sec.fail("pruners", "every entry to have a name", n);
+  // A computed score needs a known method; a score file may carry any label.
+  if (p.scores.empty()) {
+    const auto& reg = prune::pruner_registry();
+    if (p.name == "scores" || std::none_of(reg.begin(), reg.end(), [&](const auto& r) { return r.name == p.name; })) {
+      std::string names;
+      for (const auto& r : reg)
+        if (r.name != "scores") names += (names.empty() ? "" : ", ") + r.name;
+      sec.fail("pruners", "a pruner (" + names + "), or {name: LABEL, scores: FILE}", n);
+    }
+  }
   if (p.level != "hard" && p.level != "easy" && p.level != "moderate")
     sec.fail("pruners", "level hard, easy or moderate", n);
   return p;

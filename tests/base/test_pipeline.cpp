@@ -1,0 +1,237 @@
+// kdprune run's plan, stage reuse and results table, without training anything.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "kdprune/config/config.h"
+#include "kdprune/pipeline/experiment.h"
+#include "kdprune/pipeline/results.h"
+#include "kdprune/pipeline/stage_state.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+namespace fs = std::filesystem;
+using namespace kdprune;
+using namespace kdprune::pipeline;
+using kdprune::test::TempDir;
+using kdprune::test::write_bytes;
+
+namespace {
+const char* kExperiment = R"(run: {root: ROOT, name: exp}
+data: {name: synthetic}
+train: {epochs: 2}
+experiment:
+  teacher: {train.epochs: 5}
+  teacher_archs: [resnet8, resnet20]
+  student: {model: {arch: resnet8}}
+  pruners: [random, forgetting]
+  fractions: [0.1, 1.0]
+  alphas: [0, 0.5]
+  seeds: [0, 1]
+)";
+
+std::string write_experiment(const TempDir& d, std::string text = kExperiment) {
+  text.replace(text.find("ROOT"), 4, d.path());
+  write_bytes(d.file("exp.yaml"), text);
+  return d.file("exp.yaml");
+}
+
+std::string error_of(const std::string& path, const std::vector<std::string>& overrides) {
+  try {
+    load_experiment(path, overrides);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const Stage& find(const std::vector<Stage>& s, const std::string& name) {
+  auto it = std::find_if(s.begin(), s.end(), [&](const Stage& x) { return x.name == name; });
+  if (it == s.end()) throw std::runtime_error("no stage " + name);
+  return *it;
+}
+size_t index_of(const std::vector<Stage>& s, const std::string& name) { return &find(s, name) - s.data(); }
+}  // namespace
+
+TEST(Pipeline, PlanHasEveryStageOnceAfterItsInputs) {
+  TempDir d;
+  const Experiment e = load_experiment(write_experiment(d), {});
+  const auto stages = plan(e);
+  // 2 teachers, 1 score, prune: random per seed (2) + forgetting (1); students per (pruner, seed):
+  // alpha 0 once + alpha 0.5 per teacher = 3 -> f=0.1: 2 pruners x 2 seeds x 3, f=1: 2 seeds x 3.
+  EXPECT_EQ(stages.size(), 2u + 1u + 3u + 12u + 6u);
+  for (size_t i = 0; i < stages.size(); ++i)
+    for (size_t j : stages[i].inputs) EXPECT_LT(j, i) << stages[i].name;
+  std::vector<std::string> names;
+  for (const auto& s : stages) names.push_back(s.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end()) << "duplicate stage name";
+
+  const auto& kd = find(stages, "student-forgetting-f0.1-a0.5-resnet20-s1");
+  EXPECT_EQ(kd.kind, StageKind::student);
+  EXPECT_EQ(kd.inputs, (std::vector<size_t>{index_of(stages, "teacher-resnet20"), index_of(stages, "prune-forgetting-f0.1")}));
+  EXPECT_EQ(find(stages, "prune-forgetting-f0.1").inputs, std::vector<size_t>{index_of(stages, "score-forgetting")});
+  EXPECT_EQ(find(stages, "prune-forgetting-f0.1").scores_file, d.path() + "/exp/score-forgetting/scores.npy");
+  EXPECT_TRUE(find(stages, "student-random-f0.1-a0-s1").inputs ==
+              std::vector<size_t>{index_of(stages, "prune-random-f0.1-s1")});  // no teacher without KD
+  EXPECT_TRUE(find(stages, "student-none-f1-a0-s0").inputs.empty());
+
+  // Each stage's overrides resolve to the config the stage needs.
+  const Config student = load_config_text(e.base_yaml, e.file, kd.overrides);
+  EXPECT_EQ(student.model.arch, "resnet8");
+  EXPECT_EQ(student.train.epochs, 2);
+  EXPECT_EQ(student.run.seed, 1);
+  EXPECT_DOUBLE_EQ(student.kd.alpha.value, 0.5);
+  EXPECT_EQ(student.kd.teacher, d.path() + "/exp/teacher-resnet20/model.pt");
+  EXPECT_EQ(student.data.subset, d.path() + "/exp/prune-forgetting-f0.1/subset.npy");
+  EXPECT_EQ(student.run.root, d.path() + "/exp");
+  EXPECT_EQ(student.run.name, "student-forgetting-f0.1-a0.5-resnet20-s1");
+  const Config teacher = load_config_text(e.base_yaml, e.file, find(stages, "teacher-resnet20").overrides);
+  EXPECT_EQ(teacher.model.arch, "resnet20");
+  EXPECT_EQ(teacher.train.epochs, 5);
+  const Config random = load_config_text(e.base_yaml, e.file, find(stages, "prune-random-f0.1-s1").overrides);
+  EXPECT_EQ(random.prune.method, "random");
+  EXPECT_EQ(random.prune.seed, 1);
+  EXPECT_DOUBLE_EQ(random.prune.fraction, 0.1);
+  const Config nokd = load_config_text(e.base_yaml, e.file, find(stages, "student-random-f0.1-a0-s0").overrides);
+  EXPECT_TRUE(nokd.kd.teacher.empty());
+  EXPECT_NE(command_line(kd, "base.yaml").find("kdprune distill --config base.yaml"), std::string::npos);
+}
+
+TEST(Pipeline, TeacherFractionsDisjointSplitAndSchedules) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  const Experiment e = load_experiment(path, {"experiment.teacher_archs=[resnet8]", "experiment.teacher_fractions=[0.5,1]",
+                                              "experiment.pruners=[random]", "experiment.disjoint_split=0.5",
+                                              "experiment.alphas=[{schedule: linear, at_f: [0.1, 0.7], value: [1.0, 0.5]}]",
+                                              "experiment.seeds=[3]"});
+  const auto stages = plan(e);
+  const Config t = load_config_text(e.base_yaml, e.file, find(stages, "teacher-resnet8-ft0.5").overrides);
+  EXPECT_DOUBLE_EQ(t.data.fraction, 0.5);
+  EXPECT_EQ(t.data.part, "teacher");
+  size_t students = 0;
+  for (const auto& s : stages) {
+    if (s.kind != StageKind::student) continue;
+    ++students;
+    const Config c = load_config_text(e.base_yaml, e.file, s.overrides);
+    EXPECT_EQ(c.data.part, "student") << s.name;
+    EXPECT_EQ(c.kd.alpha.schedule, "linear") << s.name;
+    EXPECT_EQ(c.run.seed, 3);
+  }
+  EXPECT_EQ(students, 2u * 2u);  // f in {0.1, 1} x 2 teachers, no alpha-0 runs
+}
+
+TEST(Pipeline, ExperimentErrorsNameTheKey) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  EXPECT_NE(error_of(path, {"experiment.fractoins=[0.1]"}).find("experiment.fractoins: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.fractions=[0, 0.5]"}).find("experiment.fractions: expected a list of kept fractions"),
+            std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.pruners=[{name: el2n, level: medium}]"}).find("experiment.pruners"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.disjoint_split=0.5"}).find("disjoint_split"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.alphas=[2]"}).find("kd.alpha"), std::string::npos);
+  EXPECT_NE(error_of(path, {"train.epochs=many"}).find("train.epochs"), std::string::npos);
+  write_bytes(d.file("nofrac.yaml"), "run: {name: x}\nexperiment: {pruners: [random]}\n");
+  EXPECT_NE(error_of(d.file("nofrac.yaml"), {}).find("experiment.fractions"), std::string::npos);
+}
+
+TEST(Pipeline, PrunerLabelsAndNumbers) {
+  EXPECT_EQ((PrunerSpec{.name = "el2n", .level = "easy", .class_balanced = true, .scores = ""}).label(), "el2n-easy-cb");
+  EXPECT_EQ((PrunerSpec{.name = "moderate", .level = "moderate", .class_balanced = false, .scores = ""}).label(), "moderate");
+  EXPECT_EQ((PrunerSpec{.name = "random", .level = "easy", .class_balanced = false, .scores = ""}).label(), "random");
+  EXPECT_EQ(format_number(0.1), "0.1");
+  EXPECT_EQ(format_number(1.0), "1");
+  EXPECT_EQ(format_number(0.05), "0.05");
+}
+
+TEST(Pipeline, StageStateReusesResumesOrReruns) {
+  TempDir d;
+  const std::string dir = d.file("stage");
+  auto state = [&](const std::string& yaml, bool inputs_changed = false) {
+    return stage_state(dir, "distill", yaml, {"abc"}, true, inputs_changed);
+  };
+  EXPECT_EQ(state("a: 1\n").action, StageAction::run);
+  fs::create_directories(dir);
+  write_bytes(dir + "/config.yaml", "a: 1\n");
+  EXPECT_EQ(state("a: 1\n").action, StageAction::rerun);  // started, no checkpoint yet
+  write_bytes(dir + "/checkpoint.pt", "x");
+  EXPECT_EQ(state("a: 1\n").action, StageAction::resume);
+  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
+  EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "score", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
+  write_bytes(dir + "/summary.json", "{}");
+  const auto s = state("a: 1\n");
+  EXPECT_EQ(s.action, StageAction::rerun);  // finished, but no fingerprint recorded
+  record_fingerprint(dir, "distill", s.fingerprint);
+  EXPECT_EQ(state("a: 1\n").action, StageAction::reuse);
+  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "distill", "a: 1\n", {"abd"}, true, false).action, StageAction::rerun);
+  EXPECT_NE(stage_state(dir, "distill", "a: 1\n", {"abd"}, true, false).fingerprint, s.fingerprint);
+}
+
+namespace {
+ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, double top1) {
+  ResultRow r;
+  r.dataset = "fashion-mnist";
+  r.pruner = pruner;
+  r.level = pruner == "random" || pruner == "none" ? "" : "hard";
+  r.f = f;
+  r.alpha = alpha;
+  r.teacher_arch = alpha > 0 ? "resnet20" : "";
+  r.teacher_f = alpha > 0 ? 1.0 : 0.0;
+  r.seed = seed;
+  r.top1 = top1;
+  return r;
+}
+}  // namespace
+
+TEST(Pipeline, AccuracyTableMeansOverSeedsAndSpreadsFullData) {
+  const std::vector<ResultRow> rows = {row("random", 0.1, 0, 0, 80), row("random", 0.1, 0, 1, 82),
+                                       row("random", 0.1, 0.5, 0, 85), row("forgetting", 0.1, 0, 0, 70),
+                                       row("forgetting", 0.1, 0.5, 0, 75), row("none", 1.0, 0, 0, 93)};
+  const std::string t = accuracy_table(rows);
+  // header: f, then pruner x {no KD, KD}
+  EXPECT_NE(t.find("| random / no KD"), std::string::npos) << t;
+  EXPECT_NE(t.find("forgetting / KD"), std::string::npos) << t;
+  EXPECT_NE(t.find("81.00 ± 1.41 (2)"), std::string::npos) << t;  // mean 81, sample std sqrt(2)
+  EXPECT_NE(t.find("| 85.00"), std::string::npos) << t;
+  // f = 1 (pruner none) fills both pruners' no-KD columns, and has no KD entry
+  const auto line = t.substr(t.find("\n| 1 "));
+  EXPECT_NE(line.find("93.00"), line.rfind("93.00")) << line;  // twice
+  EXPECT_NE(line.find(" - "), std::string::npos) << line;
+}
+
+TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
+  TempDir d;
+  // A score run, a prune run pointing at it, and a student run using that subset.
+  fs::create_directories(d.file("score"));
+  write_bytes(d.file("score/scores.json"), R"({"method": "el2n"})");
+  write_bytes(d.file("score/scores.npy"), "");
+  fs::create_directories(d.file("prune"));
+  write_bytes(d.file("prune/subset.json"), nlohmann::json{{"method", "scores"}, {"level", "easy"}, {"class_balanced", false},
+                                                           {"scores", d.file("score/scores.npy")}}.dump());
+  fs::create_directories(d.file("teacher"));
+  write_bytes(d.file("teacher/summary.json"), R"({"f": 0.5})");
+  fs::create_directories(d.file("student"));
+  Config c = load_config("", {"data.subset=" + d.file("prune/subset.npy"), "kd.teacher=" + d.file("teacher/model.pt")});
+  write_bytes(d.file("student/config.yaml"), to_yaml(c));
+  write_bytes(d.file("student/summary.json"),
+              nlohmann::json{{"dataset", "fashion-mnist"}, {"arch", "resnet8"}, {"f", 0.1}, {"seed", 2}, {"top1", 88.5},
+                             {"top5", 99.0}, {"alpha", 0.5}, {"tau", 4.0}, {"teacher_arch", "resnet20"},
+                             {"wall_seconds", 12.345}, {"subset_size", 6000}}.dump());
+  const ResultRow r = read_result(d.file("student"));
+  EXPECT_EQ(r.pruner, "el2n");
+  EXPECT_EQ(r.level, "easy");
+  EXPECT_DOUBLE_EQ(r.teacher_f, 0.5);
+  EXPECT_EQ(r.teacher_arch, "resnet20");
+  EXPECT_EQ(r.seed, 2);
+  const std::string csv = results_csv({r});
+  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,0.1,0.5,constant,4,resnet20,0.5,all,resnet8,2,6000,88.5,99,12.35,"),
+            std::string::npos) << csv;
+  ResultRow odd = r;
+  odd.run_dir = "a,\"b\"";
+  EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\"\n"), std::string::npos);
+  EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
+}
