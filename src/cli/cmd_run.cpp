@@ -1,26 +1,49 @@
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli.h"
 
 namespace kdprune::cli {
 
 void add_run(CLI::App& app, Action& action) {
-  auto dry_run = std::make_shared<bool>(false);
+  auto x = std::make_shared<commands::ExperimentOptions>();
   auto* sub = add_command(
       app, action, "run",
       "run a whole experiment from one YAML (teachers, scores, pruned subsets, students; finished stages "
       "are reused) and write results.csv",
-      [dry_run](commands::CommandOptions& opts) {
-        const auto r = commands::run_experiment(opts, *dry_run);
-        if (*dry_run) {
+      [x](commands::CommandOptions& opts) {
+        std::error_code ec;
+        const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+        if (!ec) x->program = self.string();
+        const auto r = commands::run_experiment(opts, *x);
+        if (x->dry_run) {
           std::fputs(r.plan.c_str(), stdout);
-          return 0;
+        } else if (x->print_jobs) {
+          std::fputs(r.jobs.c_str(), stdout);
+        } else if (r.results_path.empty()) {
+          std::printf("%zu stages run, %zu reused, %zu left for later (not selected by --only)\n", r.executed, r.reused,
+                      r.skipped);
+        } else {
+          std::printf("\n%s\n%zu stages run, %zu reused; results: %s\n", r.table.c_str(), r.executed, r.reused,
+                      r.results_path.c_str());
         }
-        std::printf("\n%s\n%zu stages run, %zu reused; results: %s\n", r.table.c_str(), r.executed, r.reused,
-                    r.results_path.c_str());
         return 0;
       });
-  sub->add_flag("--dry-run,-n", *dry_run, "print the plan (each stage: reuse / resume / run / rerun, and its command) and stop");
+  sub->add_flag("--dry-run,-n", x->dry_run, "print the plan (each stage: reuse / resume / run / rerun, and its command) and stop");
+  sub->add_flag("--print-jobs", x->print_jobs,
+                "print the command line of each selected stage still to run (one per line, for GNU parallel or a "
+                "Slurm array) instead of running it");
+  sub->add_option_function<std::string>(
+      "--only",
+      [x](const std::string& kinds) {
+        for (size_t start = 0; start <= kinds.size();) {
+          const size_t comma = std::min(kinds.find(',', start), kinds.size());
+          if (comma > start) x->only.push_back(kinds.substr(start, comma - start));
+          start = comma + 1;
+        }
+      },
+      "run only these stage kinds: teacher, score, prune, student (comma-separated)");
 }
 
 void add_results(CLI::App& app, Action& action) {

@@ -2,6 +2,7 @@
 // calls as the single subcommands, so every stage is an ordinary run directory.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -34,23 +35,37 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
 
 }  // namespace
 
-ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run) {
+ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x) {
   if (opts.config_path.empty()) throw Error("run: expected --config FILE with an `experiment` section");
   if (opts.force || opts.resume)
     throw Error("run: --force and --resume do not apply (finished stages are reused, interrupted ones resumed)");
+  for (const auto& kind : x.only)
+    if (kind != "teacher" && kind != "score" && kind != "prune" && kind != "student")
+      throw Error("run --only: unknown stage kind '" + kind + "' (expected teacher, score, prune, student)");
   const pipeline::Experiment e = pipeline::load_experiment(opts.config_path, opts.overrides);
   const std::vector<pipeline::Stage> stages = pipeline::plan(e);
   const std::string dir = e.dir();
   const std::string base_path = dir + "/base.yaml";
+  auto kind_name = [](StageKind k) {
+    switch (k) {
+      case StageKind::teacher: return "teacher";
+      case StageKind::score: return "score";
+      case StageKind::prune: return "prune";
+      case StageKind::student: return "student";
+    }
+    return "";
+  };
+  auto selected = [&](StageKind k) { return x.only.empty() || std::find(x.only.begin(), x.only.end(), kind_name(k)) != x.only.end(); };
 
   ExperimentReport report;
   std::vector<std::string> fingerprints(stages.size());
-  std::vector<bool> changed(stages.size(), false);
-  std::ostringstream plan;
-  if (!dry_run) {
+  std::vector<bool> changed(stages.size(), false), pending(stages.size(), false);
+  std::ostringstream plan, jobs;
+  const bool writes = !x.dry_run;
+  if (writes) {
     fs::create_directories(dir);
     io::write_file_atomic(base_path, e.base_yaml);
-    logging::attach_file(dir + "/pipeline.log");
+    if (!x.print_jobs) logging::attach_file(dir + "/pipeline.log");
   }
   spdlog::info("experiment {} ({}): {} stages in {}", e.name, e.file, stages.size(), dir);
   for (size_t i = 0; i < stages.size(); ++i) {
@@ -65,20 +80,37 @@ ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run) {
     const std::string run_dir = dir + "/" + st.name;
     const bool can_resume = st.kind == StageKind::teacher || st.kind == StageKind::student;
     // Selecting a subset reads neither the training recipe nor the models: changing those must
-    // not invalidate subsets (the prune stage never resumes, so config.yaml is not compared).
+    // not invalidate subsets.
     Config keyed = resolved;
     if (st.kind == StageKind::prune) keyed.train = {}, keyed.model = {}, keyed.kd = {}, keyed.score = {};
+    const std::string config_yaml = to_yaml(resolved);
     const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), to_yaml(keyed) + st.scores_file,
-                                             inputs, can_resume, inputs_changed);
+                                             config_yaml, inputs, can_resume, inputs_changed);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;
     changed[i] = state.action != StageAction::reuse;
     plan << pipeline::action_name(state.action) << '\t' << st.name << '\t' << state.reason << "\n\t"
          << pipeline::command_line(st, base_path) << '\n';
-    if (dry_run) continue;
+    if (x.dry_run) continue;
     if (state.action == StageAction::reuse) {
       ++report.reused;
-      spdlog::info("[{}/{}] {}: reused ({})", i + 1, stages.size(), st.name, state.reason);
+      if (!x.print_jobs) spdlog::info("[{}/{}] {}: reused ({})", i + 1, stages.size(), st.name, state.reason);
+      continue;
+    }
+    for (size_t j : st.inputs)
+      if (pending[j] && selected(st.kind))
+        throw Error("stage " + st.name + " needs " + stages[j].name + ", which is not up to date (run the " +
+                    kind_name(stages[j].kind) + " stages first, e.g. kdprune run --only " + kind_name(stages[j].kind) + ")");
+    if (!selected(st.kind)) {
+      pending[i] = true;
+      ++report.skipped;
+      continue;
+    }
+    if (x.print_jobs) {
+      std::string line = pipeline::command_line(st, base_path);
+      line.replace(0, std::string("kdprune").size(), x.program);
+      jobs << line << (state.action == StageAction::resume ? " --resume" : " --force") << '\n';
+      pending[i] = true;
       continue;
     }
     spdlog::info("[{}/{}] {}: {} ({})", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason);
@@ -96,8 +128,14 @@ ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run) {
     ++report.executed;
   }
   report.plan = plan.str();
-  if (dry_run) return report;
-
+  report.jobs = jobs.str();
+  const bool students_done = std::all_of(stages.begin(), stages.end(), [&](const pipeline::Stage& st) {
+    return st.kind != StageKind::student || io::RunDir::is_finished(dir + "/" + st.name);
+  });
+  if (x.dry_run || x.print_jobs || !students_done) {
+    logging::detach_files();
+    return report;
+  }
   std::vector<pipeline::ResultRow> rows;
   for (const auto& st : stages)
     if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name));

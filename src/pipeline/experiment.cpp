@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -174,7 +175,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.base_yaml = split.base_yaml;
   const Config base = load_config_text(split.base_yaml, path, {});  // the base must be a valid config
   Section sec(YAML::Load(split.section_yaml), path);
-  const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_fractions",
+  const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_models", "teacher_fractions",
                                           "disjoint_split", "score", "pruners", "fractions", "alphas", "student"};
   e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
   if (e.name.empty() || e.name.find('/') != std::string::npos)
@@ -185,6 +186,13 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.score_overrides = sec.overrides("score");
   e.student_overrides = sec.overrides("student");
   e.teacher_archs = sec.list<std::string>("teacher_archs", "a list of model names", non_empty, {});
+  e.teacher_models = sec.list<std::string>("teacher_models", "a list of model.pt files", non_empty, {});
+  if (!e.teacher_models.empty() && !e.teacher_archs.empty())
+    throw Error(path + ": experiment.teacher_models: expected either teacher_models (existing teachers) or "
+                "teacher_archs (teachers trained here), not both");
+  for (const auto& m : e.teacher_models)
+    if (!std::filesystem::exists(m))
+      throw Error(path + ": experiment.teacher_models: '" + m + "' not found (expected a model.pt of a train-teacher run)");
   e.teacher_fractions = sec.list<double>("teacher_fractions", "a list of fractions in (0, 1]", is_fraction, {1.0});
   e.disjoint_split = sec.list<double>("disjoint_split", "the teachers' share in [0, 1)", is_share, {0.0}).front();
   e.fractions = sec.list<double>("fractions", "a list of kept fractions in (0, 1]", is_fraction, {});
@@ -202,7 +210,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     e.alphas = {"0", flow(YAML::Load(format_number(base.kd.alpha.value)))};
   }
   sec.refuse_unknown(known);
-  if (e.teacher_archs.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
+  if (e.teacher_archs.empty() && e.teacher_models.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
   if (e.disjoint_split > 0)
     for (const auto& p : e.pruners)
       if (!p.score_free() && p.scores.empty())
@@ -235,10 +243,16 @@ std::vector<Stage> plan(const Experiment& e) {
     student_part = {"data.split=" + format_number(e.disjoint_split), "data.part=student"};
   }
 
-  // Teachers: every architecture at every f_t (only needed when some alpha is not 0).
-  struct Teacher { std::string key; size_t stage; };
+  // Teachers: every architecture at every f_t (only needed when some alpha is not 0), or the
+  // given model files, named by their run directory.
+  struct Teacher { std::string key; std::optional<size_t> stage; std::string model; };
   std::vector<Teacher> teachers;
   const bool any_kd = std::any_of(e.alphas.begin(), e.alphas.end(), [](const auto& a) { return !alpha_is_zero(a); });
+  for (const auto& m : e.teacher_models) {
+    const std::filesystem::path p(m);
+    std::string key = p.has_parent_path() ? p.parent_path().filename().string() : p.stem().string();
+    teachers.push_back({key, std::nullopt, m});
+  }
   if (any_kd)
     for (const auto& arch : e.teacher_archs)
       for (double ft : e.teacher_fractions) {
@@ -246,7 +260,8 @@ std::vector<Stage> plan(const Experiment& e) {
         std::vector<std::string> o = {"model.arch=" + arch, "data.fraction=" + format_number(ft), "data.subset=",
                                       "prune.fraction=1"};
         o.insert(o.end(), teacher_part.begin(), teacher_part.end());
-        teachers.push_back({key, add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides)});
+        const size_t t = add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides);
+        teachers.push_back({key, t, e.dir() + "/" + stages[t].name + "/model.pt"});
       }
 
   // Scores: one stage per score method that no file provides.
@@ -300,9 +315,8 @@ std::vector<Stage> plan(const Experiment& e) {
             std::vector<std::string> o = {"run.seed=" + std::to_string(seed), "kd.alpha=" + alpha, "prune.fraction=1",
                                           "data.fraction=1"};
             std::vector<size_t> in;
-            o.push_back(kd ? "kd.teacher=" + e.dir() + "/" + stages[teachers[t].stage].name + "/model.pt"
-                           : std::string("kd.teacher="));
-            if (kd) in.push_back(teachers[t].stage);
+            o.push_back(kd ? "kd.teacher=" + teachers[t].model : std::string("kd.teacher="));
+            if (kd && teachers[t].stage) in.push_back(*teachers[t].stage);
             if (subset) {
               o.push_back("data.subset=" + e.dir() + "/" + stages[*subset].name + "/subset.npy");
               in.push_back(*subset);

@@ -36,9 +36,10 @@ void record_fingerprint(const std::string& run_dir, const std::string& command, 
   io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
 }
 
-StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& resolved_yaml,
-                       const std::vector<std::string>& input_fingerprints, bool can_resume, bool inputs_changed) {
-  std::string key = command + "\n" + resolved_yaml;
+StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
+                       const std::string& config_yaml, const std::vector<std::string>& input_fingerprints,
+                       bool can_resume, bool inputs_changed) {
+  std::string key = command + "\n" + key_text;
   for (const auto& f : input_fingerprints) key += "\n" + f;
   StageState s;
   s.fingerprint = hex64(fnv1a64(key));
@@ -46,10 +47,15 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     s.reason = "new";
     return s;
   }
+  const bool same_config = fs::exists(run_dir + "/config.yaml") && io::read_file(run_dir + "/config.yaml") == config_yaml;
   if (io::RunDir::is_finished(run_dir)) {
-    if (recorded_fingerprint(run_dir) == s.fingerprint) {
+    const std::string recorded = recorded_fingerprint(run_dir);
+    if (recorded == s.fingerprint) {
       s.action = StageAction::reuse;
       s.reason = "finished, inputs unchanged";
+    } else if (recorded.empty() && same_config && !inputs_changed) {
+      s.action = StageAction::reuse;
+      s.reason = "finished outside kdprune run, same config";
     } else {
       s.action = StageAction::rerun;
       s.reason = inputs_changed ? "an input stage runs again" : "config or inputs changed";
@@ -57,7 +63,6 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     return s;
   }
   // Unfinished: continue from the checkpoint when nothing it depends on changed.
-  const bool same_config = fs::exists(run_dir + "/config.yaml") && io::read_file(run_dir + "/config.yaml") == resolved_yaml;
   if (can_resume && same_config && !inputs_changed && fs::exists(run_dir + "/checkpoint.pt")) {
     s.action = StageAction::resume;
     s.reason = "interrupted, continues from its checkpoint";

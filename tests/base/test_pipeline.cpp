@@ -150,7 +150,7 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   TempDir d;
   const std::string dir = d.file("stage");
   auto state = [&](const std::string& yaml, bool inputs_changed = false) {
-    return stage_state(dir, "distill", yaml, {"abc"}, true, inputs_changed);
+    return stage_state(dir, "distill", yaml, yaml, {"abc"}, true, inputs_changed);
   };
   EXPECT_EQ(state("a: 1\n").action, StageAction::run);
   fs::create_directories(dir);
@@ -160,15 +160,17 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_EQ(state("a: 1\n").action, StageAction::resume);
   EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
   EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "score", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "score", "a: 1\n", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
   write_bytes(dir + "/summary.json", "{}");
   const auto s = state("a: 1\n");
-  EXPECT_EQ(s.action, StageAction::rerun);  // finished, but no fingerprint recorded
+  EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
+  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
+  EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
   record_fingerprint(dir, "distill", s.fingerprint);
   EXPECT_EQ(state("a: 1\n").action, StageAction::reuse);
   EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "distill", "a: 1\n", {"abd"}, true, false).action, StageAction::rerun);
-  EXPECT_NE(stage_state(dir, "distill", "a: 1\n", {"abd"}, true, false).fingerprint, s.fingerprint);
+  EXPECT_EQ(stage_state(dir, "distill", "a: 1\n", "a: 1\n", {"abd"}, true, false).action, StageAction::rerun);
+  EXPECT_NE(stage_state(dir, "distill", "a: 1\n", "a: 1\n", {"abd"}, true, false).fingerprint, s.fingerprint);
 }
 
 namespace {
@@ -234,4 +236,22 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   odd.run_dir = "a,\"b\"";
   EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\"\n"), std::string::npos);
   EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
+}
+
+TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  fs::create_directories(d.file("my-teacher"));
+  write_bytes(d.file("my-teacher/model.pt"), "x");
+  const Experiment e = load_experiment(path, {"experiment.teacher_archs=", "experiment.teacher_models=[" + d.file("my-teacher/model.pt") + "]",
+                                              "experiment.pruners=[random]", "experiment.seeds=[0]"});
+  const auto stages = plan(e);
+  EXPECT_TRUE(std::none_of(stages.begin(), stages.end(), [](const Stage& s) { return s.kind == StageKind::teacher; }));
+  const auto& kd = find(stages, "student-random-f0.1-a0.5-my-teacher-s0");
+  EXPECT_EQ(load_config_text(e.base_yaml, e.file, kd.overrides).kd.teacher, d.file("my-teacher/model.pt"));
+  EXPECT_EQ(kd.inputs, std::vector<size_t>{index_of(stages, "prune-random-f0.1-s0")});
+  EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("missing.pt") + "]", "experiment.teacher_archs="})
+                .find("experiment.teacher_models: '"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("my-teacher/model.pt") + "]"}).find("not both"),
+            std::string::npos);
 }

@@ -41,14 +41,21 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
 
 // `kdprune run`: the whole experiment of a run file (config sections + `experiment`), stage by
 // stage; a stage whose inputs did not change since it finished is reused, an interrupted training
-// stage resumes. Writes <run.root>/<name>/results.csv. `dry_run`: only plan.
-struct ExperimentReport {
-  std::string plan;          // one line per stage: action, name, reason, command
-  std::string table;         // the accuracy table (empty for a dry run)
-  std::string results_path;  // results.csv (empty for a dry run)
-  size_t executed = 0, reused = 0;
+// stage resumes. Writes <run.root>/<name>/results.csv once every student has finished.
+struct ExperimentOptions {
+  bool dry_run = false;           // only plan: print each stage's action and command
+  bool print_jobs = false;        // do not run the selected stages: list their command lines
+  std::vector<std::string> only;  // stage kinds to run (teacher, score, prune, student); empty = all
+  std::string program = "kdprune";  // the binary named in printed command lines
 };
-ExperimentReport run_experiment(const CommandOptions& opts, bool dry_run);
+struct ExperimentReport {
+  std::string plan;          // one line per stage: action, name, reason, then its command
+  std::string jobs;          // --print-jobs: one command line per stage still to run
+  std::string table;         // the accuracy table ("" until every student has finished)
+  std::string results_path;  // results.csv ("" until every student has finished)
+  size_t executed = 0, reused = 0, skipped = 0;
+};
+ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x);
 
 // `kdprune results DIR...`: results rows of finished student runs (directories, or folders that
 // contain them), written as CSV to `out_path` when given; returns the accuracy table.

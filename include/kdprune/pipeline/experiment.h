@@ -25,6 +25,7 @@ struct Experiment {
   std::string base_yaml;                   // the config sections, overrides applied
   std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
+  std::vector<std::string> teacher_models; // existing teachers' model.pt: no teacher stages
   std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction
   double disjoint_split = 0.0;             // > 0: teachers on that share, students pruned from the rest
   std::vector<std::string> teacher_overrides, score_overrides, student_overrides;  // "a.b=c"

@@ -17,10 +17,14 @@ struct StageState {
   std::string fingerprint;  // of this stage's inputs
 };
 
-// `resolved_yaml` is the stage's config as `to_yaml` writes it (config.yaml of the run);
-// `can_resume`: the command supports --resume; `inputs_changed`: an input stage runs again now.
-StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& resolved_yaml,
-                       const std::vector<std::string>& input_fingerprints, bool can_resume, bool inputs_changed);
+// `key_text`: what the stage's result depends on (its resolved config, possibly with irrelevant
+// sections cleared); `config_yaml`: the exact config.yaml the stage's run writes. `can_resume`:
+// the command supports --resume; `inputs_changed`: an input stage runs again now.
+// A finished run without a recorded fingerprint (run by hand, e.g. from --print-jobs) is adopted
+// when its config.yaml is the one expected and no input changed.
+StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
+                       const std::string& config_yaml, const std::vector<std::string>& input_fingerprints,
+                       bool can_resume, bool inputs_changed);
 
 // Reads the fingerprint a finished stage recorded ("" when none).
 std::string recorded_fingerprint(const std::string& run_dir);

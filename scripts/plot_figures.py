@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Paper-style figures from kdprune results.csv files (from `kdprune run` or `kdprune results`).
+
+    scripts/plot_figures.py runs/quickstart/results.csv [more.csv ...] --out runs/quickstart/figures
+
+Draws every figure the rows support (each needs at least two values on its x axis), as PNG and PDF:
+  fig3_accuracy_vs_f        accuracy vs kept fraction f, one colour per pruner; dashed = no KD,
+                            solid = KD (the best alpha per point when several were run)
+  fig5_teacher_fraction     KD student accuracy vs the teacher's training fraction f_t, one line per f
+  fig6_accuracy_vs_alpha    accuracy vs alpha, one line per f (constant alphas, one teacher)
+  fig7_teacher_capacity     KD student accuracy vs teacher architecture, one line per f
+  fig8_disjoint             KD student accuracy with the teacher's data disjoint from the student's
+                            (data_part = student) vs not, per f
+Points are the mean over seeds; error bars one standard deviation. Needs matplotlib and pandas
+(Debian: python3-matplotlib python3-pandas).
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REQUIRED = ["dataset", "pruner", "f", "alpha", "alpha_schedule", "teacher_arch", "teacher_f", "data_part", "seed", "top1"]
+
+
+def load(paths):
+    frames = []
+    for p in paths:
+        try:
+            df = pd.read_csv(p, keep_default_na=False, na_values=[])
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            sys.exit(f"plot_figures: {p}: cannot read as CSV ({e})")
+        missing = [c for c in REQUIRED if c not in df.columns]
+        if missing:
+            sys.exit(f"plot_figures: {p}: not a kdprune results.csv (missing columns: {', '.join(missing)})")
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    for c in ("f", "alpha", "teacher_f", "top1"):
+        df[c] = pd.to_numeric(df[c])
+    df["kd"] = df["alpha"] != 0
+    # The pruner as the accuracy table names it: level and class balance where not the default.
+    def label(r):
+        s = str(r["pruner"])
+        level = str(r.get("level", ""))
+        if level and level != ("moderate" if s == "moderate" else "hard"):
+            s += "-" + level
+        if str(r.get("class_balanced", "false")).lower() == "true" and s != "class_balanced_random":
+            s += "-cb"
+        return s
+    df["pruner"] = df.apply(label, axis=1)
+    return df
+
+
+def stats(df, keys):
+    g = df.groupby(keys, sort=True)["top1"]
+    out = g.agg(["mean", "std", "count"]).reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    return out
+
+
+def save(fig, out, name):
+    for ext in ("png", "pdf"):
+        fig.savefig(os.path.join(out, f"{name}.{ext}"), bbox_inches="tight", dpi=150)
+    plt.close(fig)
+    print(os.path.join(out, f"{name}.png"))
+
+
+def title(df, what):
+    ds = ", ".join(sorted(df["dataset"].unique()))
+    return f"{ds}: {what}"
+
+
+def fig3(df, out):
+    # Students on the full data (pruner "none") belong to every pruner's curve.
+    full = df[df["pruner"] == "none"]
+    pruned = df[df["pruner"] != "none"]
+    if pruned.empty or df["f"].nunique() < 2:
+        return
+    parts = [pruned]
+    for p in pruned["pruner"].unique():
+        parts.append(full.assign(pruner=p))
+    d = pd.concat(parts, ignore_index=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, p in enumerate(sorted(d["pruner"].unique())):
+        c = colours[i % len(colours)]
+        sub = d[d["pruner"] == p]
+        nokd = stats(sub[~sub["kd"]], ["f"])
+        if len(nokd):
+            ax.errorbar(nokd["f"], nokd["mean"], yerr=nokd["std"], color=c, ls="--", marker="o", capsize=3,
+                        label=f"{p}, no KD")
+        kd = stats(sub[sub["kd"]], ["f", "alpha"])
+        if len(kd):
+            best = kd.loc[kd.groupby("f")["mean"].idxmax()]
+            label = f"{p}, KD" + (" (best α)" if kd["alpha"].nunique() > 1 else f" (α={kd['alpha'].iloc[0]:g})")
+            ax.errorbar(best["f"], best["mean"], yerr=best["std"], color=c, ls="-", marker="s", capsize=3, label=label)
+    ax.set_xlabel("kept fraction f")
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(title(df, "accuracy vs kept fraction"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, out, "fig3_accuracy_vs_f")
+
+
+def lines_by_f(d, x, xlabel, name, what, out, categorical=False):
+    s = stats(d, ["f", x])
+    if s[x].nunique() < 2:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    order = list(dict.fromkeys(d[x])) if categorical else None
+    for f in sorted(s["f"].unique()):
+        sub = s[s["f"] == f]
+        if categorical:
+            sub = sub.set_index(x).reindex([o for o in order if o in set(sub[x])]).reset_index()
+            xs = [order.index(v) for v in sub[x]]
+        else:
+            sub = sub.sort_values(x)
+            xs = sub[x]
+        ax.errorbar(xs, sub["mean"], yerr=sub["std"], marker="o", capsize=3, label=f"f = {f:g}")
+    if categorical:
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels(order, rotation=20)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test top-1 (%)")
+    ax.set_title(title(d, what))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, out, name)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+", help="results.csv files")
+    ap.add_argument("--out", help="output folder (default: figures/ beside the first results.csv)")
+    ap.add_argument("--pruner", default=None, help="pruner for figures 5-8 (default: random if present)")
+    args = ap.parse_args()
+    df = load(args.results)
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "figures")
+    os.makedirs(out, exist_ok=True)
+    if df.empty:
+        sys.exit("plot_figures: no rows")
+    fig3(df, out)
+
+    # Figures 5-8 look at one pruner (students on the full data count for every pruner).
+    pruners = [p for p in df["pruner"].unique() if p != "none"]
+    pruner = args.pruner or ("random" if "random" in pruners else (pruners[0] if pruners else "none"))
+    one = df[(df["pruner"] == pruner) | (df["pruner"] == "none")]
+    const = one[one["alpha_schedule"] == "constant"]
+    const = const[const["data_part"] != "student"]
+    kd_const = const[const["kd"]]
+    if len(kd_const):
+        # alpha sweeps use one teacher: the one most runs used
+        arch, ft = kd_const.groupby(["teacher_arch", "teacher_f"]).size().idxmax()
+        d = const[~const["kd"] | ((const["teacher_arch"] == arch) & (const["teacher_f"] == ft))]
+        lines_by_f(d, "alpha", "α (KD weight)", "fig6_accuracy_vs_alpha", f"accuracy vs α ({pruner}, teacher {arch})", out)
+    kd = one[one["kd"]]
+    for ft, group in kd.groupby("teacher_f"):
+        lines_by_f(group, "teacher_arch", "teacher architecture", "fig7_teacher_capacity" + ("" if ft == 1 else f"_ft{ft:g}"),
+                   f"student vs teacher capacity ({pruner})", out, categorical=True)
+    for arch, group in kd.groupby("teacher_arch"):
+        lines_by_f(group, "teacher_f", "teacher training fraction f_t", "fig5_teacher_fraction_" + arch,
+                   f"student vs teacher data ({pruner}, teacher {arch})", out)
+    if kd["data_part"].nunique() > 1:
+        d = kd.assign(setting=kd["data_part"].map(lambda p: "disjoint" if p == "student" else "same data"))
+        lines_by_f(d, "setting", "teacher data", "fig8_disjoint", f"disjoint teacher/student data ({pruner})", out,
+                   categorical=True)
+
+
+if __name__ == "__main__":
+    main()
