@@ -10,7 +10,7 @@ Draws every figure the rows support (each needs at least two values on its x axi
   fig6_accuracy_vs_alpha    accuracy vs alpha, one line per f (constant alphas, one teacher)
   fig7_teacher_capacity     KD student accuracy vs teacher architecture, one line per f
   fig8_disjoint             KD student accuracy with the teacher's data disjoint from the student's
-                            (data_part = student) vs not, per f
+                            (teacher_part != data_part) vs the same data, per f
 Points are the mean over seeds; error bars one standard deviation. Needs matplotlib and pandas
 (Debian: python3-matplotlib python3-pandas).
 """
@@ -150,7 +150,9 @@ def main():
     pruner = args.pruner or ("random" if "random" in pruners else (pruners[0] if pruners else "none"))
     one = df[(df["pruner"] == pruner) | (df["pruner"] == "none")]
     const = one[one["alpha_schedule"] == "constant"]
-    const = const[const["data_part"] != "student"]
+    if "teacher_part" not in df.columns:
+        df["teacher_part"] = ""
+    const = const[const["data_part"] == "all"]
     kd_const = const[const["kd"]]
     if len(kd_const):
         # alpha sweeps use one teacher: the one most runs used
@@ -164,8 +166,12 @@ def main():
     for arch, group in kd.groupby("teacher_arch"):
         lines_by_f(group, "teacher_f", "teacher training fraction f_t", "fig5_teacher_fraction_" + arch,
                    f"student vs teacher data ({pruner}, teacher {arch})", out)
-    if kd["data_part"].nunique() > 1:
-        d = kd.assign(setting=kd["data_part"].map(lambda p: "disjoint" if p == "student" else "same data"))
+    def setting(r):
+        t, s = str(r.get("teacher_part", "")), str(r["data_part"])
+        return "disjoint" if t in ("teacher", "student") and s in ("teacher", "student") and t != s else "same data"
+    split = kd[kd["data_part"] != "all"]  # students of data.split experiments
+    if len(split):
+        d = split.assign(setting=split.apply(setting, axis=1))
         lines_by_f(d, "setting", "teacher data", "fig8_disjoint", f"disjoint teacher/student data ({pruner})", out,
                    categorical=True)
 

@@ -176,7 +176,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   const Config base = load_config_text(split.base_yaml, path, {});  // the base must be a valid config
   Section sec(YAML::Load(split.section_yaml), path);
   const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_models", "teacher_fractions",
-                                          "disjoint_split", "score", "pruners", "fractions", "alphas", "student"};
+                                          "disjoint_split", "teacher_part", "score", "pruners", "fractions", "alphas", "student"};
   e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
   if (e.name.empty() || e.name.find('/') != std::string::npos)
     throw Error(path + ": experiment.name: expected a directory name (or run.name), got '" + e.name + "'");
@@ -195,6 +195,10 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
       throw Error(path + ": experiment.teacher_models: '" + m + "' not found (expected a model.pt of a train-teacher run)");
   e.teacher_fractions = sec.list<double>("teacher_fractions", "a list of fractions in (0, 1]", is_fraction, {1.0});
   e.disjoint_split = sec.list<double>("disjoint_split", "the teachers' share in [0, 1)", is_share, {0.0}).front();
+  e.teacher_part = sec.list<std::string>("teacher_part", "teacher or student", non_empty, {"teacher"}).front();
+  if (e.teacher_part != "teacher" && e.teacher_part != "student")
+    sec.fail("teacher_part", "teacher (disjoint from the students) or student (the students' own part)",
+             YAML::Node(e.teacher_part));
   e.fractions = sec.list<double>("fractions", "a list of kept fractions in (0, 1]", is_fraction, {});
   if (e.fractions.empty()) sec.fail("fractions", "a list of kept fractions in (0, 1]", YAML::Node(YAML::NodeType::Undefined));
   if (const YAML::Node p = sec.get("pruners"); p.IsDefined()) {
@@ -239,7 +243,7 @@ std::vector<Stage> plan(const Experiment& e) {
   };
   std::vector<std::string> teacher_part, student_part;
   if (e.disjoint_split > 0) {
-    teacher_part = {"data.split=" + format_number(e.disjoint_split), "data.part=teacher"};
+    teacher_part = {"data.split=" + format_number(e.disjoint_split), "data.part=" + e.teacher_part};
     student_part = {"data.split=" + format_number(e.disjoint_split), "data.part=student"};
   }
 

@@ -120,8 +120,10 @@ ResultRow read_result(const std::string& run_dir) {
     const std::string teacher_summary = (fs::path(c.kd.teacher).parent_path() / "summary.json").string();
     if (!c.kd.teacher.empty() && fs::exists(teacher_summary))
       r.teacher_f = field<double>(read_json(teacher_summary), "f", teacher_summary, 0.0);
+    const std::string teacher_config = (fs::path(c.kd.teacher).parent_path() / "config.yaml").string();
+    if (!c.kd.teacher.empty() && fs::exists(teacher_config)) r.teacher_part = load_config(teacher_config, {}).data.part;
   }
-  if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f = 0.0;  // α = 0 does not use a teacher
+  if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f = 0.0, r.teacher_part.clear();  // α = 0 does not use a teacher
   return r;
 }
 
@@ -133,7 +135,7 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
         << (r.class_balanced ? "true" : "false") << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
         << csv_field(r.alpha_schedule) << ',' << format_number(r.tau) << ',' << csv_field(r.teacher_arch) << ','
-        << format_number(r.teacher_f) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
+        << format_number(r.teacher_f) << ',' << csv_field(r.teacher_part) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
         << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
         << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << '\n';
   return out.str();

@@ -111,6 +111,9 @@ TEST(Pipeline, TeacherFractionsDisjointSplitAndSchedules) {
   const Config t = load_config_text(e.base_yaml, e.file, find(stages, "teacher-resnet8-ft0.5").overrides);
   EXPECT_DOUBLE_EQ(t.data.fraction, 0.5);
   EXPECT_EQ(t.data.part, "teacher");
+  const Experiment control = load_experiment(path, {"experiment.disjoint_split=0.5", "experiment.pruners=[random]",
+                                                    "experiment.teacher_part=student"});
+  EXPECT_EQ(load_config_text(control.base_yaml, control.file, plan(control).front().overrides).data.part, "student");
   size_t students = 0;
   for (const auto& s : stages) {
     if (s.kind != StageKind::student) continue;
@@ -230,7 +233,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   EXPECT_EQ(r.teacher_arch, "resnet20");
   EXPECT_EQ(r.seed, 2);
   const std::string csv = results_csv({r});
-  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,0.1,0.5,constant,4,resnet20,0.5,all,resnet8,2,6000,88.5,99,12.35,"),
+  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,12.35,"),
             std::string::npos) << csv;
   ResultRow odd = r;
   odd.run_dir = "a,\"b\"";

@@ -28,6 +28,8 @@ struct Experiment {
   std::vector<std::string> teacher_models; // existing teachers' model.pt: no teacher stages
   std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction
   double disjoint_split = 0.0;             // > 0: teachers on that share, students pruned from the rest
+  std::string teacher_part = "teacher";    // with a split: "student" trains the teachers on the
+                                           // students' part instead (the non-disjoint control)
   std::vector<std::string> teacher_overrides, score_overrides, student_overrides;  // "a.b=c"
   std::vector<PrunerSpec> pruners;
   std::vector<double> fractions;           // kept fractions f of the students' pool

@@ -18,6 +18,7 @@ struct ResultRow {
   std::string teacher_arch;     // "" without a teacher
   double teacher_f = 0.0;       // f_t of the teacher's run (0 without a teacher)
   std::string data_part = "all";  // "student" in a disjoint split
+  std::string teacher_part;       // the teacher's data.part ("" without a teacher)
   std::string student_arch;
   int64_t seed = 0;
   int64_t subset_size = 0;

@@ -1,0 +1,16 @@
+# run_experiment CONFIG [overrides...]: the three steps every sweep script takes with `kdprune run`.
+#   1. the shared stages (teachers, scores, subsets), in order, in this process;
+#   2. the students, one command line each: JOBS=N runs N at once; PRINT=1 only prints them (feed
+#      them to GNU parallel or scripts/slurm/array.sbatch, then run the script again);
+#   3. everything is finished: kdprune run reuses it all and writes results.csv and the table.
+# Needs scripts/lib/jobs.sh; KDPRUNE names the binary (default build/kdprune).
+run_experiment() {
+  local config=$1; shift
+  "$kdprune" run --config "$config" --only teacher,score,prune "$@" >&2
+  "$kdprune" run --config "$config" --print-jobs "$@" | run_jobs
+  if [ "${PRINT:-0}" = 1 ]; then
+    echo "# run the lines above, then this script again to collect results.csv" >&2
+    return 0
+  fi
+  "$kdprune" run --config "$config" "$@"
+}
