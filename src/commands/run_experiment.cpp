@@ -94,6 +94,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     if (x.dry_run) continue;
     if (state.action == StageAction::reuse) {
       ++report.reused;
+      if (state.adopted) pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint);
       if (!x.print_jobs) spdlog::info("[{}/{}] {}: reused ({})", i + 1, stages.size(), st.name, state.reason);
       continue;
     }

@@ -56,6 +56,7 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     } else if (recorded.empty() && same_config && !inputs_changed) {
       s.action = StageAction::reuse;
       s.reason = "finished outside kdprune run, same config";
+      s.adopted = true;
     } else {
       s.action = StageAction::rerun;
       s.reason = inputs_changed ? "an input stage runs again" : "config or inputs changed";

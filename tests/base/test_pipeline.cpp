@@ -167,6 +167,7 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   write_bytes(dir + "/summary.json", "{}");
   const auto s = state("a: 1\n");
   EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
+  EXPECT_TRUE(s.adopted);
   EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
   EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
   record_fingerprint(dir, "distill", s.fingerprint);

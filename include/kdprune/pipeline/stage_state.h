@@ -15,6 +15,7 @@ struct StageState {
   StageAction action = StageAction::run;
   std::string reason;       // for the plan: why this action
   std::string fingerprint;  // of this stage's inputs
+  bool adopted = false;     // reused without a recorded fingerprint (record it now)
 };
 
 // `key_text`: what the stage's result depends on (its resolved config, possibly with irrelevant
