@@ -1,6 +1,16 @@
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
 #include "kdprune/commands/commands.h"
+#include "kdprune/prune/d2.h"
+#include "kdprune/prune/knn.h"
+#include "kdprune/prune/stratified.h"
+#include "kdprune/system/environment.h"
+#include "kdprune/train/model_file.h"
+#include "session.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/io/atomic_file.h"
@@ -12,6 +22,51 @@
 #include "kdprune/util/logging.h"
 
 namespace kdprune::commands {
+
+namespace {
+
+// D2: the kNN graph over the embeddings of prune.model (after dropping the prune.cutoff hardest),
+// forward message passing of the scores, greedy reverse message-passing selection.
+std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds, const std::vector<int64_t>& pool,
+                                  const std::vector<double>& scores, int64_t k) {
+  const auto& p = cfg.prune;
+  if (p.model.empty())
+    throw Error("prune.model: D2 needs the model.pt whose embeddings build the kNN graph (a train-teacher or score run)");
+  const torch::Device device(system::resolve_device(cfg.run.device));
+  system::configure_runtime(cfg.run.threads, cfg.run.seed);
+  auto loaded = train::load_model(p.model, device);
+  if (loaded.meta.dataset != ds.info.name)
+    throw Error("prune.model '" + p.model + "' was trained on " + loaded.meta.dataset + ", the data is " + ds.info.name);
+  // Hardest first (ties: higher index), drop the cut-off, keep at least k.
+  std::vector<int64_t> order = pool;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    const double sa = scores[static_cast<size_t>(a)], sb = scores[static_cast<size_t>(b)];
+    return sa != sb ? sa > sb : a > b;
+  });
+  const auto np = static_cast<int64_t>(order.size());
+  const int64_t cut = std::min<int64_t>(static_cast<int64_t>(std::floor(p.cutoff * static_cast<double>(np))), np - k);
+  std::vector<int64_t> nodes(order.begin() + cut, order.end());
+  std::sort(nodes.begin(), nodes.end());
+  if (static_cast<int64_t>(nodes.size()) <= k) return nodes;
+  const data::TensorDataset data = data::to_tensors(data::RawDataset(ds), device);
+  const auto idx = torch::tensor(nodes, torch::kInt64).to(device);
+  const auto emb = commands::infer(*loaded.model, data, idx, cfg.train.eval_batch_size).embedding;
+  const auto t0 = std::chrono::steady_clock::now();
+  const prune::KnnGraph g = prune::knn_graph(emb, p.knn);
+  std::vector<double> s;
+  for (int64_t i : nodes) s.push_back(scores[static_cast<size_t>(i)]);
+  const auto forward = prune::d2_forward(g, s, p.d2_gamma);
+  const auto picks = prune::d2_greedy(g, forward, k, p.d2_beta);
+  spdlog::info("d2: {} nodes, k = {}, gamma = {}, beta = {}, cut-off {} -> {} picks in {:.1f} s", nodes.size(), p.knn,
+               p.d2_gamma, p.d2_beta, cut, picks.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::vector<int64_t> out;
+  for (int64_t i : picks) out.push_back(nodes[static_cast<size_t>(i)]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json prune_subset(const CommandOptions& opts, const std::string& scores_arg) {
   if (opts.resume) throw Error("prune has nothing to resume; rerun it (it is deterministic)");
@@ -32,11 +87,38 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
 
   std::vector<int64_t> subset;
   std::string method = p.method;
+  if (p.sampling != "topk" && scores_path.empty())
+    throw Error("prune.sampling=" + p.sampling + ": needs scores (--scores FILE or prune.scores=FILE)");
+  if (p.sampling != "topk" && p.class_balanced)
+    throw Error("prune.class_balanced: only with prune.sampling=topk (" + p.sampling + " selects over the whole pool)");
+  std::string mean_prob_path;
   if (!scores_path.empty()) {
     const std::vector<double> scores = prune::read_scores(scores_path, n);
     method = "scores";
-    subset = p.class_balanced ? prune::select_by_score_class_balanced(pool, scores, labels, ds.info.classes, k, p.level)
-                              : prune::select_by_score(pool, scores, k, p.level);
+    if (p.sampling == "topk") {
+      subset = p.class_balanced ? prune::select_by_score_class_balanced(pool, scores, labels, ds.info.classes, k, p.level)
+                                : prune::select_by_score(pool, scores, k, p.level);
+    } else if (p.sampling == "ccs") {
+      subset = prune::ccs_selection(pool, scores, k, p.cutoff, p.strata, p.seed);
+    } else if (p.sampling == "beta") {
+      mean_prob_path = p.mean_prob.empty()
+                           ? (std::filesystem::path(scores_path).parent_path() / "mean_prob.npy").string()
+                           : p.mean_prob;
+      if (!std::filesystem::exists(mean_prob_path))
+        throw Error("prune.mean_prob: '" + mean_prob_path + "' not found (Beta sampling needs the mean true-class "
+                    "probabilities that `kdprune score score.method=dual` writes beside its scores)");
+      const std::vector<double> mean_prob = prune::read_scores(mean_prob_path, n);
+      std::vector<double> s_pool, m_pool;
+      for (int64_t i : pool) s_pool.push_back(scores[static_cast<size_t>(i)]), m_pool.push_back(mean_prob[static_cast<size_t>(i)]);
+      const auto w_pool = prune::beta_sampling_weights(s_pool, m_pool, p.fraction, p.beta_cd);
+      std::vector<double> weights(static_cast<size_t>(n), 0.0);
+      for (size_t j = 0; j < pool.size(); ++j) weights[static_cast<size_t>(pool[j])] = w_pool[j];
+      const auto bp = prune::beta_params(s_pool, m_pool, p.fraction, p.beta_cd);
+      spdlog::info("beta sampling: a = {:.4g}, b = {:.4g} (f = {}, c_d = {})", bp.a, bp.b, p.fraction, p.beta_cd);
+      subset = prune::weighted_sample_without_replacement(pool, weights, k, p.seed);
+    } else {  // d2
+      subset = d2_selection(cfg, ds, pool, scores, k);
+    }
   } else if (p.method == "random") {
     subset = p.class_balanced ? prune::class_balanced_random_selection(pool, labels, ds.info.classes, k, p.seed)
                               : prune::random_selection(pool, k, p.seed);
@@ -61,7 +143,8 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       {"train_size", n},
       {"method", method},
       {"scores", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(scores_path)},
-      {"level", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.level)},
+      {"level", scores_path.empty() || p.sampling != "topk" ? nlohmann::json(nullptr) : nlohmann::json(p.level)},
+      {"sampling", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.sampling)},
       {"class_balanced", p.class_balanced || p.method == "class_balanced_random"},
       {"seed", p.seed},
       {"part", cfg.data.part},

@@ -1,11 +1,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
+#include <numeric>
 
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/npy.h"
+#include "kdprune/data/train_view.h"
+#include "kdprune/prune/dynamics.h"
+#include "kdprune/prune/memorization.h"
 #include "kdprune/prune/scorers.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/util/error.h"
 #include "session.h"
@@ -13,22 +19,59 @@
 namespace kdprune::commands {
 namespace {
 
-struct Inference {
-  torch::Tensor logits, embedding;  // for the given indices, un-augmented
-};
-
-Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const torch::Tensor& indices, int64_t batch) {
-  model.eval();
-  torch::NoGradGuard ng;
-  std::vector<torch::Tensor> logits, emb;
-  const data::Normalizer normalise(d.info, indices.device());
-  for (int64_t s = 0; s < indices.size(0); s += batch) {
-    const auto idx = indices.slice(0, s, std::min(indices.size(0), s + batch));
-    const auto out = model.forward_all(normalise(d.train.images.index_select(0, idx)));
-    logits.push_back(out.logits.to(torch::kFloat32));
-    emb.push_back(out.embedding.to(torch::kFloat32));
+// Memorization (Feldman & Zhang): K models on independent random r-subsets of the pool, each
+// evaluated on the whole pool; mem(i) = mean correctness over the models that trained on i minus
+// the mean over those that did not. Each model's outcome is saved (memorization/model-K.npy:
+// 2*trained + correct per pool sample), so a killed job resumed with --resume restarts at the
+// first model without a file. Returns the scores over the pool and how many samples landed in
+// only one of the two groups (scored 0).
+std::pair<torch::Tensor, int64_t> memorization(Session& s, const TrainSection& t, std::vector<int64_t>& seeds) {
+  const auto& cfg = s.config;
+  const auto& sc = cfg.score;
+  const auto pool = s.view.indices;
+  const auto np = static_cast<int64_t>(pool.size());
+  const auto view = torch::tensor(pool, torch::kInt64).to(s.device);
+  const auto labels = s.data.train.labels.index_select(0, view);
+  const std::string dir = s.run().file("memorization");
+  std::filesystem::create_directories(dir);
+  std::vector<std::vector<int64_t>> outcomes;
+  const int64_t subset_size = prune::kept_count(sc.subset_ratio, np);
+  for (int64_t k = 0; k < sc.models; ++k) {
+    const int64_t seed = cfg.run.seed + k;
+    seeds.push_back(seed);
+    const std::string file = dir + "/model-" + std::to_string(k) + ".npy";
+    std::vector<int64_t> outcome;
+    if (std::filesystem::exists(file)) {
+      outcome = io::read_npy_as_i64(file);
+      if (static_cast<int64_t>(outcome.size()) != np) throw Error(file + ": expected " + std::to_string(np) + " entries");
+      spdlog::info("memorization: model {}/{} already done ({})", k + 1, sc.models, file);
+    } else {
+      // Positions in the pool of this model's training subset (seeded per model).
+      std::vector<int64_t> positions(static_cast<size_t>(np));
+      std::iota(positions.begin(), positions.end(), 0);
+      positions = data::random_subset(positions, subset_size, static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + 0x6d656d);
+      std::vector<int64_t> train_idx;
+      for (int64_t p : positions) train_idx.push_back(pool[static_cast<size_t>(p)]);
+      torch::manual_seed(static_cast<uint64_t>(seed));
+      auto model = models::create_model(cfg.model.arch, s.model_spec());
+      spdlog::info("memorization: model {}/{} ({}, seed {}) on {} of {} samples, {} epochs", k + 1, sc.models,
+                   cfg.model.arch, seed, train_idx.size(), np, t.epochs);
+      train::fit({.model = *model, .data = s.data, .indices = train_idx, .train = t, .augment = cfg.data.augment, .seed = seed});
+      const auto inf = infer(*model, s.data, view, cfg.train.eval_batch_size);
+      const auto correct = inf.logits.argmax(1).eq(labels).cpu();
+      outcome.assign(static_cast<size_t>(np), 0);
+      for (int64_t p : positions) outcome[static_cast<size_t>(p)] = 2;
+      const auto c = correct.accessor<bool, 1>();
+      for (int64_t i = 0; i < np; ++i) outcome[static_cast<size_t>(i)] += c[i] ? 1 : 0;
+      io::write_npy_i64(file, outcome);
+    }
+    outcomes.push_back(std::move(outcome));
   }
-  return {torch::cat(logits), torch::cat(emb)};
+  const auto mem = prune::memorization_scores(outcomes);
+  if (mem.single_group > 0)
+    spdlog::warn("memorization: {} of {} samples were in only one group (always or never trained on) and score 0; "
+                 "use more models", mem.single_group, np);
+  return {torch::tensor(mem.scores, torch::kFloat64).to(s.device), mem.single_group};
 }
 
 }  // namespace
@@ -37,39 +80,55 @@ nlohmann::json score(const CommandOptions& opts) {
   Session s("score", opts);
   const auto& cfg = s.config;
   const auto& sc = cfg.score;
-  static const std::vector<std::string> methods = {"forgetting", "el2n", "grand", "moderate"};
+  static const std::vector<std::string> methods = {"forgetting", "el2n", "grand", "moderate", "dual", "aum", "memorization"};
   if (std::find(methods.begin(), methods.end(), sc.method) == methods.end())
-    throw Error("score.method: unknown method '" + sc.method + "' (expected one of: forgetting, el2n, grand, moderate)");
+    throw Error("score.method: unknown method '" + sc.method +
+                "' (expected one of: forgetting, el2n, grand, moderate, dual, aum, memorization)");
   if (cfg.prune.fraction < 1.0) throw Error("prune.fraction: scores are computed on the whole pool; prune afterwards with `kdprune prune`");
-  if (sc.method == "forgetting" && sc.epochs == 0) throw Error("score.epochs: forgetting needs at least one training epoch");
+  const bool dynamics = sc.method == "forgetting" || sc.method == "dual" || sc.method == "aum";
+  if ((dynamics || sc.method == "memorization") && sc.epochs == 0)
+    throw Error("score.epochs: " + sc.method + " needs at least one training epoch");
   s.start_run();
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n = s.data.train.size();
   const auto view = torch::tensor(s.view.indices, torch::kInt64).to(s.device);
   const auto labels = s.data.train.labels.index_select(0, view);
   auto total = torch::zeros({view.size(0)}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
+  auto mean_prob = torch::zeros_like(total);  // dual: mean true-class probability (Beta sampling)
   TrainSection t = cfg.train;
   t.epochs = sc.epochs;
   t.eval_every = std::max<int64_t>(1, sc.epochs);
   t.checkpoint_every = 0;
   std::vector<int64_t> seeds;
-  for (int64_t k = 0; k < sc.models; ++k) {
+  int64_t one_group = 0;
+  if (sc.method == "memorization") {
+    std::tie(total, one_group) = memorization(s, t, seeds);
+    total *= static_cast<double>(sc.models);  // averaged below like the other methods
+  }
+  for (int64_t k = 0; k < sc.models && sc.method != "memorization"; ++k) {
     const int64_t seed = cfg.run.seed + k;
     seeds.push_back(seed);
     torch::manual_seed(static_cast<uint64_t>(seed));
     auto model = models::create_model(cfg.model.arch, s.model_spec());
     spdlog::info("score {}: model {}/{} ({}, seed {}), {} epochs", sc.method, k + 1, sc.models, cfg.model.arch, seed, sc.epochs);
     prune::ForgettingCounter forgetting(n, s.device);
+    prune::DynamicsRecorder recorder(n, dynamics && sc.method != "forgetting" ? sc.epochs : 0, s.device);
     std::vector<train::TrainObserver*> observers;
     if (sc.method == "forgetting") observers.push_back(&forgetting);
+    if (sc.method == "dual" || sc.method == "aum") observers.push_back(&recorder);
     if (sc.epochs > 0)
       train::fit({.model = *model, .data = s.data, .indices = s.view.indices, .train = t, .augment = cfg.data.augment,
                   .seed = seed, .observers = observers});
     torch::Tensor score;
     if (sc.method == "forgetting") {
       score = forgetting.scores().index_select(0, view);
-    } else if (sc.method == "grand" && sc.scope == "full") {
-      model->eval();
+    } else if (sc.method == "dual") {
+      const auto p = recorder.prob().index_select(1, view);
+      score = prune::dual_scores(p, sc.window);
+      mean_prob += p.to(torch::kFloat64).mean(0);
+    } else if (sc.method == "aum") {
+      score = -recorder.area_under_margin().index_select(0, view);  // low margin = hard: negate
+    } else if (sc.method == "grand" && sc.scope == "full") {      model->eval();
       std::vector<torch::Tensor> parts;
       const data::Normalizer normalise(s.data.info, s.device);
       for (int64_t b = 0; b < view.size(0); b += 256) {
@@ -87,6 +146,14 @@ nlohmann::json score(const CommandOptions& opts) {
     total += score.to(torch::kFloat64);
   }
   const auto mean = (total / static_cast<double>(sc.models)).cpu();
+  if (sc.method == "dual") {
+    // DUAL's Beta sampling reads each sample's mean true-class probability beside the scores.
+    const auto mp = (mean_prob / static_cast<double>(sc.models)).cpu();
+    std::vector<float> v(static_cast<size_t>(n), 0.0f);
+    for (size_t i = 0; i < s.view.indices.size(); ++i)
+      v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(mp[static_cast<int64_t>(i)].item<double>());
+    io::write_npy_f32(s.run().file("mean_prob.npy"), v);
+  }
   // One score per training sample; samples outside the pool (another split part) get 0.
   std::vector<float> scores(static_cast<size_t>(n), 0.0f);
   const auto m = mean.accessor<double, 1>();
@@ -98,12 +165,20 @@ nlohmann::json score(const CommandOptions& opts) {
     csv += std::to_string(i) + "," + std::to_string(all_labels[i].item<int64_t>()) + "," + io::csv_field(scores[static_cast<size_t>(i)]) + "\n";
   io::write_file_atomic(s.run().file("scores.csv"), csv);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const int64_t passes = sc.models * (sc.epochs + (sc.method == "forgetting" ? 0 : 1));
+  // Passes over the pool: training epochs plus one inference pass where the method needs one
+  // (memorization trains on r of the pool per epoch).
+  const bool inference = !dynamics;
+  const double epoch_share = sc.method == "memorization" ? sc.subset_ratio : 1.0;
+  const double passes = static_cast<double>(sc.models) * (static_cast<double>(sc.epochs) * epoch_share + (inference ? 1 : 0));
   nlohmann::json info = {
       {"method", sc.method}, {"scope", sc.method == "grand" ? nlohmann::json(sc.scope) : nlohmann::json(nullptr)},
       {"model", cfg.model.arch}, {"epochs", sc.epochs}, {"models", sc.models}, {"seeds", seeds},
       {"dataset", s.data.info.name}, {"N", n}, {"pool_size", s.view.indices.size()},
       {"passes_over_data", passes}, {"scoring_seconds", wall}, {"device", s.device.str()},
+      {"window", sc.method == "dual" ? nlohmann::json(sc.window) : nlohmann::json(nullptr)},
+      {"subset_ratio", sc.method == "memorization" ? nlohmann::json(sc.subset_ratio) : nlohmann::json(nullptr)},
+      {"single_group_samples", sc.method == "memorization" ? nlohmann::json(one_group) : nlohmann::json(nullptr)},
+      {"mean_prob_file", sc.method == "dual" ? nlohmann::json(s.run().file("mean_prob.npy")) : nlohmann::json(nullptr)},
       {"scores_file", s.run().file("scores.npy")}, {"environment", system::environment_json()},
   };
   io::write_file_atomic(s.run().file("scores.json"), info.dump(2) + "\n");

@@ -70,6 +70,20 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
   return r;
 }
 
+Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const torch::Tensor& indices, int64_t batch) {
+  model.eval();
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> logits, emb;
+  const data::Normalizer normalise(d.info, indices.device());
+  for (int64_t s = 0; s < indices.size(0); s += batch) {
+    const auto idx = indices.slice(0, s, std::min(indices.size(0), s + batch));
+    const auto out = model.forward_all(normalise(d.train.images.index_select(0, idx)));
+    logits.push_back(out.logits.to(torch::kFloat32));
+    emb.push_back(out.embedding.to(torch::kFloat32));
+  }
+  return {torch::cat(logits), torch::cat(emb)};
+}
+
 nlohmann::json training_summary(const Session& s, const models::Model& model, const train::TrainResult& r) {
   return {
       {"dataset", s.data.info.name},

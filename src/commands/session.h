@@ -40,6 +40,12 @@ class Session {
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
                                 std::vector<train::TrainObserver*> observers = {});
 
+// A model's outputs on training samples `indices` (un-augmented, eval mode, no gradients).
+struct Inference {
+  torch::Tensor logits, embedding;  // float32, in the order of `indices`
+};
+Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const torch::Tensor& indices, int64_t batch);
+
 // The summary fields every training run shares.
 nlohmann::json training_summary(const Session& s, const models::Model& model, const train::TrainResult& r);
 

@@ -75,6 +75,15 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("class_balanced", s.class_balanced);
   v.field("scores", s.scores);
   v.field("seed", s.seed, non_negative_int());
+  v.field("sampling", s.sampling, one_of({"topk", "ccs", "beta", "d2"}));
+  v.field("cutoff", s.cutoff, unit_closed_open());
+  v.field("strata", s.strata, positive_int());
+  v.field("beta_cd", s.beta_cd, non_negative());
+  v.field("mean_prob", s.mean_prob);
+  v.field("model", s.model);
+  v.field("knn", s.knn, positive_int());
+  v.field("d2_gamma", s.d2_gamma, non_negative());
+  v.field("d2_beta", s.d2_beta, non_negative());
 }
 
 template <class V> void describe(V& v, ScoreSection& s) {
@@ -82,6 +91,8 @@ template <class V> void describe(V& v, ScoreSection& s) {
   v.field("epochs", s.epochs, non_negative_int());
   v.field("models", s.models, positive_int());
   v.field("scope", s.scope, one_of({"last_layer", "full"}));
+  v.field("subset_ratio", s.subset_ratio, fraction_open_closed());
+  v.field("window", s.window, positive_int());
 }
 
 template <class V> void describe(V& v, Config& c) {

@@ -106,7 +106,9 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
       else if (k == "level") p.level = kv.second.Scalar();
       else if (k == "class_balanced") p.class_balanced = kv.second.as<bool>(false);
       else if (k == "scores") p.scores = kv.second.Scalar();
-      else sec.fail("pruners", "entries with keys name, level, class_balanced, scores", n);
+      else if (k == "sampling") p.sampling = kv.second.Scalar();
+      else if (k == "cutoff") p.cutoff = kv.second.as<double>(-1.0);
+      else sec.fail("pruners", "entries with keys name, level, class_balanced, scores, sampling, cutoff", n);
     }
     if (!n["level"] && p.name == "moderate") p.level = "moderate";
   } else {
@@ -117,15 +119,20 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
   // A computed score needs a known method; a score file may carry any label.
   if (p.scores.empty()) {
     const auto& reg = prune::pruner_registry();
-    if (p.name == "scores" || std::none_of(reg.begin(), reg.end(), [&](const auto& r) { return r.name == p.name; })) {
+    auto selection_only = [](const std::string& name) { return name == "scores" || name == "ccs" || name == "d2"; };
+    if (selection_only(p.name) || std::none_of(reg.begin(), reg.end(), [&](const auto& r) { return r.name == p.name; })) {
       std::string names;
       for (const auto& r : reg)
-        if (r.name != "scores") names += (names.empty() ? "" : ", ") + r.name;
+        if (!selection_only(r.name)) names += (names.empty() ? "" : ", ") + r.name;
       sec.fail("pruners", "a pruner (" + names + "), or {name: LABEL, scores: FILE}", n);
     }
   }
   if (p.level != "hard" && p.level != "easy" && p.level != "moderate")
     sec.fail("pruners", "level hard, easy or moderate", n);
+  if (p.sampling != "topk" && p.sampling != "ccs" && p.sampling != "beta" && p.sampling != "d2")
+    sec.fail("pruners", "sampling topk, ccs, beta or d2", n);
+  if (p.cutoff < 0.0 || p.cutoff >= 1.0) sec.fail("pruners", "cutoff in [0, 1)", n);
+  if (p.score_free() && p.sampling != "topk") sec.fail("pruners", "sampling only for score-based pruners", n);
   return p;
 }
 
@@ -155,6 +162,7 @@ std::string PrunerSpec::label() const {
   std::string s = name;
   if (!score_free() && level != default_level) s += "-" + level;
   if (class_balanced && name != "class_balanced_random") s += "-cb";
+  if (sampling != "topk") s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
   return s;
 }
 
@@ -292,7 +300,11 @@ std::vector<Stage> plan(const Experiment& e) {
           std::vector<std::string> o = {"prune.fraction=" + format_number(f),
                                         std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
                                         "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
-          if (!p->score_free()) o.push_back("prune.level=" + p->level);
+          if (!p->score_free()) {
+            o.push_back("prune.level=" + p->level);
+            o.push_back("prune.sampling=" + p->sampling);
+            o.push_back("prune.cutoff=" + format_number(p->cutoff));
+          }
           o.insert(o.end(), student_part.begin(), student_part.end());
           std::vector<size_t> in;
           std::string scores = p->scores;
@@ -302,6 +314,14 @@ std::vector<Stage> plan(const Experiment& e) {
           } else if (scores.empty()) {
             in.push_back(score_stage.at(p->name));
             scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";
+          }
+          if (p->sampling == "d2") {
+            // D2's graph uses the embeddings of the first teacher.
+            if (teachers.empty())
+              throw Error(e.file + ": experiment.pruners: d2 sampling needs a model for its kNN graph: give "
+                          "teacher_models, or an alpha > 0 so that a teacher is trained");
+            o.push_back("prune.model=" + teachers.front().model);
+            if (teachers.front().stage) in.push_back(*teachers.front().stage);
           }
           subset = add(StageKind::prune, name, o, {}, in, scores);
         } else if (p != &none) {

@@ -89,6 +89,15 @@ struct PruneSection {
   bool class_balanced = false;
   std::string scores;
   int64_t seed = 0;
+  std::string sampling = "topk";  // topk (by level) | ccs | beta (DUAL) | d2
+  double cutoff = 0.0;            // ccs, d2: drop this hardest fraction of the pool first
+  int64_t strata = 50;            // ccs: equal-width score strata
+  double beta_cd = 4.0;           // beta: c_d of DUAL's Beta sampling
+  std::string mean_prob;          // beta: per-sample mean true-class probability (.npy); "" = beside the scores
+  std::string model;              // d2: model.pt whose embeddings build the kNN graph
+  int64_t knn = 5;                // d2: neighbours per node
+  double d2_gamma = 0.1;          // d2: forward message passing decay exp(-gamma d)
+  double d2_beta = 1.0;           // d2: reverse message passing decay exp(-beta d)
 };
 
 struct ScoreSection {
@@ -96,6 +105,8 @@ struct ScoreSection {
   int64_t epochs = 20;
   int64_t models = 1;
   std::string scope = "last_layer";
+  double subset_ratio = 0.7;  // memorization: each model trains on this random share of the pool
+  int64_t window = 10;        // dual: J, the sliding window in epochs
 };
 
 struct Config {

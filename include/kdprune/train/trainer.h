@@ -33,7 +33,7 @@ struct TrainResult {
 
 // What an observer sees after each optimisation step (tensors detached, on the device).
 struct StepRecord {
-  int64_t epoch, step;
+  int64_t epoch, step;           // 0-based
   const torch::Tensor& indices;  // dataset indices of the batch's samples
   const torch::Tensor& logits;   // as trained on (augmented view)
   const torch::Tensor& labels;

@@ -1,0 +1,37 @@
+#pragma once
+// Score-based selections that are not a plain top-k: CCS (coverage-centric stratified sampling,
+// Zheng et al. 2023) and DUAL's Beta sampling (Cho et al. 2025). Both are seeded and return
+// ascending dataset indices; same inputs, same subset.
+#include <cstdint>
+#include <vector>
+
+namespace kdprune::prune {
+
+// CCS over scores[index] of the pool: drop the floor(cutoff * n) hardest (highest score; ties:
+// the higher index goes first), split the remaining score range into `strata` equal-width bins,
+// then fill the budget k from the smallest non-empty bin up, each bin taking
+// min(its size, floor(budget left / bins left)), uniformly at random inside a bin.
+// The cut-off never removes so many that fewer than k remain.
+std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::vector<double>& scores, int64_t k,
+                                   double cutoff, int64_t strata, int64_t seed);
+
+// The per-bin budgets of ccs_selection for bin sizes `sizes` (exposed for tests).
+std::vector<int64_t> ccs_budgets(const std::vector<int64_t>& sizes, int64_t k);
+
+// DUAL's Beta sampling weights for keeping fraction f: with r = 1 - f, m = the mean of mean_prob
+// over the 10 highest-scoring samples, b = 15 (1 - m)(1 - r^(2 + cd)), a = 16 - b, the weight of
+// sample i is BetaPDF(mean_prob_i; a, b) * score_i (mean_prob clamped into [1e-6, 1 - 1e-6]).
+struct BetaParams {
+  double a, b;
+};
+BetaParams beta_params(const std::vector<double>& scores, const std::vector<double>& mean_prob, double f, double cd);
+double beta_pdf(double x, double a, double b);
+std::vector<double> beta_sampling_weights(const std::vector<double>& scores, const std::vector<double>& mean_prob,
+                                          double f, double cd);
+
+// k of the pool drawn without replacement with probability proportional to weights[index]
+// (Efraimidis-Spirakis keys u^(1/w), seeded); zero weights come last, by lower index.
+std::vector<int64_t> weighted_sample_without_replacement(const std::vector<int64_t>& pool,
+                                                         const std::vector<double>& weights, int64_t k, int64_t seed);
+
+}  // namespace kdprune::prune
