@@ -1,0 +1,104 @@
+// Pruning II through the binary: DUAL scores feed Beta sampling, AUM scores, memorization resumes
+// at the first unfinished model, CCS and D2 selections are deterministic.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "test_files.h"
+
+namespace fs = std::filesystem;
+using kdprune::test::read_bytes;
+using kdprune::test::TempDir;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+};
+Result run(const std::string& args) {
+  const std::string cmd = std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+std::string tiny(const TempDir& d, const std::string& name) {
+  return " run.root=" + d.path() + " run.name=" + name +
+         " data.name=synthetic data.synthetic.train_size=96 data.synthetic.test_size=32"
+         " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4"
+         " model.arch=resnet8 train.batch_size=16 train.schedule=constant run.threads=1";
+}
+nlohmann::json json_of(const std::string& path) { return nlohmann::json::parse(read_bytes(path)); }
+}  // namespace
+
+TEST(Pruning2Cli, DualScoresFeedBetaSampling) {
+  TempDir d;
+  auto s = run("score" + tiny(d, "dual") + " score.method=dual score.epochs=4 score.window=2");
+  ASSERT_EQ(s.code, 0) << s.out;
+  ASSERT_TRUE(fs::exists(d.path() + "/dual/mean_prob.npy"));
+  EXPECT_EQ(json_of(d.path() + "/dual/scores.json")["window"], 2);
+  const std::string scores = d.path() + "/dual/scores.npy";
+  for (const char* name : {"b1", "b2"}) {
+    auto p = run("prune --scores " + scores + tiny(d, name) + " prune.fraction=0.25 prune.sampling=beta prune.seed=3");
+    ASSERT_EQ(p.code, 0) << p.out;
+    EXPECT_NE(p.out.find("beta sampling: a = "), std::string::npos) << p.out;
+  }
+  EXPECT_EQ(read_bytes(d.path() + "/b1/subset.npy"), read_bytes(d.path() + "/b2/subset.npy"));
+  EXPECT_EQ(json_of(d.path() + "/b1/subset.json")["subset_size"], 24);
+  EXPECT_EQ(json_of(d.path() + "/b1/subset.json")["sampling"], "beta");
+  auto missing = run("prune --scores " + scores + tiny(d, "b3") + " prune.fraction=0.25 prune.sampling=beta prune.mean_prob=" +
+                     d.file("nope.npy"));
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.out.find("prune.mean_prob: '"), std::string::npos) << missing.out;
+  auto aum = run("score" + tiny(d, "aum") + " score.method=aum score.epochs=2");
+  ASSERT_EQ(aum.code, 0) << aum.out;
+}
+
+TEST(Pruning2Cli, MemorizationResumesAtTheFirstUnfinishedModel) {
+  TempDir d;
+  const std::string args = tiny(d, "mem") + " score.method=memorization score.epochs=2 score.models=3 score.subset_ratio=0.5";
+  auto first = run("score" + args);
+  ASSERT_EQ(first.code, 0) << first.out;
+  const auto info = json_of(d.path() + "/mem/scores.json");
+  EXPECT_EQ(info["models"], 3);
+  EXPECT_TRUE(info.contains("single_group_samples"));
+  const std::string scores = read_bytes(d.path() + "/mem/scores.npy");
+  // Pretend the job was killed while training model 3: its file and the summary are missing.
+  fs::remove(d.path() + "/mem/memorization/model-2.npy");
+  fs::remove(d.path() + "/mem/summary.json");
+  auto resumed = run("score --resume" + args);
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("model 1/3 already done"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("model 2/3 already done"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("memorization: model 3/3 ("), std::string::npos) << resumed.out;
+  EXPECT_EQ(read_bytes(d.path() + "/mem/scores.npy"), scores) << "the resumed job gives the same scores";
+}
+
+TEST(Pruning2Cli, CcsAndD2SelectDeterministically) {
+  TempDir d;
+  ASSERT_EQ(run("score" + tiny(d, "el2n") + " score.method=el2n score.epochs=1").code, 0);
+  ASSERT_EQ(run("train-teacher" + tiny(d, "t") + " train.epochs=1").code, 0);
+  const std::string scores = " --scores " + d.path() + "/el2n/scores.npy";
+  for (const char* name : {"c1", "c2"})
+    ASSERT_EQ(run("prune" + scores + tiny(d, name) + " prune.fraction=0.5 prune.sampling=ccs prune.cutoff=0.1 prune.strata=5").code, 0);
+  EXPECT_EQ(read_bytes(d.path() + "/c1/subset.npy"), read_bytes(d.path() + "/c2/subset.npy"));
+  EXPECT_EQ(json_of(d.path() + "/c1/subset.json")["subset_size"], 48);
+  for (const char* name : {"d1", "d2"}) {
+    auto r = run("prune" + scores + tiny(d, name) + " prune.fraction=0.25 prune.sampling=d2 prune.knn=3 prune.model=" +
+                 d.path() + "/t/model.pt");
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  EXPECT_EQ(read_bytes(d.path() + "/d1/subset.npy"), read_bytes(d.path() + "/d2/subset.npy"));
+  EXPECT_EQ(json_of(d.path() + "/d1/subset.json")["subset_size"], 24);
+  auto no_model = run("prune" + scores + tiny(d, "d3") + " prune.fraction=0.25 prune.sampling=d2");
+  EXPECT_NE(no_model.code, 0);
+  EXPECT_NE(no_model.out.find("prune.model: D2 needs"), std::string::npos) << no_model.out;
+  auto info = run("info");
+  for (const char* name : {"dual", "memorization", "ccs", "d2", "aum"}) EXPECT_NE(info.out.find(name), std::string::npos) << name;
+}
