@@ -50,6 +50,9 @@ def load(paths):
             s += "-" + level
         if str(r.get("class_balanced", "false")).lower() == "true" and s != "class_balanced_random":
             s += "-cb"
+        sampling = str(r.get("sampling", ""))
+        if sampling and sampling != "topk":
+            s += "-" + sampling
         return s
     df["pruner"] = df.apply(label, axis=1)
     return df

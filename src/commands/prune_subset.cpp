@@ -145,6 +145,7 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       {"scores", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(scores_path)},
       {"level", scores_path.empty() || p.sampling != "topk" ? nlohmann::json(nullptr) : nlohmann::json(p.level)},
       {"sampling", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.sampling)},
+      {"cutoff", p.sampling == "ccs" || p.sampling == "d2" ? nlohmann::json(p.cutoff) : nlohmann::json(nullptr)},
       {"class_balanced", p.class_balanced || p.method == "class_balanced_random"},
       {"seed", p.seed},
       {"part", cfg.data.part},

@@ -58,6 +58,7 @@ void read_pruner(const std::string& subset_file, ResultRow& row) {
   row.pruner = field<std::string>(info, "method", info_path, "subset");
   row.level = field<std::string>(info, "level", info_path, "");
   row.class_balanced = field<bool>(info, "class_balanced", info_path, false);
+  row.sampling = field<std::string>(info, "sampling", info_path, "");
   if (row.pruner == "scores") {
     const std::string scores = field<std::string>(info, "scores", info_path, "");
     const std::string scores_json = (fs::path(scores).parent_path() / "scores.json").string();
@@ -66,7 +67,9 @@ void read_pruner(const std::string& subset_file, ResultRow& row) {
       row.pruner = field<std::string>(read_json(scores_json), "method", scores_json, row.pruner);
   } else {
     row.level = "";  // random pruning has no level
+    row.sampling = "";
   }
+  if (row.sampling != "" && row.sampling != "topk") row.level = "";  // the level applies to top-k only
 }
 
 struct Stats {
@@ -129,11 +132,11 @@ ResultRow read_result(const std::string& run_dir) {
 
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
-  out << "dataset,pruner,level,class_balanced,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,data_part,"
+  out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,data_part,"
          "student_arch,seed,subset_size,top1,top5,wall_seconds,run_dir\n";
   for (const auto& r : rows)
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
-        << (r.class_balanced ? "true" : "false") << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
+        << (r.class_balanced ? "true" : "false") << ',' << csv_field(r.sampling) << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
         << csv_field(r.alpha_schedule) << ',' << format_number(r.tau) << ',' << csv_field(r.teacher_arch) << ','
         << format_number(r.teacher_f) << ',' << csv_field(r.teacher_part) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
         << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
@@ -148,6 +151,7 @@ std::string accuracy_table(const std::vector<ResultRow>& rows) {
     std::string s = r.pruner;
     if (!r.level.empty() && r.level != (r.pruner == "moderate" ? "moderate" : "hard")) s += "-" + r.level;
     if (r.class_balanced && r.pruner != "class_balanced_random") s += "-cb";
+    if (!r.sampling.empty() && r.sampling != "topk") s += "-" + r.sampling;
     return s;
   };
   std::vector<std::string> teacher_keys;

@@ -234,7 +234,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   EXPECT_EQ(r.teacher_arch, "resnet20");
   EXPECT_EQ(r.seed, 2);
   const std::string csv = results_csv({r});
-  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,12.35,"),
+  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,12.35,"),
             std::string::npos) << csv;
   ResultRow odd = r;
   odd.run_dir = "a,\"b\"";

@@ -7,22 +7,22 @@ source "$root/scripts/lib/python.sh"
 py=$(plot_python)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 {
-  echo "dataset,pruner,level,class_balanced,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,student_arch,seed,subset_size,top1,top5,wall_seconds,run_dir"
+  echo "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,student_arch,seed,subset_size,top1,top5,wall_seconds,run_dir"
   for f in 0.1 0.5; do
     for seed in 0 1; do
-      echo "fashion-mnist,random,,false,$f,0,constant,4,,0,,all,resnet8,$seed,1,8$seed,99,1,x"
-      echo "fashion-mnist,forgetting,hard,false,$f,0,constant,4,,0,,all,resnet8,$seed,1,7$seed,99,1,x"
-      echo "fashion-mnist,forgetting,hard,false,$f,0.5,constant,4,resnet20,1,all,all,resnet8,$seed,1,8$seed,99,1,x"
+      echo "fashion-mnist,random,,false,,$f,0,constant,4,,0,,all,resnet8,$seed,1,8$seed,99,1,x"
+      echo "fashion-mnist,forgetting,hard,false,,$f,0,constant,4,,0,,all,resnet8,$seed,1,7$seed,99,1,x"
+      echo "fashion-mnist,forgetting,hard,false,,$f,0.5,constant,4,resnet20,1,all,all,resnet8,$seed,1,8$seed,99,1,x"
       for a in 0.5 1; do
-        echo "fashion-mnist,random,,false,$f,$a,constant,4,resnet20,1,all,all,resnet8,$seed,1,85,99,1,x"
+        echo "fashion-mnist,random,,false,,$f,$a,constant,4,resnet20,1,all,all,resnet8,$seed,1,85,99,1,x"
       done
-      echo "fashion-mnist,random,,false,$f,0.5,constant,4,resnet8,1,all,all,resnet8,$seed,1,86,99,1,x"
-      echo "fashion-mnist,random,,false,$f,0.5,constant,4,resnet20,0.5,all,all,resnet8,$seed,1,84,99,1,x"
-      echo "fashion-mnist,random,,false,$f,0.5,constant,4,resnet20,1,teacher,student,resnet8,$seed,1,83,99,1,x"
-      echo "fashion-mnist,random,,false,$f,0.5,constant,4,resnet20,1,student,student,resnet8,$seed,1,84,99,1,x"
+      echo "fashion-mnist,random,,false,,$f,0.5,constant,4,resnet8,1,all,all,resnet8,$seed,1,86,99,1,x"
+      echo "fashion-mnist,random,,false,,$f,0.5,constant,4,resnet20,0.5,all,all,resnet8,$seed,1,84,99,1,x"
+      echo "fashion-mnist,random,,false,,$f,0.5,constant,4,resnet20,1,teacher,student,resnet8,$seed,1,83,99,1,x"
+      echo "fashion-mnist,random,,false,,$f,0.5,constant,4,resnet20,1,student,student,resnet8,$seed,1,84,99,1,x"
     done
   done
-  echo "fashion-mnist,none,,false,1,0,constant,4,,0,,all,resnet8,0,1,93,99,1,x"
+  echo "fashion-mnist,none,,false,,1,0,constant,4,,0,,all,resnet8,0,1,93,99,1,x"
 } > "$tmp/results.csv"
 "$py" "$root/scripts/plot_figures.py" "$tmp/results.csv" --out "$tmp/fig" > "$tmp/out.txt"
 for fig in fig3_accuracy_vs_f fig6_accuracy_vs_alpha fig7_teacher_capacity fig5_teacher_fraction_resnet20 fig8_disjoint; do

@@ -11,6 +11,7 @@ namespace kdprune::pipeline {
 struct ResultRow {
   std::string dataset, pruner, level;
   bool class_balanced = false;
+  std::string sampling;         // score-based: topk, ccs, beta or d2 ("" for random pruning)
   double f = 1.0;
   double alpha = 0.0;
   std::string alpha_schedule = "constant";
