@@ -8,26 +8,16 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "run_cli.h"
 #include "test_files.h"
 
 namespace fs = std::filesystem;
 using kdprune::test::read_bytes;
+using kdprune::test::Result;
+using kdprune::test::run;
 using kdprune::test::TempDir;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-Result run(const std::string& args) {
-  const std::string cmd = std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WEXITSTATUS(status), out};
-}
 std::string tiny(const TempDir& d, const std::string& name) {
   return " run.root=" + d.path() + " run.name=" + name +
          " data.name=synthetic data.synthetic.train_size=96 data.synthetic.test_size=32"
