@@ -132,7 +132,7 @@ ResultRow read_result(const std::string& run_dir) {
 
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
-  out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,data_part,"
+  out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
          "student_arch,seed,subset_size,top1,top5,wall_seconds,run_dir\n";
   for (const auto& r : rows)
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','

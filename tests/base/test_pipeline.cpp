@@ -236,6 +236,11 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   const std::string csv = results_csv({r});
   EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,12.35,"),
             std::string::npos) << csv;
+  // The header names every field of a row.
+  const std::string header = csv.substr(0, csv.find('\n'));
+  const std::string line = csv.substr(csv.find('\n') + 1);
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), std::count(line.begin(), line.end(), ',')) << csv;
+  EXPECT_EQ(header.find("teacher_f,teacher_part,data_part"), header.find("teacher_f")) << header;
   ResultRow odd = r;
   odd.run_dir = "a,\"b\"";
   EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\"\n"), std::string::npos);
