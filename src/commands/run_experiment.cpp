@@ -78,7 +78,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       inputs_changed = inputs_changed || changed[j];
     }
     const std::string run_dir = dir + "/" + st.name;
-    const bool can_resume = st.kind == StageKind::teacher || st.kind == StageKind::student;
+    const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
     // Selecting a subset reads neither the training recipe nor the models: changing those must
     // not invalidate subsets.
     Config keyed = resolved;

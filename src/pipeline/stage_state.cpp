@@ -64,7 +64,9 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     return s;
   }
   // Unfinished: continue from the checkpoint when nothing it depends on changed.
-  if (can_resume && same_config && !inputs_changed && fs::exists(run_dir + "/checkpoint.pt")) {
+  // Progress worth keeping: a training checkpoint, or memorization's finished per-model outcomes.
+  const bool progress = fs::exists(run_dir + "/checkpoint.pt") || fs::exists(run_dir + "/memorization");
+  if (can_resume && same_config && !inputs_changed && progress) {
     s.action = StageAction::resume;
     s.reason = "interrupted, continues from its checkpoint";
   } else {

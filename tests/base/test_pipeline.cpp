@@ -163,7 +163,11 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_EQ(state("a: 1\n").action, StageAction::resume);
   EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
   EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "score", "a: 1\n", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "prune", "a: 1\n", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
+  const std::string mem = d.file("mem");
+  fs::create_directories(mem + "/memorization");
+  write_bytes(mem + "/config.yaml", "a: 1\n");
+  EXPECT_EQ(stage_state(mem, "score", "a: 1\n", "a: 1\n", {}, true, false).action, StageAction::resume);
   write_bytes(dir + "/summary.json", "{}");
   const auto s = state("a: 1\n");
   EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
