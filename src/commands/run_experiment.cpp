@@ -155,7 +155,12 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
   auto add = [&](const fs::path& d) {
     if (!io::RunDir::is_finished(d.string())) return false;
     // Only student runs have results rows; teacher, prune and score runs are skipped.
-    const std::string cmd = nlohmann::json::parse(io::read_file((d / "summary.json").string())).value("command", "");
+    std::string cmd;
+    try {
+      cmd = nlohmann::json::parse(io::read_file((d / "summary.json").string())).value("command", "");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error((d / "summary.json").string() + ": not valid JSON (" + e.what() + ")");
+    }
     if (cmd == "distill") rows.push_back(pipeline::read_result(d.string()));
     return true;
   };
