@@ -155,7 +155,8 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
   io::write_file_atomic(run.file("subset.json"), info.dump(2) + "\n");
   run.write_summary(info);
   spdlog::info("kept {} of {} samples (f = {}, {}{}) -> {}", subset.size(), pool.size(), p.fraction, method,
-               scores_path.empty() ? "" : ", level " + p.level, run.file("subset.npy"));
+               scores_path.empty() ? "" : (p.sampling == "topk" ? ", level " + p.level : ", sampling " + p.sampling),
+               run.file("subset.npy"));
   return info;
 }
 
