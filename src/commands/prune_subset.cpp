@@ -37,16 +37,8 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
   auto loaded = train::load_model(p.model, device);
   if (loaded.meta.dataset != ds.info.name)
     throw Error("prune.model '" + p.model + "' was trained on " + loaded.meta.dataset + ", the data is " + ds.info.name);
-  // Hardest first (ties: higher index), drop the cut-off, keep at least k.
-  std::vector<int64_t> order = pool;
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    const double sa = scores[static_cast<size_t>(a)], sb = scores[static_cast<size_t>(b)];
-    return sa != sb ? sa > sb : a > b;
-  });
-  const auto np = static_cast<int64_t>(order.size());
-  const int64_t cut = std::min<int64_t>(static_cast<int64_t>(std::floor(p.cutoff * static_cast<double>(np))), np - k);
-  std::vector<int64_t> nodes(order.begin() + cut, order.end());
-  std::sort(nodes.begin(), nodes.end());
+  const std::vector<int64_t> nodes = prune::drop_hardest(pool, scores, p.cutoff, k);
+  const int64_t cut = static_cast<int64_t>(pool.size() - nodes.size());
   if (static_cast<int64_t>(nodes.size()) <= k) return nodes;
   const data::TensorDataset data = data::to_tensors(data::RawDataset(ds), device);
   const auto idx = torch::tensor(nodes, torch::kInt64).to(device);

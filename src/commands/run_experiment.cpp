@@ -46,16 +46,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   const std::vector<pipeline::Stage> stages = pipeline::plan(e);
   const std::string dir = e.dir();
   const std::string base_path = dir + "/base.yaml";
-  auto kind_name = [](StageKind k) {
-    switch (k) {
-      case StageKind::teacher: return "teacher";
-      case StageKind::score: return "score";
-      case StageKind::prune: return "prune";
-      case StageKind::student: return "student";
-    }
-    return "";
-  };
-  auto selected = [&](StageKind k) { return x.only.empty() || std::find(x.only.begin(), x.only.end(), kind_name(k)) != x.only.end(); };
+  auto selected = [&](StageKind k) { return x.only.empty() || std::find(x.only.begin(), x.only.end(), pipeline::kind_name(k)) != x.only.end(); };
 
   ExperimentReport report;
   std::vector<std::string> fingerprints(stages.size());
@@ -101,7 +92,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     for (size_t j : st.inputs)
       if (pending[j] && selected(st.kind))
         throw Error("stage " + st.name + " needs " + stages[j].name + ", which is not up to date (run the " +
-                    kind_name(stages[j].kind) + " stages first, e.g. kdprune run --only " + kind_name(stages[j].kind) + ")");
+                    pipeline::kind_name(stages[j].kind) + " stages first, e.g. kdprune run --only " + pipeline::kind_name(stages[j].kind) + ")");
     if (!selected(st.kind)) {
       pending[i] = true;
       ++report.skipped;

@@ -176,6 +176,16 @@ const char* command_of(StageKind kind) {
   return "";
 }
 
+const char* kind_name(StageKind kind) {
+  switch (kind) {
+    case StageKind::teacher: return "teacher";
+    case StageKind::score: return "score";
+    case StageKind::prune: return "prune";
+    case StageKind::student: return "student";
+  }
+  return "";
+}
+
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   const SplitConfig split = split_config(path, "experiment", overrides);
   Experiment e;

@@ -40,18 +40,25 @@ std::vector<int64_t> ccs_budgets(const std::vector<int64_t>& sizes, int64_t k) {
   return budget;
 }
 
-std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::vector<double>& scores, int64_t k,
-                                   double cutoff, int64_t strata, int64_t seed) {
+std::vector<int64_t> drop_hardest(const std::vector<int64_t>& pool, const std::vector<double>& scores, double cutoff,
+                                  int64_t k) {
   const auto n = static_cast<int64_t>(pool.size());
-  if (k >= n) return pool;
-  // Hardest first: highest score, then the higher index.
   std::vector<int64_t> by_score = pool;
   std::sort(by_score.begin(), by_score.end(), [&](int64_t a, int64_t b) {
     const double sa = score_of(scores, a), sb = score_of(scores, b);
     return sa != sb ? sa > sb : a > b;
   });
-  const int64_t cut = std::min<int64_t>(static_cast<int64_t>(std::floor(cutoff * static_cast<double>(n))), n - k);
+  const int64_t cut = std::clamp<int64_t>(static_cast<int64_t>(std::floor(cutoff * static_cast<double>(n))), 0,
+                                          std::max<int64_t>(n - k, 0));
   std::vector<int64_t> kept(by_score.begin() + cut, by_score.end());
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
+std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::vector<double>& scores, int64_t k,
+                                   double cutoff, int64_t strata, int64_t seed) {
+  if (k >= static_cast<int64_t>(pool.size())) return pool;
+  const std::vector<int64_t> kept = drop_hardest(pool, scores, cutoff, k);
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int64_t i : kept) lo = std::min(lo, score_of(scores, i)), hi = std::max(hi, score_of(scores, i));
   std::vector<std::vector<int64_t>> bins(static_cast<size_t>(strata));

@@ -46,6 +46,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
 
 enum class StageKind { teacher, score, prune, student };
 const char* command_of(StageKind kind);  // the subcommand that runs a stage of this kind
+const char* kind_name(StageKind kind);   // teacher, score, prune, student (kdprune run --only)
 
 struct Stage {
   StageKind kind;

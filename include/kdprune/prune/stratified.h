@@ -7,6 +7,11 @@
 
 namespace kdprune::prune {
 
+// The pool without its floor(cutoff * n) hardest samples (highest score; ties: the higher index
+// goes first), never leaving fewer than k. Returned ascending. CCS and D2 both cut this way.
+std::vector<int64_t> drop_hardest(const std::vector<int64_t>& pool, const std::vector<double>& scores, double cutoff,
+                                  int64_t k);
+
 // CCS over scores[index] of the pool: drop the floor(cutoff * n) hardest (highest score; ties:
 // the higher index goes first), split the remaining score range into `strata` equal-width bins,
 // then fill the budget k from the smallest non-empty bin up, each bin taking
