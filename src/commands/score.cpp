@@ -14,26 +14,57 @@
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/util/error.h"
+#include "kdprune/util/hash.h"
 #include "session.h"
 
 namespace kdprune::commands {
 namespace {
 
+// What a memorization model's outcome depends on: processes sharing score.outcomes_dir must agree
+// on it (model k's seed is run.seed + k, so score.models may grow between runs).
+std::string memorization_settings(const Config& cfg, const TrainSection& t, const std::vector<int64_t>& pool) {
+  Config k;
+  k.run.seed = cfg.run.seed;
+  k.data = cfg.data;
+  k.model = cfg.model;
+  k.train = t;
+  k.score.epochs = cfg.score.epochs;
+  k.score.subset_ratio = cfg.score.subset_ratio;
+  k.score.method = "memorization";
+  std::string pool_bytes(reinterpret_cast<const char*>(pool.data()), pool.size() * sizeof(int64_t));
+  return to_yaml(k) + "# pool: " + std::to_string(pool.size()) + " samples, fnv1a64 " + std::to_string(fnv1a64(pool_bytes)) + "\n";
+}
+
+struct MemorizationRun {
+  torch::Tensor scores;          // over the pool; undefined while models are missing (a shard)
+  int64_t single_group = 0;      // samples in only one of the two groups (scored 0)
+  std::vector<int64_t> trained;  // models this process trained
+  int64_t missing = 0;           // other shards' models not yet saved
+};
+
 // Memorization (Feldman & Zhang): K models on independent random r-subsets of the pool, each
 // evaluated on the whole pool; mem(i) = mean correctness over the models that trained on i minus
-// the mean over those that did not. Each model's outcome is saved (memorization/model-K.npy:
+// the mean over those that did not. Each model's outcome is saved (<outcomes>/model-K.npy:
 // 2*trained + correct per pool sample), so a killed job resumed with --resume restarts at the
-// first model without a file. Returns the scores over the pool and how many samples landed in
-// only one of the two groups (scored 0).
-std::pair<torch::Tensor, int64_t> memorization(Session& s, const TrainSection& t, std::vector<int64_t>& seeds) {
+// first model without a file, and n processes with score.shard=i/n train disjoint models into
+// one shared score.outcomes_dir; a run without a shard then only aggregates.
+MemorizationRun memorization(Session& s, const TrainSection& t, std::vector<int64_t>& seeds) {
   const auto& cfg = s.config;
   const auto& sc = cfg.score;
+  const Shard shard = parse_shard(sc.shard);
   const auto pool = s.view.indices;
   const auto np = static_cast<int64_t>(pool.size());
   const auto view = torch::tensor(pool, torch::kInt64).to(s.device);
   const auto labels = s.data.train.labels.index_select(0, view);
-  const std::string dir = s.run().file("memorization");
+  const std::string dir = sc.outcomes_dir.empty() ? s.run().file("memorization") : sc.outcomes_dir;
   std::filesystem::create_directories(dir);
+  const std::string settings = memorization_settings(cfg, t, pool);
+  const std::string settings_file = dir + "/settings.yaml";
+  if (!std::filesystem::exists(settings_file)) io::write_file_atomic(settings_file, settings);
+  else if (io::read_file(settings_file) != settings)
+    throw Error("score.outcomes_dir: " + dir + " holds models trained with other settings (see " + settings_file +
+                "); use a new directory");
+  MemorizationRun out;
   std::vector<std::vector<int64_t>> outcomes;
   const int64_t subset_size = prune::kept_count(sc.subset_ratio, np);
   for (int64_t k = 0; k < sc.models; ++k) {
@@ -41,6 +72,10 @@ std::pair<torch::Tensor, int64_t> memorization(Session& s, const TrainSection& t
     seeds.push_back(seed);
     const std::string file = dir + "/model-" + std::to_string(k) + ".npy";
     std::vector<int64_t> outcome;
+    if (k % shard.count != shard.index) {
+      if (!std::filesystem::exists(file)) ++out.missing;  // another shard's model
+      continue;
+    }
     if (std::filesystem::exists(file)) {
       outcome = io::read_npy_as_i64(file);
       if (static_cast<int64_t>(outcome.size()) != np) throw Error(file + ": expected " + std::to_string(np) + " entries");
@@ -64,14 +99,36 @@ std::pair<torch::Tensor, int64_t> memorization(Session& s, const TrainSection& t
       const auto c = correct.accessor<bool, 1>();
       for (int64_t i = 0; i < np; ++i) outcome[static_cast<size_t>(i)] += c[i] ? 1 : 0;
       io::write_npy_i64(file, outcome);
+      out.trained.push_back(k);
     }
     outcomes.push_back(std::move(outcome));
   }
+  if (shard.count > 1) return out;  // a shard saves models; the scores come from a run without a shard
   const auto mem = prune::memorization_scores(outcomes);
   if (mem.single_group > 0)
     spdlog::warn("memorization: {} of {} samples were in only one group (always or never trained on) and score 0; "
                  "use more models", mem.single_group, np);
-  return {torch::tensor(mem.scores, torch::kFloat64).to(s.device), mem.single_group};
+  out.scores = torch::tensor(mem.scores, torch::kFloat64).to(s.device);
+  out.single_group = mem.single_group;
+  return out;
+}
+
+// A shard's job ends with its models saved; the scores come from a later run without a shard.
+nlohmann::json memorization_shard_done(Session& s, const MemorizationRun& mem, std::chrono::steady_clock::time_point t0) {
+  const auto& sc = s.config.score;
+  const std::string dir = sc.outcomes_dir.empty() ? s.run().file("memorization") : sc.outcomes_dir;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const nlohmann::json info = {
+      {"method", "memorization"}, {"shard", sc.shard}, {"models", sc.models}, {"models_trained_here", mem.trained},
+      {"models_missing", mem.missing}, {"outcomes_dir", dir}, {"complete", false}, {"scoring_seconds", wall},
+      {"device", s.device.str()}, {"environment", system::environment_json()},
+  };
+  io::write_file_atomic(s.run().file("scores.json"), info.dump(2) + "\n");
+  s.run().write_summary(info);
+  spdlog::info("memorization shard {}: trained {} models in {:.1f} s; {} of {} models not yet saved by other shards in {}; "
+               "once every shard is done, run score without score.shard (same score.outcomes_dir) for the scores",
+               sc.shard, mem.trained.size(), wall, mem.missing, sc.models, dir);
+  return info;
 }
 
 }  // namespace
@@ -88,6 +145,10 @@ nlohmann::json score(const CommandOptions& opts) {
   const bool dynamics = sc.method == "forgetting" || sc.method == "dual" || sc.method == "aum";
   if ((dynamics || sc.method == "memorization") && sc.epochs == 0)
     throw Error("score.epochs: " + sc.method + " needs at least one training epoch");
+  if (!sc.shard.empty() && sc.method != "memorization")
+    throw Error("score.shard: only memorization trains its models in shards (score.method is " + sc.method + ")");
+  if (!sc.shard.empty() && sc.outcomes_dir.empty())
+    throw Error("score.shard: shards run as separate processes and need a shared score.outcomes_dir");
   s.start_run();
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n = s.data.train.size();
@@ -102,8 +163,10 @@ nlohmann::json score(const CommandOptions& opts) {
   std::vector<int64_t> seeds;
   int64_t one_group = 0;
   if (sc.method == "memorization") {
-    std::tie(total, one_group) = memorization(s, t, seeds);
-    total *= static_cast<double>(sc.models);  // averaged below like the other methods
+    auto mem = memorization(s, t, seeds);
+    if (!mem.scores.defined()) return memorization_shard_done(s, mem, t0);
+    total = mem.scores * static_cast<double>(sc.models);  // averaged below like the other methods
+    one_group = mem.single_group;
   }
   for (int64_t k = 0; k < sc.models && sc.method != "memorization"; ++k) {
     const int64_t seed = cfg.run.seed + k;

@@ -405,4 +405,17 @@ std::string to_yaml(const Config& config) {
   return std::string(out.c_str()) + "\n";
 }
 
+Shard parse_shard(const std::string& text) {
+  if (text.empty()) return {};
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return {-1, 0};
+  Shard s;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto r1 = std::from_chars(b, b + slash, s.index);
+  const auto r2 = std::from_chars(b + slash + 1, e, s.count);
+  if (r1.ec != std::errc() || r1.ptr != b + slash || r2.ec != std::errc() || r2.ptr != e || !s.valid()) return {-1, 0};
+  return s;
+}
+
 }  // namespace kdprune

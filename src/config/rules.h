@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kdprune/config/config.h"
+
 namespace kdprune::config_rules {
 
 template <class T>
@@ -40,6 +42,9 @@ inline Rule<std::string> device_spec() {
             if (v.rfind("cuda:", 0) != 0 || v.size() == 5) return false;
             return std::all_of(v.begin() + 5, v.end(), [](char c) { return c >= '0' && c <= '9'; });
           }};
+}
+inline Rule<std::string> shard_spec() {
+  return {"empty or i/n with 0 <= i < n", [](const std::string& v) { return v.empty() || parse_shard(v).valid(); }};
 }
 inline Rule<std::vector<int64_t>> ascending_positive() {
   return {"an ascending list of epochs >= 1", [](const std::vector<int64_t>& v) {

@@ -93,6 +93,8 @@ template <class V> void describe(V& v, ScoreSection& s) {
   v.field("scope", s.scope, one_of({"last_layer", "full"}));
   v.field("subset_ratio", s.subset_ratio, fraction_open_closed());
   v.field("window", s.window, positive_int());
+  v.field("shard", s.shard, shard_spec());
+  v.field("outcomes_dir", s.outcomes_dir);
 }
 
 template <class V> void describe(V& v, Config& c) {

@@ -168,3 +168,11 @@ TEST(AlphaSchedule, BadSchedulesNameTheKey) {
   EXPECT_NE(error_of("", {"kd.alpha=-1"}).find("kd.alpha"), std::string::npos);
   EXPECT_NE(error_of("", {"kd.alpha.shedule=linear"}).find("unknown key"), std::string::npos);
 }
+
+TEST(Config, ShardSpec) {
+  EXPECT_EQ(kdprune::parse_shard("").count, 1);
+  const auto s = kdprune::parse_shard("2/5");
+  EXPECT_EQ(s.index, 2);
+  EXPECT_EQ(s.count, 5);
+  for (const char* bad : {"5/5", "-1/3", "1/0", "1", "a/2", "1/2x", "/2", "1/"}) EXPECT_FALSE(kdprune::parse_shard(bad).valid()) << bad;
+}

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "run_cli.h"
 #include "test_files.h"
@@ -68,6 +69,42 @@ TEST(Pruning2Cli, MemorizationResumesAtTheFirstUnfinishedModel) {
   EXPECT_NE(resumed.out.find("model 2/3 already done"), std::string::npos) << resumed.out;
   EXPECT_NE(resumed.out.find("memorization: model 3/3 ("), std::string::npos) << resumed.out;
   EXPECT_EQ(read_bytes(d.path() + "/mem/scores.npy"), scores) << "the resumed job gives the same scores";
+}
+
+TEST(Pruning2Cli, MemorizationShardsRunConcurrentlyAndAggregate) {
+  TempDir d;
+  const std::string common = " score.method=memorization score.epochs=2 score.models=3 score.subset_ratio=0.5";
+  ASSERT_EQ(run("score" + tiny(d, "one") + common).code, 0);
+  const std::string shared = " score.outcomes_dir=" + d.path() + "/outcomes";
+  // Two processes at once, each training its own models into the shared directory.
+  Result shard0, shard1;
+  std::thread t0([&] { shard0 = run("score" + tiny(d, "s0") + common + shared + " score.shard=0/2"); });
+  std::thread t1([&] { shard1 = run("score" + tiny(d, "s1") + common + shared + " score.shard=1/2"); });
+  t0.join();
+  t1.join();
+  ASSERT_EQ(shard0.code, 0) << shard0.out;
+  ASSERT_EQ(shard1.code, 0) << shard1.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/s0/scores.npy")) << "a shard writes no scores";
+  EXPECT_EQ(json_of(d.path() + "/s0/scores.json")["models_trained_here"], nlohmann::json({0, 2}));
+  EXPECT_EQ(json_of(d.path() + "/s1/scores.json")["models_trained_here"], nlohmann::json({1}));
+  auto all = run("score" + tiny(d, "all") + common + shared);
+  ASSERT_EQ(all.code, 0) << all.out;
+  EXPECT_NE(all.out.find("model 3/3 already done"), std::string::npos) << all.out;
+  EXPECT_EQ(all.out.find("memorization: model 1/3 ("), std::string::npos) << "the aggregating run trains nothing";
+  EXPECT_EQ(read_bytes(d.path() + "/all/scores.npy"), read_bytes(d.path() + "/one/scores.npy"))
+      << "shards give the scores of one process";
+  // Models trained with other settings are refused, as are shards without a shared directory.
+  auto other = run("score" + tiny(d, "other") + " score.method=memorization score.epochs=1 score.models=3" + shared);
+  EXPECT_NE(other.code, 0);
+  EXPECT_NE(other.out.find("score.outcomes_dir: " + d.path() + "/outcomes holds models trained with other settings"),
+            std::string::npos) << other.out;
+  auto alone = run("score" + tiny(d, "alone") + common + " score.shard=0/2");
+  EXPECT_NE(alone.code, 0);
+  EXPECT_NE(alone.out.find("need a shared score.outcomes_dir"), std::string::npos) << alone.out;
+  auto bad = run("score" + tiny(d, "bad") + common + shared + " score.shard=2/2");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("score.shard"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("i/n with 0 <= i < n"), std::string::npos) << bad.out;
 }
 
 TEST(Pruning2Cli, CcsAndD2SelectDeterministically) {

@@ -107,7 +107,19 @@ struct ScoreSection {
   std::string scope = "last_layer";
   double subset_ratio = 0.7;  // memorization: each model trains on this random share of the pool
   int64_t window = 10;        // dual: J, the sliding window in epochs
+  // memorization: "i/n" trains only models k with k % n == i (one process of n running at once);
+  // empty = every model. Shards share `outcomes_dir`; a run without a shard aggregates.
+  std::string shard;
+  std::string outcomes_dir;   // memorization: per-model outcome files; empty = <run>/memorization
 };
+
+// "i/n" with 0 <= i < n -> {i, n}; empty -> {0, 1}; anything else -> {-1, 0}.
+struct Shard {
+  int64_t index = 0;
+  int64_t count = 1;
+  bool valid() const { return count >= 1 && index >= 0 && index < count; }
+};
+Shard parse_shard(const std::string& text);
 
 struct Config {
   RunSection run;
