@@ -74,9 +74,8 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     // not invalidate subsets.
     Config keyed = resolved;
     if (st.kind == StageKind::prune) keyed.train = {}, keyed.model = {}, keyed.kd = {}, keyed.score = {};
-    const std::string config_yaml = to_yaml(resolved);
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), to_yaml(keyed) + st.scores_file,
-                                             config_yaml, inputs, can_resume, inputs_changed);
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), to_yaml_changes(keyed) + st.scores_file,
+                                             to_yaml_changes(resolved), inputs, can_resume, inputs_changed);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;
     changed[i] = state.action != StageAction::reuse;

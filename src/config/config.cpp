@@ -8,6 +8,7 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -402,6 +403,33 @@ std::string to_yaml(const Config& config) {
   Writer w(out);
   config_schema::describe(w, const_cast<Config&>(config));
   out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+namespace {
+// The leaves of `cur` that differ from `def` (same shape); nullopt when nothing differs.
+std::optional<YAML::Node> changed_leaves(const YAML::Node& cur, const YAML::Node& def) {
+  if (cur.IsMap() && def.IsMap()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& kv : cur) {
+      const std::string key = kv.first.Scalar();
+      const YAML::Node d = def[key];
+      const auto c = d ? changed_leaves(kv.second, d) : std::optional<YAML::Node>(kv.second);
+      if (c) out[key] = *c;
+    }
+    if (out.size() == 0) return std::nullopt;
+    return out;
+  }
+  if (YAML::Dump(cur) == YAML::Dump(def)) return std::nullopt;
+  return cur;
+}
+}  // namespace
+
+std::string to_yaml_changes(const Config& config) {
+  const auto diff = changed_leaves(YAML::Load(to_yaml(config)), YAML::Load(to_yaml(Config{})));
+  if (!diff) return "";
+  YAML::Emitter out;
+  out << *diff;
   return std::string(out.c_str()) + "\n";
 }
 

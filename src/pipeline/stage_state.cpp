@@ -4,7 +4,9 @@
 
 #include <filesystem>
 
+#include "kdprune/config/config.h"
 #include "kdprune/io/atomic_file.h"
+#include "kdprune/util/error.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/util/hash.h"
 
@@ -31,13 +33,24 @@ std::string recorded_fingerprint(const std::string& run_dir) {
   }
 }
 
+// The changes-from-default form of a run's config.yaml; empty when it is missing or unreadable.
+std::string config_changes_of(const std::string& run_dir) {
+  const std::string path = run_dir + "/config.yaml";
+  if (!fs::exists(path)) return "";
+  try {
+    return to_yaml_changes(load_config(path, {}));
+  } catch (const Error&) {
+    return "";  // written by an incompatible version: treat as a different config
+  }
+}
+
 void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
   const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"recorded_at", io::utc_timestamp()}};
   io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
 }
 
 StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
-                       const std::string& config_yaml, const std::vector<std::string>& input_fingerprints,
+                       const std::string& config_changes, const std::vector<std::string>& input_fingerprints,
                        bool can_resume, bool inputs_changed) {
   std::string key = command + "\n" + key_text;
   for (const auto& f : input_fingerprints) key += "\n" + f;
@@ -47,7 +60,7 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     s.reason = "new";
     return s;
   }
-  const bool same_config = fs::exists(run_dir + "/config.yaml") && io::read_file(run_dir + "/config.yaml") == config_yaml;
+  const bool same_config = fs::exists(run_dir + "/config.yaml") && config_changes_of(run_dir) == config_changes;
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
     if (recorded == s.fingerprint) {

@@ -176,3 +176,19 @@ TEST(Config, ShardSpec) {
   EXPECT_EQ(s.count, 5);
   for (const char* bad : {"5/5", "-1/3", "1/0", "1", "a/2", "1/2x", "/2", "1/"}) EXPECT_FALSE(kdprune::parse_shard(bad).valid()) << bad;
 }
+
+TEST(Config, YamlChangesListOnlyNonDefaults) {
+  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::Config{}), "");
+  kdprune::Config c;
+  c.run.seed = 3;
+  c.kd.tau = 2.5;
+  c.train.milestones = {5, 9};
+  const std::string y = kdprune::to_yaml_changes(c);
+  EXPECT_NE(y.find("seed: 3"), std::string::npos) << y;
+  EXPECT_NE(y.find("milestones"), std::string::npos) << y;
+  EXPECT_NE(y.find("tau: 2.5"), std::string::npos) << y;
+  EXPECT_EQ(y.find("batch_size"), std::string::npos) << y;
+  EXPECT_EQ(y.find("data:"), std::string::npos) << y;
+  // Read back, the changes give the same config.
+  EXPECT_EQ(kdprune::to_yaml(kdprune::load_config_text(y, "changes", {})), kdprune::to_yaml(c));
+}

@@ -152,33 +152,41 @@ TEST(Pipeline, PrunerLabelsAndNumbers) {
 TEST(Pipeline, StageStateReusesResumesOrReruns) {
   TempDir d;
   const std::string dir = d.file("stage");
+  const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
+  auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
   auto state = [&](const std::string& yaml, bool inputs_changed = false) {
-    return stage_state(dir, "distill", yaml, yaml, {"abc"}, true, inputs_changed);
+    return stage_state(dir, "distill", changes(yaml), changes(yaml), {"abc"}, true, inputs_changed);
   };
-  EXPECT_EQ(state("a: 1\n").action, StageAction::run);
+  EXPECT_EQ(state(a1).action, StageAction::run);
   fs::create_directories(dir);
-  write_bytes(dir + "/config.yaml", "a: 1\n");
-  EXPECT_EQ(state("a: 1\n").action, StageAction::rerun);  // started, no checkpoint yet
+  write_bytes(dir + "/config.yaml", a1);
+  EXPECT_EQ(state(a1).action, StageAction::rerun);  // started, no checkpoint yet
   write_bytes(dir + "/checkpoint.pt", "x");
-  EXPECT_EQ(state("a: 1\n").action, StageAction::resume);
-  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
-  EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "prune", "a: 1\n", "a: 1\n", {"abc"}, false, false).action, StageAction::rerun);
+  EXPECT_EQ(state(a1).action, StageAction::resume);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
+  // The run wrote every key; one with its default value spelled out is the same config.
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(kdprune::load_config_text(a1, "t", {})));
+  EXPECT_EQ(state(a1).action, StageAction::resume);
+  write_bytes(dir + "/config.yaml", "run:\n  seed: [\n");  // unreadable: not the same config
+  EXPECT_EQ(state(a1).action, StageAction::rerun);
+  write_bytes(dir + "/config.yaml", a1);
+  EXPECT_EQ(stage_state(dir, "prune", changes(a1), changes(a1), {"abc"}, false, false).action, StageAction::rerun);
   const std::string mem = d.file("mem");
   fs::create_directories(mem + "/memorization");
-  write_bytes(mem + "/config.yaml", "a: 1\n");
-  EXPECT_EQ(stage_state(mem, "score", "a: 1\n", "a: 1\n", {}, true, false).action, StageAction::resume);
+  write_bytes(mem + "/config.yaml", a1);
+  EXPECT_EQ(stage_state(mem, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::resume);
   write_bytes(dir + "/summary.json", "{}");
-  const auto s = state("a: 1\n");
+  const auto s = state(a1);
   EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
   EXPECT_TRUE(s.adopted);
-  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
-  EXPECT_EQ(state("a: 1\n", true).action, StageAction::rerun);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
   record_fingerprint(dir, "distill", s.fingerprint);
-  EXPECT_EQ(state("a: 1\n").action, StageAction::reuse);
-  EXPECT_EQ(state("a: 2\n").action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "distill", "a: 1\n", "a: 1\n", {"abd"}, true, false).action, StageAction::rerun);
-  EXPECT_NE(stage_state(dir, "distill", "a: 1\n", "a: 1\n", {"abd"}, true, false).fingerprint, s.fingerprint);
+  EXPECT_EQ(state(a1).action, StageAction::reuse);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
+  EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
 }
 
 namespace {

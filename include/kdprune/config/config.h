@@ -153,5 +153,8 @@ SplitConfig split_config(const std::string& path, const std::string& section, co
 
 // The resolved config as YAML; load_config of this text gives back the same Config.
 std::string to_yaml(const Config& config);
+// Only the keys whose value differs from the default (empty text for the default config): a
+// stable identity of a config, unchanged when a later version adds keys with neutral defaults.
+std::string to_yaml_changes(const Config& config);
 
 }  // namespace kdprune

@@ -18,13 +18,14 @@ struct StageState {
   bool adopted = false;     // reused without a recorded fingerprint (record it now)
 };
 
-// `key_text`: what the stage's result depends on (its resolved config, possibly with irrelevant
-// sections cleared); `config_yaml`: the exact config.yaml the stage's run writes. `can_resume`:
-// the command supports --resume; `inputs_changed`: an input stage runs again now.
-// A finished run without a recorded fingerprint (run by hand, e.g. from --print-jobs) is adopted
-// when its config.yaml is the one expected and no input changed.
+// `key_text`: what the stage's result depends on (to_yaml_changes of its resolved config, possibly
+// with irrelevant sections cleared, so keys added later with neutral defaults keep fingerprints);
+// `config_changes`: to_yaml_changes of the config the stage's run writes, compared with the
+// run's config.yaml read back. `can_resume`: the command supports --resume; `inputs_changed`: an
+// input stage runs again now. A finished run without a recorded fingerprint (run by hand, e.g.
+// from --print-jobs) is adopted when its config.yaml is the one expected and no input changed.
 StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
-                       const std::string& config_yaml, const std::vector<std::string>& input_fingerprints,
+                       const std::string& config_changes, const std::vector<std::string>& input_fingerprints,
                        bool can_resume, bool inputs_changed);
 
 // Reads the fingerprint a finished stage recorded ("" when none).
