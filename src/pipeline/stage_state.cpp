@@ -27,7 +27,11 @@ std::string recorded_fingerprint(const std::string& run_dir) {
   const std::string path = run_dir + "/stage.json";
   if (!fs::exists(path)) return "";
   try {
-    return nlohmann::json::parse(io::read_file(path)).value("fingerprint", "");
+    const auto j = nlohmann::json::parse(io::read_file(path));
+    // Version 1 keyed on the whole config, which every added key changed: such a record counts
+    // as none, so the stage is adopted when its config still matches.
+    if (j.value("version", 1) < 2) return "";
+    return j.value("fingerprint", "");
   } catch (const nlohmann::json::exception&) {
     return "";  // a damaged record only costs a recomputation
   }
@@ -45,7 +49,7 @@ std::string config_changes_of(const std::string& run_dir) {
 }
 
 void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
-  const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"recorded_at", io::utc_timestamp()}};
+  const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"version", 2}, {"recorded_at", io::utc_timestamp()}};
   io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
 }
 
@@ -68,7 +72,7 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
       s.reason = "finished, inputs unchanged";
     } else if (recorded.empty() && same_config && !inputs_changed) {
       s.action = StageAction::reuse;
-      s.reason = "finished outside kdprune run, same config";
+      s.reason = "finished, same config, no current fingerprint (run by hand or by an older kdprune)";
       s.adopted = true;
     } else {
       s.action = StageAction::rerun;

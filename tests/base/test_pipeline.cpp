@@ -182,8 +182,12 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_TRUE(s.adopted);
   EXPECT_EQ(state(a2).action, StageAction::rerun);
   EXPECT_EQ(state(a1, true).action, StageAction::rerun);
+  write_bytes(dir + "/stage.json", "{\"command\": \"distill\", \"fingerprint\": \"0123\"}");  // version 1
+  EXPECT_TRUE(state(a1).adopted);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
   record_fingerprint(dir, "distill", s.fingerprint);
   EXPECT_EQ(state(a1).action, StageAction::reuse);
+  EXPECT_FALSE(state(a1).adopted);
   EXPECT_EQ(state(a2).action, StageAction::rerun);
   EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
   EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
