@@ -21,7 +21,8 @@ namespace kdprune::commands {
 namespace {
 
 // What a memorization model's outcome depends on: processes sharing score.outcomes_dir must agree
-// on it (model k's seed is run.seed + k, so score.models may grow between runs).
+// on it (model k's seed is run.seed + k, so score.models may grow between runs). Only non-default
+// keys, so a kdprune with more config keys still accepts the directory.
 std::string memorization_settings(const Config& cfg, const TrainSection& t, const std::vector<int64_t>& pool) {
   Config k;
   k.run.seed = cfg.run.seed;
@@ -32,7 +33,7 @@ std::string memorization_settings(const Config& cfg, const TrainSection& t, cons
   k.score.subset_ratio = cfg.score.subset_ratio;
   k.score.method = "memorization";
   std::string pool_bytes(reinterpret_cast<const char*>(pool.data()), pool.size() * sizeof(int64_t));
-  return to_yaml(k) + "# pool: " + std::to_string(pool.size()) + " samples, fnv1a64 " + std::to_string(fnv1a64(pool_bytes)) + "\n";
+  return to_yaml_changes(k) + "# pool: " + std::to_string(pool.size()) + " samples, fnv1a64 " + std::to_string(fnv1a64(pool_bytes)) + "\n";
 }
 
 struct MemorizationRun {
