@@ -65,6 +65,14 @@ def stats(df, keys):
     return out
 
 
+def legend(ax):
+    # Beside the axes once the entries would cover the curves.
+    if len(ax.get_legend_handles_labels()[1]) > 8:
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    else:
+        ax.legend(fontsize=8)
+
+
 def save(fig, out, name):
     for ext in ("png", "pdf"):
         fig.savefig(os.path.join(out, f"{name}.{ext}"), bbox_inches="tight", dpi=150)
@@ -105,7 +113,7 @@ def fig3(df, out):
     ax.set_ylabel("test top-1 (%)")
     ax.set_title(title(df, "accuracy vs kept fraction"))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax)
     save(fig, out, "fig3_accuracy_vs_f")
 
 
@@ -131,7 +139,7 @@ def lines_by_f(d, x, xlabel, name, what, out, categorical=False):
     ax.set_ylabel("test top-1 (%)")
     ax.set_title(title(d, what))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    legend(ax)
     save(fig, out, name)
 
 
