@@ -79,23 +79,30 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
 
   std::vector<int64_t> subset;
   std::string method = p.method;
-  if (p.sampling != "topk" && scores_path.empty())
-    throw Error("prune.sampling=" + p.sampling + ": needs scores (--scores FILE or prune.scores=FILE)");
-  if (p.sampling != "topk" && p.class_balanced)
-    throw Error("prune.class_balanced: only with prune.sampling=topk (" + p.sampling + " selects over the whole pool)");
+  // DUAL scores carry their mean true-class probabilities beside them (or name them in prune.mean_prob).
+  const std::string default_mean_prob =
+      scores_path.empty() ? "" : (std::filesystem::path(scores_path).parent_path() / "mean_prob.npy").string();
+  std::string sampling = p.sampling;
+  if (sampling == "auto") {
+    const bool dual = !scores_path.empty() && (!p.mean_prob.empty() || std::filesystem::exists(default_mean_prob));
+    sampling = prune::auto_sampling(dual, p.fraction, p.level, p.class_balanced);
+    if (dual) spdlog::info("prune.sampling=auto: DUAL scores at f = {} -> {}", p.fraction, sampling);
+  }
+  if (sampling != "topk" && scores_path.empty())
+    throw Error("prune.sampling=" + sampling + ": needs scores (--scores FILE or prune.scores=FILE)");
+  if (sampling != "topk" && p.class_balanced)
+    throw Error("prune.class_balanced: only with prune.sampling=topk (" + sampling + " selects over the whole pool)");
   std::string mean_prob_path;
   if (!scores_path.empty()) {
     const std::vector<double> scores = prune::read_scores(scores_path, n);
     method = "scores";
-    if (p.sampling == "topk") {
+    if (sampling == "topk") {
       subset = p.class_balanced ? prune::select_by_score_class_balanced(pool, scores, labels, ds.info.classes, k, p.level)
                                 : prune::select_by_score(pool, scores, k, p.level);
-    } else if (p.sampling == "ccs") {
+    } else if (sampling == "ccs") {
       subset = prune::ccs_selection(pool, scores, k, p.cutoff, p.strata, p.seed);
-    } else if (p.sampling == "beta") {
-      mean_prob_path = p.mean_prob.empty()
-                           ? (std::filesystem::path(scores_path).parent_path() / "mean_prob.npy").string()
-                           : p.mean_prob;
+    } else if (sampling == "beta") {
+      mean_prob_path = p.mean_prob.empty() ? default_mean_prob : p.mean_prob;
       if (!std::filesystem::exists(mean_prob_path))
         throw Error("prune.mean_prob: '" + mean_prob_path + "' not found (Beta sampling needs the mean true-class "
                     "probabilities that `kdprune score score.method=dual` writes beside its scores)");
@@ -135,9 +142,10 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       {"train_size", n},
       {"method", method},
       {"scores", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(scores_path)},
-      {"level", scores_path.empty() || p.sampling != "topk" ? nlohmann::json(nullptr) : nlohmann::json(p.level)},
-      {"sampling", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.sampling)},
-      {"cutoff", p.sampling == "ccs" || p.sampling == "d2" ? nlohmann::json(p.cutoff) : nlohmann::json(nullptr)},
+      {"level", scores_path.empty() || sampling != "topk" ? nlohmann::json(nullptr) : nlohmann::json(p.level)},
+      {"sampling", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sampling)},
+      {"sampling_requested", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.sampling)},
+      {"cutoff", sampling == "ccs" || sampling == "d2" ? nlohmann::json(p.cutoff) : nlohmann::json(nullptr)},
       {"class_balanced", p.class_balanced || p.method == "class_balanced_random"},
       {"seed", p.seed},
       {"part", cfg.data.part},
@@ -147,7 +155,7 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
   io::write_file_atomic(run.file("subset.json"), info.dump(2) + "\n");
   run.write_summary(info);
   spdlog::info("kept {} of {} samples (f = {}, {}{}) -> {}", subset.size(), pool.size(), p.fraction, method,
-               scores_path.empty() ? "" : (p.sampling == "topk" ? ", level " + p.level : ", sampling " + p.sampling),
+               scores_path.empty() ? "" : (sampling == "topk" ? ", level " + p.level : ", sampling " + sampling),
                run.file("subset.npy"));
   return info;
 }

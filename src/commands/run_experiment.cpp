@@ -33,6 +33,21 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
   }
 }
 
+// A stage's config without the keys its command does not read, so that changing (or adding)
+// those keeps the stage: selecting a subset reads neither the training recipe nor the models;
+// training reads none of the selection keys of `kdprune prune`.
+Config relevant_keys(Config c, StageKind kind) {
+  if (kind == StageKind::prune) {
+    c.train = {}, c.model = {}, c.kd = {}, c.score = {};
+    return c;
+  }
+  const PruneSection& d = yaml_changes_baseline().prune;
+  auto& p = c.prune;
+  p.sampling = d.sampling, p.cutoff = d.cutoff, p.strata = d.strata, p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
+  p.model = d.model, p.knn = d.knn, p.d2_gamma = d.d2_gamma, p.d2_beta = d.d2_beta;
+  return c;
+}
+
 }  // namespace
 
 ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x) {
@@ -70,12 +85,9 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     }
     const std::string run_dir = dir + "/" + st.name;
     const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
-    // Selecting a subset reads neither the training recipe nor the models: changing those must
-    // not invalidate subsets.
-    Config keyed = resolved;
-    if (st.kind == StageKind::prune) keyed.train = {}, keyed.model = {}, keyed.kd = {}, keyed.score = {};
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), to_yaml_changes(keyed) + st.scores_file,
-                                             to_yaml_changes(resolved), inputs, can_resume, inputs_changed);
+    const auto changes_of = [kind = st.kind](const Config& c) { return to_yaml_changes(relevant_keys(c, kind)); };
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes_of(resolved) + st.scores_file,
+                                             changes_of(resolved), inputs, can_resume, inputs_changed, changes_of);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;
     changed[i] = state.action != StageAction::reuse;

@@ -425,8 +425,18 @@ std::optional<YAML::Node> changed_leaves(const YAML::Node& cur, const YAML::Node
 }
 }  // namespace
 
+const Config& yaml_changes_baseline() {
+  static const Config baseline = [] {
+    Config c;
+    c.prune.sampling = "topk";  // the default until prune.sampling=auto
+    return c;
+  }();
+  return baseline;
+}
+
 std::string to_yaml_changes(const Config& config) {
-  const auto diff = changed_leaves(YAML::Load(to_yaml(config)), YAML::Load(to_yaml(Config{})));
+  static const YAML::Node baseline = YAML::Load(to_yaml(yaml_changes_baseline()));
+  const auto diff = changed_leaves(YAML::Load(to_yaml(config)), baseline);
   if (!diff) return "";
   YAML::Emitter out;
   out << *diff;

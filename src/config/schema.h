@@ -75,7 +75,7 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("class_balanced", s.class_balanced);
   v.field("scores", s.scores);
   v.field("seed", s.seed, non_negative_int());
-  v.field("sampling", s.sampling, one_of({"topk", "ccs", "beta", "d2"}));
+  v.field("sampling", s.sampling, one_of({"auto", "topk", "ccs", "beta", "d2"}));
   v.field("cutoff", s.cutoff, unit_closed_open());
   v.field("strata", s.strata, positive_int());
   v.field("beta_cd", s.beta_cd, non_negative());

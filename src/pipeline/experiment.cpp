@@ -13,6 +13,7 @@
 
 #include "kdprune/config/config.h"
 #include "kdprune/prune/selection.h"
+#include "kdprune/prune/stratified.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/hash.h"
 
@@ -129,10 +130,11 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
   }
   if (p.level != "hard" && p.level != "easy" && p.level != "moderate")
     sec.fail("pruners", "level hard, easy or moderate", n);
-  if (p.sampling != "topk" && p.sampling != "ccs" && p.sampling != "beta" && p.sampling != "d2")
-    sec.fail("pruners", "sampling topk, ccs, beta or d2", n);
+  if (p.sampling != "auto" && p.sampling != "topk" && p.sampling != "ccs" && p.sampling != "beta" && p.sampling != "d2")
+    sec.fail("pruners", "sampling auto, topk, ccs, beta or d2", n);
   if (p.cutoff < 0.0 || p.cutoff >= 1.0) sec.fail("pruners", "cutoff in [0, 1)", n);
-  if (p.score_free() && p.sampling != "topk") sec.fail("pruners", "sampling only for score-based pruners", n);
+  if (p.score_free() && p.sampling != "auto" && p.sampling != "topk")
+    sec.fail("pruners", "sampling only for score-based pruners", n);
   return p;
 }
 
@@ -162,7 +164,8 @@ std::string PrunerSpec::label() const {
   std::string s = name;
   if (!score_free() && level != default_level) s += "-" + level;
   if (class_balanced && name != "class_balanced_random") s += "-cb";
-  if (sampling != "topk") s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
+  // auto is the default; top-k is too, except for DUAL, whose auto means Beta sampling at f <= 0.5.
+  if (sampling != "auto" && (sampling != "topk" || name == "dual")) s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
   return s;
 }
 
@@ -310,9 +313,12 @@ std::vector<Stage> plan(const Experiment& e) {
           std::vector<std::string> o = {"prune.fraction=" + format_number(f),
                                         std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
                                         "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
+          // The sampling is spelled out (auto resolved here), so the stage's config says what it does.
+          const std::string sampling =
+              p->sampling == "auto" ? prune::auto_sampling(p->name == "dual", f, p->level, p->class_balanced) : p->sampling;
+          o.push_back("prune.sampling=" + (p->score_free() ? std::string("topk") : sampling));
           if (!p->score_free()) {
             o.push_back("prune.level=" + p->level);
-            o.push_back("prune.sampling=" + p->sampling);
             o.push_back("prune.cutoff=" + format_number(p->cutoff));
           }
           o.insert(o.end(), student_part.begin(), student_part.end());
@@ -325,7 +331,7 @@ std::vector<Stage> plan(const Experiment& e) {
             in.push_back(score_stage.at(p->name));
             scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";
           }
-          if (p->sampling == "d2") {
+          if (sampling == "d2") {
             // D2's graph uses the embeddings of the first teacher.
             if (teachers.empty())
               throw Error(e.file + ": experiment.pruners: d2 sampling needs a model for its kNN graph: give "

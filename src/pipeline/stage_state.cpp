@@ -38,11 +38,11 @@ std::string recorded_fingerprint(const std::string& run_dir) {
 }
 
 // The changes-from-default form of a run's config.yaml; empty when it is missing or unreadable.
-std::string config_changes_of(const std::string& run_dir) {
+std::string config_changes_of(const std::string& run_dir, const std::function<std::string(const Config&)>& changes_of) {
   const std::string path = run_dir + "/config.yaml";
   if (!fs::exists(path)) return "";
   try {
-    return to_yaml_changes(load_config(path, {}));
+    return changes_of(load_config(path, {}));
   } catch (const Error&) {
     return "";  // written by an incompatible version: treat as a different config
   }
@@ -55,7 +55,8 @@ void record_fingerprint(const std::string& run_dir, const std::string& command, 
 
 StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
                        const std::string& config_changes, const std::vector<std::string>& input_fingerprints,
-                       bool can_resume, bool inputs_changed) {
+                       bool can_resume, bool inputs_changed,
+                       const std::function<std::string(const Config&)>& changes_of) {
   std::string key = command + "\n" + key_text;
   for (const auto& f : input_fingerprints) key += "\n" + f;
   StageState s;
@@ -64,7 +65,7 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     s.reason = "new";
     return s;
   }
-  const bool same_config = fs::exists(run_dir + "/config.yaml") && config_changes_of(run_dir) == config_changes;
+  const bool same_config = fs::exists(run_dir + "/config.yaml") && config_changes_of(run_dir, changes_of) == config_changes;
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
     if (recorded == s.fingerprint) {

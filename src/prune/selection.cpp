@@ -69,7 +69,7 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {"grand", "per-sample gradient norm, last layer (closed form) or full (kdprune score)", true},
       {"moderate", "distance to the class centroid of the embedding; select with prune.level=moderate", true},
       {"dual", "10*std*(1-mean) of the true-class probability over sliding windows of the first epochs (kdprune score); "
-               "select with prune.sampling=beta at high pruning rates", true},
+               "prune.sampling=auto (the default) selects with Beta sampling at f <= 0.5", true},
       {"aum", "minus the area under the margin (logit_y - max other) over training (kdprune score)", true},
       {"memorization", "P[right | trained on it] - P[right | not], K models on random r-subsets (kdprune score)", true},
       {"scores", "any per-sample score file (.npy/.csv) given to kdprune prune --scores", true},

@@ -87,6 +87,10 @@ double beta_pdf(double x, double a, double b) {
   return std::exp((a - 1) * std::log(x) + (b - 1) * std::log1p(-x) - log_beta);
 }
 
+std::string auto_sampling(bool dual_scores, double f, const std::string& level, bool class_balanced) {
+  return dual_scores && f <= kAutoBetaMaxFraction && level == "hard" && !class_balanced ? "beta" : "topk";
+}
+
 BetaParams beta_params(const std::vector<double>& scores, const std::vector<double>& mean_prob, double f, double cd) {
   if (scores.size() != mean_prob.size())
     throw Error("beta sampling: " + std::to_string(scores.size()) + " scores but " + std::to_string(mean_prob.size()) +

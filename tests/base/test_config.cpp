@@ -178,8 +178,10 @@ TEST(Config, ShardSpec) {
 }
 
 TEST(Config, YamlChangesListOnlyNonDefaults) {
-  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::Config{}), "");
-  kdprune::Config c;
+  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::yaml_changes_baseline()), "");
+  // A changed default shows as a change, an explicit old default does not.
+  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::Config{}), "prune:\n  sampling: auto\n");
+  kdprune::Config c = kdprune::yaml_changes_baseline();
   c.run.seed = 3;
   c.kd.tau = 2.5;
   c.train.milestones = {5, 9};
@@ -189,6 +191,11 @@ TEST(Config, YamlChangesListOnlyNonDefaults) {
   EXPECT_NE(y.find("tau: 2.5"), std::string::npos) << y;
   EXPECT_EQ(y.find("batch_size"), std::string::npos) << y;
   EXPECT_EQ(y.find("data:"), std::string::npos) << y;
-  // Read back, the changes give the same config.
-  EXPECT_EQ(kdprune::to_yaml(kdprune::load_config_text(y, "changes", {})), kdprune::to_yaml(c));
+  // An identity: any other value of any key changes the text.
+  kdprune::Config c2 = c;
+  c2.prune.sampling = "auto";
+  EXPECT_NE(kdprune::to_yaml_changes(c2), y);
+  c2 = c;
+  c2.score.shard = "0/2";
+  EXPECT_NE(kdprune::to_yaml_changes(c2), y);
 }

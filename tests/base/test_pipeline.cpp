@@ -9,6 +9,7 @@
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_state.h"
+#include "kdprune/prune/stratified.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
 
@@ -279,4 +280,26 @@ TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
                 .find("experiment.teacher_models: '"), std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("my-teacher/model.pt") + "]"}).find("not both"),
             std::string::npos);
+}
+
+TEST(Pipeline, AutoSamplingIsBetaForDualAtHighPruningRates) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  const Experiment e = load_experiment(path, {"experiment.pruners=[random, dual, el2n, {name: dual, sampling: topk}]",
+                                              "experiment.fractions=[0.1, 0.5, 0.7]", "experiment.seeds=[0]"});
+  const auto stages = plan(e);
+  auto sampling = [&](const std::string& name) {
+    return load_config_text(e.base_yaml, e.file, find(stages, name).overrides).prune.sampling;
+  };
+  EXPECT_EQ(sampling("prune-dual-f0.1"), "beta");
+  EXPECT_EQ(sampling("prune-dual-f0.5"), "beta");
+  EXPECT_EQ(sampling("prune-dual-f0.7"), "topk");
+  EXPECT_EQ(sampling("prune-dual-topk-f0.1"), "topk");
+  EXPECT_EQ(sampling("prune-el2n-f0.1"), "topk");
+  EXPECT_EQ(sampling("prune-random-f0.1-s0"), "topk");  // spelled out: stages say what they do
+  EXPECT_EQ(prune::auto_sampling(true, 0.5, "hard", false), "beta");
+  EXPECT_EQ(prune::auto_sampling(true, 0.51, "hard", false), "topk");
+  EXPECT_EQ(prune::auto_sampling(true, 0.1, "easy", false), "topk");
+  EXPECT_EQ(prune::auto_sampling(true, 0.1, "hard", true), "topk");
+  EXPECT_EQ(prune::auto_sampling(false, 0.1, "hard", false), "topk");
 }

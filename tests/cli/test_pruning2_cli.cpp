@@ -47,6 +47,17 @@ TEST(Pruning2Cli, DualScoresFeedBetaSampling) {
                      d.file("nope.npy"));
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.out.find("prune.mean_prob: '"), std::string::npos) << missing.out;
+  // The default, auto: Beta sampling for DUAL scores at f <= 0.5 (the same subset as asked
+  // explicitly), top-k above, and top-k for scores without mean_prob.npy beside them.
+  ASSERT_EQ(run("prune --scores " + scores + tiny(d, "a1") + " prune.fraction=0.25 prune.seed=3").code, 0);
+  EXPECT_EQ(read_bytes(d.path() + "/a1/subset.npy"), read_bytes(d.path() + "/b1/subset.npy"));
+  EXPECT_EQ(json_of(d.path() + "/a1/subset.json")["sampling_requested"], "auto");
+  ASSERT_EQ(run("prune --scores " + scores + tiny(d, "a2") + " prune.fraction=0.75").code, 0);
+  EXPECT_EQ(json_of(d.path() + "/a2/subset.json")["sampling"], "topk");
+  fs::create_directories(d.file("bare"));
+  fs::copy_file(scores, d.file("bare/scores.npy"));
+  ASSERT_EQ(run("prune --scores " + d.file("bare/scores.npy") + tiny(d, "a3") + " prune.fraction=0.25").code, 0);
+  EXPECT_EQ(json_of(d.path() + "/a3/subset.json")["sampling"], "topk");
   auto aum = run("score" + tiny(d, "aum") + " score.method=aum score.epochs=2");
   ASSERT_EQ(aum.code, 0) << aum.out;
 }

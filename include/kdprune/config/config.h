@@ -89,7 +89,7 @@ struct PruneSection {
   bool class_balanced = false;
   std::string scores;
   int64_t seed = 0;
-  std::string sampling = "topk";  // topk (by level) | ccs | beta (DUAL) | d2
+  std::string sampling = "auto";  // auto (beta for DUAL scores at f <= 0.5, else topk) | topk (by level) | ccs | beta (DUAL) | d2
   double cutoff = 0.0;            // ccs, d2: drop this hardest fraction of the pool first
   int64_t strata = 50;            // ccs: equal-width score strata
   double beta_cd = 4.0;           // beta: c_d of DUAL's Beta sampling
@@ -153,8 +153,12 @@ SplitConfig split_config(const std::string& path, const std::string& section, co
 
 // The resolved config as YAML; load_config of this text gives back the same Config.
 std::string to_yaml(const Config& config);
-// Only the keys whose value differs from the default (empty text for the default config): a
-// stable identity of a config, unchanged when a later version adds keys with neutral defaults.
+// The reference point of to_yaml_changes: the defaults, except that a default changed since
+// stage fingerprints began (2026-11) keeps its old value here, so a config that spelled out the
+// old value keeps its identity and one that relied on the default does not.
+const Config& yaml_changes_baseline();
+// Only the keys whose value differs from yaml_changes_baseline(): a stable identity of a config,
+// unchanged when a later version adds keys with neutral defaults.
 std::string to_yaml_changes(const Config& config);
 
 }  // namespace kdprune

@@ -14,7 +14,7 @@ struct PrunerSpec {
   std::string level = "hard";   // hard | easy | moderate (score-based only)
   bool class_balanced = false;
   std::string scores;           // an existing score file; "" = computed by a score stage
-  std::string sampling = "topk";  // topk (by level) | ccs | beta | d2 (prune.sampling)
+  std::string sampling = "auto";  // auto | topk (by level) | ccs | beta | d2 (prune.sampling)
   double cutoff = 0.0;          // ccs, d2: the hardest fraction dropped first
   bool score_free() const { return name == "random" || name == "class_balanced_random"; }
   std::string label() const;    // name, plus "-<level>", "-cb", "-<sampling>[<cutoff>]" where not the default

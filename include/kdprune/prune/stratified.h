@@ -3,6 +3,7 @@
 // Zheng et al. 2023) and DUAL's Beta sampling (Cho et al. 2025). Both are seeded and return
 // ascending dataset indices; same inputs, same subset.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kdprune::prune {
@@ -33,6 +34,12 @@ BetaParams beta_params(const std::vector<double>& scores, const std::vector<doub
 double beta_pdf(double x, double a, double b);
 std::vector<double> beta_sampling_weights(const std::vector<double>& scores, const std::vector<double>& mean_prob,
                                           double f, double cd);
+
+// What prune.sampling=auto selects: DUAL's Beta sampling for DUAL scores at a pruning rate of
+// 50 % or more (f <= 0.5, the rates the Beta sampling was made for), with the default `hard`
+// level and no class balancing; top-k otherwise.
+inline constexpr double kAutoBetaMaxFraction = 0.5;
+std::string auto_sampling(bool dual_scores, double f, const std::string& level, bool class_balanced);
 
 // k of the pool drawn without replacement with probability proportional to weights[index]
 // (Efraimidis-Spirakis keys u^(1/w), seeded); zero weights come last, by lower index.
