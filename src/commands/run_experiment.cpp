@@ -86,8 +86,9 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     const std::string run_dir = dir + "/" + st.name;
     const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
     const auto changes_of = [kind = st.kind](const Config& c) { return to_yaml_changes(relevant_keys(c, kind)); };
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes_of(resolved) + st.scores_file,
-                                             changes_of(resolved), inputs, can_resume, inputs_changed, changes_of);
+    const std::string changes = changes_of(resolved);
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, changes,
+                                             inputs, can_resume, inputs_changed, changes_of);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;
     changed[i] = state.action != StageAction::reuse;
