@@ -44,17 +44,22 @@ void add_run(CLI::App& app, Action& action) {
         }
       },
       "run only these stage kinds: teacher, score, prune, student (comma-separated)");
+  sub->add_option("--metric", x->metric, "the table's accuracy: best (over the evaluated epochs, the paper's; default) or last")
+      ->check(CLI::IsMember({"best", "last"}));
 }
 
 void add_results(CLI::App& app, Action& action) {
   auto dirs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
+  auto metric = std::make_shared<std::string>("best");
   auto* sub = app.add_subcommand("results", "collect finished student runs into results.csv and print the accuracy table");
   sub->add_option("dirs", *dirs, "run directories, or folders holding them (e.g. runs/ or runs/my-experiment)")->required();
   sub->add_option("--out,-o", *out, "write the rows as CSV here (e.g. results.csv)");
-  sub->callback([&action, dirs, out] {
-    action = [dirs, out] {
-      std::fputs(commands::collect_results(*dirs, *out).c_str(), stdout);
+  sub->add_option("--metric", *metric, "the table's accuracy: best (over the evaluated epochs, the paper's; default) or last")
+      ->check(CLI::IsMember({"best", "last"}));
+  sub->callback([&action, dirs, out, metric] {
+    action = [dirs, out, metric] {
+      std::fputs(commands::collect_results(*dirs, *out, *metric).c_str(), stdout);
       return 0;
     };
   });

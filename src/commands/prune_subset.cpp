@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/prune/d2.h"
 #include "kdprune/prune/knn.h"
+#include "kdprune/prune/pool.h"
 #include "kdprune/prune/stratified.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/model_file.h"
@@ -25,9 +27,66 @@ namespace kdprune::commands {
 
 namespace {
 
-// D2: the kNN graph over the embeddings of prune.model (after dropping the prune.cutoff hardest),
-// forward message passing of the scores, greedy reverse message-passing selection.
-std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds, const std::vector<int64_t>& pool,
+// The pool left after the CCS/D2 cut-off: the prune.cutoff share with the lowest AUM (the reference
+// code's rule; from aum.npy beside the scores or prune.aum) or with the highest selection score.
+struct CutOff {
+  std::vector<int64_t> kept;
+  std::string by;        // "aum" | "score" | "" (no cut-off)
+  std::string aum_file;
+};
+CutOff cut_off(const PruneSection& p, const std::string& scores_path, const std::vector<int64_t>& pool,
+               const std::vector<double>& scores, int64_t k, int64_t n) {
+  CutOff c;
+  const std::string beside = (std::filesystem::path(scores_path).parent_path() / "aum.npy").string();
+  const std::string aum_path = !p.aum.empty() ? p.aum : std::filesystem::exists(beside) ? beside : "";
+  std::string by = p.cutoff_by;
+  if (by == "auto") by = aum_path.empty() ? "score" : "aum";
+  if (by == "aum" && aum_path.empty())
+    throw Error("prune.cutoff_by=aum: no AUM file (expected " + beside + ", written by `kdprune score`, or prune.aum=FILE)");
+  if (p.cutoff <= 0) {
+    c.kept = pool;
+    return c;
+  }
+  c.by = by;
+  if (by == "aum") {
+    c.aum_file = aum_path;
+    const std::vector<double> aum = prune::read_scores(aum_path, n);
+    c.kept = prune::drop_lowest(pool, aum, p.cutoff, k);
+  } else {
+    c.kept = prune::drop_hardest(pool, scores, p.cutoff, k);
+  }
+  spdlog::info("cut-off: dropped {} of {} samples ({} {})", pool.size() - c.kept.size(), pool.size(),
+               by == "aum" ? "lowest AUM from" : "highest score", by == "aum" ? aum_path : scores_path);
+  return c;
+}
+
+// D2 over `nodes` (dataset indices): the kNN graph of their embeddings, forward message passing of
+// the scores, greedy reverse message-passing selection of `budget`.
+std::vector<int64_t> d2_pick(const PruneSection& p, const torch::Tensor& embedding, const std::vector<int64_t>& nodes,
+                             const std::vector<double>& scores, int64_t budget) {
+  std::vector<double> s;
+  for (int64_t i : nodes) s.push_back(scores[static_cast<size_t>(i)]);
+  std::vector<int64_t> picks;
+  if (static_cast<int64_t>(nodes.size()) <= budget) return nodes;
+  if (static_cast<int64_t>(nodes.size()) <= p.knn) {
+    // Too few nodes for a kNN graph (a tiny class): the highest scores.
+    std::vector<int64_t> pos(nodes.size());
+    std::iota(pos.begin(), pos.end(), 0);
+    std::stable_sort(pos.begin(), pos.end(), [&](int64_t a, int64_t b) { return s[static_cast<size_t>(a)] > s[static_cast<size_t>(b)]; });
+    picks.assign(pos.begin(), pos.begin() + budget);
+  } else {
+    const prune::KnnGraph g = prune::knn_graph(embedding, p.knn);
+    const prune::Adjacency adj = prune::d2_adjacency(g, p.d2_graph == "symmetric");
+    picks = prune::d2_greedy(adj, prune::d2_forward(adj, s, p.d2_gamma), budget, p.d2_beta);
+  }
+  std::vector<int64_t> out;
+  for (int64_t i : picks) out.push_back(nodes[static_cast<size_t>(i)]);
+  return out;
+}
+
+// D2: the embeddings of prune.model over the pool left by the cut-off, then per class (a graph and
+// an equal share of k each, as the reference's class mode) or over the whole pool.
+std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds, const std::vector<int64_t>& nodes,
                                   const std::vector<double>& scores, int64_t k) {
   const auto& p = cfg.prune;
   if (p.model.empty())
@@ -37,23 +96,32 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
   auto loaded = train::load_model(p.model, device);
   if (loaded.meta.dataset != ds.info.name)
     throw Error("prune.model '" + p.model + "' was trained on " + loaded.meta.dataset + ", the data is " + ds.info.name);
-  const std::vector<int64_t> nodes = prune::drop_hardest(pool, scores, p.cutoff, k);
-  const int64_t cut = static_cast<int64_t>(pool.size() - nodes.size());
   if (static_cast<int64_t>(nodes.size()) <= k) return nodes;
   const data::TensorDataset data = data::to_tensors(data::RawDataset(ds), device);
-  const auto idx = torch::tensor(nodes, torch::kInt64).to(device);
-  const auto emb = commands::infer(*loaded.model, data, idx, cfg.train.eval_batch_size).embedding;
   const auto t0 = std::chrono::steady_clock::now();
-  const prune::KnnGraph g = prune::knn_graph(emb, p.knn);
-  std::vector<double> s;
-  for (int64_t i : nodes) s.push_back(scores[static_cast<size_t>(i)]);
-  const auto forward = prune::d2_forward(g, s, p.d2_gamma);
-  const auto picks = prune::d2_greedy(g, forward, k, p.d2_beta);
-  spdlog::info("d2: {} nodes, k = {}, gamma = {}, beta = {}, cut-off {} -> {} picks in {:.1f} s", nodes.size(), p.knn,
-               p.d2_gamma, p.d2_beta, cut, picks.size(),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  auto embed = [&](const std::vector<int64_t>& idx) {
+    return commands::infer(*loaded.model, data, torch::tensor(idx, torch::kInt64).to(device), cfg.train.eval_batch_size).embedding;
+  };
   std::vector<int64_t> out;
-  for (int64_t i : picks) out.push_back(nodes[static_cast<size_t>(i)]);
+  if (p.d2_per_class) {
+    std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(ds.info.classes));
+    for (int64_t i : nodes) by_class[static_cast<size_t>(ds.train.labels[static_cast<size_t>(i)])].push_back(i);
+    std::vector<int64_t> sizes;
+    for (const auto& c : by_class) sizes.push_back(static_cast<int64_t>(c.size()));
+    // The reference's uniform bin_allocate (smallest class first, min(size, left / classes left))
+    // is the CCS budget rule; proportional shares as DeepCore's when prune.class_shares says so.
+    const auto quota = p.class_shares == "proportional" ? prune::proportional_quotas(sizes, p.fraction) : prune::ccs_budgets(sizes, k);
+    for (size_t c = 0; c < by_class.size(); ++c) {
+      if (quota[c] == 0) continue;
+      const auto part = d2_pick(p, embed(by_class[c]), by_class[c], scores, quota[c]);
+      out.insert(out.end(), part.begin(), part.end());
+    }
+  } else {
+    out = d2_pick(p, embed(nodes), nodes, scores, k);
+  }
+  spdlog::info("d2: {} nodes{}, k = {}, forward exp(-{} d), reverse exp(-{} d), {} graph -> {} picks in {:.1f} s",
+               nodes.size(), p.d2_per_class ? " in per-class graphs" : "", p.knn, p.d2_gamma, p.d2_beta, p.d2_graph,
+               out.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -76,6 +144,8 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
   pool_sel.subset.clear();
   const std::vector<int64_t> pool = data::select_train_indices(pool_sel, n, cfg.run.seed);
   const int64_t k = prune::kept_count(p.fraction, static_cast<int64_t>(pool.size()));
+  const std::vector<int64_t> quota =
+      prune::class_quotas(prune::pool_class_sizes(pool, labels, ds.info.classes), k, p.fraction, p.class_shares);
 
   std::vector<int64_t> subset;
   std::string method = p.method;
@@ -93,20 +163,23 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
   if (sampling != "topk" && p.class_balanced)
     throw Error("prune.class_balanced: only with prune.sampling=topk (" + sampling + " selects over the whole pool)");
   std::string mean_prob_path;
+  CutOff cut;
   if (!scores_path.empty()) {
-    const std::vector<double> scores = prune::read_scores(scores_path, n);
+    const std::vector<double> scores = prune::read_scores(scores_path, n, p.scores_order);
+    prune::check_scores_pool(scores_path, pool, cfg.data);
     method = "scores";
     if (sampling == "topk") {
-      subset = p.class_balanced ? prune::select_by_score_class_balanced(pool, scores, labels, ds.info.classes, k, p.level)
+      subset = p.class_balanced ? prune::select_by_score_class_balanced(pool, scores, labels, quota, p.level)
                                 : prune::select_by_score(pool, scores, k, p.level);
     } else if (sampling == "ccs") {
-      subset = prune::ccs_selection(pool, scores, k, p.cutoff, p.strata, p.seed);
+      cut = cut_off(p, scores_path, pool, scores, k, n);
+      subset = prune::ccs_sample(cut.kept, scores, k, p.strata, p.seed);
     } else if (sampling == "beta") {
       mean_prob_path = p.mean_prob.empty() ? default_mean_prob : p.mean_prob;
       if (!std::filesystem::exists(mean_prob_path))
         throw Error("prune.mean_prob: '" + mean_prob_path + "' not found (Beta sampling needs the mean true-class "
                     "probabilities that `kdprune score score.method=dual` writes beside its scores)");
-      const std::vector<double> mean_prob = prune::read_scores(mean_prob_path, n);
+      const std::vector<double> mean_prob = prune::read_probabilities(mean_prob_path, n);
       std::vector<double> s_pool, m_pool;
       for (int64_t i : pool) s_pool.push_back(scores[static_cast<size_t>(i)]), m_pool.push_back(mean_prob[static_cast<size_t>(i)]);
       const auto w_pool = prune::beta_sampling_weights(s_pool, m_pool, p.fraction, p.beta_cd);
@@ -116,13 +189,14 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       spdlog::info("beta sampling: a = {:.4g}, b = {:.4g} (f = {}, c_d = {})", bp.a, bp.b, p.fraction, p.beta_cd);
       subset = prune::weighted_sample_without_replacement(pool, weights, k, p.seed);
     } else {  // d2
-      subset = d2_selection(cfg, ds, pool, scores, k);
+      cut = cut_off(p, scores_path, pool, scores, k, n);
+      subset = d2_selection(cfg, ds, cut.kept, scores, k);
     }
   } else if (p.method == "random") {
-    subset = p.class_balanced ? prune::class_balanced_random_selection(pool, labels, ds.info.classes, k, p.seed)
+    subset = p.class_balanced ? prune::class_balanced_random_selection(pool, labels, quota, p.seed)
                               : prune::random_selection(pool, k, p.seed);
   } else if (p.method == "class_balanced_random") {
-    subset = prune::class_balanced_random_selection(pool, labels, ds.info.classes, k, p.seed);
+    subset = prune::class_balanced_random_selection(pool, labels, quota, p.seed);
   } else {
     throw Error("prune.method=" + p.method + ": needs scores (--scores FILE or prune.scores=FILE, e.g. from `kdprune "
                 "score`); score-free methods are random and class_balanced_random");
@@ -146,6 +220,14 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       {"sampling", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(sampling)},
       {"sampling_requested", scores_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.sampling)},
       {"cutoff", sampling == "ccs" || sampling == "d2" ? nlohmann::json(p.cutoff) : nlohmann::json(nullptr)},
+      {"cutoff_by", cut.by.empty() ? nlohmann::json(nullptr) : nlohmann::json(cut.by)},
+      {"aum", cut.aum_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(cut.aum_file)},
+      {"scores_order", p.scores_order.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.scores_order)},
+      {"class_shares", p.class_balanced || p.method == "class_balanced_random" || (sampling == "d2" && p.d2_per_class)
+                           ? nlohmann::json(p.class_shares) : nlohmann::json(nullptr)},
+      {"d2", sampling == "d2" ? nlohmann::json({{"knn", p.knn}, {"forward_gamma", p.d2_gamma}, {"reverse_beta", p.d2_beta},
+                                                {"graph", p.d2_graph}, {"per_class", p.d2_per_class}})
+                              : nlohmann::json(nullptr)},
       {"class_balanced", p.class_balanced || p.method == "class_balanced_random"},
       {"seed", p.seed},
       {"part", cfg.data.part},

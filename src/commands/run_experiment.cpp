@@ -34,17 +34,33 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
 }
 
 // A stage's config without the keys its command does not read, so that changing (or adding)
-// those keeps the stage: selecting a subset reads neither the training recipe nor the models;
-// training reads none of the selection keys of `kdprune prune`.
+// those keeps the stage: selecting a subset reads neither the training recipe nor the models, nor
+// the keys of another sampling; training reads none of the selection keys of `kdprune prune`.
+// Keys left out are set to their baseline value (yaml_changes_baseline), which drops them from
+// the config's changes.
 Config relevant_keys(Config c, StageKind kind) {
+  const Config& base = yaml_changes_baseline();
+  if (kind != StageKind::score) c.score.schedule_epochs = base.score.schedule_epochs;
   if (kind == StageKind::prune) {
-    c.train = {}, c.model = {}, c.kd = {}, c.score = {};
+    c.train = {}, c.model = {}, c.kd = {}, c.score = base.score;
+    auto& p = c.prune;
+    const auto& d = base.prune;
+    const bool any = p.sampling == "auto";
+    if (!any && p.sampling != "d2")
+      p.model = d.model, p.knn = d.knn, p.d2_gamma = d.d2_gamma, p.d2_beta = d.d2_beta, p.d2_graph = d.d2_graph,
+      p.d2_per_class = d.d2_per_class;
+    if (!any && p.sampling != "ccs" && p.sampling != "d2") p.cutoff = d.cutoff, p.cutoff_by = d.cutoff_by, p.aum = d.aum;
+    if (!any && p.sampling != "ccs") p.strata = d.strata;
+    if (!any && p.sampling != "beta") p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
+    if (!p.class_balanced && p.method != "class_balanced_random" && !(p.sampling == "d2" && p.d2_per_class))
+      p.class_shares = d.class_shares;
     return c;
   }
-  const PruneSection& d = yaml_changes_baseline().prune;
-  auto& p = c.prune;
-  p.sampling = d.sampling, p.cutoff = d.cutoff, p.strata = d.strata, p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
-  p.model = d.model, p.knn = d.knn, p.d2_gamma = d.d2_gamma, p.d2_beta = d.d2_beta;
+  const PruneSection keep = c.prune;
+  c.prune = base.prune;
+  c.prune.method = keep.method, c.prune.fraction = keep.fraction, c.prune.level = keep.level;
+  c.prune.class_balanced = keep.class_balanced, c.prune.class_shares = keep.class_shares;
+  c.prune.scores = keep.scores, c.prune.seed = keep.seed;
   return c;
 }
 
@@ -145,7 +161,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name));
   report.results_path = dir + "/results.csv";
   io::write_file_atomic(report.results_path, pipeline::results_csv(rows));
-  report.table = pipeline::accuracy_table(rows);
+  report.table = pipeline::accuracy_table(rows, x.metric);
   io::write_file_atomic(dir + "/table.md", report.table);
   spdlog::info("experiment {}: {} stages run, {} reused; results in {}", e.name, report.executed, report.reused,
                report.results_path);
@@ -153,7 +169,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   return report;
 }
 
-std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path) {
+std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path, const std::string& metric) {
   std::vector<pipeline::ResultRow> rows;
   auto add = [&](const fs::path& d) {
     if (!io::RunDir::is_finished(d.string())) return false;
@@ -177,7 +193,7 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
     for (const auto& c : children) add(c);
   }
   if (!out_path.empty()) io::write_file_atomic(out_path, pipeline::results_csv(rows));
-  return pipeline::accuracy_table(rows);
+  return pipeline::accuracy_table(rows, metric);
 }
 
 }  // namespace kdprune::commands

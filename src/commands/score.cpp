@@ -8,8 +8,10 @@
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/data/train_view.h"
+#include "kdprune/prune/aum.h"
 #include "kdprune/prune/dynamics.h"
 #include "kdprune/prune/memorization.h"
+#include "kdprune/prune/pool.h"
 #include "kdprune/prune/scorers.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
@@ -32,6 +34,7 @@ std::string memorization_settings(const Config& cfg, const TrainSection& t, cons
   k.score.epochs = cfg.score.epochs;
   k.score.subset_ratio = cfg.score.subset_ratio;
   k.score.method = "memorization";
+  k.score.schedule_epochs = yaml_changes_baseline().score.schedule_epochs;  // memorization models anneal within score.epochs
   std::string pool_bytes(reinterpret_cast<const char*>(pool.data()), pool.size() * sizeof(int64_t));
   return to_yaml_changes(k) + "# pool: " + std::to_string(pool.size()) + " samples, fnv1a64 " + std::to_string(fnv1a64(pool_bytes)) + "\n";
 }
@@ -157,8 +160,20 @@ nlohmann::json score(const CommandOptions& opts) {
   const auto labels = s.data.train.labels.index_select(0, view);
   auto total = torch::zeros({view.size(0)}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
   auto mean_prob = torch::zeros_like(total);  // dual: mean true-class probability (Beta sampling)
+  auto aum_total = torch::zeros_like(total);  // AUM of the scoring runs (the CCS/D2 cut-off)
+  const bool trains = sc.method != "memorization" && sc.epochs > 0;
+  // The scoring models follow a schedule of `schedule` epochs and stop at score.epochs (an early
+  // epoch of the recipe, as data_diet and DUAL take theirs). Memorization models are trained
+  // models: each anneals its whole schedule within score.epochs.
+  const int64_t schedule = sc.method == "memorization" || sc.schedule_epochs == -1 ? sc.epochs
+                           : sc.schedule_epochs == 0                                ? cfg.train.epochs
+                                                                                    : sc.schedule_epochs;
+  if (schedule < sc.epochs)
+    throw Error("score.schedule_epochs: the scoring schedule is " + std::to_string(schedule) + " epochs" +
+                (sc.schedule_epochs == 0 ? " (train.epochs)" : "") + ", shorter than score.epochs = " +
+                std::to_string(sc.epochs) + "; set score.schedule_epochs >= score.epochs, or -1 to anneal within score.epochs");
   TrainSection t = cfg.train;
-  t.epochs = sc.epochs;
+  t.epochs = schedule;
   t.eval_every = std::max<int64_t>(1, sc.epochs);
   t.checkpoint_every = 0;
   std::vector<int64_t> seeds;
@@ -176,13 +191,17 @@ nlohmann::json score(const CommandOptions& opts) {
     auto model = models::create_model(cfg.model.arch, s.model_spec());
     spdlog::info("score {}: model {}/{} ({}, seed {}), {} epochs", sc.method, k + 1, sc.models, cfg.model.arch, seed, sc.epochs);
     prune::ForgettingCounter forgetting(n, s.device);
+    prune::ProbabilityMarginAum aum(n, s.device);
     prune::DynamicsRecorder recorder(n, dynamics && sc.method != "forgetting" ? sc.epochs : 0, s.device);
     std::vector<train::TrainObserver*> observers;
     if (sc.method == "forgetting") observers.push_back(&forgetting);
     if (sc.method == "dual" || sc.method == "aum") observers.push_back(&recorder);
-    if (sc.epochs > 0)
+    observers.push_back(&aum);
+    if (sc.epochs > 0) {
       train::fit({.model = *model, .data = s.data, .indices = s.view.indices, .train = t, .augment = cfg.data.augment,
-                  .seed = seed, .observers = observers});
+                  .seed = seed, .observers = observers, .stop_epoch = sc.epochs});
+      aum_total += aum.aum().index_select(0, view);
+    }
     torch::Tensor score;
     if (sc.method == "forgetting") {
       score = forgetting.scores().index_select(0, view);
@@ -205,7 +224,7 @@ nlohmann::json score(const CommandOptions& opts) {
       const auto inf = infer(*model, s.data, view, cfg.train.eval_batch_size);
       if (sc.method == "el2n") score = prune::el2n_from_logits(inf.logits, labels);
       else if (sc.method == "grand") score = prune::grand_last_layer(inf.logits, inf.embedding, labels);
-      else score = prune::centroid_distance(inf.embedding, labels, s.data.info.classes);
+      else score = prune::class_median_distance(inf.embedding, labels, s.data.info.classes);
     }
     total += score.to(torch::kFloat64);
   }
@@ -218,7 +237,16 @@ nlohmann::json score(const CommandOptions& opts) {
       v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(mp[static_cast<int64_t>(i)].item<double>());
     io::write_npy_f32(s.run().file("mean_prob.npy"), v);
   }
-  // One score per training sample; samples outside the pool (another split part) get 0.
+  if (trains) {
+    // AUM beside the scores: the CCS and D2 cut-off of likely mislabeled samples reads it.
+    const auto a = (aum_total / static_cast<double>(sc.models)).cpu();
+    std::vector<float> v(static_cast<size_t>(n), 0.0f);
+    for (size_t i = 0; i < s.view.indices.size(); ++i)
+      v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(a[static_cast<int64_t>(i)].item<double>());
+    io::write_npy_f32(s.run().file("aum.npy"), v);
+  }
+  // One score per training sample; samples outside the pool (another split part) get 0, and the
+  // pool is recorded in scores.json, so `kdprune prune` can check it selects from the same pool.
   std::vector<float> scores(static_cast<size_t>(n), 0.0f);
   const auto m = mean.accessor<double, 1>();
   for (size_t i = 0; i < s.view.indices.size(); ++i) scores[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(m[static_cast<int64_t>(i)]);
@@ -238,6 +266,9 @@ nlohmann::json score(const CommandOptions& opts) {
       {"method", sc.method}, {"scope", sc.method == "grand" ? nlohmann::json(sc.scope) : nlohmann::json(nullptr)},
       {"model", cfg.model.arch}, {"epochs", sc.epochs}, {"models", sc.models}, {"seeds", seeds},
       {"dataset", s.data.info.name}, {"N", n}, {"pool_size", s.view.indices.size()},
+      {"pool", prune::pool_record(s.view.indices, cfg.data)},
+      {"schedule_epochs", sc.method == "memorization" ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
+      {"aum_file", trains ? nlohmann::json(s.run().file("aum.npy")) : nlohmann::json(nullptr)},
       {"passes_over_data", passes}, {"scoring_seconds", wall}, {"device", s.device.str()},
       {"window", sc.method == "dual" ? nlohmann::json(sc.window) : nlohmann::json(nullptr)},
       {"subset_ratio", sc.method == "memorization" ? nlohmann::json(sc.subset_ratio) : nlohmann::json(nullptr)},

@@ -73,10 +73,14 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("fraction", s.fraction, fraction_open_closed());
   v.field("level", s.level, one_of({"hard", "easy", "moderate"}));
   v.field("class_balanced", s.class_balanced);
+  v.field("class_shares", s.class_shares, one_of({"equal", "proportional"}));
   v.field("scores", s.scores);
+  v.field("scores_order", s.scores_order);
   v.field("seed", s.seed, non_negative_int());
   v.field("sampling", s.sampling, one_of({"auto", "topk", "ccs", "beta", "d2"}));
   v.field("cutoff", s.cutoff, unit_closed_open());
+  v.field("cutoff_by", s.cutoff_by, one_of({"auto", "aum", "score"}));
+  v.field("aum", s.aum);
   v.field("strata", s.strata, positive_int());
   v.field("beta_cd", s.beta_cd, non_negative());
   v.field("mean_prob", s.mean_prob);
@@ -84,11 +88,15 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("knn", s.knn, positive_int());
   v.field("d2_gamma", s.d2_gamma, non_negative());
   v.field("d2_beta", s.d2_beta, non_negative());
+  v.field("d2_graph", s.d2_graph, one_of({"symmetric", "knn"}));
+  v.field("d2_per_class", s.d2_per_class);
 }
 
 template <class V> void describe(V& v, ScoreSection& s) {
   v.field("method", s.method, non_empty());
   v.field("epochs", s.epochs, non_negative_int());
+  v.field("schedule_epochs", s.schedule_epochs,
+          Rule<int64_t>{"an integer >= -1 (0 = train.epochs, -1 = score.epochs)", [](const int64_t& e) { return e >= -1; }});
   v.field("models", s.models, positive_int());
   v.field("scope", s.scope, one_of({"last_layer", "full"}));
   v.field("subset_ratio", s.subset_ratio, fraction_open_closed());

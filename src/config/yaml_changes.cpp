@@ -29,7 +29,15 @@ std::optional<YAML::Node> changed_leaves(const YAML::Node& cur, const YAML::Node
 const Config& yaml_changes_baseline() {
   static const Config baseline = [] {
     Config c;
-    c.prune.sampling = "topk";  // the default until prune.sampling=auto
+    // Defaults that changed keep their old values here, so a stage made under the old default
+    // does not look like one made under the new.
+    c.prune.sampling = "topk";   // the default until prune.sampling=auto
+    c.score.schedule_epochs = -1;  // scoring models annealed their schedule within score.epochs
+    c.prune.d2_gamma = 0.1;      // D2's forward decay before it followed the reference (1.0)
+    c.prune.d2_beta = 1.0;       // D2's reverse decay before it followed the reference (0.1)
+    c.prune.d2_graph = "knn";    // D2 on out-edges only, over the whole pool
+    c.prune.d2_per_class = false;
+    c.prune.cutoff_by = "score";  // the CCS/D2 cut-off ranked by the selection score
     return c;
   }();
   return baseline;

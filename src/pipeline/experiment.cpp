@@ -236,11 +236,6 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   }
   sec.refuse_unknown(known);
   if (e.teacher_archs.empty() && e.teacher_models.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
-  if (e.disjoint_split > 0)
-    for (const auto& p : e.pruners)
-      if (!p.score_free() && p.scores.empty())
-        throw Error(path + ": experiment.pruners: '" + p.name + "' computes its scores on the whole training set; with "
-                    "disjoint_split use random or class_balanced_random, or give scores: FILE");
   // Every stage config must load: check the alphas (and any override) now, not mid-experiment.
   for (const auto& a : e.alphas) load_config_text(e.base_yaml, path, {"kd.alpha=" + a});
   return e;
@@ -293,9 +288,12 @@ std::vector<Stage> plan(const Experiment& e) {
   std::map<std::string, size_t> score_stage;
   for (const auto& p : e.pruners)
     if (!p.score_free() && p.scores.empty() && !score_stage.count(p.name))
-      score_stage[p.name] = add(StageKind::score, "score-" + p.name,
-                                {"score.method=" + p.name, "data.fraction=1", "data.subset=", "prune.fraction=1"},
-                                e.score_overrides);
+    {
+      // Scores are computed on the pool the students select from (their part of a disjoint split).
+      std::vector<std::string> o = {"score.method=" + p.name, "data.fraction=1", "data.subset=", "prune.fraction=1"};
+      o.insert(o.end(), student_part.begin(), student_part.end());
+      score_stage[p.name] = add(StageKind::score, "score-" + p.name, o, e.score_overrides);
+    }
 
   for (double f : e.fractions) {
     // f = 1 keeps everything: one set of students, pruner "none".
@@ -305,17 +303,18 @@ std::vector<Stage> plan(const Experiment& e) {
     else for (const auto& p : e.pruners) pruners.push_back(&p);
     for (const PrunerSpec* p : pruners) {
       for (int64_t seed : e.seeds) {
-        // The subset: score-based subsets do not depend on the seed, random ones do.
+        // The subset: drawn per seed where the selection samples (random, CCS, Beta); top-k and
+        // D2 subsets are a function of the scores alone, one for every seed.
         std::optional<size_t> subset;
-        if (p != &none && (p->score_free() || seed == e.seeds.front())) {
-          const std::string name = "prune-" + p->label() + "-f" + format_number(f) +
-                                   (p->score_free() ? "-s" + std::to_string(seed) : "");
+        // The sampling is spelled out (auto resolved here), so the stage's config says what it does.
+        const std::string sampling =
+            p == &none ? "" : p->sampling == "auto" ? prune::auto_sampling(p->name == "dual", f, p->level, p->class_balanced) : p->sampling;
+        const bool seeded = p != &none && (p->score_free() || sampling == "ccs" || sampling == "beta");
+        if (p != &none && (seeded || seed == e.seeds.front())) {
+          const std::string name = "prune-" + p->label() + "-f" + format_number(f) + (seeded ? "-s" + std::to_string(seed) : "");
           std::vector<std::string> o = {"prune.fraction=" + format_number(f),
                                         std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
                                         "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
-          // The sampling is spelled out (auto resolved here), so the stage's config says what it does.
-          const std::string sampling =
-              p->sampling == "auto" ? prune::auto_sampling(p->name == "dual", f, p->level, p->class_balanced) : p->sampling;
           o.push_back("prune.sampling=" + (p->score_free() ? std::string("topk") : sampling));
           if (!p->score_free()) {
             o.push_back("prune.level=" + p->level);
@@ -324,9 +323,9 @@ std::vector<Stage> plan(const Experiment& e) {
           o.insert(o.end(), student_part.begin(), student_part.end());
           std::vector<size_t> in;
           std::string scores = p->scores;
+          if (seeded) o.push_back("prune.seed=" + std::to_string(seed));
           if (p->score_free()) {
             o.push_back("prune.method=" + p->name);
-            o.push_back("prune.seed=" + std::to_string(seed));
           } else if (scores.empty()) {
             in.push_back(score_stage.at(p->name));
             scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";

@@ -4,7 +4,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include "kdprune/io/npy.h"
 #include "kdprune/prune/selection.h"
@@ -37,21 +40,24 @@ std::vector<int64_t> select_by_score(const std::vector<int64_t>& pool, const std
 }
 
 std::vector<int64_t> select_by_score_class_balanced(const std::vector<int64_t>& pool, const std::vector<double>& scores,
-                                                    const std::vector<int64_t>& labels, int64_t classes, int64_t k,
+                                                    const std::vector<int64_t>& labels, const std::vector<int64_t>& quota,
                                                     const std::string& level) {
-  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+  std::vector<std::vector<int64_t>> by_class(quota.size());
   for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
-  std::vector<int64_t> sizes;
-  for (const auto& v : by_class) sizes.push_back(static_cast<int64_t>(v.size()));
-  auto quota = class_balanced_quotas(sizes, k);
   std::vector<int64_t> out;
-  for (int64_t c = 0; c < classes; ++c) {
-    const int64_t q = sizes[c] > 0 ? std::max<int64_t>(1, quota[c]) : 0;
-    auto part = select_by_score(by_class[c], scores, q, level);
+  for (size_t c = 0; c < quota.size(); ++c) {
+    auto part = select_by_score(by_class[c], scores, quota[c], level);
     out.insert(out.end(), part.begin(), part.end());
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<int64_t> select_by_score_class_balanced(const std::vector<int64_t>& pool, const std::vector<double>& scores,
+                                                    const std::vector<int64_t>& labels, int64_t classes, int64_t k,
+                                                    const std::string& level) {
+  return select_by_score_class_balanced(pool, scores, labels, class_balanced_quotas(pool_class_sizes(pool, labels, classes), k),
+                                        level);
 }
 
 namespace {
@@ -74,6 +80,15 @@ bool parse_double(const std::string& s, double& v) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+bool read_csv_has_index(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line) && (line.empty() || line == "\r")) {}
+  for (const auto& f : split_csv(line))
+    if (f == "index") return true;
+  return false;
 }
 
 std::vector<double> read_csv_scores(const std::string& path, int64_t n) {
@@ -126,7 +141,39 @@ std::vector<double> read_csv_scores(const std::string& path, int64_t n) {
 }
 }  // namespace
 
-std::vector<double> read_scores(const std::string& path, int64_t n) {
+std::vector<int64_t> read_score_order(const std::string& path, int64_t n) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("prune.scores_order: '" + path + "' not found");
+  std::vector<int64_t> order;
+  if (std::filesystem::path(path).extension() == ".npy") {
+    order = io::read_npy_as_i64(path);
+  } else {
+    std::ifstream in(path);
+    int64_t line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty()) continue;
+      double v;
+      if (!parse_double(line, v) || v != std::floor(v) || std::abs(v) > 9e15)
+        throw Error("prune.scores_order '" + path + "': line " + std::to_string(line_no) + " is not an integer index");
+      order.push_back(static_cast<int64_t>(v));
+    }
+  }
+  if (static_cast<int64_t>(order.size()) != n)
+    throw Error("prune.scores_order '" + path + "': " + std::to_string(order.size()) + " indices for a training set of " +
+                std::to_string(n) + " samples");
+  std::vector<char> seen(static_cast<size_t>(n), 0);
+  for (size_t p = 0; p < order.size(); ++p) {
+    const int64_t i = order[p];
+    if (i < 0 || i >= n || seen[static_cast<size_t>(i)])
+      throw Error("prune.scores_order '" + path + "': entry " + std::to_string(p) + " (" + std::to_string(i) +
+                  ") is out of range or repeated (expected a permutation of 0.." + std::to_string(n - 1) + ")");
+    seen[static_cast<size_t>(i)] = 1;
+  }
+  return order;
+}
+
+std::vector<double> read_scores(const std::string& path, int64_t n, const std::string& order_path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("scores file '" + path + "': not found");
   const std::string ext = std::filesystem::path(path).extension().string();
   std::vector<double> s;
@@ -136,9 +183,43 @@ std::vector<double> read_scores(const std::string& path, int64_t n) {
   if (static_cast<int64_t>(s.size()) != n)
     throw Error("scores file '" + path + "': " + std::to_string(s.size()) + " scores for a training set of " +
                 std::to_string(n) + " samples");
-  for (size_t i = 0; i < s.size(); ++i)
-    if (std::isnan(s[i])) throw Error("scores file '" + path + "': score of sample " + std::to_string(i) + " is NaN");
-  return s;
+  double top = -std::numeric_limits<double>::infinity();
+  int64_t infinite = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (std::isnan(s[i])) throw Error("scores file '" + path + "': score at position " + std::to_string(i) + " is NaN");
+    if (s[i] == -std::numeric_limits<double>::infinity())
+      throw Error("scores file '" + path + "': score at position " + std::to_string(i) +
+                  " is -inf (expected finite scores, or +inf for the hardest)");
+    if (std::isinf(s[i])) ++infinite;
+    else top = std::max(top, s[i]);
+  }
+  if (infinite > 0) {
+    const double hardest = std::isfinite(top) ? top + 1.0 : 1.0;
+    for (double& v : s)
+      if (std::isinf(v)) v = hardest;
+    spdlog::warn("scores file '{}': {} scores are +inf (e.g. never learned); they rank as the hardest, as {}", path,
+                 infinite, hardest);
+  }
+  if (order_path.empty()) return s;
+  if (ext != ".npy" && read_csv_has_index(path))
+    throw Error("prune.scores_order: '" + path + "' has an index column already; give one or the other");
+  const auto order = read_score_order(order_path, n);
+  std::vector<double> placed(static_cast<size_t>(n));
+  for (size_t p = 0; p < order.size(); ++p) placed[static_cast<size_t>(order[p])] = s[p];
+  return placed;
+}
+
+std::vector<double> read_probabilities(const std::string& path, int64_t n) {
+  if (!std::filesystem::is_regular_file(path)) throw Error("prune.mean_prob: '" + path + "' not found");
+  const auto v = io::read_npy_as_f64(path);
+  if (static_cast<int64_t>(v.size()) != n)
+    throw Error("prune.mean_prob '" + path + "': " + std::to_string(v.size()) + " values for a training set of " +
+                std::to_string(n) + " samples");
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!(v[i] >= 0.0 && v[i] <= 1.0))
+      throw Error("prune.mean_prob '" + path + "': value " + std::to_string(v[i]) + " at position " + std::to_string(i) +
+                  " is not a probability in [0, 1]");
+  return v;
 }
 
 }  // namespace kdprune::prune

@@ -44,20 +44,46 @@ std::vector<int64_t> class_balanced_quotas(const std::vector<int64_t>& sizes, in
   return quota;
 }
 
+std::vector<int64_t> proportional_quotas(const std::vector<int64_t>& sizes, double f) {
+  std::vector<int64_t> quota;
+  for (int64_t n : sizes) {
+    const double x = f * static_cast<double>(n);
+    // Python 3's round(): halves go to the even neighbour (round(2.5) = 2, round(3.5) = 4).
+    double r = std::round(x);
+    if (std::abs(x - std::trunc(x)) == 0.5) r = 2.0 * std::round(x / 2.0);
+    quota.push_back(std::clamp<int64_t>(static_cast<int64_t>(r), 0, n));
+  }
+  return quota;
+}
+
+std::vector<int64_t> pool_class_sizes(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels, int64_t classes) {
+  std::vector<int64_t> sizes(static_cast<size_t>(classes), 0);
+  for (int64_t i : pool) ++sizes[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+  return sizes;
+}
+
+std::vector<int64_t> class_quotas(const std::vector<int64_t>& sizes, int64_t k, double f, const std::string& shares) {
+  if (shares == "equal") return class_balanced_quotas(sizes, k);
+  if (shares == "proportional") return proportional_quotas(sizes, f);
+  throw Error("prune.class_shares: expected equal or proportional, got '" + shares + "'");
+}
+
 std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
-                                                     int64_t classes, int64_t k, int64_t seed) {
-  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+                                                     const std::vector<int64_t>& quota, int64_t seed) {
+  std::vector<std::vector<int64_t>> by_class(quota.size());
   for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
-  std::vector<int64_t> sizes;
-  for (const auto& v : by_class) sizes.push_back(static_cast<int64_t>(v.size()));
-  const auto quota = class_balanced_quotas(sizes, k);
   std::vector<int64_t> out;
-  for (int64_t c = 0; c < classes; ++c) {
+  for (size_t c = 0; c < quota.size(); ++c) {
     auto part = data::random_subset(by_class[c], quota[c], mix(seed, 100 + static_cast<uint64_t>(c)));
     out.insert(out.end(), part.begin(), part.end());
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
+                                                     int64_t classes, int64_t k, int64_t seed) {
+  return class_balanced_random_selection(pool, labels, class_balanced_quotas(pool_class_sizes(pool, labels, classes), k), seed);
 }
 
 const std::vector<PrunerEntry>& pruner_registry() {

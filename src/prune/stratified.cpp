@@ -55,10 +55,22 @@ std::vector<int64_t> drop_hardest(const std::vector<int64_t>& pool, const std::v
   return kept;
 }
 
+std::vector<int64_t> drop_lowest(const std::vector<int64_t>& pool, const std::vector<double>& values, double cutoff,
+                                 int64_t k) {
+  std::vector<double> negated(values.size());
+  for (size_t i = 0; i < values.size(); ++i) negated[i] = -values[i];
+  return drop_hardest(pool, negated, cutoff, k);
+}
+
 std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::vector<double>& scores, int64_t k,
                                    double cutoff, int64_t strata, int64_t seed) {
   if (k >= static_cast<int64_t>(pool.size())) return pool;
-  const std::vector<int64_t> kept = drop_hardest(pool, scores, cutoff, k);
+  return ccs_sample(drop_hardest(pool, scores, cutoff, k), scores, k, strata, seed);
+}
+
+std::vector<int64_t> ccs_sample(const std::vector<int64_t>& kept, const std::vector<double>& scores, int64_t k,
+                                int64_t strata, int64_t seed) {
+  if (k >= static_cast<int64_t>(kept.size())) return kept;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int64_t i : kept) lo = std::min(lo, score_of(scores, i)), hi = std::max(hi, score_of(scores, i));
   std::vector<std::vector<int64_t>> bins(static_cast<size_t>(strata));
@@ -103,8 +115,9 @@ BetaParams beta_params(const std::vector<double>& scores, const std::vector<doub
   double m = 0;
   for (size_t i = 0; i < top; ++i) m += mean_prob[order[i]];
   m /= static_cast<double>(std::max<size_t>(top, 1));
+  // r is the pruning rate. The reference CIFAR and ImageNet scripts use r^c_d (not r^(2 + c_d)).
   const double r = 1.0 - f;
-  const double b = 15.0 * (1.0 - m) * (1.0 - std::pow(r, 2.0 + cd));
+  const double b = 15.0 * (1.0 - m) * (1.0 - std::pow(r, cd));
   return {16.0 - b, b};
 }
 

@@ -36,9 +36,8 @@ torch::Tensor DynamicsRecorder::forgetting_scores() const {
   auto events = torch::zeros({c.size(1)}, c.options());
   if (c.size(0) > 1) events = (c.slice(0, 0, -1).eq(1) & c.slice(0, 1).eq(0)).sum(0);
   const auto learned = c.eq(1).any(0);
-  auto s = events.to(torch::kFloat64);
-  const double top = s.numel() ? s.max().item<double>() : 0.0;
-  return torch::where(learned, s, torch::full_like(s, top + 1.0));
+  const auto presented = c.ne(255).sum(0).to(torch::kFloat64);
+  return torch::where(learned, events.to(torch::kFloat64), presented);
 }
 
 torch::Tensor DynamicsRecorder::area_under_margin() const { return margin_.to(torch::kFloat32).nanmean(0); }
@@ -49,7 +48,7 @@ torch::Tensor dual_scores(const torch::Tensor& prob_history, int64_t window) {
   const int64_t j = std::min(window, t);
   const auto windows = p.unfold(0, j, 1);  // [T - J + 1, N, J]
   const auto mean = windows.mean(-1);
-  const auto sd = windows.std(-1, /*unbiased=*/false);
+  const auto sd = windows.std(-1, /*unbiased=*/true);  // torch's default, as the reference
   return (10.0 * sd * (1.0 - mean)).mean(0);
 }
 

@@ -6,6 +6,7 @@ ForgettingCounter::ForgettingCounter(int64_t n, const torch::Device& device) {
   last_ = torch::full({n}, -1, torch::TensorOptions().dtype(torch::kInt8).device(device));
   events_ = torch::zeros({n}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   learned_ = torch::zeros({n}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  presented_ = torch::zeros({n}, torch::TensorOptions().dtype(torch::kInt64).device(device));
 }
 
 void ForgettingCounter::on_step(const train::StepRecord& r) { record(r.indices, r.logits.argmax(1).eq(r.labels)); }
@@ -16,12 +17,11 @@ void ForgettingCounter::record(const torch::Tensor& indices, const torch::Tensor
   events_.index_add_(0, indices, forgot.to(torch::kInt64));
   learned_.index_put_({indices}, learned_.index_select(0, indices) | correct);
   last_.index_put_({indices}, correct.to(torch::kInt8));
+  presented_.index_add_(0, indices, torch::ones_like(indices));
 }
 
 torch::Tensor ForgettingCounter::scores() const {
-  auto s = events_.to(torch::kFloat64);
-  const double top = s.numel() ? s.max().item<double>() : 0.0;
-  return torch::where(learned_, s, torch::full_like(s, top + 1.0));
+  return torch::where(learned_, events_.to(torch::kFloat64), presented_.to(torch::kFloat64));
 }
 
 torch::Tensor el2n_from_logits(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -50,13 +50,20 @@ torch::Tensor grand_full(models::ModelImpl& model, const torch::Tensor& x, const
   return out;
 }
 
-torch::Tensor centroid_distance(const torch::Tensor& embedding, const torch::Tensor& labels, int64_t classes) {
+torch::Tensor class_median_distance(const torch::Tensor& embedding, const torch::Tensor& labels, int64_t classes) {
   const auto h = embedding.to(torch::kFloat64);
-  auto sums = torch::zeros({classes, h.size(1)}, h.options());
-  sums.index_add_(0, labels, h);
-  const auto counts = torch::bincount(labels, {}, classes).to(torch::kFloat64).clamp_min(1).unsqueeze(1);
-  const auto centroids = sums / counts;
-  return (h - centroids.index_select(0, labels)).norm(2, {1});
+  auto out = torch::zeros({h.size(0)}, h.options());
+  for (int64_t c = 0; c < classes; ++c) {
+    const auto idx = labels.eq(c).nonzero().squeeze(1);
+    const int64_t m = idx.size(0);
+    if (m == 0) continue;
+    // np.median over axis 0: the middle value of each coordinate, or the mean of the two middle
+    // values when the class has an even count (torch::median would take the lower one).
+    const auto sorted = std::get<0>(h.index_select(0, idx).sort(0));
+    const auto median = (sorted[(m - 1) / 2] + sorted[m / 2]) / 2.0;
+    out.index_put_({idx}, (h.index_select(0, idx) - median).norm(2, {1}));
+  }
+  return out;
 }
 
 }  // namespace kdprune::prune

@@ -88,11 +88,13 @@ TrainResult fit(const TrainInputs& in) {
   } else if (in.resume) {
     spdlog::info("no checkpoint to resume from; starting at epoch 1");
   }
+  const int64_t stop = in.stop_epoch >= 0 ? std::min(in.stop_epoch, t.epochs) : t.epochs;
   result.resumed_from = state.epochs_done;
   result.best_top1 = state.best_top1;
   result.best_epoch = state.best_epoch;
+  if (stop < t.epochs) spdlog::info("stopping after epoch {} of a {}-epoch schedule", stop, t.epochs);
   spdlog::info("training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {})",
-               n, steps, state.epochs_done + 1, t.epochs, aug.pad, aug.flip, t.amp, t.channels_last);
+               n, steps, state.epochs_done + 1, stop, aug.pad, aug.flip, t.amp, t.channels_last);
 
   auto save = [&](int64_t epochs_done) {
     if (in.checkpoint_path.empty()) return;
@@ -103,8 +105,8 @@ TrainResult fit(const TrainInputs& in) {
   const auto start = Clock::now();
   double train_time = 0;
   int64_t trained_images = 0;
-  Progress progress(t.epochs, steps, state.epochs_done, 30.0);
-  for (int64_t epoch = state.epochs_done; epoch < t.epochs; ++epoch) {
+  Progress progress(stop, steps, state.epochs_done, 30.0);
+  for (int64_t epoch = state.epochs_done; epoch < stop; ++epoch) {
     const auto epoch_start = Clock::now();
     const auto order = view.index_select(0, epoch_permutation(n, in.seed, epoch).to(device));
     auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(in.seed, epoch, kAugmentStream));
@@ -156,7 +158,7 @@ TrainResult fit(const TrainInputs& in) {
     trained_images += usable;
     const double ips = static_cast<double>(usable) / epoch_train_s;
 
-    const bool last = epoch + 1 == t.epochs;
+    const bool last = epoch + 1 == stop;
     std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
                                  io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
     if ((epoch + 1) % t.eval_every == 0 || last) {
@@ -179,10 +181,10 @@ TrainResult fit(const TrainInputs& in) {
     if (in.metrics) in.metrics->append(row);
     if (last || (t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0)) save(epoch + 1);
   }
-  result.epochs = t.epochs;
+  result.epochs = stop;
   result.train_seconds = train_time;
   result.images_per_second = train_time > 0 ? static_cast<double>(trained_images) / train_time : 0;
-  if (result.resumed_from >= t.epochs || t.epochs == 0) {  // nothing trained here: still report the model
+  if (result.resumed_from >= stop || stop == 0) {  // nothing trained here: still report the model
     result.final_eval = evaluate(model, in.data.test, in.data.info, t.eval_batch_size, t.amp, t.channels_last);
     if (result.best_epoch < 0) result.best_top1 = result.final_eval.top1;
   }

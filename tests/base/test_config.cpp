@@ -180,7 +180,9 @@ TEST(Config, ShardSpec) {
 TEST(Config, YamlChangesListOnlyNonDefaults) {
   EXPECT_EQ(kdprune::to_yaml_changes(kdprune::yaml_changes_baseline()), "");
   // A changed default shows as a change, an explicit old default does not.
-  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::Config{}), "prune:\n  sampling: auto\n");
+  EXPECT_EQ(kdprune::to_yaml_changes(kdprune::Config{}),
+            "prune:\n  sampling: auto\n  cutoff_by: auto\n  d2_gamma: 1.0\n  d2_beta: 0.1\n  d2_graph: symmetric\n"
+            "  d2_per_class: true\nscore:\n  schedule_epochs: 0\n");
   kdprune::Config c = kdprune::yaml_changes_baseline();
   c.run.seed = 3;
   c.kd.tau = 2.5;

@@ -134,7 +134,6 @@ TEST(Pipeline, ExperimentErrorsNameTheKey) {
   EXPECT_NE(error_of(path, {"experiment.fractions=[0, 0.5]"}).find("experiment.fractions: expected a list of kept fractions"),
             std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.pruners=[{name: el2n, level: medium}]"}).find("experiment.pruners"), std::string::npos);
-  EXPECT_NE(error_of(path, {"experiment.disjoint_split=0.5"}).find("disjoint_split"), std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.alphas=[2]"}).find("kd.alpha"), std::string::npos);
   EXPECT_NE(error_of(path, {"train.epochs=many"}).find("train.epochs"), std::string::npos);
   write_bytes(d.file("nofrac.yaml"), "run: {name: x}\nexperiment: {pruners: [random]}\n");
@@ -195,7 +194,7 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
 }
 
 namespace {
-ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, double top1) {
+ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, double best, double last = 0) {
   ResultRow r;
   r.dataset = "fashion-mnist";
   r.pruner = pruner;
@@ -205,7 +204,8 @@ ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, d
   r.teacher_arch = alpha > 0 ? "resnet20" : "";
   r.teacher_f = alpha > 0 ? 1.0 : 0.0;
   r.seed = seed;
-  r.top1 = top1;
+  r.best_top1 = best;
+  r.top1 = last;
   return r;
 }
 }  // namespace
@@ -224,6 +224,13 @@ TEST(Pipeline, AccuracyTableMeansOverSeedsAndSpreadsFullData) {
   const auto line = t.substr(t.find("\n| 1 "));
   EXPECT_NE(line.find("93.00"), line.rfind("93.00")) << line;  // twice
   EXPECT_NE(line.find(" - "), std::string::npos) << line;
+  EXPECT_NE(t.find("best test top-1"), std::string::npos) << t;  // the paper's metric by default, and said so
+  EXPECT_NE(t.find("between seeds:"), std::string::npos) << t;
+  // --metric last: the final epoch's accuracy
+  const std::string last = accuracy_table({row("random", 0.1, 0, 0, 80, 78.5)}, "last");
+  EXPECT_NE(last.find("| 78.50"), std::string::npos) << last;
+  EXPECT_NE(last.find("final epoch"), std::string::npos) << last;
+  EXPECT_THROW(accuracy_table({row("random", 0.1, 0, 0, 80)}, "median"), kdprune::Error);
 }
 
 TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
@@ -243,7 +250,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   write_bytes(d.file("student/summary.json"),
               nlohmann::json{{"dataset", "fashion-mnist"}, {"arch", "resnet8"}, {"f", 0.1}, {"seed", 2}, {"top1", 88.5},
                              {"top5", 99.0}, {"alpha", 0.5}, {"tau", 4.0}, {"teacher_arch", "resnet20"},
-                             {"wall_seconds", 12.345}, {"subset_size", 6000}}.dump());
+                             {"wall_seconds", 12.345}, {"subset_size", 6000}, {"best_top1", 89.25}, {"best_epoch", 7}}.dump());
   const ResultRow r = read_result(d.file("student"));
   EXPECT_EQ(r.pruner, "el2n");
   EXPECT_EQ(r.level, "easy");
@@ -251,7 +258,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   EXPECT_EQ(r.teacher_arch, "resnet20");
   EXPECT_EQ(r.seed, 2);
   const std::string csv = results_csv({r});
-  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,12.35,"),
+  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,89.25,7,12.35,"),
             std::string::npos) << csv;
   // The header names every field of a row.
   const std::string header = csv.substr(0, csv.find('\n'));
@@ -291,8 +298,8 @@ TEST(Pipeline, AutoSamplingIsBetaForDualAtHighPruningRates) {
   auto sampling = [&](const std::string& name) {
     return load_config_text(e.base_yaml, e.file, find(stages, name).overrides).prune.sampling;
   };
-  EXPECT_EQ(sampling("prune-dual-f0.1"), "beta");
-  EXPECT_EQ(sampling("prune-dual-f0.5"), "beta");
+  EXPECT_EQ(sampling("prune-dual-f0.1-s0"), "beta");  // sampled: one subset per seed
+  EXPECT_EQ(sampling("prune-dual-f0.5-s0"), "beta");
   EXPECT_EQ(sampling("prune-dual-f0.7"), "topk");
   EXPECT_EQ(sampling("prune-dual-topk-f0.1"), "topk");
   EXPECT_EQ(sampling("prune-el2n-f0.1"), "topk");
@@ -302,4 +309,26 @@ TEST(Pipeline, AutoSamplingIsBetaForDualAtHighPruningRates) {
   EXPECT_EQ(prune::auto_sampling(true, 0.1, "easy", false), "topk");
   EXPECT_EQ(prune::auto_sampling(true, 0.1, "hard", true), "topk");
   EXPECT_EQ(prune::auto_sampling(false, 0.1, "hard", false), "topk");
+}
+
+TEST(Pipeline, ScoresOnTheStudentsPartAndSeededSamplingPerSeed) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  const Experiment e = load_experiment(path, {"experiment.disjoint_split=0.5", "experiment.seeds=[0, 1]",
+                                              "experiment.fractions=[0.1]", "experiment.alphas=[0]",
+                                              "experiment.pruners=[forgetting, {name: forgetting, sampling: ccs}]"});
+  const auto stages = plan(e);
+  auto config_of = [&](const std::string& name) { return load_config_text(e.base_yaml, e.file, find(stages, name).overrides); };
+  // The score stage trains on the pool the students select from: their part of the split.
+  const Config score = config_of("score-forgetting");
+  EXPECT_EQ(score.data.part, "student");
+  EXPECT_DOUBLE_EQ(score.data.split, 0.5);
+  // Top-k is a function of the scores: one subset for both seeds. CCS samples: one per seed,
+  // each with its own prune.seed.
+  EXPECT_EQ(config_of("prune-forgetting-f0.1").prune.seed, 0);
+  EXPECT_FALSE(std::any_of(stages.begin(), stages.end(), [](const auto& s) { return s.name == "prune-forgetting-f0.1-s1"; }));
+  EXPECT_EQ(config_of("prune-forgetting-ccs-f0.1-s0").prune.seed, 0);
+  EXPECT_EQ(config_of("prune-forgetting-ccs-f0.1-s1").prune.seed, 1);
+  const Config student = config_of("student-forgetting-ccs-f0.1-a0-s1");
+  EXPECT_NE(student.data.subset.find("prune-forgetting-ccs-f0.1-s1/subset.npy"), std::string::npos) << student.data.subset;
 }

@@ -2,6 +2,7 @@
 // hand computation or an independent evaluation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -69,7 +70,7 @@ TEST(BetaSampling, ParametersAndWeightsFollowTheReference) {
   for (int i = 0; i < 12; ++i) scores.push_back(i), mp.push_back(i < 2 ? 0.9 : 0.5);
   const double f = 0.3, cd = 4;
   const auto p = beta_params(scores, mp, f, cd);
-  const double b = 15 * (1 - 0.5) * (1 - std::pow(0.7, 6.0));
+  const double b = 15 * (1 - 0.5) * (1 - std::pow(0.7, 4.0));  // r^c_d, r = 1 - f
   EXPECT_NEAR(p.b, b, 1e-12);
   EXPECT_NEAR(p.a, 16 - b, 1e-12);
   const auto w = beta_sampling_weights(scores, mp, f, cd);
@@ -79,6 +80,23 @@ TEST(BetaSampling, ParametersAndWeightsFollowTheReference) {
     const double pdf = std::exp((p.a - 1) * std::log(x) + (p.b - 1) * std::log(1 - x) - lb);
     EXPECT_NEAR(w[static_cast<size_t>(i)], pdf * i, 1e-9 * (1 + pdf * i)) << i;
   }
+}
+
+TEST(BetaSampling, ReferenceScriptNumbers) {
+  // behaapyy/dual-pruning exp_cifar/data_subset.py (beta sampling, lines 165-178): anchor_mean =
+  // mean of pred_mean over the 10 highest scores; y_b = 15 (1 - anchor_mean)(1 - prune_rate^c_d),
+  // y_a = 16 - y_b; p = beta.pdf(pred_mean, y_a, y_b) * score, normalised. Numbers from scipy:
+  const std::vector<double> scores = {0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.05, 0.35, 0.45};
+  const std::vector<double> mp = {0.2, 0.95, 0.5, 0.8, 0.3, 0.9, 0.25, 0.6, 0.4, 0.99, 0.7, 0.55};
+  const auto p = beta_params(scores, mp, 0.25, 4.0);
+  EXPECT_NEAR(p.b, 4.921875, 1e-12);  // m = 0.52 (indices 9 and 1 are not in the top 10), r = 0.75
+  EXPECT_NEAR(p.a, 11.078125, 1e-12);
+  const std::vector<double> ref = {0.000111892, 0.00155579, 0.100805, 0.189718, 0.00306822, 0.0273488,
+                                   0.000731800, 0.211107,   0.0260934, 2.13877e-06, 0.282627, 0.156830};
+  const auto w = beta_sampling_weights(scores, mp, 0.25, 4.0);
+  const double total = std::accumulate(w.begin(), w.end(), 0.0);
+  EXPECT_NEAR(total, 4.25089, 1e-5);
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(w[i] / total, ref[i], 1e-5 * ref[i] + 1e-10) << i;
 }
 
 TEST(BetaSampling, DrawsProportionallyWithoutReplacement) {
@@ -94,13 +112,29 @@ TEST(BetaSampling, DrawsProportionallyWithoutReplacement) {
   EXPECT_EQ(weighted_sample_without_replacement(iota_pool(4), w, 2, 9), weighted_sample_without_replacement(iota_pool(4), w, 2, 9));
 }
 
+namespace {
+// Brute-force kNN on a line (the graph knn_graph computes from embeddings; tested in core).
+KnnGraph line_knn(const std::vector<double>& x, int64_t k) {
+  KnnGraph g{static_cast<int64_t>(x.size()), k, {}, {}};
+  for (size_t i = 0; i < x.size(); ++i) {
+    std::vector<std::pair<double, int64_t>> d;
+    for (size_t j = 0; j < x.size(); ++j)
+      if (j != i) d.emplace_back(std::abs(x[i] - x[j]), static_cast<int64_t>(j));
+    std::sort(d.begin(), d.end());
+    for (int64_t c = 0; c < k; ++c) g.neighbors.push_back(d[static_cast<size_t>(c)].second), g.distances.push_back(d[static_cast<size_t>(c)].first);
+  }
+  return g;
+}
+}  // namespace
+
 TEST(D2, ForwardAndGreedyOnAHandCheckedGraph) {
   // Points on a line at x = 0, 1, 2, 10, 11 (1-NN graph, distances by hand):
   //   0 -> 1 (1), 1 -> 0 (1), 2 -> 1 (1), 3 -> 4 (1), 4 -> 3 (1)
-  KnnGraph g{5, 1, {1, 0, 1, 4, 3}, {1, 1, 1, 1, 1}};
+  const KnnGraph g{5, 1, {1, 0, 1, 4, 3}, {1, 1, 1, 1, 1}};
+  const Adjacency out = d2_adjacency(g, false);
   const std::vector<double> s = {1, 2, 3, 1, 1};
   const double gamma = std::log(2.0);  // exp(-gamma * 1) = 1/2
-  const auto fwd = d2_forward(g, s, gamma);
+  const auto fwd = d2_forward(out, s, gamma);
   EXPECT_DOUBLE_EQ(fwd[0], 1 + 0.5 * 2);
   EXPECT_DOUBLE_EQ(fwd[1], 2 + 0.5 * 1);
   EXPECT_DOUBLE_EQ(fwd[2], 3 + 0.5 * 2);
@@ -109,9 +143,41 @@ TEST(D2, ForwardAndGreedyOnAHandCheckedGraph) {
   // Reverse with exp(-beta) = 1: pick 2 (4.0); its neighbour 1 drops to 2.5 - 4 = -1.5.
   // Next 0 vs 3 vs 4 at 2, 1.5, 1.5: pick 0 (its neighbour 1 is lowered again); then 3 (tie with
   // 4 at 1.5, lower node wins), whose neighbour 4 drops to 0; then 4 (0) before 1 (-3.5).
-  EXPECT_EQ(d2_greedy(g, fwd, 4, 0.0), (std::vector<int64_t>{2, 0, 3, 4}));
+  EXPECT_EQ(d2_greedy(out, fwd, 4, 0.0), (std::vector<int64_t>{2, 0, 3, 4}));
   // Without reverse discounting (beta huge) the picks are the plain forward order.
-  EXPECT_EQ(d2_greedy(g, fwd, 3, 1e9), (std::vector<int64_t>{2, 1, 0}));
+  EXPECT_EQ(d2_greedy(out, fwd, 3, 1e9), (std::vector<int64_t>{2, 1, 0}));
+  // The symmetric graph adds 1 -> 2 (2 points at 1 but not back): node 1 gains 0.5 * 3.
+  EXPECT_DOUBLE_EQ(d2_forward(d2_adjacency(g, true), s, gamma)[1], 2 + 0.5 * 1 + 0.5 * 3);
+  // Neighbour terms are clamped at 1e-7 (sampling.py), the node's own score is not.
+  EXPECT_DOUBLE_EQ(d2_forward(out, {-1, -2, 0, 0, 0}, gamma)[0], -1 + 0.5 * 1e-7);
+}
+
+TEST(D2, ReferenceGraphDensitySamplerNumbers) {
+  // x = 0, 1, 3, 4, 10; s = 1, 2, 3, 0.5, 5; k = 2; forward exp(-d) (the reference has no gamma
+  // there) and reverse gamma 0.1 (its README's --gamma). Values from running the reference
+  // GraphDensitySampler (adymaharana/d2pruning core/data/sampling.py, dense path, whose graph is
+  // symmetric) on these points: forward 1.8851, 2.7988, 3.5090, 1.7156, 5.0040; picks 4, 1, 0.
+  const KnnGraph g = line_knn({0, 1, 3, 4, 10}, 2);
+  const std::vector<double> s = {1, 2, 3, 0.5, 5};
+  const auto sym = d2_forward(d2_adjacency(g, true), s, 1.0);
+  const std::vector<double> ref = {1.8851200874464764, 2.798778825065212, 3.508956765254583, 1.7156062211333867,
+                                   5.0039750219849966};
+  for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(sym[i], ref[i], 1e-12) << i;
+  EXPECT_EQ(d2_greedy(d2_adjacency(g, true), sym, 3, 0.1), (std::vector<int64_t>{4, 1, 0}));
+  // Out-edges only: 1 loses 3 -> 1 (e^-3 * 0.5), 2 loses 4 -> 2 (e^-6 * 5), 3 loses 4 -> 3 (e^-6 * 5).
+  const auto knn = d2_forward(d2_adjacency(g, false), s, 1.0);
+  EXPECT_NEAR(knn[1], 2 + std::exp(-1.0) * 1 + std::exp(-2.0) * 3, 1e-12);
+  EXPECT_NEAR(knn[2], 3 + std::exp(-1.0) * 0.5 + std::exp(-2.0) * 2, 1e-12);
+  EXPECT_NEAR(knn[3], 0.5 + std::exp(-1.0) * 3 + std::exp(-3.0) * 2, 1e-12);
+  // Where the two graphs pick differently (x = 0, .5, 1, 1.5, 6, 6.3, 12; k = 2; budget 4; the same
+  // rule in plain Python): symmetric 1, 4, 6, 2; out-edges 1, 4, 6, 3.
+  const KnnGraph h = line_knn({0, 0.5, 1, 1.5, 6, 6.3, 12}, 2);
+  const std::vector<double> t = {1, 3, 1, 2, 4, 0.2, 2.5};
+  EXPECT_NEAR(d2_forward(d2_adjacency(h, true), t, 1.0)[1], 4.94882, 1e-5);
+  EXPECT_EQ(d2_greedy(d2_adjacency(h, true), d2_forward(d2_adjacency(h, true), t, 1.0), 4, 0.1),
+            (std::vector<int64_t>{1, 4, 6, 2}));
+  EXPECT_EQ(d2_greedy(d2_adjacency(h, false), d2_forward(d2_adjacency(h, false), t, 1.0), 4, 0.1),
+            (std::vector<int64_t>{1, 4, 6, 3}));
 }
 
 TEST(Memorization, EstimatorOnAConstructedCase) {

@@ -5,6 +5,7 @@
 
 #include "kdprune/io/npy.h"
 #include "kdprune/prune/score_selection.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
 
@@ -39,12 +40,30 @@ TEST(ScoreSelection, TiesGoToTheLowerIndex) {
   EXPECT_EQ(prune::select_by_score(all(5), s, 2, "moderate"), (std::vector<int64_t>{1, 2}));
 }
 
-TEST(ScoreSelection, ClassBalancedKeepsOnePerClassAtLeast) {
+TEST(ScoreSelection, ClassBalancedKeepsExactlyK) {
   const std::vector<int64_t> labels = {0, 0, 0, 1, 1, 1, 2};
   const std::vector<double> s = {1, 2, 3, 4, 5, 6, 0};
   EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, 3, 3, "hard"), (std::vector<int64_t>{2, 5, 6}));
-  EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, 3, 1, "easy"), (std::vector<int64_t>{0, 3, 6}));
+  // k = 1 < 3 classes: one sample in total (the lowest class gets the share), never one per class.
+  EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, 3, 1, "easy"), (std::vector<int64_t>{0}));
+  EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, 3, 2, "hard"), (std::vector<int64_t>{2, 5}));
   EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, 3, 5, "hard"), (std::vector<int64_t>{1, 2, 4, 5, 6}));
+}
+
+TEST(ScoreSelection, ProportionalSharesAsDeepCore) {
+  // DeepCore (e.g. methods/forgetting.py): round(self.fraction * len(c_indx)) per class, with
+  // Python's round (half to even): f = 0.5 of sizes 5, 3, 1, 4 -> round(2.5) = 2, round(1.5) = 2,
+  // round(0.5) = 0, round(2.0) = 2. f = 0.1 of 25 -> round(2.5) = 2; of 35 -> round(3.5) = 4.
+  EXPECT_EQ(prune::proportional_quotas({5, 3, 1, 4}, 0.5), (std::vector<int64_t>{2, 2, 0, 2}));
+  EXPECT_EQ(prune::proportional_quotas({25, 35, 0}, 0.1), (std::vector<int64_t>{2, 4, 0}));
+  EXPECT_EQ(prune::class_quotas({5, 3, 1, 4}, 6, 0.5, "proportional"), (std::vector<int64_t>{2, 2, 0, 2}));
+  EXPECT_EQ(prune::class_quotas({5, 3, 1, 4}, 6, 0.5, "equal"), (std::vector<int64_t>{2, 2, 1, 1}));
+  // Within each class, the rule applies to that class's quota.
+  const std::vector<int64_t> labels = {0, 0, 0, 1, 1, 1, 2};
+  const std::vector<double> s = {1, 2, 3, 4, 5, 6, 0};
+  EXPECT_EQ(prune::select_by_score_class_balanced(all(7), s, labels, std::vector<int64_t>{2, 1, 0}, "hard"),
+            (std::vector<int64_t>{1, 2, 5}));
+  EXPECT_THROW(prune::class_quotas({1}, 1, 0.5, "bogus"), Error);
 }
 
 TEST(ScoreFiles, NpyAndCsvForms) {

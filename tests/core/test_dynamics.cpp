@@ -41,19 +41,23 @@ TEST(Dynamics, ForgettingFromTheHistoryMatchesTheCounter) {
     rec.record(e, torch::arange(4), logits, torch::zeros({4}, torch::kInt64));
     counter.record(torch::arange(4), logits.argmax(1).eq(0));
   }
-  // by hand: sample 0: 1,1,0,1 -> 1 event; 1: 0,1,1,0 -> 1; 2: 1,0,1,0 -> 2; 3: never right -> max+1 = 3
+  // by hand: sample 0: 1,1,0,1 -> 1 event; 1: 0,1,1,0 -> 1; 2: 1,0,1,0 -> 2; 3: never right ->
+  // its number of presentations, 4 (mtoneva/example_forgetting order_examples_by_forgetting.py,
+  // sort_examples_by_forgetting: an unlearned example counts npresentations per run)
   const auto f = rec.forgetting_scores();
-  EXPECT_TRUE(torch::equal(f, torch::tensor({1.0, 1.0, 2.0, 3.0}, torch::kFloat64))) << f;
+  EXPECT_TRUE(torch::equal(f, torch::tensor({1.0, 1.0, 2.0, 4.0}, torch::kFloat64))) << f;
   EXPECT_TRUE(torch::equal(f, counter.scores()));
 }
 
 TEST(Dual, WindowArithmeticOnAHandWrittenHistory) {
-  // One sample, T = 4, J = 2: windows (0.2, 0.4), (0.4, 0.4), (0.4, 0.8)
-  //   v = 10 * std * (1 - mean): 10*0.1*0.7 = 0.7, 0, 10*0.2*0.4 = 0.8 -> mean 0.5
+  // One sample, T = 4, J = 2: windows (0.2, 0.4), (0.4, 0.4), (0.4, 0.8). The reference
+  // (behaapyy/dual-pruning exp_cifar/importance_evaluation.py, dual(): window.std(dim=0) * 10 *
+  // (1 - mean), averaged over the windows) uses torch's default, the unbiased (n - 1) std:
+  //   10 * sqrt(0.02) * 0.7, 0, 10 * sqrt(0.08) * 0.4 -> mean (0.98995 + 1.13137) / 3 = 0.5 sqrt(2)
   const auto p = torch::tensor({0.2, 0.4, 0.4, 0.8}, torch::kFloat64).view({4, 1});
-  EXPECT_NEAR(dual_scores(p, 2).item<double>(), 0.5, 1e-12);
-  // J >= T: one window over everything: mean 0.45, population std sqrt(0.0475)
-  EXPECT_NEAR(dual_scores(p, 10).item<double>(), 10 * std::sqrt(0.0475) * 0.55, 1e-12);
+  EXPECT_NEAR(dual_scores(p, 2).item<double>(), 0.5 * std::sqrt(2.0), 1e-12);
+  // J >= T: one window over everything: mean 0.45, unbiased variance 0.0475 * 4 / 3
+  EXPECT_NEAR(dual_scores(p, 10).item<double>(), 10 * std::sqrt(0.0475 * 4.0 / 3.0) * 0.55, 1e-12);
   // constant probability: no uncertainty
   EXPECT_NEAR(dual_scores(torch::full({5, 1}, 0.3, torch::kFloat64), 3).item<double>(), 0.0, 1e-12);
 }

@@ -15,8 +15,9 @@ TEST(Forgetting, CountsTransitionsFromAFixedHistory) {
   for (const auto& row : history) f.record(idx, torch::tensor(std::vector<int64_t>(row.begin(), row.end())).to(torch::kBool));
   // sample 0: 1,0,1,0,1 -> 2 events; 1: never learned; 2: 1,1,0,1,1 -> 1; 3: never learned
   EXPECT_TRUE(torch::equal(f.events(), torch::tensor({2, 0, 1, 0}, torch::kInt64)));
-  EXPECT_TRUE(torch::equal(f.scores(), torch::tensor({2.0, 3.0, 1.0, 3.0}, torch::kFloat64)))
-      << "never-learned samples score above every other";
+  // Never-learned samples score their 5 presentations (Toneva et al.'s npresentations), above
+  // every learned sample.
+  EXPECT_TRUE(torch::equal(f.scores(), torch::tensor({2.0, 5.0, 1.0, 5.0}, torch::kFloat64)));
 }
 
 TEST(Forgetting, OnlyPresentedSamplesAndUnorderedBatches) {
@@ -73,10 +74,18 @@ TEST(Grand, FullScopeIsThePerSampleGradientNorm) {
   EXPECT_NEAR(g[1].item<double>(), std::sqrt(sq), 1e-4 * std::sqrt(sq));
 }
 
-TEST(Moderate, DistanceToKnownCentroids) {
-  // class 0 at (0,0) and (2,0): centroid (1,0); class 1 at (0,3), (0,5), (0,7): centroid (0,5)
-  const auto h = torch::tensor({{0.0f, 0.0f}, {0.0f, 3.0f}, {2.0f, 0.0f}, {0.0f, 5.0f}, {0.0f, 7.0f}});
-  const auto y = torch::tensor({0, 1, 0, 1, 1});
-  const auto d = prune::centroid_distance(h, y, 2);
-  EXPECT_TRUE(torch::allclose(d, torch::tensor({1.0, 2.0, 1.0, 0.0, 2.0}, torch::kFloat64)));
+TEST(Moderate, DistanceToTheClassMedianNotTheMean) {
+  // tmllab/Moderate-DS get_median: np.median(features_of_class, axis=0), then the Euclidean
+  // distance of each sample to it. Computed by hand:
+  //   class 0 (odd count): x = {0,1,0,5,1} -> 1, y = {0,0,2,5,1} -> 1: median (1, 1)
+  //     (the mean would be (1.4, 1.6), pulled by the outlier (5, 5))
+  //   class 1 (even count, mean of the two middle values): x = {10,11,10,14} -> 10.5,
+  //     y = {10,10,13,10} -> 10: median (10.5, 10)
+  const auto h = torch::tensor({{0.0f, 0.0f}, {10.0f, 10.0f}, {1.0f, 0.0f}, {11.0f, 10.0f}, {0.0f, 2.0f},
+                                {5.0f, 5.0f}, {10.0f, 13.0f}, {1.0f, 1.0f}, {14.0f, 10.0f}});
+  const auto y = torch::tensor({0, 1, 0, 1, 0, 0, 1, 0, 1});
+  const auto d = prune::class_median_distance(h, y, 3);  // class 2 is empty
+  const auto expected = torch::tensor({std::sqrt(2.0), 0.5, 1.0, 0.5, std::sqrt(2.0), std::sqrt(32.0), std::sqrt(9.25), 0.0, 3.5},
+                                      torch::kFloat64);
+  EXPECT_TRUE(torch::allclose(d, expected, 1e-12, 1e-12)) << d;
 }

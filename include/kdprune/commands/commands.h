@@ -47,6 +47,7 @@ struct ExperimentOptions {
   bool print_jobs = false;        // do not run the selected stages: list their command lines
   std::vector<std::string> only;  // stage kinds to run (teacher, score, prune, student); empty = all
   std::string program = "kdprune";  // the binary named in printed command lines
+  std::string metric = "best";      // the table's accuracy: best over the evaluated epochs, or last
 };
 struct ExperimentReport {
   std::string plan;          // one line per stage: action, name, reason, then its command
@@ -59,7 +60,8 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
 
 // `kdprune results DIR...`: results rows of finished student runs (directories, or folders that
 // contain them), written as CSV to `out_path` when given; returns the accuracy table.
-std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path);
+std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path,
+                            const std::string& metric = "best");
 
 // `kdprune info`: versions, devices, registries.
 std::string info_report();

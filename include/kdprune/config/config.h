@@ -87,22 +87,35 @@ struct PruneSection {
   double fraction = 1.0;
   std::string level = "hard";  // hard | easy | moderate
   bool class_balanced = false;
+  std::string class_shares = "equal";  // class_balanced: equal shares of N_f | proportional round(f * n_c) (DeepCore)
   std::string scores;
+  std::string scores_order;       // dataset index of each position of the scores file (.npy or text); "" = by position
   int64_t seed = 0;
   std::string sampling = "auto";  // auto (beta for DUAL scores at f <= 0.5, else topk) | topk (by level) | ccs | beta (DUAL) | d2
-  double cutoff = 0.0;            // ccs, d2: drop this hardest fraction of the pool first
+  double cutoff = 0.0;            // ccs, d2: drop this fraction of the pool first (the likeliest mislabeled)
+  // ccs, d2: what the cut-off ranks by. aum: the lowest AUM (as the CCS and D2 reference code, from
+  // the scoring run's aum.npy or prune.aum); score: the highest selection score; auto: aum when an
+  // AUM file is there, else score.
+  std::string cutoff_by = "auto";
+  std::string aum;                // ccs, d2: per-sample AUM (.npy); "" = aum.npy beside the scores
   int64_t strata = 50;            // ccs: equal-width score strata
   double beta_cd = 4.0;           // beta: c_d of DUAL's Beta sampling
   std::string mean_prob;          // beta: per-sample mean true-class probability (.npy); "" = beside the scores
   std::string model;              // d2: model.pt whose embeddings build the kNN graph
-  int64_t knn = 5;                // d2: neighbours per node
-  double d2_gamma = 0.1;          // d2: forward message passing decay exp(-gamma d)
-  double d2_beta = 1.0;           // d2: reverse message passing decay exp(-beta d)
+  int64_t knn = 5;                // d2: neighbours per node (the reference README's 5)
+  double d2_gamma = 1.0;          // d2: forward message passing weight exp(-d2_gamma d); the reference: exp(-d)
+  double d2_beta = 0.1;           // d2: reverse (selection) discount exp(-d2_beta d); the reference's --gamma 0.1
+  std::string d2_graph = "symmetric";  // d2: symmetric (kNN edges both ways, as the reference) | knn (out-edges)
+  bool d2_per_class = true;       // d2: a graph and an equal budget share per class (the reference's class mode)
 };
 
 struct ScoreSection {
   std::string method = "forgetting";
   int64_t epochs = 20;
+  // The length of the learning-rate schedule the scoring models follow; they stop at score.epochs
+  // (data_diet takes EL2N at epoch 20 of a 200-epoch run, DUAL the first 30 of 200).
+  // 0 = train.epochs (the recipe's full length); -1 = anneal the whole schedule within score.epochs.
+  int64_t schedule_epochs = 0;
   int64_t models = 1;
   std::string scope = "last_layer";
   double subset_ratio = 0.7;  // memorization: each model trains on this random share of the pool

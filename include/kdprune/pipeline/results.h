@@ -23,7 +23,9 @@ struct ResultRow {
   std::string student_arch;
   int64_t seed = 0;
   int64_t subset_size = 0;
-  double top1 = 0.0, top5 = 0.0, wall_seconds = 0.0;
+  double top1 = 0.0, top5 = 0.0, wall_seconds = 0.0;  // top1/top5: the final epoch
+  double best_top1 = 0.0;  // the best test top-1 over the evaluated epochs (RepDistiller's and the paper's)
+  int64_t best_epoch = 0;
   std::string run_dir;
 };
 
@@ -36,7 +38,9 @@ std::string results_csv(const std::vector<ResultRow>& rows);
 
 // The compact accuracy table: rows f, columns pruner x {no KD, KD (α...)} with the mean top-1
 // over seeds (± std and the seed count when there are several). Students on the full data
-// (pruner "none") fill every pruner's column of their row.
-std::string accuracy_table(const std::vector<ResultRow>& rows);
+// (pruner "none") fill every pruner's column of their row. metric: "best" (the best test top-1
+// over the evaluated epochs, as RepDistiller and the paper report) or "last" (the final epoch);
+// the table's last lines say which, and what varies between seeds.
+std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string& metric = "best");
 
 }  // namespace kdprune::pipeline

@@ -24,7 +24,7 @@ class DynamicsRecorder : public train::TrainObserver {
   torch::Tensor margin() const { return margin_; }    // float16 [epochs, N]
 
   // Forgetting events from the correctness history (one presentation per epoch); samples never
-  // right get max + 1, as in ForgettingCounter.
+  // right score their number of presentations, as in ForgettingCounter.
   torch::Tensor forgetting_scores() const;
   // AUM (Pleiss et al.): the mean margin over the recorded epochs (low = likely mislabeled).
   torch::Tensor area_under_margin() const;
@@ -35,7 +35,7 @@ class DynamicsRecorder : public train::TrainObserver {
 
 // DUAL (Cho et al. 2025) from a true-class probability history p [T, N]: for every window of J
 // consecutive epochs (one window of all T when T < J), v = 10 * std * (1 - mean) with the
-// population std; the score is the mean of v over the windows. Higher = uncertain and difficult.
+// unbiased (n - 1) std, as the reference's torch default; the score is the mean of v over the windows. Higher = uncertain and difficult.
 torch::Tensor dual_scores(const torch::Tensor& prob_history, int64_t window);
 
 }  // namespace kdprune::prune

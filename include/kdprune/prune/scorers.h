@@ -17,7 +17,9 @@ class ForgettingCounter : public train::TrainObserver {
   void on_step(const train::StepRecord& r) override;
   // Records the correctness of one presentation of each sample in `indices` (exposed for tests).
   void record(const torch::Tensor& indices, const torch::Tensor& correct);
-  // Event counts; samples never classified correctly get max(count) + 1 (harder than all others).
+  // Event counts; a sample never classified correctly scores its number of presentations, as
+  // Toneva et al.'s sort_examples_by_forgetting (mtoneva/example_forgetting): above every learned
+  // sample (k events need 2k presentations), and means over models rank as the reference's sums.
   torch::Tensor scores() const;
   torch::Tensor events() const { return events_; }
   torch::Tensor ever_learned() const { return learned_; }
@@ -26,6 +28,7 @@ class ForgettingCounter : public train::TrainObserver {
   torch::Tensor last_;     // int8: -1 never presented, 0 wrong, 1 right at the last presentation
   torch::Tensor events_;   // int64 counts
   torch::Tensor learned_;  // bool
+  torch::Tensor presented_;  // int64: presentations so far
 };
 
 // EL2N: ||softmax(logits) - onehot(y)||_2 per sample.
@@ -39,7 +42,8 @@ torch::Tensor grand_last_layer(const torch::Tensor& logits, const torch::Tensor&
 // (slow; the validation reference).
 torch::Tensor grand_full(models::ModelImpl& model, const torch::Tensor& x, const torch::Tensor& labels);
 
-// Moderate (Xia et al.): Euclidean distance of each embedding to its class centroid.
-torch::Tensor centroid_distance(const torch::Tensor& embedding, const torch::Tensor& labels, int64_t classes);
+// Moderate (Xia et al.): Euclidean distance of each embedding to its class's coordinate-wise
+// median embedding (tmllab/Moderate-DS `get_median`: np.median over the class's rows).
+torch::Tensor class_median_distance(const torch::Tensor& embedding, const torch::Tensor& labels, int64_t classes);
 
 }  // namespace kdprune::prune

@@ -18,8 +18,21 @@ std::vector<int64_t> random_selection(const std::vector<int64_t>& pool, int64_t 
 // classes that still have room. Returned per class (length = classes).
 std::vector<int64_t> class_balanced_quotas(const std::vector<int64_t>& class_sizes, int64_t k);
 
-// k indices of `pool`, balanced over classes by class_balanced_quotas, uniform within a class.
-// labels[i] is the class of dataset index i.
+// DeepCore's proportional shares (`round(self.fraction * len(c_indx))` in its methods): each class
+// keeps round(f * n_c), Python's round (half to even), at most n_c. The total is near k, not exactly k.
+std::vector<int64_t> proportional_quotas(const std::vector<int64_t>& class_sizes, double f);
+
+// The pool's class sizes (labels[i] is the class of dataset index i).
+std::vector<int64_t> pool_class_sizes(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels, int64_t classes);
+
+// The per-class quotas of prune.class_shares: "equal" (class_balanced_quotas of k, exactly k in
+// total) or "proportional" (proportional_quotas of f).
+std::vector<int64_t> class_quotas(const std::vector<int64_t>& class_sizes, int64_t k, double f, const std::string& shares);
+
+// quota[c] indices of class c from `pool`, uniform within a class.
+std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
+                                                     const std::vector<int64_t>& quota, int64_t seed);
+// The same with equal shares of k.
 std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
                                                      int64_t classes, int64_t k, int64_t seed);
 

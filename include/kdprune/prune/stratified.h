@@ -13,6 +13,18 @@ namespace kdprune::prune {
 std::vector<int64_t> drop_hardest(const std::vector<int64_t>& pool, const std::vector<double>& scores, double cutoff,
                                   int64_t k);
 
+// The pool without the floor(cutoff * n) samples of lowest values[index] (ties: the higher index
+// goes first), never leaving fewer than k; ascending. The CCS and D2 reference code cut this way
+// by AUM (low margin = likely mislabeled).
+std::vector<int64_t> drop_lowest(const std::vector<int64_t>& pool, const std::vector<double>& values, double cutoff,
+                                 int64_t k);
+
+// CCS's stratified sampling of k from an already cut pool: `strata` equal-width bins over the
+// pool's score range, filled from the smallest non-empty bin up, each taking min(its size,
+// floor(budget left / bins left)), uniformly at random inside a bin.
+std::vector<int64_t> ccs_sample(const std::vector<int64_t>& pool, const std::vector<double>& scores, int64_t k,
+                                int64_t strata, int64_t seed);
+
 // CCS over scores[index] of the pool: drop the floor(cutoff * n) hardest (highest score; ties:
 // the higher index goes first), split the remaining score range into `strata` equal-width bins,
 // then fill the budget k from the smallest non-empty bin up, each bin taking
@@ -25,7 +37,7 @@ std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::
 std::vector<int64_t> ccs_budgets(const std::vector<int64_t>& sizes, int64_t k);
 
 // DUAL's Beta sampling weights for keeping fraction f: with r = 1 - f, m = the mean of mean_prob
-// over the 10 highest-scoring samples, b = 15 (1 - m)(1 - r^(2 + cd)), a = 16 - b, the weight of
+// over the 10 highest-scoring samples, b = 15 (1 - m)(1 - r^cd), a = 16 - b, the weight of
 // sample i is BetaPDF(mean_prob_i; a, b) * score_i (mean_prob clamped into [1e-6, 1 - 1e-6]).
 struct BetaParams {
   double a, b;

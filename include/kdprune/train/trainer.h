@@ -64,6 +64,9 @@ struct TrainInputs {
   LossFn loss = cross_entropy_loss;
   std::vector<TrainObserver*> observers{};
   bool show_progress = true;
+  // Stop after this many epochs of the train.epochs schedule (scoring runs take an early epoch of
+  // a longer run, e.g. epoch 20 of 200); -1 = the whole schedule.
+  int64_t stop_epoch = -1;
 };
 
 std::vector<std::string> metrics_columns();

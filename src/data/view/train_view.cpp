@@ -65,7 +65,9 @@ TrainView select_train_view(const Config& config, const std::vector<int64_t>& la
     const int64_t k = prune::kept_count(prune.fraction, v.pool_size);
     if (prune.method == "random") v.indices = prune::random_selection(pool, k, prune.seed);
     else if (prune.method == "class_balanced_random")
-      v.indices = prune::class_balanced_random_selection(pool, labels, classes, k, prune.seed);
+      v.indices = prune::class_balanced_random_selection(
+          pool, labels, prune::class_quotas(prune::pool_class_sizes(pool, labels, classes), k, prune.fraction, prune.class_shares),
+          prune.seed);
     else
       throw Error("prune.method=" + prune.method + ": inline pruning supports random and class_balanced_random; "
                   "for score-based methods run `kdprune prune` and pass its subset.npy as data.subset");
