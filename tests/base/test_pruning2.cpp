@@ -53,6 +53,25 @@ TEST(Ccs, CutOffStrataAndDeterminism) {
   EXPECT_EQ(big.back(), 94);
 }
 
+TEST(Ccs, CutOffByLowestAumAsTheReference) {
+  // haizhongzheng/Coverage-centric-coreset-selection core/data/Coreset.py: the mis_num =
+  // int(0.2 * 20) = 4 lowest AUM are dropped (train.py: mis_key accumulated_margin, ascending),
+  // then 4 equal-width strata over the kept scores, budgets smallest stratum first. By hand with
+  // score_i = i^1.5 / 10 and aum_i = (7 i mod 20) - 10: dropped {0, 3, 6, 9} (AUM -10, -9, -8, -7);
+  // strata {1, 2, 4, 5, 7}, {8, 10, 11, 12}, {13, 14, 15}, {16, 17, 18, 19}; budgets for k = 6:
+  // 2, 1, 1, 2 (the 3-stratum gets 6 // 4 = 1, then 5 // 3 = 1, 4 // 2 = 2, 2).
+  std::vector<double> scores, aum;
+  for (int i = 0; i < 20; ++i) scores.push_back(std::pow(i, 1.5) / 10), aum.push_back((7 * i) % 20 - 10);
+  const auto kept = drop_lowest(iota_pool(20), aum, 0.2, 6);
+  EXPECT_EQ(kept, (std::vector<int64_t>{1, 2, 4, 5, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}));
+  EXPECT_EQ(ccs_budgets({5, 4, 3, 4}, 6), (std::vector<int64_t>{2, 1, 1, 2}));
+  const auto picked = ccs_sample(kept, scores, 6, 4, 11);
+  ASSERT_EQ(picked.size(), 6u);
+  std::map<int, int> per;
+  for (int64_t i : picked) per[i <= 7 ? 0 : i <= 12 ? 1 : i <= 15 ? 2 : 3]++;
+  EXPECT_EQ(per, (std::map<int, int>{{0, 2}, {1, 1}, {2, 1}, {3, 2}}));
+}
+
 TEST(BetaSampling, DensityMatchesAnIndependentEvaluation) {
   // Integer parameters have a closed form: Beta(2, 3) = 12 x (1 - x)^2.
   for (double x : {0.1, 0.5, 0.8}) EXPECT_NEAR(beta_pdf(x, 2, 3), 12 * x * (1 - x) * (1 - x), 1e-12);

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "kdprune/io/npy.h"
 #include "run_cli.h"
 #include "test_files.h"
 
@@ -139,4 +142,82 @@ TEST(Pruning2Cli, CcsAndD2SelectDeterministically) {
   EXPECT_NE(no_model.out.find("prune.model: D2 needs"), std::string::npos) << no_model.out;
   auto info = run("info");
   for (const char* name : {"dual", "memorization", "ccs", "d2", "aum"}) EXPECT_NE(info.out.find(name), std::string::npos) << name;
+}
+
+TEST(Pruning2Cli, CutOffByAumPoolsAndImportedScores) {
+  TempDir d;
+  // A scoring run records AUM beside its scores, its schedule length and its pool.
+  auto s = run("score" + tiny(d, "el2n") + " score.method=el2n score.epochs=2 score.schedule_epochs=10");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(s.out.find("stopping after epoch 2 of a 10-epoch schedule"), std::string::npos) << s.out;
+  const auto info = json_of(d.path() + "/el2n/scores.json");
+  EXPECT_EQ(info["schedule_epochs"], 10);
+  EXPECT_EQ(info["pool"]["size"], 96);
+  const std::string scores = d.path() + "/el2n/scores.npy";
+  const auto aum = kdprune::io::read_npy_as_f64(d.path() + "/el2n/aum.npy");
+  ASSERT_EQ(aum.size(), 96u);
+  // CCS with a 25 % cut-off: by AUM (the reference's rule) when aum.npy is beside the scores.
+  ASSERT_EQ(run("prune --scores " + scores + tiny(d, "c1") + " prune.fraction=0.25 prune.sampling=ccs prune.cutoff=0.25").code, 0);
+  EXPECT_EQ(json_of(d.path() + "/c1/subset.json")["cutoff_by"], "aum");
+  std::vector<size_t> by_aum(96);
+  for (size_t i = 0; i < 96; ++i) by_aum[i] = i;
+  std::stable_sort(by_aum.begin(), by_aum.end(), [&](size_t a, size_t b) { return aum[a] < aum[b]; });
+  const double threshold = aum[by_aum[23]];  // the 24 lowest are cut (ties at the edge aside)
+  for (int64_t i : kdprune::io::read_npy_as_i64(d.path() + "/c1/subset.npy"))
+    EXPECT_GE(aum[static_cast<size_t>(i)], threshold) << "sample " << i << " has one of the lowest AUMs";
+  ASSERT_EQ(run("prune --scores " + scores + tiny(d, "c2") + " prune.fraction=0.25 prune.sampling=ccs prune.cutoff=0.25 "
+                "prune.cutoff_by=score").code, 0);
+  EXPECT_EQ(json_of(d.path() + "/c2/subset.json")["cutoff_by"], "score");
+  fs::create_directories(d.file("bare"));
+  fs::copy_file(scores, d.file("bare/scores.npy"));
+  auto no_aum = run("prune --scores " + d.file("bare/scores.npy") + tiny(d, "c3") +
+                    " prune.fraction=0.25 prune.sampling=ccs prune.cutoff=0.25 prune.cutoff_by=aum");
+  EXPECT_NE(no_aum.code, 0);
+  EXPECT_NE(no_aum.out.find("prune.cutoff_by=aum: no AUM file"), std::string::npos) << no_aum.out;
+
+  // Scores of one split part cannot select from another.
+  ASSERT_EQ(run("score" + tiny(d, "part") + " score.method=el2n score.epochs=1 data.split=0.5 data.part=student").code, 0);
+  const std::string part_scores = " --scores " + d.path() + "/part/scores.npy";
+  auto other = run("prune" + part_scores + tiny(d, "p1") + " prune.fraction=0.5 data.split=0.5 data.part=teacher");
+  EXPECT_NE(other.code, 0);
+  EXPECT_NE(other.out.find("were computed on a pool of 48 samples"), std::string::npos) << other.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/p1")) << "nothing written on a refused selection";
+  EXPECT_EQ(run("prune" + part_scores + tiny(d, "p2") + " prune.fraction=0.5 data.split=0.5 data.part=student").code, 0);
+
+  // Imported scores: an order file maps positions to dataset indices (data_diet saves class-
+  // sorted scores); the same scores reversed with a reversed order select the same subset.
+  std::vector<float> v(96), reversed(96);
+  for (size_t i = 0; i < 96; ++i) v[i] = static_cast<float>((i * 37) % 96), reversed[95 - i] = v[i];
+  kdprune::io::write_npy_f32(d.file("v.npy"), v);
+  kdprune::io::write_npy_f32(d.file("r.npy"), reversed);
+  std::string order;
+  for (int i = 95; i >= 0; --i) order += std::to_string(i) + "\n";
+  kdprune::test::write_bytes(d.file("order.txt"), order);
+  ASSERT_EQ(run("prune --scores " + d.file("v.npy") + tiny(d, "o1") + " prune.fraction=0.25").code, 0);
+  auto o2 = run("prune --scores " + d.file("r.npy") + tiny(d, "o2") + " prune.fraction=0.25 prune.scores_order=" + d.file("order.txt"));
+  ASSERT_EQ(o2.code, 0) << o2.out;
+  EXPECT_EQ(read_bytes(d.path() + "/o1/subset.npy"), read_bytes(d.path() + "/o2/subset.npy"));
+  kdprune::test::write_bytes(d.file("short.txt"), "0\n1\n");
+  auto bad_order = run("prune --scores " + d.file("r.npy") + tiny(d, "o3") + " prune.fraction=0.25 prune.scores_order=" + d.file("short.txt"));
+  EXPECT_NE(bad_order.code, 0);
+  EXPECT_NE(bad_order.out.find("prune.scores_order '"), std::string::npos) << bad_order.out;
+  // +inf ranks as the hardest (data_diet's never learned); -inf is refused.
+  v[5] = std::numeric_limits<float>::infinity();
+  kdprune::io::write_npy_f32(d.file("inf.npy"), v);
+  ASSERT_EQ(run("prune --scores " + d.file("inf.npy") + tiny(d, "i1") + " prune.fraction=0.01").code, 0);
+  EXPECT_EQ(kdprune::io::read_npy_as_i64(d.path() + "/i1/subset.npy"), (std::vector<int64_t>{5}));
+  auto ccs_inf = run("prune --scores " + d.file("inf.npy") + tiny(d, "i2") + " prune.fraction=0.25 prune.sampling=ccs");
+  EXPECT_EQ(ccs_inf.code, 0) << ccs_inf.out;
+  v[5] = -std::numeric_limits<float>::infinity();
+  kdprune::io::write_npy_f32(d.file("ninf.npy"), v);
+  auto ninf = run("prune --scores " + d.file("ninf.npy") + tiny(d, "i3") + " prune.fraction=0.25");
+  EXPECT_NE(ninf.code, 0);
+  EXPECT_NE(ninf.out.find("is -inf"), std::string::npos) << ninf.out;
+  // Beta sampling refuses mean probabilities outside [0, 1].
+  std::vector<float> mp(96, 0.5f);
+  mp[3] = 1.5f;
+  kdprune::io::write_npy_f32(d.file("mp.npy"), mp);
+  auto bad_mp = run("prune --scores " + d.file("v.npy") + tiny(d, "m1") + " prune.fraction=0.25 prune.sampling=beta prune.mean_prob=" + d.file("mp.npy"));
+  EXPECT_NE(bad_mp.code, 0);
+  EXPECT_NE(bad_mp.out.find("is not a probability in [0, 1]"), std::string::npos) << bad_mp.out;
 }

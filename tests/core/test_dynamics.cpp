@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kdprune/prune/aum.h"
 #include "kdprune/prune/dynamics.h"
 #include "kdprune/prune/knn.h"
 #include "kdprune/prune/scorers.h"
@@ -77,4 +78,19 @@ TEST(Knn, MatchesBruteForce) {
       EXPECT_NEAR(g.distances[static_cast<size_t>(i * k + c)], d[static_cast<size_t>(c)].first, 1e-4) << i;
     }
   }
+}
+
+TEST(Aum, ProbabilityMarginAsTheReference) {
+  // CCS/D2 generate_importance_score.py: per presentation, softmax p_y - max_{c != y} p_c, summed
+  // over training. Sample 0, label 0: logits (2, 0, 1) and then (0, 0, 3); sample 2 never shown.
+  ProbabilityMarginAum aum(3, torch::kCPU);
+  aum.record(torch::tensor({0, 1}), torch::tensor({{2.0f, 0.0f, 1.0f}, {0.0f, 1.0f, 0.0f}}), torch::tensor({0, 1}));
+  aum.record(torch::tensor({0}), torch::tensor({{0.0f, 0.0f, 3.0f}}), torch::tensor({0}));
+  const double z1 = std::exp(2.0) + 1 + std::exp(1.0), z2 = 2 + std::exp(3.0), z3 = 2 + std::exp(1.0);
+  const double m0 = ((std::exp(2.0) - std::exp(1.0)) / z1 + (1 - std::exp(3.0)) / z2) / 2;  // mean of two presentations
+  const double m1 = (std::exp(1.0) - 1) / z3;
+  const auto a = aum.aum();
+  EXPECT_NEAR(a[0].item<double>(), m0, 1e-6);
+  EXPECT_NEAR(a[1].item<double>(), m1, 1e-6);
+  EXPECT_TRUE(std::isnan(a[2].item<double>()));
 }
