@@ -11,7 +11,9 @@ Draws every figure the rows support (each needs at least two values on its x axi
   fig7_teacher_capacity     KD student accuracy vs teacher architecture, one line per f
   fig8_disjoint             KD student accuracy with the teacher's data disjoint from the student's
                             (teacher_part != data_part) vs the same data, per f
-Points are the mean over seeds; error bars one standard deviation. Needs matplotlib and pandas
+Points are the mean over seeds; error bars one standard deviation. The accuracy is the best test
+top-1 over the evaluated epochs (`best_top1`, as the paper reports; --metric last: the final
+epoch, `top1`; CSVs without best_top1 fall back to top1). Needs matplotlib and pandas
 (Debian: python3-matplotlib python3-pandas).
 """
 import argparse
@@ -27,7 +29,10 @@ import pandas as pd  # noqa: E402
 REQUIRED = ["dataset", "pruner", "f", "alpha", "alpha_schedule", "teacher_arch", "teacher_f", "data_part", "seed", "top1"]
 
 
-def load(paths):
+YLABEL = "test top-1 (%)"
+
+
+def load(paths, metric="best"):
     frames = []
     for p in paths:
         try:
@@ -39,6 +44,12 @@ def load(paths):
             sys.exit(f"plot_figures: {p}: not a kdprune results.csv (missing columns: {', '.join(missing)})")
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
+    global YLABEL
+    if metric == "best" and "best_top1" in df.columns and (df["best_top1"] != "").all():
+        df["top1"] = df["best_top1"]  # the plotted accuracy
+        YLABEL = "best test top-1 (%)"
+    else:
+        YLABEL = "final test top-1 (%)"
     for c in ("f", "alpha", "teacher_f", "top1"):
         df[c] = pd.to_numeric(df[c])
     df["kd"] = df["alpha"] != 0
@@ -110,7 +121,7 @@ def fig3(df, out):
             label = f"{p}, KD" + (" (best α)" if kd["alpha"].nunique() > 1 else f" (α={kd['alpha'].iloc[0]:g})")
             ax.errorbar(best["f"], best["mean"], yerr=best["std"], color=c, ls="-", marker="s", capsize=3, label=label)
     ax.set_xlabel("kept fraction f")
-    ax.set_ylabel("test top-1 (%)")
+    ax.set_ylabel(YLABEL)
     ax.set_title(title(df, "accuracy vs kept fraction"))
     ax.grid(alpha=0.3)
     legend(ax)
@@ -136,7 +147,7 @@ def lines_by_f(d, x, xlabel, name, what, out, categorical=False):
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels(order, rotation=20)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("test top-1 (%)")
+    ax.set_ylabel(YLABEL)
     ax.set_title(title(d, what))
     ax.grid(alpha=0.3)
     legend(ax)
@@ -148,8 +159,10 @@ def main():
     ap.add_argument("results", nargs="+", help="results.csv files")
     ap.add_argument("--out", help="output folder (default: figures/ beside the first results.csv)")
     ap.add_argument("--pruner", default=None, help="pruner for figures 5-8 (default: random if present)")
+    ap.add_argument("--metric", choices=["best", "last"], default="best",
+                    help="best test top-1 over the evaluated epochs (the paper's, default) or the final epoch's")
     args = ap.parse_args()
-    df = load(args.results)
+    df = load(args.results, args.metric)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "figures")
     os.makedirs(out, exist_ok=True)
     if df.empty:

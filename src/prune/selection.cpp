@@ -99,9 +99,9 @@ const std::vector<PrunerEntry>& pruner_registry() {
       {"aum", "minus the area under the margin (logit_y - max other) over training (kdprune score)", true},
       {"memorization", "P[right | trained on it] - P[right | not], K models on random r-subsets (kdprune score)", true},
       {"scores", "any per-sample score file (.npy/.csv) given to kdprune prune --scores", true},
-      {"ccs", "selection over any score (prune.sampling=ccs): hard cut-off, 50 equal-width strata, smallest first", true},
-      {"d2", "selection over any score (prune.sampling=d2): kNN graph of prune.model's embeddings, forward + "
-             "reverse message passing", true},
+      {"ccs", "selection over any score (prune.sampling=ccs): cut-off by AUM, 50 equal-width strata, smallest first", true},
+      {"d2", "selection over any score (prune.sampling=d2): cut-off by AUM, per-class symmetric kNN graphs of prune.model's "
+             "embeddings, forward exp(-d) + reverse exp(-0.1 d) message passing (the reference's recipe)", true},
   };
   return entries;
 }
