@@ -161,7 +161,8 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   };
   std::vector<std::string> teacher_keys;
   for (const auto& r : rows) {
-    const std::string t = r.teacher_arch.empty() ? "" : r.teacher_arch + "@" + format_number(r.teacher_f);
+    // Teachers differ by architecture, f_t and the split part they trained on (disjoint vs shared).
+    const std::string t = r.teacher_arch.empty() ? "" : r.teacher_arch + "@" + format_number(r.teacher_f) + "/" + r.teacher_part;
     if (!t.empty() && std::find(teacher_keys.begin(), teacher_keys.end(), t) == teacher_keys.end())
       teacher_keys.push_back(t);
   }
@@ -174,7 +175,11 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     std::string s = "KD";
     if (alphas.size() > 2 || (alphas.size() == 2 && alphas.front() != 0.0) || r.alpha_schedule != "constant")
       s += " a=" + format_number(r.alpha);
-    if (teacher_keys.size() > 1) s += " " + r.teacher_arch + (r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "");
+    if (teacher_keys.size() > 1) {
+      s += " " + r.teacher_arch + (r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "");
+      if (!r.teacher_part.empty() && r.teacher_part != "all")
+        s += r.teacher_part == r.data_part ? " (same part)" : " (" + r.teacher_part + " part)";
+    }
     return s;
   };
   std::vector<std::string> pruners, kds;

@@ -332,3 +332,18 @@ TEST(Pipeline, ScoresOnTheStudentsPartAndSeededSamplingPerSeed) {
   const Config student = config_of("student-forgetting-ccs-f0.1-a0-s1");
   EXPECT_NE(student.data.subset.find("prune-forgetting-ccs-f0.1-s1/subset.npy"), std::string::npos) << student.data.subset;
 }
+
+TEST(Pipeline, AccuracyTableKeepsDisjointAndSharedTeachersApart) {
+  // A disjoint-split experiment and its control: same teacher architecture and f_t, trained on the
+  // other part or on the students' own part. They are two conditions, not two seeds.
+  auto kd = [](const std::string& teacher_part, double best) {
+    ResultRow r = row("random", 0.1, 0.5, 0, best);
+    r.data_part = "student";
+    r.teacher_part = teacher_part;
+    return r;
+  };
+  const std::string t = accuracy_table({kd("teacher", 80), kd("student", 84)});
+  EXPECT_NE(t.find("KD resnet20 (teacher part)"), std::string::npos) << t;
+  EXPECT_NE(t.find("KD resnet20 (same part)"), std::string::npos) << t;
+  EXPECT_EQ(t.find("±"), std::string::npos) << "no condition averaged with another: " << t;
+}
