@@ -40,7 +40,8 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
 // the config's changes.
 Config relevant_keys(Config c, StageKind kind) {
   const Config& base = yaml_changes_baseline();
-  if (kind != StageKind::score) c.score.schedule_epochs = base.score.schedule_epochs;
+  // Memorization models always anneal within score.epochs: the schedule key does not reach them.
+  if (kind != StageKind::score || c.score.method == "memorization") c.score.schedule_epochs = base.score.schedule_epochs;
   if (kind == StageKind::prune) {
     c.train = {}, c.model = {}, c.kd = {}, c.score = base.score;
     auto& p = c.prune;
