@@ -45,9 +45,11 @@ def load(paths, metric="best"):
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)
     global YLABEL
-    if metric == "best" and "best_top1" in df.columns and (df["best_top1"] != "").all():
-        df["top1"] = df["best_top1"]  # the plotted accuracy
-        YLABEL = "best test top-1 (%)"
+    if metric == "best" and "best_top1" in df.columns:
+        # The plotted accuracy; rows of older CSVs without best_top1 keep their final top-1.
+        best = pd.to_numeric(df["best_top1"].replace("", float("nan")), errors="coerce")
+        df["top1"] = best.fillna(pd.to_numeric(df["top1"]))
+        YLABEL = "best test top-1 (%)" if best.notna().all() else "best test top-1 (%; final where not recorded)"
     else:
         YLABEL = "final test top-1 (%)"
     for c in ("f", "alpha", "teacher_f", "top1"):

@@ -41,16 +41,21 @@ CutOff cut_off(const PruneSection& p, const std::string& scores_path, const std:
   const std::string aum_path = !p.aum.empty() ? p.aum : std::filesystem::exists(beside) ? beside : "";
   std::string by = p.cutoff_by;
   if (by == "auto") by = aum_path.empty() ? "score" : "aum";
-  if (by == "aum" && aum_path.empty())
-    throw Error("prune.cutoff_by=aum: no AUM file (expected " + beside + ", written by `kdprune score`, or prune.aum=FILE)");
   if (p.cutoff <= 0) {
     c.kept = pool;
     return c;
   }
+  if (by == "aum" && aum_path.empty())
+    throw Error("prune.cutoff_by=aum: no AUM file (expected " + beside + ", written by `kdprune score`, or prune.aum=FILE)");
   c.by = by;
   if (by == "aum") {
     c.aum_file = aum_path;
-    const std::vector<double> aum = prune::read_scores(aum_path, n);
+    std::vector<double> aum;
+    try {
+      aum = prune::read_scores(aum_path, n);
+    } catch (const Error& e) {
+      throw Error("prune.aum (the cut-off of prune.cutoff_by=" + p.cutoff_by + "): " + e.what());
+    }
     c.kept = prune::drop_lowest(pool, aum, p.cutoff, k);
   } else {
     c.kept = prune::drop_hardest(pool, scores, p.cutoff, k);
@@ -86,8 +91,8 @@ std::vector<int64_t> d2_pick(const PruneSection& p, const torch::Tensor& embeddi
 
 // D2: the embeddings of prune.model over the pool left by the cut-off, then per class (a graph and
 // an equal share of k each, as the reference's class mode) or over the whole pool.
-std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds, const std::vector<int64_t>& nodes,
-                                  const std::vector<double>& scores, int64_t k) {
+std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds, const std::vector<int64_t>& pool,
+                                  const std::vector<int64_t>& nodes, const std::vector<double>& scores, int64_t k) {
   const auto& p = cfg.prune;
   if (p.model.empty())
     throw Error("prune.model: D2 needs the model.pt whose embeddings build the kNN graph (a train-teacher or score run)");
@@ -110,7 +115,12 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
     for (const auto& c : by_class) sizes.push_back(static_cast<int64_t>(c.size()));
     // The reference's uniform bin_allocate (smallest class first, min(size, left / classes left))
     // is the CCS budget rule; proportional shares as DeepCore's when prune.class_shares says so.
-    const auto quota = p.class_shares == "proportional" ? prune::proportional_quotas(sizes, p.fraction) : prune::ccs_budgets(sizes, k);
+    // Proportional shares are of the class sizes before the cut-off, capped at what is left.
+    std::vector<int64_t> quota = prune::ccs_budgets(sizes, k);
+    if (p.class_shares == "proportional") {
+      quota = prune::proportional_quotas(prune::pool_class_sizes(pool, ds.train.labels, ds.info.classes), p.fraction);
+      for (size_t c = 0; c < quota.size(); ++c) quota[c] = std::min(quota[c], sizes[c]);
+    }
     for (size_t c = 0; c < by_class.size(); ++c) {
       if (quota[c] == 0) continue;
       const auto part = d2_pick(p, embed(by_class[c]), by_class[c], scores, quota[c]);
@@ -190,7 +200,7 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       subset = prune::weighted_sample_without_replacement(pool, weights, k, p.seed);
     } else {  // d2
       cut = cut_off(p, scores_path, pool, scores, k, n);
-      subset = d2_selection(cfg, ds, cut.kept, scores, k);
+      subset = d2_selection(cfg, ds, pool, cut.kept, scores, k);
     }
   } else if (p.method == "random") {
     subset = p.class_balanced ? prune::class_balanced_random_selection(pool, labels, quota, p.seed)

@@ -50,7 +50,8 @@ Config relevant_keys(Config c, StageKind kind) {
     if (!any && p.sampling != "d2")
       p.model = d.model, p.knn = d.knn, p.d2_gamma = d.d2_gamma, p.d2_beta = d.d2_beta, p.d2_graph = d.d2_graph,
       p.d2_per_class = d.d2_per_class;
-    if (!any && p.sampling != "ccs" && p.sampling != "d2") p.cutoff = d.cutoff, p.cutoff_by = d.cutoff_by, p.aum = d.aum;
+    if (!any && p.sampling != "ccs" && p.sampling != "d2") p.cutoff = d.cutoff;
+    if (!any && p.cutoff <= 0) p.cutoff_by = d.cutoff_by, p.aum = d.aum;
     if (!any && p.sampling != "ccs") p.strata = d.strata;
     if (!any && p.sampling != "beta") p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
     if (!p.class_balanced && p.method != "class_balanced_random" && !(p.sampling == "d2" && p.d2_per_class))
@@ -102,7 +103,15 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     }
     const std::string run_dir = dir + "/" + st.name;
     const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
-    const auto changes_of = [kind = st.kind](const Config& c) { return to_yaml_changes(relevant_keys(c, kind)); };
+    const auto changes_of = [kind = st.kind](const Config& c) {
+      std::string changes = to_yaml_changes(relevant_keys(c, kind));
+      // Scores computed since the methods follow their reference code (forgetting's never-learned
+      // rule, DUAL's unbiased std, Moderate's median, aum.npy beside them) differ from older ones
+      // even where the schedule key does not tell them apart (score.schedule_epochs: -1).
+      if (kind == StageKind::score && c.score.method != "memorization" && c.score.schedule_epochs == -1)
+        changes += "# scores: reference revision 2\n";
+      return changes;
+    };
     const std::string changes = changes_of(resolved);
     const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, changes,
                                              inputs, can_resume, inputs_changed, changes_of);

@@ -34,7 +34,11 @@ std::string memorization_settings(const Config& cfg, const TrainSection& t, cons
   k.score.epochs = cfg.score.epochs;
   k.score.subset_ratio = cfg.score.subset_ratio;
   k.score.method = "memorization";
+  // Keys added or with changed defaults since directories were first shared keep the values they
+  // had then, so an existing outcomes directory is still recognised (its settings.yaml text).
   k.score.schedule_epochs = yaml_changes_baseline().score.schedule_epochs;  // memorization models anneal within score.epochs
+  k.prune = yaml_changes_baseline().prune;
+  k.prune.sampling = "auto";
   std::string pool_bytes(reinterpret_cast<const char*>(pool.data()), pool.size() * sizeof(int64_t));
   return to_yaml_changes(k) + "# pool: " + std::to_string(pool.size()) + " samples, fnv1a64 " + std::to_string(fnv1a64(pool_bytes)) + "\n";
 }
@@ -149,6 +153,9 @@ nlohmann::json score(const CommandOptions& opts) {
   const bool dynamics = sc.method == "forgetting" || sc.method == "dual" || sc.method == "aum";
   if ((dynamics || sc.method == "memorization") && sc.epochs == 0)
     throw Error("score.epochs: " + sc.method + " needs at least one training epoch");
+  if (sc.method == "dual" && std::min(sc.window, sc.epochs) < 2)
+    throw Error("score.window / score.epochs: DUAL's windows need at least 2 epochs (the unbiased std of one value is "
+                "undefined); got window " + std::to_string(sc.window) + ", epochs " + std::to_string(sc.epochs));
   if (!sc.shard.empty() && sc.method != "memorization")
     throw Error("score.shard: only memorization trains its models in shards (score.method is " + sc.method + ")");
   if (!sc.shard.empty() && sc.outcomes_dir.empty())
@@ -239,7 +246,10 @@ nlohmann::json score(const CommandOptions& opts) {
   }
   if (trains) {
     // AUM beside the scores: the CCS and D2 cut-off of likely mislabeled samples reads it.
-    const auto a = (aum_total / static_cast<double>(sc.models)).cpu();
+    // A sample left out of every presentation (the trainer drops a lone last sample) has no margin:
+    // it gets the pool's mean AUM, so the cut-off neither targets nor protects it.
+    auto a = (aum_total / static_cast<double>(sc.models)).cpu();
+    if (a.isnan().any().item<bool>()) a = torch::nan_to_num(a, a.nanmean().item<double>());
     std::vector<float> v(static_cast<size_t>(n), 0.0f);
     for (size_t i = 0; i < s.view.indices.size(); ++i)
       v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(a[static_cast<int64_t>(i)].item<double>());

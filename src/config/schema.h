@@ -32,6 +32,7 @@ template <class V> void describe(V& v, DataSection& s) {
   v.field("fraction", s.fraction, fraction_open_closed());
   v.field("subset", s.subset);
   v.field("split", s.split, unit_closed_open());
+  v.field("split_seed", s.split_seed, Rule<int64_t>{"an integer >= -1 (-1 = run.seed)", [](const int64_t& v) { return v >= -1; }});
   v.field("part", s.part, one_of({"all", "teacher", "student"}));
   v.field("augment", s.augment);
   v.section("synthetic", s.synthetic);

@@ -203,6 +203,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     throw Error(path + ": experiment.name: expected a directory name (or run.name), got '" + e.name + "'");
   e.root = base.run.root;
   e.seeds = sec.list<int64_t>("seeds", "a list of non-negative integers", any_seed, {base.run.seed});
+  e.base_seed = base.run.seed;
   e.teacher_overrides = sec.overrides("teacher");
   e.score_overrides = sec.overrides("score");
   e.student_overrides = sec.overrides("student");
@@ -321,6 +322,7 @@ std::vector<Stage> plan(const Experiment& e) {
             o.push_back("prune.cutoff=" + format_number(p->cutoff));
           }
           o.insert(o.end(), student_part.begin(), student_part.end());
+          if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
           std::vector<size_t> in;
           std::string scores = p->scores;
           if (seeded) o.push_back("prune.seed=" + std::to_string(seed));
@@ -363,6 +365,8 @@ std::vector<Stage> plan(const Experiment& e) {
               o.push_back("data.subset=");
             }
             o.insert(o.end(), student_part.begin(), student_part.end());
+            // Every seed's students split the data as the teachers and scores did (the base seed).
+            if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
             add(StageKind::student, name, o, e.student_overrides, in);
           }
         }

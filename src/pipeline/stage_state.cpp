@@ -1,6 +1,7 @@
 #include "kdprune/pipeline/stage_state.h"
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 
@@ -37,14 +38,34 @@ std::string recorded_fingerprint(const std::string& run_dir) {
   }
 }
 
+namespace {
+// `over` laid on `base`, key by key (mappings merged, everything else replaced).
+void overlay(YAML::Node base, const YAML::Node& over) {
+  for (const auto& kv : over) {
+    const std::string key = kv.first.Scalar();
+    YAML::Node b = base[key];
+    if (b && b.IsMap() && kv.second.IsMap()) overlay(b, kv.second);
+    else base[key] = kv.second;
+  }
+}
+}  // namespace
+
 // The changes-from-default form of a run's config.yaml; empty when it is missing or unreadable.
+// Keys the file lacks (written by an older kdprune) take their baseline values, the defaults of
+// that time, not today's: a stage made before a default changed does not pass for a new one.
 std::string config_changes_of(const std::string& run_dir, const std::function<std::string(const Config&)>& changes_of) {
   const std::string path = run_dir + "/config.yaml";
   if (!fs::exists(path)) return "";
   try {
-    return changes_of(load_config(path, {}));
+    YAML::Node merged = YAML::Load(to_yaml(yaml_changes_baseline()));
+    const YAML::Node file = YAML::LoadFile(path);
+    if (!file.IsMap()) return "";
+    overlay(merged, file);
+    return changes_of(load_config_text(YAML::Dump(merged), path, {}));
   } catch (const Error&) {
     return "";  // written by an incompatible version: treat as a different config
+  } catch (const YAML::Exception&) {
+    return "";
   }
 }
 

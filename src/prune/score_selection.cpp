@@ -194,7 +194,7 @@ std::vector<double> read_scores(const std::string& path, int64_t n, const std::s
     else top = std::max(top, s[i]);
   }
   if (infinite > 0) {
-    const double hardest = std::isfinite(top) ? top + 1.0 : 1.0;
+    const double hardest = std::isfinite(top) ? std::max(top + 1.0, std::nextafter(top, std::numeric_limits<double>::infinity())) : 1.0;
     for (double& v : s)
       if (std::isinf(v)) v = hardest;
     spdlog::warn("scores file '{}': {} scores are +inf (e.g. never learned); they rank as the hardest, as {}", path,

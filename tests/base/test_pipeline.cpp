@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kdprune/config/config.h"
+#include "kdprune/data/train_view.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_state.h"
@@ -154,12 +155,14 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   const std::string dir = d.file("stage");
   const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
   auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
+  // What a run writes: every key (a file missing keys is one from an older kdprune, below).
+  auto full = [](const std::string& yaml) { return kdprune::to_yaml(kdprune::load_config_text(yaml, "t", {})); };
   auto state = [&](const std::string& yaml, bool inputs_changed = false) {
     return stage_state(dir, "distill", changes(yaml), changes(yaml), {"abc"}, true, inputs_changed);
   };
   EXPECT_EQ(state(a1).action, StageAction::run);
   fs::create_directories(dir);
-  write_bytes(dir + "/config.yaml", a1);
+  write_bytes(dir + "/config.yaml", full(a1));
   EXPECT_EQ(state(a1).action, StageAction::rerun);  // started, no checkpoint yet
   write_bytes(dir + "/checkpoint.pt", "x");
   EXPECT_EQ(state(a1).action, StageAction::resume);
@@ -170,11 +173,11 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_EQ(state(a1).action, StageAction::resume);
   write_bytes(dir + "/config.yaml", "run:\n  seed: [\n");  // unreadable: not the same config
   EXPECT_EQ(state(a1).action, StageAction::rerun);
-  write_bytes(dir + "/config.yaml", a1);
+  write_bytes(dir + "/config.yaml", full(a1));
   EXPECT_EQ(stage_state(dir, "prune", changes(a1), changes(a1), {"abc"}, false, false).action, StageAction::rerun);
   const std::string mem = d.file("mem");
   fs::create_directories(mem + "/memorization");
-  write_bytes(mem + "/config.yaml", a1);
+  write_bytes(mem + "/config.yaml", full(a1));
   EXPECT_EQ(stage_state(mem, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::resume);
   write_bytes(dir + "/summary.json", "{}");
   const auto s = state(a1);
@@ -191,6 +194,17 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_EQ(state(a2).action, StageAction::rerun);
   EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
   EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
+  // A config.yaml from an older kdprune lacks the keys added since: they read as the baseline (the
+  // defaults of that time), so its stage is not taken for one made under today's defaults.
+  const std::string old = d.file("old");
+  fs::create_directories(old);
+  std::string text = full(a1);
+  text.erase(text.find("  schedule_epochs: 0\n"), std::string("  schedule_epochs: 0\n").size());
+  write_bytes(old + "/config.yaml", text);
+  write_bytes(old + "/summary.json", "{}");
+  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::rerun);
+  write_bytes(old + "/config.yaml", full(a1));
+  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::reuse);
 }
 
 namespace {
@@ -331,6 +345,19 @@ TEST(Pipeline, ScoresOnTheStudentsPartAndSeededSamplingPerSeed) {
   EXPECT_EQ(config_of("prune-forgetting-ccs-f0.1-s1").prune.seed, 1);
   const Config student = config_of("student-forgetting-ccs-f0.1-a0-s1");
   EXPECT_NE(student.data.subset.find("prune-forgetting-ccs-f0.1-s1/subset.npy"), std::string::npos) << student.data.subset;
+  // Every seed splits the data as the scores (and teachers) did: the pools are the same.
+  auto pool_of = [](Config c) {
+    c.data.subset.clear();  // the pool a subset was drawn from
+    return kdprune::data::select_train_indices(c.data, 1000, c.run.seed);
+  };
+  for (const char* name : {"prune-forgetting-ccs-f0.1-s1", "student-forgetting-ccs-f0.1-a0-s1", "student-forgetting-f0.1-a0-s1"}) {
+    const Config c = config_of(name);
+    EXPECT_EQ(c.run.seed, 1) << name;
+    EXPECT_EQ(pool_of(c), pool_of(score)) << name;
+  }
+  Config unpinned = config_of("student-forgetting-f0.1-a0-s1");
+  unpinned.data.split_seed = -1;  // what seed 1 would split without the pin
+  EXPECT_NE(pool_of(unpinned), pool_of(score));
 }
 
 TEST(Pipeline, AccuracyTableKeepsDisjointAndSharedTeachersApart) {

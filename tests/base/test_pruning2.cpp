@@ -183,7 +183,8 @@ TEST(D2, ReferenceGraphDensitySamplerNumbers) {
                                    5.0039750219849966};
   for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(sym[i], ref[i], 1e-12) << i;
   EXPECT_EQ(d2_greedy(d2_adjacency(g, true), sym, 3, 0.1), (std::vector<int64_t>{4, 1, 0}));
-  // Out-edges only: 1 loses 3 -> 1 (e^-3 * 0.5), 2 loses 4 -> 2 (e^-6 * 5), 3 loses 4 -> 3 (e^-6 * 5).
+  // Out-edges only: 1 keeps its kNN 0 (d 1) and 2 (d 2); 2 keeps 3 (d 1) and 1 (d 2); 3 keeps 2 (d 1)
+  // and 1 (d 3). The symmetric graph's extra in-edges are gone.
   const auto knn = d2_forward(d2_adjacency(g, false), s, 1.0);
   EXPECT_NEAR(knn[1], 2 + std::exp(-1.0) * 1 + std::exp(-2.0) * 3, 1e-12);
   EXPECT_NEAR(knn[2], 3 + std::exp(-1.0) * 0.5 + std::exp(-2.0) * 2, 1e-12);

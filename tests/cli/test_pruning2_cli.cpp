@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <limits>
+#include <set>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -159,12 +160,13 @@ TEST(Pruning2Cli, CutOffByAumPoolsAndImportedScores) {
   // CCS with a 25 % cut-off: by AUM (the reference's rule) when aum.npy is beside the scores.
   ASSERT_EQ(run("prune --scores " + scores + tiny(d, "c1") + " prune.fraction=0.25 prune.sampling=ccs prune.cutoff=0.25").code, 0);
   EXPECT_EQ(json_of(d.path() + "/c1/subset.json")["cutoff_by"], "aum");
+  // The 24 lowest AUM (ties: the higher index first, as drop_lowest) are never selected.
   std::vector<size_t> by_aum(96);
   for (size_t i = 0; i < 96; ++i) by_aum[i] = i;
-  std::stable_sort(by_aum.begin(), by_aum.end(), [&](size_t a, size_t b) { return aum[a] < aum[b]; });
-  const double threshold = aum[by_aum[23]];  // the 24 lowest are cut (ties at the edge aside)
+  std::sort(by_aum.begin(), by_aum.end(), [&](size_t a, size_t b) { return aum[a] != aum[b] ? aum[a] < aum[b] : a > b; });
+  const std::set<size_t> cut(by_aum.begin(), by_aum.begin() + 24);
   for (int64_t i : kdprune::io::read_npy_as_i64(d.path() + "/c1/subset.npy"))
-    EXPECT_GE(aum[static_cast<size_t>(i)], threshold) << "sample " << i << " has one of the lowest AUMs";
+    EXPECT_EQ(cut.count(static_cast<size_t>(i)), 0u) << "sample " << i << " is among the 24 lowest AUMs";
   ASSERT_EQ(run("prune --scores " + scores + tiny(d, "c2") + " prune.fraction=0.25 prune.sampling=ccs prune.cutoff=0.25 "
                 "prune.cutoff_by=score").code, 0);
   EXPECT_EQ(json_of(d.path() + "/c2/subset.json")["cutoff_by"], "score");

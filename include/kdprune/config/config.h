@@ -33,6 +33,7 @@ struct DataSection {
   double fraction = 1.0;        // keep this fraction of the training set (random, seeded)
   std::string subset;           // index file (.npy) written by `prune`
   double split = 0.0;           // disjoint teacher/student split: teacher share; 0 = no split
+  int64_t split_seed = -1;      // seeds the split; -1 = run.seed (kdprune run pins it to the experiment's base seed)
   std::string part = "all";     // all | teacher | student
   bool augment = true;          // random crop + flip (where valid) during training
   SyntheticSection synthetic;

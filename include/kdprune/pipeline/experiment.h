@@ -26,6 +26,7 @@ struct Experiment {
   std::string root;
   std::string base_yaml;                   // the config sections, overrides applied
   std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
+  int64_t base_seed = 0;                   // run.seed of the base: teachers, scores and the split
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
   std::vector<std::string> teacher_models; // existing teachers' model.pt: no teacher stages
   std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction

@@ -48,7 +48,7 @@ std::vector<int64_t> split_pool(const DataSection& data, int64_t n, int64_t seed
   std::vector<int64_t> pool(static_cast<size_t>(n));
   std::iota(pool.begin(), pool.end(), 0);
   if (data.part != "all") {
-    SplitParts p = disjoint_split(n, data.split, seed);
+    SplitParts p = disjoint_split(n, data.split, data.split_seed >= 0 ? data.split_seed : seed);
     pool = data.part == "teacher" ? std::move(p.teacher) : std::move(p.student);
   }
   return pool;
