@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
+#include <functional>
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/prune/d2.h"
@@ -67,23 +67,16 @@ CutOff cut_off(const PruneSection& p, const std::string& scores_path, const std:
 
 // D2 over `nodes` (dataset indices): the kNN graph of their embeddings, forward message passing of
 // the scores, greedy reverse message-passing selection of `budget`.
-std::vector<int64_t> d2_pick(const PruneSection& p, const torch::Tensor& embedding, const std::vector<int64_t>& nodes,
+using Embed = std::function<torch::Tensor(const std::vector<int64_t>&)>;
+std::vector<int64_t> d2_pick(const PruneSection& p, const Embed& embed, const std::vector<int64_t>& nodes,
                              const std::vector<double>& scores, int64_t budget) {
+  if (static_cast<int64_t>(nodes.size()) <= budget) return nodes;
+  // Too few nodes for a kNN graph (a tiny class): the highest scores.
+  if (static_cast<int64_t>(nodes.size()) <= p.knn) return prune::select_by_score(nodes, scores, budget, "hard");
   std::vector<double> s;
   for (int64_t i : nodes) s.push_back(scores[static_cast<size_t>(i)]);
-  std::vector<int64_t> picks;
-  if (static_cast<int64_t>(nodes.size()) <= budget) return nodes;
-  if (static_cast<int64_t>(nodes.size()) <= p.knn) {
-    // Too few nodes for a kNN graph (a tiny class): the highest scores.
-    std::vector<int64_t> pos(nodes.size());
-    std::iota(pos.begin(), pos.end(), 0);
-    std::stable_sort(pos.begin(), pos.end(), [&](int64_t a, int64_t b) { return s[static_cast<size_t>(a)] > s[static_cast<size_t>(b)]; });
-    picks.assign(pos.begin(), pos.begin() + budget);
-  } else {
-    const prune::KnnGraph g = prune::knn_graph(embedding, p.knn);
-    const prune::Adjacency adj = prune::d2_adjacency(g, p.d2_graph == "symmetric");
-    picks = prune::d2_greedy(adj, prune::d2_forward(adj, s, p.d2_gamma), budget, p.d2_beta);
-  }
+  const prune::Adjacency adj = prune::d2_adjacency(prune::knn_graph(embed(nodes), p.knn), p.d2_graph == "symmetric");
+  const auto picks = prune::d2_greedy(adj, prune::d2_forward(adj, s, p.d2_gamma), budget, p.d2_beta);
   std::vector<int64_t> out;
   for (int64_t i : picks) out.push_back(nodes[static_cast<size_t>(i)]);
   return out;
@@ -104,15 +97,13 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
   if (static_cast<int64_t>(nodes.size()) <= k) return nodes;
   const data::TensorDataset data = data::to_tensors(data::RawDataset(ds), device);
   const auto t0 = std::chrono::steady_clock::now();
-  auto embed = [&](const std::vector<int64_t>& idx) {
+  const Embed embed = [&](const std::vector<int64_t>& idx) {
     return commands::infer(*loaded.model, data, torch::tensor(idx, torch::kInt64).to(device), cfg.train.eval_batch_size).embedding;
   };
   std::vector<int64_t> out;
   if (p.d2_per_class) {
-    std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(ds.info.classes));
-    for (int64_t i : nodes) by_class[static_cast<size_t>(ds.train.labels[static_cast<size_t>(i)])].push_back(i);
-    std::vector<int64_t> sizes;
-    for (const auto& c : by_class) sizes.push_back(static_cast<int64_t>(c.size()));
+    const auto by_class = prune::group_by_class(nodes, ds.train.labels, ds.info.classes);
+    const auto sizes = prune::pool_class_sizes(nodes, ds.train.labels, ds.info.classes);
     // The reference's uniform bin_allocate (smallest class first, min(size, left / classes left))
     // is the CCS budget rule; proportional shares as DeepCore's when prune.class_shares says so.
     // Proportional shares are of the class sizes before the cut-off, capped at what is left.
@@ -123,11 +114,11 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
     }
     for (size_t c = 0; c < by_class.size(); ++c) {
       if (quota[c] == 0) continue;
-      const auto part = d2_pick(p, embed(by_class[c]), by_class[c], scores, quota[c]);
+      const auto part = d2_pick(p, embed, by_class[c], scores, quota[c]);
       out.insert(out.end(), part.begin(), part.end());
     }
   } else {
-    out = d2_pick(p, embed(nodes), nodes, scores, k);
+    out = d2_pick(p, embed, nodes, scores, k);
   }
   spdlog::info("d2: {} nodes{}, k = {}, forward exp(-{} d), reverse exp(-{} d), {} graph -> {} picks in {:.1f} s",
                nodes.size(), p.d2_per_class ? " in per-class graphs" : "", p.knn, p.d2_gamma, p.d2_beta, p.d2_graph,

@@ -121,6 +121,15 @@ MemorizationRun memorization(Session& s, const TrainSection& t, std::vector<int6
   return out;
 }
 
+// One float per training sample from values over the pool (`indices`); samples outside it get 0.
+std::vector<float> over_train_set(const torch::Tensor& pool_values, const std::vector<int64_t>& indices, int64_t n) {
+  const auto v = pool_values.to(torch::kFloat64).cpu().contiguous();
+  const auto a = v.accessor<double, 1>();
+  std::vector<float> out(static_cast<size_t>(n), 0.0f);
+  for (size_t i = 0; i < indices.size(); ++i) out[static_cast<size_t>(indices[i])] = static_cast<float>(a[static_cast<int64_t>(i)]);
+  return out;
+}
+
 // A shard's job ends with its models saved; the scores come from a later run without a shard.
 nlohmann::json memorization_shard_done(Session& s, const MemorizationRun& mem, std::chrono::steady_clock::time_point t0) {
   const auto& sc = s.config.score;
@@ -238,11 +247,7 @@ nlohmann::json score(const CommandOptions& opts) {
   const auto mean = (total / static_cast<double>(sc.models)).cpu();
   if (sc.method == "dual") {
     // DUAL's Beta sampling reads each sample's mean true-class probability beside the scores.
-    const auto mp = (mean_prob / static_cast<double>(sc.models)).cpu();
-    std::vector<float> v(static_cast<size_t>(n), 0.0f);
-    for (size_t i = 0; i < s.view.indices.size(); ++i)
-      v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(mp[static_cast<int64_t>(i)].item<double>());
-    io::write_npy_f32(s.run().file("mean_prob.npy"), v);
+    io::write_npy_f32(s.run().file("mean_prob.npy"), over_train_set(mean_prob / static_cast<double>(sc.models), s.view.indices, n));
   }
   if (trains) {
     // AUM beside the scores: the CCS and D2 cut-off of likely mislabeled samples reads it.
@@ -250,16 +255,11 @@ nlohmann::json score(const CommandOptions& opts) {
     // it gets the pool's mean AUM, so the cut-off neither targets nor protects it.
     auto a = (aum_total / static_cast<double>(sc.models)).cpu();
     if (a.isnan().any().item<bool>()) a = torch::nan_to_num(a, a.nanmean().item<double>());
-    std::vector<float> v(static_cast<size_t>(n), 0.0f);
-    for (size_t i = 0; i < s.view.indices.size(); ++i)
-      v[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(a[static_cast<int64_t>(i)].item<double>());
-    io::write_npy_f32(s.run().file("aum.npy"), v);
+    io::write_npy_f32(s.run().file("aum.npy"), over_train_set(a, s.view.indices, n));
   }
   // One score per training sample; samples outside the pool (another split part) get 0, and the
   // pool is recorded in scores.json, so `kdprune prune` can check it selects from the same pool.
-  std::vector<float> scores(static_cast<size_t>(n), 0.0f);
-  const auto m = mean.accessor<double, 1>();
-  for (size_t i = 0; i < s.view.indices.size(); ++i) scores[static_cast<size_t>(s.view.indices[i])] = static_cast<float>(m[static_cast<int64_t>(i)]);
+  const std::vector<float> scores = over_train_set(mean, s.view.indices, n);
   io::write_npy_f32(s.run().file("scores.npy"), scores);
   const auto all_labels = s.data.train.labels.cpu();
   std::string csv = "index,label,score\n";

@@ -42,8 +42,7 @@ std::vector<int64_t> select_by_score(const std::vector<int64_t>& pool, const std
 std::vector<int64_t> select_by_score_class_balanced(const std::vector<int64_t>& pool, const std::vector<double>& scores,
                                                     const std::vector<int64_t>& labels, const std::vector<int64_t>& quota,
                                                     const std::string& level) {
-  std::vector<std::vector<int64_t>> by_class(quota.size());
-  for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
+  const auto by_class = group_by_class(pool, labels, static_cast<int64_t>(quota.size()));
   std::vector<int64_t> out;
   for (size_t c = 0; c < quota.size(); ++c) {
     auto part = select_by_score(by_class[c], scores, quota[c], level);

@@ -56,6 +56,13 @@ std::vector<int64_t> proportional_quotas(const std::vector<int64_t>& sizes, doub
   return quota;
 }
 
+std::vector<std::vector<int64_t>> group_by_class(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
+                                                 int64_t classes) {
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(classes));
+  for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
+  return by_class;
+}
+
 std::vector<int64_t> pool_class_sizes(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels, int64_t classes) {
   std::vector<int64_t> sizes(static_cast<size_t>(classes), 0);
   for (int64_t i : pool) ++sizes[static_cast<size_t>(labels[static_cast<size_t>(i)])];
@@ -70,8 +77,7 @@ std::vector<int64_t> class_quotas(const std::vector<int64_t>& sizes, int64_t k, 
 
 std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
                                                      const std::vector<int64_t>& quota, int64_t seed) {
-  std::vector<std::vector<int64_t>> by_class(quota.size());
-  for (int64_t i : pool) by_class[static_cast<size_t>(labels[static_cast<size_t>(i)])].push_back(i);
+  const auto by_class = group_by_class(pool, labels, static_cast<int64_t>(quota.size()));
   std::vector<int64_t> out;
   for (size_t c = 0; c < quota.size(); ++c) {
     auto part = data::random_subset(by_class[c], quota[c], mix(seed, 100 + static_cast<uint64_t>(c)));

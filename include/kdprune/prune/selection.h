@@ -22,7 +22,11 @@ std::vector<int64_t> class_balanced_quotas(const std::vector<int64_t>& class_siz
 // keeps round(f * n_c), Python's round (half to even), at most n_c. The total is near k, not exactly k.
 std::vector<int64_t> proportional_quotas(const std::vector<int64_t>& class_sizes, double f);
 
-// The pool's class sizes (labels[i] is the class of dataset index i).
+// The pool's indices by class, ascending within a class (labels[i] is the class of dataset index i).
+std::vector<std::vector<int64_t>> group_by_class(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
+                                                 int64_t classes);
+
+// The pool's class sizes.
 std::vector<int64_t> pool_class_sizes(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels, int64_t classes);
 
 // The per-class quotas of prune.class_shares: "equal" (class_balanced_quotas of k, exactly k in
