@@ -1,4 +1,7 @@
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <new>
 
 #include "cli.h"
 #include "kdprune/util/error.h"
@@ -34,6 +37,16 @@ int main(int argc, char** argv) {
   cli::add_score(app, action);
   cli::add_run(app, action);
   cli::add_results(app, action);
+  // CLI11 answers an unknown first word with "A subcommand is required"; name the word instead.
+  const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(subcommands.begin(), subcommands.end(), [&](CLI::App* sub) { return sub->get_name() == argv[1]; })) {
+    std::string known;
+    for (const auto* sub : subcommands) known += (known.empty() ? "" : ", ") + sub->get_name();
+    std::cerr << "kdprune: error: unknown command '" << argv[1] << "' (expected one of: " << known
+              << "; see kdprune --help)\n";
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,8 +58,16 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "kdprune: error: " << e.what() << "\n";
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "kdprune: error: out of memory (a dataset, batch or model larger than this machine holds?)\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "kdprune: error: " << e.what() << "\n";  // names the path and the system's reason
+    return 1;
   } catch (const std::exception& e) {
-    std::cerr << "kdprune: internal error: " << e.what() << "\n";
+    // Never a library's multi-line trace: its first line says what failed.
+    const std::string what = e.what();
+    std::cerr << "kdprune: internal error: " << what.substr(0, what.find('\n')) << "\n";
     return 3;
   }
 }

@@ -203,8 +203,7 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
                 "score`); score-free methods are random and class_balanced_random");
   }
 
-  io::RunDir run = io::RunDir::create(cfg.run, "prune", opts.force);
-  run.write_config(cfg);
+  io::RunDir run = io::RunDir::create(cfg, "prune", opts.force);
   run.attach_log();
   io::write_npy_i64(run.file("subset.npy"), subset);
   std::vector<int64_t> per_class(static_cast<size_t>(ds.info.classes), 0);

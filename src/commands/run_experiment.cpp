@@ -9,6 +9,9 @@
 #include "kdprune/commands/commands.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/run_dir.h"
+#include "kdprune/losses/kd_loss.h"
+#include "kdprune/models/model.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_state.h"
@@ -21,6 +24,28 @@ using pipeline::StageAction;
 using pipeline::StageKind;
 
 namespace {
+
+// What only the registries know (architecture, KD loss, pruner names), checked for every stage
+// before any runs, so a typo in one stage's override fails now and not hours into a sweep.
+void check_registered_names(const Config& c, StageKind kind) {
+  auto check = [](const std::string& key, const std::string& value, const std::vector<std::string>& known) {
+    if (std::find(known.begin(), known.end(), value) != known.end()) return;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    throw Error(key + ": unknown name '" + value + "' (expected one of: " + list + ")");
+  };
+  auto names = [](const auto& registry) {
+    std::vector<std::string> v;
+    for (const auto& e : registry) v.push_back(e.name);
+    return v;
+  };
+  if (kind != StageKind::prune) check("model.arch", c.model.arch, models::model_names());
+  if (kind == StageKind::student) {
+    check("kd.loss", c.kd.loss, names(losses::kd_loss_registry()));
+    if (!c.kd.extra.empty()) check("kd.extra", c.kd.extra, names(losses::kd_loss_registry()));
+  }
+  if (kind == StageKind::prune && c.prune.scores.empty()) check("prune.method", c.prune.method, names(prune::pruner_registry()));
+}
 
 void execute(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
   CommandOptions o{.config_path = base_path, .overrides = stage.overrides, .force = action != StageAction::resume,
@@ -81,6 +106,15 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   const std::string base_path = dir + "/base.yaml";
   auto selected = [&](StageKind k) { return x.only.empty() || std::find(x.only.begin(), x.only.end(), pipeline::kind_name(k)) != x.only.end(); };
 
+  std::vector<Config> configs;
+  for (const auto& st : stages) {
+    try {
+      configs.push_back(load_config_text(e.base_yaml, e.file, st.overrides));
+      check_registered_names(configs.back(), st.kind);
+    } catch (const Error& err) {
+      throw Error("stage " + st.name + ": " + err.what());
+    }
+  }
   ExperimentReport report;
   std::vector<std::string> fingerprints(stages.size());
   std::vector<bool> changed(stages.size(), false), pending(stages.size(), false);
@@ -94,7 +128,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   spdlog::info("experiment {} ({}): {} stages in {}", e.name, e.file, stages.size(), dir);
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
-    const Config resolved = load_config_text(e.base_yaml, e.file, st.overrides);
+    const Config& resolved = configs[i];
     std::vector<std::string> inputs;
     bool inputs_changed = false;
     for (size_t j : st.inputs) {

@@ -38,8 +38,7 @@ Session::Session(const std::string& command, const CommandOptions& opts)
 models::ModelSpec Session::model_spec() const { return {data.channels(), data.info.classes, data.train.images.size(2)}; }
 
 void Session::start_run() {
-  run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config.run, command_, opts_.force));
-  if (!run_->resumed()) run_->write_config(config);
+  run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config, command_, opts_.force));
   run_->attach_log();
   spdlog::info("kdprune {} ({}) {}: {} run directory {}", KDPRUNE_VERSION, git_commit(), command_,
                run_->resumed() ? "resuming" : "new", run_->path());

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include "kdprune/util/error.h"
@@ -69,7 +71,12 @@ bool convert(const YAML::Node& n, std::string& out) {
   return true;
 }
 bool convert(const YAML::Node& n, int64_t& out) { return convert_scalar(n, out); }
-bool convert(const YAML::Node& n, double& out) { return convert_scalar(n, out); }
+// Numbers must be finite: .inf/.nan in a learning rate or temperature is never meant.
+bool convert(const YAML::Node& n, double& out) { return convert_scalar(n, out) && std::isfinite(out); }
+bool is_non_finite(const YAML::Node& n) {
+  double v = 0;
+  return n.IsScalar() && convert_scalar(n, v) && !std::isfinite(v);
+}
 bool convert(const YAML::Node& n, bool& out) { return convert_scalar(n, out); }
 template <class T> bool convert(const YAML::Node& n, std::vector<T>& out) {
   if (!n.IsSequence()) return false;
@@ -94,6 +101,7 @@ class Reader {
     T value{};
     if (!convert(n, value) || (rule.ok && !rule.ok(value))) {
       std::string expect = rule.expect.empty() ? type_name<T>() : rule.expect;
+      if (is_non_finite(n)) expect = "a finite number (" + expect + ")";
       throw Error(sources_.where(join(key)) + ": expected " + expect + ", got " + show(n));
     }
     member = std::move(value);
@@ -130,7 +138,8 @@ class Reader {
         "a number >= 0, {schedule: linear, at_f: [f1, f2], value: [a1, a2]} or {schedule: table, points: [[f, a], ...]}";
     AlphaSpec a;
     if (n.IsScalar()) {
-      if (!convert(n, a.value) || a.value < 0) throw Error(where + ": expected " + forms + ", got " + show(n));
+      if (!convert(n, a.value) || a.value < 0)
+        throw Error(where + ": expected " + (is_non_finite(n) ? "a finite number: " : "") + forms + ", got " + show(n));
       return a;
     }
     if (!n.IsMap()) throw Error(where + ": expected " + forms + ", got " + show(n));
@@ -251,18 +260,48 @@ class Writer {
   YAML::Emitter& out_;
 };
 
-YAML::Node load_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("config file '" + path + "': cannot open (does it exist?)");
+// yaml-cpp keeps the first of two equal keys and ignores a second document; both are almost
+// always editing mistakes, so they are refused with the line of the repeat.
+void refuse_duplicates(const YAML::Node& n, const std::string& label) {
+  if (n.IsSequence())
+    for (const auto& item : n) refuse_duplicates(item, label);
+  if (!n.IsMap()) return;
+  std::map<std::string, int> first_line;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : show(kv.first);
+    const int line = kv.first.Mark().line + 1;
+    if (auto [it, fresh] = first_line.emplace(key, line); !fresh)
+      throw Error(label + ":" + std::to_string(line) + ": duplicate key '" + key + "' (first given at line " +
+                  std::to_string(it->second) + ")");
+    refuse_duplicates(kv.second, label);
+  }
+}
+
+YAML::Node parse_document(const std::string& text, const std::string& label) {
+  std::vector<YAML::Node> docs;
   try {
-    YAML::Node root = YAML::Load(in);
-    if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
-    if (!root.IsMap()) throw Error(path + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
-    return root;
+    docs = YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
-    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+    throw Error(label + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                 ": YAML syntax error: " + e.msg);
   }
+  if (docs.size() > 1)
+    throw Error(label + ":" + std::to_string(docs[1].Mark().line + 1) +
+                ": a second YAML document ('---'); a config file holds one");
+  if (docs.empty() || docs[0].IsNull()) return YAML::Node(YAML::NodeType::Map);
+  YAML::Node root = docs[0];
+  if (!root.IsMap()) throw Error(label + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
+  refuse_duplicates(root, label);
+  return root;
+}
+
+YAML::Node load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("config file '" + path + "': cannot open (does it exist?)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error("config file '" + path + "': cannot read");
+  return parse_document(text.str(), path);
 }
 
 void apply_override(YAML::Node& root, const std::string& text, Sources& sources) {
@@ -277,6 +316,7 @@ void apply_override(YAML::Node& root, const std::string& text, Sources& sources)
   } catch (const YAML::ParserException& e) {
     throw Error("override '" + text + "': the value is not valid YAML (" + e.msg + ")");
   }
+  refuse_duplicates(value, "override '" + text + "'");
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
     auto dot = key.find('.', start);
@@ -335,17 +375,6 @@ bool has_path(const YAML::Node& root, const std::string& key) {
 }  // namespace
 
 namespace {
-YAML::Node parse_text(const std::string& text, const std::string& label) {
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (root.IsNull()) return YAML::Node(YAML::NodeType::Map);
-    if (!root.IsMap()) throw Error(label + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
-    return root;
-  } catch (const YAML::ParserException& e) {
-    throw Error(label + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
-  }
-}
-
 Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
                  const std::vector<std::string>& fallbacks) {
   Sources sources{label, {}};
@@ -367,7 +396,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 }
 
 Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides) {
-  return load_root(parse_text(yaml, label), label, overrides, {});
+  return load_root(parse_document(yaml, label), label, overrides, {});
 }
 
 SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides) {

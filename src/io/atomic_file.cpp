@@ -36,20 +36,38 @@ void write_via_temp(const std::string& path, const std::function<void(const std:
     std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) throw Error("cannot write '" + path + "': " + ec.message());
-  } catch (...) {
+  } catch (const Error&) {
     std::error_code ignore;
     fs::remove(tmp, ignore);
     throw;
+  } catch (const std::exception& e) {
+    // A writer's own exception (a library's, with its trace) becomes one line naming the file.
+    std::error_code ignore;
+    fs::remove(tmp, ignore);
+    std::string first(e.what());
+    first = first.substr(0, first.find('\n'));
+    throw Error("cannot write '" + path + "': " + first);
   }
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   write_via_temp(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot write '" + path + "': " + std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw Error("cannot write '" + path + "': write failed (disk full?)");
+    // POSIX calls, so that a full disk is reported as such (errno), at write, fsync or close.
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+    auto fail = [&](const char* what) {
+      const int err = errno;
+      ::close(fd);
+      throw Error("cannot write '" + path + "': " + what + ": " + std::strerror(err));
+    };
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail("write failed");
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) fail("fsync failed");
+    if (::close(fd) != 0) throw Error("cannot write '" + path + "': close failed: " + std::strerror(errno));
   });
 }
 

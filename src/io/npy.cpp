@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <regex>
 
@@ -68,9 +69,22 @@ NpyView parse(const std::string& path) {
     throw Error("'" + path + "': expected C order, got fortran_order=True");
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(\\s*(\\d+)\\s*,?\\s*\\)")))
     throw Error("'" + path + "': expected a 1-D array, header says " + header);
-  v.count = std::stoull(m[1]);
   v.data_offset = hstart + hlen;
+  // The data bytes bound the count; a header claiming more (or an absurd number) is refused
+  // before anything is allocated.
+  const std::string digits = m[1];
+  const size_t available = b.size() - v.data_offset;
+  if (digits.size() > 19 || std::stoull(digits) > available)
+    throw Error("'" + path + "': header shape (" + digits + ",) needs more data than the file's " + std::to_string(available) +
+                " bytes");
+  v.count = std::stoull(digits);
   return v;
+}
+
+std::string format_double(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
 }
 
 size_t item_size(const std::string& path, const std::string& descr) {
@@ -106,6 +120,8 @@ std::vector<Out> read_as(const std::string& path) {
     if constexpr (std::is_integral_v<Out>) {
       if (!std::isfinite(x) || x != std::floor(x))
         throw Error("'" + path + "': item " + std::to_string(i) + " is not an integer index");
+      if (std::fabs(x) >= 9.2e18)  // beyond int64: the cast would be undefined
+        throw Error("'" + path + "': item " + std::to_string(i) + " (" + format_double(x) + ") is outside the integer range");
     }
     out[i] = static_cast<Out>(x);
   }

@@ -30,13 +30,32 @@ RunDir::RunDir(std::string path, std::string name, std::string command)
 
 bool RunDir::is_finished(const std::string& dir) { return fs::exists(fs::path(dir) / "summary.json"); }
 
-RunDir RunDir::create(const RunSection& run, const std::string& command, bool force) {
+namespace {
+std::string checked_name(const RunSection& run, const std::string& command) {
   std::string name = run.name.empty() ? command + "-" + format_now("%Y%m%d-%H%M%S") : run.name;
-  if (name.find('/') != std::string::npos || name == "." || name == "..")
+  if (name.find('/') != std::string::npos || name == "." || name == ".." || name.find('\0') != std::string::npos)
     throw Error("run.name '" + name + "': expected a plain directory name (no '/')");
+  // NAME_MAX is 255 bytes; the lock file adds ".<name>.lock".
+  if (name.size() > 240)
+    throw Error("run.name: expected a directory name of at most 240 characters, got " + std::to_string(name.size()));
+  return name;
+}
+void ensure_root(const std::string& root) {
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec || !fs::is_directory(root, ec))
+    throw Error("run.root '" + root + "': cannot create or use as a directory" + (ec ? ": " + ec.message() : ""));
+}
+}  // namespace
+
+RunDir RunDir::create(const Config& config, const std::string& command, bool force) {
+  const RunSection& run = config.run;
+  const std::string name = checked_name(run, command);
+  ensure_root(run.root);
+  auto lock = RunLock::acquire(run.root, name);
   const fs::path dir = fs::path(run.root) / name;
   std::error_code ec;
-  if (fs::exists(dir)) {
+  if (fs::exists(dir, ec)) {
     if (!force)
       throw Error("run directory '" + dir.string() + "' already exists (" +
                   (is_finished(dir.string()) ? "a finished run" : "an unfinished run") +
@@ -46,17 +65,25 @@ RunDir RunDir::create(const RunSection& run, const std::string& command, bool fo
   }
   fs::create_directories(dir, ec);
   if (ec) throw Error("run directory '" + dir.string() + "': cannot create: " + ec.message());
-  return RunDir(dir.string(), name, command);
+  try {
+    write_file_atomic((dir / "config.yaml").string(), to_yaml(config));
+  } catch (...) {
+    fs::remove_all(dir, ec);
+    throw;
+  }
+  RunDir r(dir.string(), name, command);
+  r.lock_ = std::move(lock);
+  return r;
 }
 
 RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const RunSection& run = config.run;
   if (run.name.empty()) throw Error("--resume needs run.name: the name of the run to continue");
-  const fs::path dir = fs::path(run.root) / run.name;
-  if (!fs::exists(dir)) {
-    RunDir r = create(run, command, false);
-    return r;
-  }
+  const std::string name = checked_name(run, command);
+  const fs::path dir = fs::path(run.root) / name;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return create(config, command, false);
+  auto lock = RunLock::acquire(run.root, name);
   if (is_finished(dir.string()))
     throw Error("run '" + dir.string() + "' already finished (summary.json exists); nothing to resume");
   const std::string want = to_yaml(config);
@@ -83,13 +110,12 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   }
   // A kill can leave temporaries of atomic writes behind; they are never complete files.
   for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path());
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
   RunDir r(dir.string(), run.name, command);
   r.resumed_ = true;
+  r.lock_ = std::move(lock);
   return r;
 }
-
-void RunDir::write_config(const Config& config) const { write_file_atomic(file("config.yaml"), to_yaml(config)); }
 
 void RunDir::attach_log() const { logging::attach_file(file("log.txt")); }
 

@@ -30,11 +30,19 @@ std::string flow(const YAML::Node& n) {
 // Reads the experiment mapping; every error names the file and the key.
 class Section {
  public:
-  Section(YAML::Node node, std::string file) : node_(std::move(node)), file_(std::move(file)) {
+  Section(YAML::Node node, std::string file, const std::vector<std::string>& overrides)
+      : node_(std::move(node)), file_(std::move(file)), overrides_(overrides) {
     for (const auto& kv : node_) keys_.insert(kv.first.Scalar());
   }
+  // The override that set experiment.<key> (or a key below it), else the file.
+  std::string where(const std::string& key) const {
+    const std::string path = "experiment." + key;
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
+      if (it->rfind(path + "=", 0) == 0 || it->rfind(path + ".", 0) == 0) return "override '" + *it + "'";
+    return file_ + ": " + path;
+  }
   [[noreturn]] void fail(const std::string& key, const std::string& expected, const YAML::Node& got) const {
-    throw Error(file_ + ": experiment." + key + ": expected " + expected + ", got " + (got.IsDefined() ? "'" + flow(got) + "'" : "nothing"));
+    throw Error(where(key) + ": expected " + expected + ", got " + (got.IsDefined() ? "'" + flow(got) + "'" : "nothing"));
   }
   YAML::Node get(const std::string& key) {
     used_.insert(key);
@@ -74,7 +82,7 @@ class Section {
       if (!used_.count(k)) {
         std::string list;
         for (const auto& x : known) list += (list.empty() ? "" : ", ") + x;
-        throw Error(file_ + ": experiment." + k + ": unknown key (expected one of: " + list + ")");
+        throw Error(where(k) + ": unknown key (expected one of: " + list + ")");
       }
   }
 
@@ -88,6 +96,7 @@ class Section {
   }
   YAML::Node node_;
   std::string file_;
+  std::vector<std::string> overrides_;
   std::set<std::string> keys_, used_;
 };
 
@@ -132,7 +141,7 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
     sec.fail("pruners", "level hard, easy or moderate", n);
   if (p.sampling != "auto" && p.sampling != "topk" && p.sampling != "ccs" && p.sampling != "beta" && p.sampling != "d2")
     sec.fail("pruners", "sampling auto, topk, ccs, beta or d2", n);
-  if (p.cutoff < 0.0 || p.cutoff >= 1.0) sec.fail("pruners", "cutoff in [0, 1)", n);
+  if (!(p.cutoff >= 0.0 && p.cutoff < 1.0)) sec.fail("pruners", "cutoff in [0, 1)", n);
   if (p.score_free() && p.sampling != "auto" && p.sampling != "topk")
     sec.fail("pruners", "sampling only for score-based pruners", n);
   return p;
@@ -195,12 +204,12 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.file = path;
   e.base_yaml = split.base_yaml;
   const Config base = load_config_text(split.base_yaml, path, {});  // the base must be a valid config
-  Section sec(YAML::Load(split.section_yaml), path);
+  Section sec(YAML::Load(split.section_yaml), path, overrides);
   const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_models", "teacher_fractions",
                                           "disjoint_split", "teacher_part", "score", "pruners", "fractions", "alphas", "student"};
   e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
   if (e.name.empty() || e.name.find('/') != std::string::npos)
-    throw Error(path + ": experiment.name: expected a directory name (or run.name), got '" + e.name + "'");
+    throw Error(sec.where("name") + ": expected a directory name (or run.name), got '" + e.name + "'");
   e.root = base.run.root;
   e.seeds = sec.list<int64_t>("seeds", "a list of non-negative integers", any_seed, {base.run.seed});
   e.base_seed = base.run.seed;
@@ -210,11 +219,11 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.teacher_archs = sec.list<std::string>("teacher_archs", "a list of model names", non_empty, {});
   e.teacher_models = sec.list<std::string>("teacher_models", "a list of model.pt files", non_empty, {});
   if (!e.teacher_models.empty() && !e.teacher_archs.empty())
-    throw Error(path + ": experiment.teacher_models: expected either teacher_models (existing teachers) or "
+    throw Error(sec.where("teacher_models") + ": expected either teacher_models (existing teachers) or "
                 "teacher_archs (teachers trained here), not both");
   for (const auto& m : e.teacher_models)
     if (!std::filesystem::exists(m))
-      throw Error(path + ": experiment.teacher_models: '" + m + "' not found (expected a model.pt of a train-teacher run)");
+      throw Error(sec.where("teacher_models") + ": '" + m + "' not found (expected a model.pt of a train-teacher run)");
   e.teacher_fractions = sec.list<double>("teacher_fractions", "a list of fractions in (0, 1]", is_fraction, {1.0});
   e.disjoint_split = sec.list<double>("disjoint_split", "the teachers' share in [0, 1)", is_share, {0.0}).front();
   e.teacher_part = sec.list<std::string>("teacher_part", "teacher or student", non_empty, {"teacher"}).front();

@@ -71,6 +71,9 @@ std::vector<int64_t> ccs_selection(const std::vector<int64_t>& pool, const std::
 std::vector<int64_t> ccs_sample(const std::vector<int64_t>& kept, const std::vector<double>& scores, int64_t k,
                                 int64_t strata, int64_t seed) {
   if (k >= static_cast<int64_t>(kept.size())) return kept;
+  for (int64_t i : kept)
+    if (!std::isfinite(score_of(scores, i)))
+      throw Error("ccs sampling: the score of sample " + std::to_string(i) + " is not finite (strata need finite scores)");
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int64_t i : kept) lo = std::min(lo, score_of(scores, i)), hi = std::max(hi, score_of(scores, i));
   std::vector<std::vector<int64_t>> bins(static_cast<size_t>(strata));
@@ -107,6 +110,12 @@ BetaParams beta_params(const std::vector<double>& scores, const std::vector<doub
   if (scores.size() != mean_prob.size())
     throw Error("beta sampling: " + std::to_string(scores.size()) + " scores but " + std::to_string(mean_prob.size()) +
                 " mean probabilities");
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!(mean_prob[i] >= 0.0 && mean_prob[i] <= 1.0))
+      throw Error("beta sampling: mean probability " + std::to_string(mean_prob[i]) + " of sample " + std::to_string(i) +
+                  " is not in [0, 1]");
+    if (std::isnan(scores[i])) throw Error("beta sampling: the score of sample " + std::to_string(i) + " is NaN");
+  }
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
   const size_t top = std::min<size_t>(10, order.size());

@@ -2,67 +2,82 @@
 
 #include <filesystem>
 
-#include "kdprune/io/atomic_file.h"
+#include "kdprune/train/archive.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
 
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
                      const TrainState& state) {
-  io::write_via_temp(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive, model_archive, opt_archive;
-    model.save(model_archive);
-    opt.save(opt_archive);
-    archive.write("model", model_archive);
-    archive.write("optimizer", opt_archive);
-    archive.write("epochs_done", c10::IValue(state.epochs_done));
-    archive.write("best_top1", c10::IValue(state.best_top1));
-    archive.write("best_epoch", c10::IValue(state.best_epoch));
-    archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
-    if (state.scaler.defined()) archive.write("scaler", state.scaler);
-    archive.save_to(tmp);
-  });
+  torch::serialize::OutputArchive archive, model_archive, opt_archive;
+  model.save(model_archive);
+  opt.save(opt_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", opt_archive);
+  archive.write("epochs_done", c10::IValue(state.epochs_done));
+  archive.write("best_top1", c10::IValue(state.best_top1));
+  archive.write("best_epoch", c10::IValue(state.best_epoch));
+  archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (state.scaler.defined()) archive.write("scaler", state.scaler);
+  write_archive(archive, path);
 }
+
+namespace {
+std::string what_of(const std::string& path) { return "checkpoint '" + path + "'"; }
+void refuse_model_file(torch::serialize::InputArchive& archive, const std::string& what) {
+  c10::IValue probe;
+  if (!archive.try_read("epochs_done", probe)) {
+    const bool model_file = archive.try_read("kdprune_arch", probe);
+    throw Error(what + ": not a kdprune checkpoint (no 'epochs_done' entry" +
+                (model_file ? std::string("; this is a model.pt, which holds no optimizer state to resume from")
+                            : std::string()) +
+                ")");
+  }
+}
+}  // namespace
 
 int64_t checkpoint_epochs_done(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) return 0;
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, torch::Device(torch::kCPU));
-    c10::IValue v;
-    archive.read("epochs_done", v);
-    return v.toInt();
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path + "': unreadable (" + std::string(e.what_without_backtrace()).substr(0, 160) + ")");
-  }
+  const std::string what = what_of(path);
+  torch::serialize::InputArchive archive = read_archive(path, what, torch::Device(torch::kCPU));
+  refuse_model_file(archive, what);
+  const int64_t epochs = read_int(archive, "epochs_done", what);
+  if (epochs < 0) throw Error(what + ": entry 'epochs_done' is negative (" + std::to_string(epochs) + ")");
+  return epochs;
 }
 
-TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("checkpoint '" + path + "': not found");
+TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
+                           const std::string& fits) {
+  const std::string what = what_of(path);
+  torch::serialize::InputArchive archive = read_archive(
+      path, what, model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters()[0].device());
+  refuse_model_file(archive, what);
   TrainState s;
+  s.epochs_done = read_int(archive, "epochs_done", what);
+  s.best_top1 = read_double(archive, "best_top1", what);
+  s.best_epoch = read_int(archive, "best_epoch", what);
+  if (s.epochs_done < 0) throw Error(what + ": entry 'epochs_done' is negative (" + std::to_string(s.epochs_done) + ")");
+  torch::serialize::InputArchive model_archive, opt_archive;
   try {
-    torch::serialize::InputArchive archive, model_archive, opt_archive;
-    archive.load_from(path, model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters()[0].device());
-    archive.read("model", model_archive);
-    archive.read("optimizer", opt_archive);
-    model.load(model_archive);
+    if (!archive.try_read("model", model_archive)) throw Error(what + ": no 'model' entry");
+    if (!archive.try_read("optimizer", opt_archive)) throw Error(what + ": no 'optimizer' entry");
+  } catch (const c10::Error&) {
+    throw Error(what + ": its 'model' or 'optimizer' entry is not an archive");
+  }
+  // The shapes first: a checkpoint of another class count or input channels is refused here,
+  // not later as an out-of-bounds target deep in the loss.
+  load_weights_checked(model, model_archive, what, fits);
+  try {
     opt.load(opt_archive);
-    c10::IValue v;
-    archive.read("epochs_done", v);
-    s.epochs_done = v.toInt();
-    archive.read("best_top1", v);
-    s.best_top1 = v.toDouble();
-    archive.read("best_epoch", v);
-    s.best_epoch = v.toInt();
     torch::Tensor rng;
-    archive.read("rng_cpu", rng);
+    if (!archive.try_read("rng_cpu", rng)) throw Error(what + ": no 'rng_cpu' entry");
     at::Generator cpu = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
     cpu.set_state(rng);
     torch::Tensor scaler;
     if (archive.try_read("scaler", scaler)) s.scaler = scaler;
   } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path + "': cannot be restored (" +
-                std::string(e.what_without_backtrace()).substr(0, 160) + ")");
+    std::string msg = e.what_without_backtrace();
+    throw Error(what + ": cannot be restored (" + msg.substr(0, std::min(msg.find('\n'), size_t{160})) + ")");
   }
   return s;
 }

@@ -1,52 +1,49 @@
 #include "kdprune/train/model_file.h"
 
-#include <filesystem>
-
-#include "kdprune/io/atomic_file.h"
+#include "kdprune/train/archive.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
 
 void save_model(const std::string& path, const models::Model& model, const ModelMeta& meta) {
-  io::write_via_temp(path, [&](const std::string& tmp) {
-    torch::serialize::OutputArchive archive;
-    archive.write("kdprune_arch", c10::IValue(meta.arch));
-    archive.write("kdprune_in_channels", c10::IValue(meta.spec.in_channels));
-    archive.write("kdprune_classes", c10::IValue(meta.spec.classes));
-    archive.write("kdprune_image_size", c10::IValue(meta.spec.image_size));
-    archive.write("kdprune_dataset", c10::IValue(meta.dataset));
-    model->save(archive);
-    archive.save_to(tmp);
-  });
+  torch::serialize::OutputArchive archive;
+  archive.write("kdprune_arch", c10::IValue(meta.arch));
+  archive.write("kdprune_in_channels", c10::IValue(meta.spec.in_channels));
+  archive.write("kdprune_classes", c10::IValue(meta.spec.classes));
+  archive.write("kdprune_image_size", c10::IValue(meta.spec.image_size));
+  archive.write("kdprune_dataset", c10::IValue(meta.dataset));
+  model->save(archive);
+  write_archive(archive, path);
 }
 
 LoadedModel load_model(const std::string& path, const torch::Device& device) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("model file '" + path + "': not found");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path, torch::Device(torch::kCPU));
-  } catch (const c10::Error&) {
-    throw Error("model file '" + path + "': not a readable LibTorch archive (truncated or not written by kdprune)");
-  }
+  const std::string what = "model file '" + path + "'";
+  torch::serialize::InputArchive archive = read_archive(path, what, torch::Device(torch::kCPU));
   LoadedModel out;
-  c10::IValue v;
-  auto read = [&](const char* key) {
-    if (!archive.try_read(key, v))
-      throw Error("model file '" + path + "': no '" + std::string(key) + "' entry (not a kdprune model file)");
-    return v;
-  };
-  out.meta.arch = read("kdprune_arch").toStringRef();
-  out.meta.spec.in_channels = read("kdprune_in_channels").toInt();
-  out.meta.spec.classes = read("kdprune_classes").toInt();
-  out.meta.spec.image_size = read("kdprune_image_size").toInt();
-  out.meta.dataset = read("kdprune_dataset").toStringRef();
-  out.model = models::create_model(out.meta.arch, out.meta.spec);
-  try {
-    out.model->load(archive);
-  } catch (const c10::Error& e) {
-    throw Error("model file '" + path + "': weights do not fit " + out.meta.arch + " (" +
-                std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  c10::IValue probe;
+  if (!archive.try_read("kdprune_arch", probe)) {
+    const bool checkpoint = archive.try_read("epochs_done", probe);
+    throw Error(what + ": not a kdprune model file (no 'kdprune_arch' entry" +
+                (checkpoint ? std::string("; this is a checkpoint.pt: give the run's model.pt") : std::string()) + ")");
   }
+  out.meta.arch = read_string(archive, "kdprune_arch", what);
+  out.meta.spec.in_channels = read_int(archive, "kdprune_in_channels", what);
+  out.meta.spec.classes = read_int(archive, "kdprune_classes", what);
+  out.meta.spec.image_size = read_int(archive, "kdprune_image_size", what);
+  out.meta.dataset = read_string(archive, "kdprune_dataset", what);
+  // Bounds that every model of the registry needs; beyond them the file was not written by kdprune.
+  if (out.meta.spec.in_channels < 1 || out.meta.spec.in_channels > 64 || out.meta.spec.classes < 1 ||
+      out.meta.spec.classes > 1000000 || out.meta.spec.image_size < 1 || out.meta.spec.image_size > 100000)
+    throw Error(what + ": implausible metadata (in_channels " + std::to_string(out.meta.spec.in_channels) + ", classes " +
+                std::to_string(out.meta.spec.classes) + ", image_size " + std::to_string(out.meta.spec.image_size) + ")");
+  try {
+    out.model = models::create_model(out.meta.arch, out.meta.spec);
+  } catch (const Error& e) {
+    throw Error(what + ": " + e.what());
+  }
+  load_weights_checked(*out.model, archive, what,
+                       out.meta.arch + " (" + std::to_string(out.meta.spec.classes) + " classes, " +
+                           std::to_string(out.meta.spec.in_channels) + " input channels)");
   out.model->to(device);
   return out;
 }

@@ -148,7 +148,11 @@ TrainResult fit(const TrainInputs& in) {
     if (const int64_t bad = first_bad.item<int64_t>(); bad >= 0)
       throw Error("non-finite training loss at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(bad + 1) +
                   " (lr " + std::to_string(lr) + "); stopped" +
-                  (in.checkpoint_path.empty() ? "" : ", the last good checkpoint is " + in.checkpoint_path) +
+                  (in.checkpoint_path.empty() ? std::string()
+                   : std::filesystem::exists(in.checkpoint_path)
+                       ? ", the last good checkpoint is " + in.checkpoint_path + " (after epoch " +
+                             std::to_string(checkpoint_epochs_done(in.checkpoint_path)) + ")"
+                       : std::string(", no checkpoint was written yet")) +
                   " — lower train.lr, use amp=off/bf16, or check the data");
     for (auto* o : in.observers) o->on_epoch_end(epoch);
     const double train_loss = loss_sum.item<double>() / static_cast<double>(usable);

@@ -1,5 +1,9 @@
 // .npy round trips and byte layout, atomic writes, run directories, training views.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -101,20 +105,25 @@ TEST(CsvTable, AppendsRowsAndQuotes) {
 
 TEST(RunDir, CreatesRefusesAndForces) {
   TempDir d;
-  RunSection run;
+  Config cfg = load_config("", {"train.epochs=3"});
+  RunSection& run = cfg.run;
   run.root = d.path();
   run.name = "exp";
   {
-    io::RunDir r = io::RunDir::create(run, "train-teacher", false);
-    r.write_config(load_config("", {"train.epochs=3"}));
+    io::RunDir r = io::RunDir::create(cfg, "train-teacher", false);
     EXPECT_FALSE(io::RunDir::is_finished(r.path()));
-    // an unfinished run is refused too
-    try {
-      io::RunDir::create(run, "train-teacher", false);
-      ADD_FAILURE() << "expected refusal";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("unfinished"), std::string::npos);
+    EXPECT_EQ(load_config(r.file("config.yaml"), {}).train.epochs, 3);
+    // while this run lives, a second start on its name is refused, --force or not, naming the holder
+    for (bool force : {false, true}) {
+      try {
+        io::RunDir::create(cfg, "train-teacher", force);
+        ADD_FAILURE() << "expected refusal";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("in use by another kdprune process (pid " + std::to_string(::getpid()) + ")"),
+                  std::string::npos) << e.what();
+      }
     }
+    EXPECT_THROW(io::RunDir::reopen(cfg, "train-teacher"), Error);
     r.write_summary({{"top1", 12.5}});
     EXPECT_TRUE(io::RunDir::is_finished(r.path()));
     auto s = nlohmann::json::parse(read_bytes(r.file("summary.json")));
@@ -122,21 +131,48 @@ TEST(RunDir, CreatesRefusesAndForces) {
     EXPECT_EQ(s["command"], "train-teacher");
     EXPECT_TRUE(s.contains("wall_seconds"));
     EXPECT_TRUE(s["versions"].contains("git_commit"));
-    EXPECT_EQ(load_config(r.file("config.yaml"), {}).train.epochs, 3);
   }
   try {
-    io::RunDir::create(run, "train-teacher", false);
+    io::RunDir::create(cfg, "train-teacher", false);
     ADD_FAILURE() << "expected refusal";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("finished"), std::string::npos);
   }
-  io::RunDir again = io::RunDir::create(run, "train-teacher", true);
+  io::RunDir again = io::RunDir::create(cfg, "train-teacher", true);
   EXPECT_FALSE(fs::exists(again.file("summary.json")));
   run.name = "";
-  EXPECT_EQ(io::RunDir::create(run, "eval", false).name().rfind("eval-", 0), 0u);
+  EXPECT_EQ(io::RunDir::create(cfg, "eval", false).name().rfind("eval-", 0), 0u);
   run.name = "a/b";
-  EXPECT_THROW(io::RunDir::create(run, "eval", false), Error);
+  EXPECT_THROW(io::RunDir::create(cfg, "eval", false), Error);
+  run.name = std::string(300, 'x');
+  try {
+    io::RunDir::create(cfg, "eval", false);
+    ADD_FAILURE() << "expected refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 240 characters, got 300"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RunDir, FailedStartRemovesTheDirectoryItCreated) {
+  TempDir d;
+  Config cfg;
+  cfg.run.root = d.path();
+  cfg.run.name = "full";
+  // A file-size limit stands in for a full disk: config.yaml cannot be written, the start fails
+  // and leaves no run directory behind to block the rerun.
+  struct rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  struct rlimit tiny = old;
+  tiny.rlim_cur = 16;  // bytes: config.yaml is longer
+  signal(SIGXFSZ, SIG_IGN);
+  setrlimit(RLIMIT_FSIZE, &tiny);
+  EXPECT_THROW(io::RunDir::create(cfg, "train-teacher", false), Error);
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, SIG_DFL);
+  EXPECT_FALSE(fs::exists(d.file("full")));
+  io::RunDir ok = io::RunDir::create(cfg, "train-teacher", false);
+  EXPECT_TRUE(fs::exists(ok.file("config.yaml")));
 }
 
 TEST(TrainView, FractionIsSeededSortedAndSized) {

@@ -131,8 +131,17 @@ TEST(Pipeline, TeacherFractionsDisjointSplitAndSchedules) {
 TEST(Pipeline, ExperimentErrorsNameTheKey) {
   TempDir d;
   const std::string path = write_experiment(d);
-  EXPECT_NE(error_of(path, {"experiment.fractoins=[0.1]"}).find("experiment.fractoins: unknown key"), std::string::npos);
-  EXPECT_NE(error_of(path, {"experiment.fractions=[0, 0.5]"}).find("experiment.fractions: expected a list of kept fractions"),
+  // An overridden key is blamed on the override as typed; a key of the file on the file.
+  EXPECT_NE(error_of(path, {"experiment.fractoins=[0.1]"}).find("override 'experiment.fractoins=[0.1]': unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.fractions=[0, 0.5]"})
+                .find("override 'experiment.fractions=[0, 0.5]': expected a list of kept fractions"),
+            std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.fractions=[.nan]"}).find("expected a list of kept fractions"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.alphas=[.nan]"}).find("kd.alpha: expected a finite number"), std::string::npos);
+  EXPECT_NE(error_of(path, {"experiment.pruners=[{name: dual, cutoff: .nan}]"}).find("cutoff in [0, 1)"), std::string::npos);
+  write_bytes(d.file("badfrac.yaml"), "run: {name: x}\nexperiment: {fractions: [2]}\n");
+  EXPECT_NE(error_of(d.file("badfrac.yaml"), {}).find(d.file("badfrac.yaml") + ": experiment.fractions: expected"),
             std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.pruners=[{name: el2n, level: medium}]"}).find("experiment.pruners"), std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.alphas=[2]"}).find("kd.alpha"), std::string::npos);
@@ -298,7 +307,7 @@ TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
   EXPECT_EQ(load_config_text(e.base_yaml, e.file, kd.overrides).kd.teacher, d.file("my-teacher/model.pt"));
   EXPECT_EQ(kd.inputs, std::vector<size_t>{index_of(stages, "prune-random-f0.1-s0")});
   EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("missing.pt") + "]", "experiment.teacher_archs="})
-                .find("experiment.teacher_models: '"), std::string::npos);
+                .find("experiment.teacher_models=[" + d.file("missing.pt") + "]': '"), std::string::npos);
   EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("my-teacher/model.pt") + "]"}).find("not both"),
             std::string::npos);
 }

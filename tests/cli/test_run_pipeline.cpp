@@ -123,9 +123,9 @@ TEST(RunPipeline, DryRunWritesNothingAndBadExperimentsFailClearly) {
   EXPECT_FALSE(fs::exists(d.path() + "/exp"));
   const Result bad = run("run --config " + exp + " experiment.pruners=[forgeting] --dry-run");
   EXPECT_NE(bad.code, 0);
-  EXPECT_NE(bad.out.find("experiment.pruners: expected a pruner (random,"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("override 'experiment.pruners=[forgeting]': expected a pruner (random,"), std::string::npos) << bad.out;
   const Result typo = run("run --config " + exp + " experiment.alpha=[0]");
   EXPECT_NE(typo.code, 0);
-  EXPECT_NE(typo.out.find("experiment.alpha: unknown key"), std::string::npos) << typo.out;
+  EXPECT_NE(typo.out.find("override 'experiment.alpha=[0]': unknown key"), std::string::npos) << typo.out;
   EXPECT_FALSE(fs::exists(d.path() + "/exp"));
 }

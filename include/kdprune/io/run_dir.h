@@ -8,23 +8,26 @@
 #include <string>
 
 #include "kdprune/config/config.h"
+#include "kdprune/io/run_lock.h"
 
 namespace kdprune::io {
 
 class RunDir {
  public:
-  // Creates the directory. An existing one (finished or not) is refused unless `force`, which
-  // deletes it first. An empty run.name becomes "<command>-<YYYYmmdd-HHMMSS>".
-  static RunDir create(const RunSection& run, const std::string& command, bool force);
-  // For --resume: re-opens <root>/<name> of an unfinished run whose config.yaml equals `config`
-  // (creates it when absent). Refuses a finished run, a different config, or an empty run.name.
+  // Locks the run (see run_lock.h), creates the directory and writes config.yaml. An existing
+  // directory (finished or not) is refused unless `force`, which deletes it first. An empty
+  // run.name becomes "<command>-<YYYYmmdd-HHMMSS>". If anything fails, the directory it created
+  // is removed again, so a failed start never blocks a rerun.
+  static RunDir create(const Config& config, const std::string& command, bool force);
+  // For --resume: locks and re-opens <root>/<name> of an unfinished run whose config.yaml equals
+  // `config` (creates it when absent). Refuses a finished run, a different config, or an empty
+  // run.name.
   static RunDir reopen(const Config& config, const std::string& command);
 
   const std::string& path() const { return path_; }
   const std::string& name() const { return name_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-  void write_config(const Config& config) const;  // config.yaml
   void attach_log() const;                        // log.txt gets everything the console gets
   // summary.json: the given fields plus command, wall_seconds, started_at, finished_at,
   // kdprune version and git commit.
@@ -39,6 +42,7 @@ class RunDir {
   std::chrono::steady_clock::time_point started_;
   std::string started_at_;
   bool resumed_ = false;
+  std::shared_ptr<RunLock> lock_;  // held as long as any copy of this RunDir lives
 };
 
 std::string utc_timestamp();  // ISO 8601, seconds

@@ -23,7 +23,9 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
 // The epochs a checkpoint file records (0 when the file does not exist).
 int64_t checkpoint_epochs_done(const std::string& path);
 
-// Restores model and optimizer in place; returns the state. Throws kdprune::Error naming the file.
-TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt);
+// Restores model and optimizer in place; returns the state. Throws kdprune::Error naming the file,
+// e.g. when a weight's shape differs from `model`'s (`fits` names the model in that message).
+TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
+                           const std::string& fits = "this run's model");
 
 }  // namespace kdprune::train

@@ -1,6 +1,8 @@
 // Finding dataset files and reading them whole (transparently gunzipping).
 #include <zlib.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "kdprune/util/error.h"
@@ -23,7 +25,10 @@ std::string locate(const std::string& what, const std::vector<std::string>& dirs
   for (const auto& d : dirs)
     for (const auto& n : names) {
       const auto p = fs::path(d) / n;
-      if (fs::is_regular_file(p)) return p.string();
+      std::error_code ec;
+      if (fs::is_regular_file(p, ec)) return p.string();
+      if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+        throw Error(what + ": cannot access " + p.string() + " (" + ec.message() + "; check data.root)");
       tried += (tried.empty() ? "" : ", ") + p.string();
     }
   throw Error(what + " not found; tried " + tried + " (set data.root to the folder holding the files)");
@@ -31,7 +36,7 @@ std::string locate(const std::string& what, const std::vector<std::string>& dirs
 
 std::string read_whole_file(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");  // reads plain files unchanged
-  if (!f) throw Error("'" + path + "': cannot open");
+  if (!f) throw Error("'" + path + "': cannot open (" + std::strerror(errno) + ")");
   std::string out;
   char buf[1 << 16];
   for (;;) {

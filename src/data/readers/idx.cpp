@@ -1,4 +1,5 @@
 // IDX files (MNIST, Fashion-MNIST): magic 00 00 08 NDIM, big-endian uint32 sizes, raw bytes.
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -21,7 +22,11 @@ Idx parse_idx(const std::string& path, int ndim_expected) {
   auto u8 = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(b[i])); };
   if (b.size() < 4 || u8(0) != 0 || u8(1) != 0)
     throw Error("'" + path + "': not an IDX file (bad magic)");
-  if (u8(2) != 0x08) throw Error("'" + path + "': IDX data type 0x" + std::to_string(u8(2)) + ", expected 0x08 (unsigned byte)");
+  if (u8(2) != 0x08) {
+    char type[8];
+    std::snprintf(type, sizeof type, "0x%02X", static_cast<unsigned>(u8(2)));
+    throw Error("'" + path + "': IDX data type " + type + ", expected 0x08 (unsigned byte)");
+  }
   const int ndim = static_cast<int>(u8(3));
   if (ndim != ndim_expected)
     throw Error("'" + path + "': IDX file has " + std::to_string(ndim) + " dimensions, expected " + std::to_string(ndim_expected));
@@ -32,6 +37,10 @@ Idx parse_idx(const std::string& path, int ndim_expected) {
     const size_t o = 4 + 4 * static_cast<size_t>(d);
     const int64_t size = (u8(o) << 24) | (u8(o + 1) << 16) | (u8(o + 2) << 8) | u8(o + 3);
     idx.dims.push_back(size);
+    // The file size bounds the product; stop before it can overflow.
+    if (size != 0 && total > (b.size() - idx.offset) / static_cast<size_t>(size))
+      throw Error("'" + path + "': truncated: the header's sizes need more data bytes than the file's " +
+                  std::to_string(b.size() - idx.offset));
     total *= static_cast<size_t>(size);
   }
   if (b.size() != idx.offset + total)

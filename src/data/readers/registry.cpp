@@ -22,9 +22,33 @@ std::vector<int64_t> class_counts(const ImageSplit& split, int64_t classes) {
   return counts;
 }
 
+namespace {
+// What every reader must hand over, whatever its format: train and test images of one shape,
+// a label per image, pixel bytes that match the sizes.
+void check_splits(const RawDataset& ds) {
+  auto shape = [](const ImageSplit& s) {
+    return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+  };
+  for (const ImageSplit* s : {&ds.train, &ds.test}) {
+    const char* which = s == &ds.train ? "train" : "test";
+    if (s->n < 1) throw Error(ds.source + ": the " + std::string(which) + " split has no images");
+    if (s->labels.size() != static_cast<size_t>(s->n) ||
+        s->images.size() != static_cast<size_t>(s->n) * static_cast<size_t>(s->c * s->h * s->w))
+      throw Error(ds.source + ": the " + std::string(which) + " split's sizes do not match its data");
+  }
+  if (ds.train.c != ds.test.c || ds.train.h != ds.test.h || ds.train.w != ds.test.w)
+    throw Error(ds.source + ": train images are " + shape(ds.train) + " but test images are " + shape(ds.test) +
+                " (expected one image shape in both splits)");
+}
+}  // namespace
+
 RawDataset load_dataset(const DataSection& data, int64_t seed) {
   for (const auto& e : dataset_registry())
-    if (e.name == data.name) return e.load(data, seed);
+    if (e.name == data.name) {
+      RawDataset ds = e.load(data, seed);
+      check_splits(ds);
+      return ds;
+    }
   std::string known;
   for (const auto& e : dataset_registry()) known += (known.empty() ? "" : ", ") + e.name;
   throw Error("data.name: unknown dataset '" + data.name + "' (expected one of: " + known + ")");

@@ -1,5 +1,9 @@
 // SVHN cropped digits: MATLAB v5 files with X (32×32×3×N uint8, column-major) and y (N×1, 1..10,
 // where 10 means digit 0). Read through matio when built with it.
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "kdprune/util/error.h"
@@ -24,6 +28,8 @@ struct MatVar {
 
 ImageSplit read_svhn_mat(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("'" + path + "': cannot open");
+  if (FILE* probe = std::fopen(path.c_str(), "rb")) std::fclose(probe);
+  else throw Error("'" + path + "': cannot open (" + std::strerror(errno) + ")");
   MatFile f{Mat_Open(path.c_str(), MAT_ACC_RDONLY)};
   if (!f.mat) throw Error("'" + path + "': not a readable MATLAB file (v7.3/HDF5 files need matio built with HDF5)");
   MatVar x{Mat_VarRead(f.mat, "X")}, y{Mat_VarRead(f.mat, "y")};
@@ -34,9 +40,20 @@ ImageSplit read_svhn_mat(const std::string& path) {
     throw Error("'" + path + "': X must be uint8 of size 32x32x3xN");
   const int64_t n = static_cast<int64_t>(x.var->dims[3]);
   size_t ny = 1;
-  for (int d = 0; d < y.var->rank; ++d) ny *= y.var->dims[d];
+  for (int d = 0; d < y.var->rank; ++d) ny = y.var->dims[d] && ny > SIZE_MAX / y.var->dims[d] ? SIZE_MAX : ny * y.var->dims[d];
   if (static_cast<int64_t>(ny) != n || !y.var->data)
     throw Error("'" + path + "': " + std::to_string(ny) + " labels in y for " + std::to_string(n) + " images in X");
+  // matio does not notice a header that claims more data than the file holds (it hands back a
+  // short-read buffer); uncompressed data must fit in the file.
+  const size_t x_bytes = static_cast<size_t>(n) * 3072;
+  if (x.var->nbytes < x_bytes)
+    throw Error("'" + path + "': X holds " + std::to_string(x.var->nbytes) + " bytes, its size 32x32x3x" +
+                std::to_string(n) + " needs " + std::to_string(x_bytes));
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path, ec);
+  if (!ec && x.var->compression == MAT_COMPRESSION_NONE && x_bytes > file_bytes)
+    throw Error("'" + path + "': truncated: X claims " + std::to_string(x_bytes) + " bytes of images, the file has " +
+                std::to_string(file_bytes));
   ImageSplit s;
   s.n = n;
   s.c = 3;

@@ -2,7 +2,13 @@
 // prototype plus uniform noise. Learnable, any shape, for tests and benchmarks.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
+#include <string>
+
+#include <unistd.h>
+
+#include "kdprune/util/error.h"
 
 #include "readers.h"
 
@@ -36,8 +42,25 @@ ImageSplit make_synthetic(const SyntheticSection& s, int64_t seed, bool test) {
   return out;
 }
 
+namespace {
+// Sizes whose product would overflow, or exceed this machine's memory, are refused up front
+// (a clear message instead of std::bad_alloc).
+void check_size(const SyntheticSection& s) {
+  const double pixels = static_cast<double>(s.channels) * static_cast<double>(s.height) * static_cast<double>(s.width);
+  const double bytes = pixels * (static_cast<double>(s.train_size) + static_cast<double>(s.test_size) + 4.0 * s.classes);
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (bytes > memory || pixels > 1e9) {
+    char gb[96];
+    std::snprintf(gb, sizeof gb, "%.3g GB, more than this machine's %.3g GB", bytes / 1e9, memory / 1e9);
+    throw Error("data.synthetic: " + std::to_string(s.train_size) + " + " + std::to_string(s.test_size) + " images of " +
+                std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" + std::to_string(s.width) + " need " + gb);
+  }
+}
+}  // namespace
+
 RawDataset load_synthetic(const DataSection& data, int64_t seed) {
   const auto& s = data.synthetic;
+  check_size(s);
   RawDataset ds;
   ds.train = make_synthetic(s, seed, false);
   ds.test = make_synthetic(s, seed, true);
