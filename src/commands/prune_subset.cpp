@@ -94,6 +94,9 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
   auto loaded = train::load_model(p.model, device);
   if (loaded.meta.dataset != ds.info.name)
     throw Error("prune.model '" + p.model + "' was trained on " + loaded.meta.dataset + ", the data is " + ds.info.name);
+  if (loaded.meta.spec.in_channels != ds.train.c)
+    throw Error("prune.model '" + p.model + "' takes " + std::to_string(loaded.meta.spec.in_channels) +
+                " input channels, the data has " + std::to_string(ds.train.c));
   if (static_cast<int64_t>(nodes.size()) <= k) return nodes;
   const data::TensorDataset data = data::to_tensors(data::RawDataset(ds), device);
   const auto t0 = std::chrono::steady_clock::now();

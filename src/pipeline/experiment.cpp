@@ -247,7 +247,13 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   sec.refuse_unknown(known);
   if (e.teacher_archs.empty() && e.teacher_models.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
   // Every stage config must load: check the alphas (and any override) now, not mid-experiment.
-  for (const auto& a : e.alphas) load_config_text(e.base_yaml, path, {"kd.alpha=" + a});
+  for (const auto& a : e.alphas) {
+    try {
+      load_config_text(e.base_yaml, path, {"kd.alpha=" + a});
+    } catch (const Error& err) {
+      throw Error(sec.where("alphas") + ": alpha " + a + " is not a valid kd.alpha (" + err.what() + ")");
+    }
+  }
   return e;
 }
 

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
 #include "kdprune/config/config.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
@@ -109,6 +113,49 @@ TEST(Config, MalformedOverridesAndFiles) {
   EXPECT_NE(e.find("bad.yaml:"), std::string::npos) << e;
   write_bytes(d.file("list.yaml"), "- 1\n- 2\n");
   EXPECT_NE(error_of(d.file("list.yaml"), {}).find("mapping"), std::string::npos);
+}
+
+TEST(Config, EveryNumberMustBeFinite) {
+  // Every float-valued key of the schema, found by walking the resolved defaults.
+  const YAML::Node defaults = YAML::Load(to_yaml(load_config("", {})));
+  std::vector<std::string> keys;
+  for (const auto& section : defaults)
+    for (const auto& kv : section.second) {
+      const std::string key = section.first.Scalar() + "." + kv.first.Scalar();
+      auto is_float = [](const YAML::Node& n) {
+        int64_t i = 0;
+        double x = 0;
+        return n.IsScalar() && n.Tag() != "!" && !YAML::convert<int64_t>::decode(n, i) && YAML::convert<double>::decode(n, x);
+      };
+      if (kv.second.IsMap()) {
+        for (const auto& sub : kv.second)
+          if (is_float(sub.second)) keys.push_back(key + "." + sub.first.Scalar());
+      } else if (is_float(kv.second)) {
+        keys.push_back(key);
+      }
+    }
+  for (const char* must : {"train.lr", "train.weight_decay", "kd.tau", "kd.alpha", "data.synthetic.noise", "prune.d2_gamma"})
+    EXPECT_NE(std::find(keys.begin(), keys.end(), must), keys.end()) << must;
+  for (const auto& key : keys)
+    for (const char* bad : {".inf", "-.inf", ".nan"}) {
+      const std::string e = error_of("", {key + "=" + bad});
+      EXPECT_NE(e.find("finite"), std::string::npos) << key << "=" << bad << ": " << e;
+    }
+  EXPECT_NE(error_of("", {"kd.alpha={schedule: linear, at_f: [0.1, 1], value: [.nan, 0]}"}).find("expected two alphas"),
+            std::string::npos);
+}
+
+TEST(Config, DuplicateKeysAndSecondDocumentsAreRefused) {
+  TempDir d;
+  write_bytes(d.file("a.yaml"), "train:\n  lr: 0.1\n  epochs: 3\n  lr: 0.2\n");
+  EXPECT_EQ(error_of(d.file("a.yaml"), {}), d.file("a.yaml") + ":4: duplicate key 'lr' (first given at line 2)");
+  write_bytes(d.file("b.yaml"), "train:\n  lr: 0.1\nkd: {tau: 4}\ntrain:\n  epochs: 3\n");
+  EXPECT_EQ(error_of(d.file("b.yaml"), {}), d.file("b.yaml") + ":4: duplicate key 'train' (first given at line 1)");
+  write_bytes(d.file("c.yaml"), "train:\n  lr: 0.1\n---\ntrain:\n  epochs: 3\n");
+  EXPECT_NE(error_of(d.file("c.yaml"), {}).find("c.yaml:4: a second YAML document"), std::string::npos);
+  EXPECT_NE(error_of("", {"kd.alpha={schedule: linear, schedule: table}"}).find("duplicate key 'schedule'"), std::string::npos);
+  write_bytes(d.file("ok.yaml"), "---\ntrain:\n  lr: 0.1\n...\n");  // one explicit document is fine
+  EXPECT_EQ(error_of(d.file("ok.yaml"), {}), "");
 }
 
 TEST(Config, EmptyFileAndEmptySectionGiveDefaults) {

@@ -78,6 +78,23 @@ TEST(Npy, RejectsWhatItCannotRead) {
   EXPECT_NE(error_of(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", 8)).find("C order"), std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 8)).find("expected 16 data bytes"), std::string::npos);
   EXPECT_EQ(error_of(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 8)), "");
+  // Shapes beyond 64 bits or beyond the file: refused before anything is allocated.
+  EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", 8))
+                .find("header shape (99999999999999999999,) needs more data than the file's 8 bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }", 8))
+                .find("needs more data than the file's 8 bytes"),
+            std::string::npos);
+  // An integral float beyond int64 (1e30) as an index: named as such, not wrapped to INT64_MIN.
+  std::string big = npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 0);
+  for (double v : {2.0, 1e30}) big.append(reinterpret_cast<const char*>(&v), 8);
+  write_bytes(d.file("big.npy"), big);
+  try {
+    io::read_npy_as_i64(d.file("big.npy"));
+    ADD_FAILURE() << "expected refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("item 1 (1e+30) is outside the integer range"), std::string::npos) << e.what();
+  }
 }
 
 TEST(AtomicFile, FailedWriteLeavesNothing) {

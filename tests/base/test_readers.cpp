@@ -98,6 +98,15 @@ TEST(IdxReader, MalformedFilesNameTheProblem) {
          const std::string gz = kdprune::test::read_bytes(d + "/train-images-idx3-ubyte.gz");
          write_bytes(d + "/train-images-idx3-ubyte.gz", gz.substr(0, gz.size() - 12)); }, "gzip"},
       {"missing file", [](const std::string& d) { std::filesystem::remove(d + "/t10k-labels-idx1-ubyte"); }, "not found; tried"},
+      // the type byte in hex as the format writes it (0x0D is float), not its decimal value
+      {"float data", [](const std::string& d) { write_bytes(d + "/train-images-idx3-ubyte", std::string("\0\0\x0D\x03", 4) + std::string(12, '\0')); }, "IDX data type 0x0D, expected 0x08"},
+      // sizes whose product overflows 64 bits must not wrap around to the file's size
+      {"overflowing sizes", [](const std::string& d) {
+         write_bytes(d + "/train-images-idx3-ubyte", std::string("\0\0\x08\x03", 4) + std::string("\xff\xff\xff\xff", 4) +
+                                                         std::string("\xff\xff\xff\xff", 4) + std::string("\x01\0\0\x01", 4) + "abc"); },
+       "truncated: the header's sizes need more data bytes than the file's 3"},
+      {"test images of another shape", [](const std::string& d) { write_bytes(d + "/t10k-images-idx3-ubyte", idx_bytes({2, 3, 2}, ramp(12))); },
+       "train images are 1x2x3 but test images are 1x3x2"},
   };
   for (const auto& c : cases) {
     TempDir d;
@@ -207,6 +216,13 @@ TEST(SvhnReader, MalformedFiles) {
   EXPECT_NE(error_of(section("svhn", d.path())).find("not in 1..10"), std::string::npos);
   write_bytes(d.file("train_32x32.mat"), "this is not a mat file at all, not even close.........................................................................................................");
   EXPECT_NE(error_of(section("svhn", d.path())).find("train_32x32.mat"), std::string::npos);
+  // A file cut short after its headers: the header claims more image bytes than the file holds.
+  write_svhn(d.file("train_32x32.mat"), std::vector<double>(40, 1.0));
+  const std::string whole = kdprune::test::read_bytes(d.file("train_32x32.mat"));
+  write_bytes(d.file("train_32x32.mat"), whole.substr(0, 4096));
+  const std::string e = error_of(section("svhn", d.path()));
+  EXPECT_NE(e.find("train_32x32.mat"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 }
 #endif
 
@@ -223,6 +239,15 @@ TEST(Synthetic, SeededAndShaped) {
   EXPECT_EQ(a.train.images, b.train.images);
   EXPECT_NE(a.train.images, c.train.images);
   EXPECT_EQ(data::class_counts(a.train, 3), (std::vector<int64_t>{7, 7, 6}));
+}
+
+TEST(Synthetic, SizesBeyondMemoryAreRefusedUpFront) {
+  DataSection d = section("synthetic", "");
+  d.synthetic.train_size = 99999999999999;
+  EXPECT_NE(error_of(d).find("data.synthetic: 99999999999999 + "), std::string::npos) << error_of(d);
+  d.synthetic.train_size = 10;
+  d.synthetic.height = d.synthetic.width = 100000;
+  EXPECT_NE(error_of(d).find("more than this machine's"), std::string::npos) << error_of(d);
 }
 
 TEST(Registry, UnknownDatasetListsKnown) {
