@@ -9,6 +9,7 @@
 #include "kdprune/commands/commands.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/run_dir.h"
+#include "kdprune/io/run_lock.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
 #include "kdprune/prune/selection.h"
@@ -120,7 +121,14 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   std::vector<bool> changed(stages.size(), false), pending(stages.size(), false);
   std::ostringstream plan, jobs;
   const bool writes = !x.dry_run;
+  std::shared_ptr<io::RunLock> experiment_lock;
   if (writes) {
+    // One `kdprune run` per experiment (its stages hold their own locks too, for --print-jobs).
+    if (!x.print_jobs) {
+      std::error_code ec;
+      fs::create_directories(e.root, ec);
+      experiment_lock = io::RunLock::acquire(e.root, e.name);
+    }
     fs::create_directories(dir);
     io::write_file_atomic(base_path, e.base_yaml);
     if (!x.print_jobs) logging::attach_file(dir + "/pipeline.log");

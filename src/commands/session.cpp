@@ -42,8 +42,9 @@ void Session::start_run() {
   run_->attach_log();
   spdlog::info("kdprune {} ({}) {}: {} run directory {}", KDPRUNE_VERSION, git_commit(), command_,
                run_->resumed() ? "resuming" : "new", run_->path());
-  spdlog::info("device {}, LibTorch {}, {} CPU threads", device.str(), system::environment().torch_version,
-               system::environment().cpu_threads);
+  const auto env = system::environment();
+  spdlog::info("device {}, LibTorch {}, {} CPU threads ({})", device.str(), env.torch_version, env.cpu_threads,
+               env.openmp_wait);
   spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
 }
 

@@ -1,5 +1,7 @@
 #include "kdprune/system/environment.h"
 
+#include <cstdlib>
+
 #include <ATen/Context.h>
 #include <dlfcn.h>
 
@@ -41,6 +43,11 @@ Environment environment() {
   for (int i = 0; i < e.cuda_devices; ++i) e.device_names.push_back("cuda:" + std::to_string(i) + " " + cuda_device_name(i));
   e.cudnn_available = e.cuda_available && torch::cuda::cudnn_is_available();
   e.cpu_threads = at::get_num_threads();
+  const char* spin = std::getenv("GOMP_SPINCOUNT");
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  e.openmp_wait = policy ? std::string("OMP_WAIT_POLICY=") + policy
+                  : spin ? std::string("GOMP_SPINCOUNT=") + spin
+                         : std::string("OpenMP default");
   return e;
 }
 
@@ -51,7 +58,8 @@ nlohmann::json environment_json() {
           {"cuda_available", e.cuda_available},
           {"cuda_devices", e.device_names},
           {"cudnn", e.cudnn_available},
-          {"cpu_threads", e.cpu_threads}};
+          {"cpu_threads", e.cpu_threads},
+          {"openmp_wait", e.openmp_wait}};
 }
 
 std::string resolve_device(const std::string& spec) {

@@ -15,6 +15,7 @@ struct Environment {
   std::vector<std::string> device_names;
   bool cudnn_available = false;
   int64_t cpu_threads = 0;
+  std::string openmp_wait;  // GOMP_SPINCOUNT / OMP_WAIT_POLICY as the process runs with them
 };
 
 Environment environment();
