@@ -16,10 +16,6 @@ using Action = std::function<int()>;
 CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, const std::string& help,
                       std::function<int(commands::CommandOptions&)> run);
 
-// Re-executes the process once with a short OpenMP spin (see openmp_wait.cpp) for commands that
-// compute, unless the user set the OpenMP wait policy. Call first thing in main.
-void set_openmp_wait_policy(int argc, char** argv);
-
 void add_info(CLI::App& app, Action& action);
 void add_train_teacher(CLI::App& app, Action& action);
 void add_distill(CLI::App& app, Action& action);

@@ -24,7 +24,6 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
 
 int main(int argc, char** argv) {
   using namespace kdprune;
-  cli::set_openmp_wait_policy(argc, argv);
   CLI::App app{"kdprune: training on pruned datasets with knowledge distillation", "kdprune"};
   app.set_version_flag("--version,-V", std::string("kdprune ") + KDPRUNE_VERSION + " (commit " + git_commit() + ")");
   app.require_subcommand(1);

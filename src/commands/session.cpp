@@ -65,7 +65,8 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .checkpoint_path = checkpoint,
                                            .resume = s.run().resumed(),
                                            .loss = loss,
-                                           .observers = std::move(observers)});
+                                           .observers = std::move(observers),
+                                           .adapt_threads = cfg.run.adapt_threads});
   train::save_model(s.run().file("model.pt"), model, {cfg.model.arch, s.model_spec(), s.data.info.name});
   return r;
 }

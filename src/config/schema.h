@@ -13,6 +13,7 @@ template <class V> void describe(V& v, RunSection& s) {
   v.field("seed", s.seed, non_negative_int());
   v.field("device", s.device, device_spec());
   v.field("threads", s.threads, non_negative_int());
+  v.field("adapt_threads", s.adapt_threads);
   v.field("log_level", s.log_level, one_of({"trace", "debug", "info", "warn", "error"}));
 }
 

@@ -89,9 +89,12 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const std::string want = to_yaml(config);
   std::string have;
   try {
-    have = read_file((dir / "config.yaml").string());
-  } catch (const Error&) {
-    throw Error("run '" + dir.string() + "' has no config.yaml; it cannot be resumed (use --force to start over)");
+    // Read back through the schema, so keys added since the run started (at their defaults) do
+    // not block its --resume.
+    have = to_yaml(load_config((dir / "config.yaml").string(), {}));
+  } catch (const Error& e) {
+    throw Error("run '" + dir.string() + "': its config.yaml cannot be read (" + e.what() +
+                "); it cannot be resumed (use --force to start over)");
   }
   if (have != want) {
     // name the first differing line so the user sees which key changed

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "kdprune/io/csv_table.h"
+#include "kdprune/system/cpu_share.h"
 #include "kdprune/train/augment.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/lr_schedule.h"
@@ -102,6 +103,7 @@ TrainResult fit(const TrainInputs& in) {
     save_checkpoint(in.checkpoint_path, model, opt, s);
   };
 
+  system::ThreadGovernor governor(at::get_num_threads(), in.adapt_threads && !cuda);
   const auto start = Clock::now();
   double train_time = 0;
   int64_t trained_images = 0;
@@ -115,6 +117,7 @@ TrainResult fit(const TrainInputs& in) {
     auto first_bad = torch::full({}, -1, i64);  // first step with a non-finite loss, found without a sync
     double lr = t.lr;
     for (int64_t step = 0; step < steps; ++step) {
+      governor.tick();
       const int64_t s = step * t.batch_size, e = std::min(usable, s + t.batch_size);
       const auto idx = order.slice(0, s, e);
       auto x = augment_batch(in.data.train.images.index_select(0, idx), normalise, aug, gen);

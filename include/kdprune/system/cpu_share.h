@@ -1,0 +1,35 @@
+#pragma once
+// Training beside other work on few cores. LibTorch's OpenMP threads spin at every barrier; when
+// another process holds one of the cores, a run's threads spin waiting for a descheduled sibling
+// and the run collapses to a few percent of its speed (two 2-thread runs on 2 cores: 6 % each,
+// bench/cpu_sharing.sh). Sleeping sooner (GOMP_SPINCOUNT) avoids that but costs 2.5x alone on
+// this kind of machine. So the thread count follows the free cores instead: every couple of
+// seconds the governor measures how much CPU the rest of the machine used (/proc/stat minus this
+// process's own time) and trains on the cores left, between 1 and the configured count.
+#include <cstdint>
+
+namespace kdprune::system {
+
+class ThreadGovernor {
+ public:
+  // `max_threads`: the configured intra-op thread count (the ceiling). Disabled: tick() does nothing.
+  ThreadGovernor(int64_t max_threads, bool enabled);
+  ~ThreadGovernor();  // gives the process its configured thread count back
+  ThreadGovernor(const ThreadGovernor&) = delete;
+  ThreadGovernor& operator=(const ThreadGovernor&) = delete;
+  // Call once per training step; cheap unless an interval has passed.
+  void tick();
+  int64_t threads() const { return current_; }
+
+ private:
+  struct Sample {
+    double wall = 0, busy = 0, own = 0;  // seconds: monotonic clock, all CPUs' non-idle time, this process's CPU time
+  };
+  static Sample sample();
+  bool enabled_;
+  int64_t max_, current_, cpus_, pending_ = 0;
+  Sample last_;
+  double next_check_ = 0;
+};
+
+}  // namespace kdprune::system

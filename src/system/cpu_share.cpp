@@ -1,0 +1,78 @@
+#include "kdprune/system/cpu_share.h"
+
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace kdprune::system {
+namespace {
+constexpr double kFirstCheck = 1.0;  // seconds after the start: a run that starts beside another adapts soon
+constexpr double kInterval = 2.0;    // seconds between later checks
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+}  // namespace
+
+ThreadGovernor::Sample ThreadGovernor::sample() {
+  Sample s;
+  s.wall = now();
+  // The first line of /proc/stat: jiffies of all CPUs in user nice system idle iowait irq softirq steal ...
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal && cpu == "cpu")
+    s.busy = (user + nice + system + irq + softirq) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  s.own = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  return s;
+}
+
+ThreadGovernor::ThreadGovernor(int64_t max_threads, bool enabled)
+    : enabled_(enabled && max_threads > 1), max_(max_threads), current_(max_threads),
+      cpus_(std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN))) {
+  if (!enabled_) return;
+  last_ = sample();
+  next_check_ = last_.wall + kFirstCheck;
+}
+
+ThreadGovernor::~ThreadGovernor() {
+  if (enabled_ && current_ != max_) at::set_num_threads(static_cast<int>(max_));
+}
+
+void ThreadGovernor::tick() {
+  if (!enabled_ || now() < next_check_) return;
+  const Sample s = sample();
+  const double wall = s.wall - last_.wall;
+  // CPU the rest of the machine used over the interval, in cores (our own spinning threads count
+  // as ours, so they do not push the estimate up).
+  const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;
+  last_ = s;
+  next_check_ = s.wall + kInterval;
+  const int64_t target =
+      std::clamp<int64_t>(static_cast<int64_t>(std::lround(static_cast<double>(cpus_) - others)), 1, max_);
+  // A change needs two checks in a row that agree, so one busy moment does not flip it.
+  if (target == current_) {
+    pending_ = 0;
+    return;
+  }
+  if (pending_ != target) {
+    pending_ = target;
+    return;
+  }
+  pending_ = 0;
+  spdlog::info("CPU sharing: other processes use about {:.1f} of {} cores; training on {} thread{} now (of {})", others,
+               cpus_, target, target == 1 ? "" : "s", max_);
+  current_ = target;
+  at::set_num_threads(static_cast<int>(target));
+}
+
+}  // namespace kdprune::system
