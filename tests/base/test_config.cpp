@@ -152,9 +152,14 @@ TEST(Config, DuplicateKeysAndSecondDocumentsAreRefused) {
   write_bytes(d.file("b.yaml"), "train:\n  lr: 0.1\nkd: {tau: 4}\ntrain:\n  epochs: 3\n");
   EXPECT_EQ(error_of(d.file("b.yaml"), {}), d.file("b.yaml") + ":4: duplicate key 'train' (first given at line 1)");
   write_bytes(d.file("c.yaml"), "train:\n  lr: 0.1\n---\ntrain:\n  epochs: 3\n");
-  EXPECT_NE(error_of(d.file("c.yaml"), {}).find("c.yaml:4: a second YAML document"), std::string::npos);
+  EXPECT_NE(error_of(d.file("c.yaml"), {}).find("c.yaml:3: a second YAML document"), std::string::npos);
+  write_bytes(d.file("e.yaml"), "train: {lr: 0.1}\n...\nkd: {tau: 2}\n");  // content after an end marker
+  EXPECT_NE(error_of(d.file("e.yaml"), {}).find("e.yaml:3: a second YAML document"), std::string::npos);
+  // Found by fuzzing: yaml-cpp's LoadAll never returns on a lone ",". The loader must.
+  write_bytes(d.file("comma.yaml"), ",");
+  error_of(d.file("comma.yaml"), {});
   EXPECT_NE(error_of("", {"kd.alpha={schedule: linear, schedule: table}"}).find("duplicate key 'schedule'"), std::string::npos);
-  write_bytes(d.file("ok.yaml"), "---\ntrain:\n  lr: 0.1\n...\n");  // one explicit document is fine
+  write_bytes(d.file("ok.yaml"), "%YAML 1.2\n--- # the one document\ntrain:\n  lr: 0.1\n...\n# trailing comment\n");
   EXPECT_EQ(error_of(d.file("ok.yaml"), {}), "");
 }
 
