@@ -16,8 +16,13 @@ std::string shape(const torch::Tensor& t) {
   return s + "]";
 }
 
-std::string first_line(const c10::Error& e) {
-  std::string s = e.what_without_backtrace();
+// LibTorch throws c10::Error and, from its TorchScript reader, torch::jit::ErrorReport (a plain
+// std::exception): both become one line.
+std::string first_line(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  std::string s = c10 ? c10->what_without_backtrace() : e.what();
+  const size_t start = s.find_first_not_of(" \n");
+  s = start == std::string::npos ? std::string() : s.substr(start);
   return s.substr(0, std::min(s.find('\n'), size_t{200}));
 }
 
@@ -50,7 +55,9 @@ torch::serialize::InputArchive read_archive(const std::string& path, const std::
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path, device);
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error(what + ": not a readable LibTorch archive (" + first_line(e) + ")");
   }
   return archive;
@@ -60,7 +67,9 @@ void write_archive(torch::serialize::OutputArchive& archive, const std::string& 
   std::ostringstream bytes;
   try {
     archive.save_to(bytes);
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error("cannot write '" + path + "': " + first_line(e));
   }
   io::write_file_atomic(path, bytes.str());
@@ -71,7 +80,9 @@ void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArch
   try {
     check(module, archive, "", what, fits);
     module.load(archive);
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error(what + ": weights do not load into " + fits + " (" + first_line(e) + ")");
   }
 }
@@ -82,13 +93,24 @@ c10::IValue read_value(torch::serialize::InputArchive& a, const std::string& key
   bool found = false;
   try {
     found = a.try_read(key, v);
-  } catch (const c10::Error& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error(what + ": entry '" + key + "' is unreadable (" + first_line(e) + ")");
   }
   if (!found) throw Error(what + ": no '" + key + "' entry");
   return v;
 }
 }  // namespace
+
+bool has_entry(torch::serialize::InputArchive& a, const std::string& key) {
+  try {
+    c10::IValue v;
+    return a.try_read(key, v);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 int64_t read_int(torch::serialize::InputArchive& a, const std::string& key, const std::string& what) {
   const auto v = read_value(a, key, what);

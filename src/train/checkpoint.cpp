@@ -25,9 +25,8 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
 namespace {
 std::string what_of(const std::string& path) { return "checkpoint '" + path + "'"; }
 void refuse_model_file(torch::serialize::InputArchive& archive, const std::string& what) {
-  c10::IValue probe;
-  if (!archive.try_read("epochs_done", probe)) {
-    const bool model_file = archive.try_read("kdprune_arch", probe);
+  if (!has_entry(archive, "epochs_done")) {
+    const bool model_file = has_entry(archive, "kdprune_arch");
     throw Error(what + ": not a kdprune checkpoint (no 'epochs_done' entry" +
                 (model_file ? std::string("; this is a model.pt, which holds no optimizer state to resume from")
                             : std::string()) +
@@ -61,7 +60,9 @@ TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, to
   try {
     if (!archive.try_read("model", model_archive)) throw Error(what + ": no 'model' entry");
     if (!archive.try_read("optimizer", opt_archive)) throw Error(what + ": no 'optimizer' entry");
-  } catch (const c10::Error&) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
     throw Error(what + ": its 'model' or 'optimizer' entry is not an archive");
   }
   // The shapes first: a checkpoint of another class count or input channels is refused here,
@@ -75,8 +76,11 @@ TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, to
     cpu.set_state(rng);
     torch::Tensor scaler;
     if (archive.try_read("scaler", scaler)) s.scaler = scaler;
-  } catch (const c10::Error& e) {
-    std::string msg = e.what_without_backtrace();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+    std::string msg = c10 ? c10->what_without_backtrace() : e.what();
     throw Error(what + ": cannot be restored (" + msg.substr(0, std::min(msg.find('\n'), size_t{160})) + ")");
   }
   return s;

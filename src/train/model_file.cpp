@@ -20,9 +20,8 @@ LoadedModel load_model(const std::string& path, const torch::Device& device) {
   const std::string what = "model file '" + path + "'";
   torch::serialize::InputArchive archive = read_archive(path, what, torch::Device(torch::kCPU));
   LoadedModel out;
-  c10::IValue probe;
-  if (!archive.try_read("kdprune_arch", probe)) {
-    const bool checkpoint = archive.try_read("epochs_done", probe);
+  if (!has_entry(archive, "kdprune_arch")) {
+    const bool checkpoint = has_entry(archive, "epochs_done");
     throw Error(what + ": not a kdprune model file (no 'kdprune_arch' entry" +
                 (checkpoint ? std::string("; this is a checkpoint.pt: give the run's model.pt") : std::string()) + ")");
   }

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "kdprune/config/config.h"
 #include "kdprune/util/error.h"
@@ -161,6 +162,30 @@ TEST(Config, DuplicateKeysAndSecondDocumentsAreRefused) {
   EXPECT_NE(error_of("", {"kd.alpha={schedule: linear, schedule: table}"}).find("duplicate key 'schedule'"), std::string::npos);
   write_bytes(d.file("ok.yaml"), "%YAML 1.2\n--- # the one document\ntrain:\n  lr: 0.1\n...\n# trailing comment\n");
   EXPECT_EQ(error_of(d.file("ok.yaml"), {}), "");
+}
+
+// Inputs the config fuzzer once hung or broke the loader with (fuzz/regressions/config: YAML text,
+// then NUL-separated overrides).
+TEST(Config, FuzzRegressionsLoadOrFailCleanly) {
+  const std::filesystem::path dir = std::filesystem::path(KDPRUNE_SOURCE_DIR) / "fuzz" / "regressions" / "config";
+  int replayed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string bytes = kdprune::test::read_bytes(e.path().string());
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      const size_t nul = bytes.find('\0', start);
+      parts.push_back(bytes.substr(start, nul - start));
+      if (nul == std::string::npos) break;
+      start = nul + 1;
+    }
+    const std::vector<std::string> overrides(parts.begin() + 1, parts.end());
+    try {
+      kdprune::load_config_text(parts[0], e.path().string(), overrides);
+    } catch (const Error&) {
+    }
+    ++replayed;
+  }
+  EXPECT_GE(replayed, 1);
 }
 
 TEST(Config, EmptyFileAndEmptySectionGiveDefaults) {

@@ -2,6 +2,8 @@
 // the file and the entry, never a LibTorch assertion.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "kdprune/models/model.h"
 #include "kdprune/train/archive.h"
 #include "kdprune/train/checkpoint.h"
@@ -87,4 +89,37 @@ TEST(ModelFiles, CheckpointOfAnotherModelIsRefusedBeforeAnyWeightChanges) {
   torch::optim::SGD opt3(three->parameters(), torch::optim::SGDOptions(0.1));
   EXPECT_NE(error_of([&] { train::load_checkpoint(d.file("c.pt"), *three, opt3); }).find("has shape [16, 1, 3, 3] in the file"),
             std::string::npos);
+}
+
+// Every input the fuzzers once broke the loaders with (fuzz/regressions/): now one kdprune::Error.
+TEST(ModelFiles, FuzzRegressionsAreOneLineErrors) {
+  namespace fs = std::filesystem;
+  const torch::Device cpu(torch::kCPU);
+  int replayed = 0;
+  for (const char* harness : {"model_file", "checkpoint"}) {
+    const fs::path dir = fs::path(KDPRUNE_SOURCE_DIR) / "fuzz" / "regressions" / harness;
+    if (!fs::exists(dir)) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string path = e.path().string();
+      std::string got = "accepted";
+      try {
+        if (std::string(harness) == "model_file") {
+          train::load_model(path, cpu);
+        } else {
+          models::Model m = models::create_model("resnet8", {1, 4, 8});
+          torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(0.1));
+          train::checkpoint_epochs_done(path);
+          train::load_checkpoint(path, *m, opt);
+        }
+      } catch (const Error& err) {
+        got = err.what();
+      } catch (const std::exception& err) {
+        ADD_FAILURE() << path << ": escaped as a non-kdprune exception: " << err.what();
+      }
+      EXPECT_NE(got.find(path), std::string::npos) << path << ": " << got;
+      EXPECT_EQ(got.find('\n'), std::string::npos) << got;
+      ++replayed;
+    }
+  }
+  EXPECT_GT(replayed, 0);
 }

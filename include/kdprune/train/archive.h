@@ -17,6 +17,9 @@ void write_archive(torch::serialize::OutputArchive& archive, const std::string& 
 void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& what,
                           const std::string& fits);
 
+// Whether the archive has an entry `key` (of any kind); never throws.
+bool has_entry(torch::serialize::InputArchive& archive, const std::string& key);
+
 // Typed reads of plain values: a missing entry or one of another type is a one-line error.
 int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key, const std::string& what);
 double read_double(torch::serialize::InputArchive& archive, const std::string& key, const std::string& what);

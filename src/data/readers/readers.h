@@ -19,6 +19,9 @@ std::string read_whole_file(const std::string& path);  // gzip-compressed or pla
 ImageSplit read_idx(const std::string& images_path, const std::string& labels_path, int64_t classes);
 ImageSplit read_cifar_bin(const std::vector<std::string>& files, int64_t label_bytes, int64_t label_index, int64_t classes);
 ImageSplit read_svhn_mat(const std::string& path);
+// Refuses a MATLAB file that is not v5 or whose element headers claim more than it holds, before
+// matio allocates what they claim (mat_v5_check.cpp).
+void check_mat_v5(const std::string& path);
 ImageSplit make_synthetic(const SyntheticSection& s, int64_t seed, bool test);
 
 RawDataset load_fashion_mnist(const DataSection& data, int64_t seed);

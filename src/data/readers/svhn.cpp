@@ -30,6 +30,7 @@ ImageSplit read_svhn_mat(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw Error("'" + path + "': cannot open");
   if (FILE* probe = std::fopen(path.c_str(), "rb")) std::fclose(probe);
   else throw Error("'" + path + "': cannot open (" + std::strerror(errno) + ")");
+  check_mat_v5(path);
   MatFile f{Mat_Open(path.c_str(), MAT_ACC_RDONLY)};
   if (!f.mat) throw Error("'" + path + "': not a readable MATLAB file (v7.3/HDF5 files need matio built with HDF5)");
   MatVar x{Mat_VarRead(f.mat, "X")}, y{Mat_VarRead(f.mat, "y")};
