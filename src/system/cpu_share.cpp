@@ -55,10 +55,13 @@ void ThreadGovernor::tick() {
   // CPU the rest of the machine used over the interval, in cores (our own spinning threads count
   // as ours, so they do not push the estimate up).
   const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;
+  const double last_busy = last_.busy, last_own = last_.own;
   last_ = s;
   next_check_ = s.wall + kInterval;
   const int64_t target =
       std::clamp<int64_t>(static_cast<int64_t>(std::lround(static_cast<double>(cpus_) - others)), 1, max_);
+  spdlog::debug("CPU sharing: {:.2f} s, busy {:.2f} cores, own {:.2f} cores, others {:.2f} -> target {} threads", wall,
+                (s.busy - last_busy) / wall, (s.own - last_own) / wall, others, target);
   // A change needs two checks in a row that agree, so one busy moment does not flip it.
   if (target == current_) {
     pending_ = 0;
