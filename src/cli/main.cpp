@@ -14,8 +14,12 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
   auto* sub = app.add_subcommand(name, help);
   auto opts = std::make_shared<commands::CommandOptions>();
   sub->add_option("--config,-c", opts->config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
-  sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
-  sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
+  // Only the commands that write a run directory take --force and --resume (`run` refuses them
+  // with its own message: its stages are reused or resumed by themselves).
+  if (name != "info" && name != "config" && name != "eval") {
+    sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
+    sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
+  }
   sub->add_option("overrides", opts->overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
   sub->callback([&action, opts, run = std::move(run)] { action = [opts, run] { return run(*opts); }; });
   return sub;

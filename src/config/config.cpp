@@ -5,7 +5,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -405,6 +407,53 @@ bool has_path(const YAML::Node& root, const std::string& key) {
 }  // namespace
 
 namespace {
+// `~` at the start and $VAR / ${VAR} anywhere in a path value become the home folder and the
+// variable's value, as a shell would have done (it does not in `data.root=~/data`). An unset
+// variable is an error naming the key.
+void expand_path(std::string& value, const std::string& key, const Sources& sources) {
+  if (value.empty()) return;
+  std::string out;
+  size_t i = 0;
+  if (value[0] == '~' && (value.size() == 1 || value[1] == '/')) {
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) throw Error(sources.where(key) + ": '~' needs HOME, which is not set");
+    out = home;
+    i = 1;
+  }
+  for (; i < value.size(); ++i) {
+    if (value[i] != '$' || i + 1 >= value.size()) {
+      out += value[i];
+      continue;
+    }
+    const bool braced = value[i + 1] == '{';
+    size_t start = i + (braced ? 2 : 1), end = start;
+    while (end < value.size() && (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_')) ++end;
+    if (end == start || (braced && (end >= value.size() || value[end] != '}'))) {
+      out += value[i];  // a lone '$' stays
+      continue;
+    }
+    const std::string name = value.substr(start, end - start);
+    const char* v = std::getenv(name.c_str());
+    if (!v) throw Error(sources.where(key) + ": $" + name + " is not set (in '" + value + "')");
+    out += v;
+    i = braced ? end : end - 1;
+  }
+  value = out;
+}
+
+void expand_paths(Config& c, const Sources& s) {
+  expand_path(c.run.root, "run.root", s);
+  expand_path(c.data.root, "data.root", s);
+  expand_path(c.data.subset, "data.subset", s);
+  expand_path(c.kd.teacher, "kd.teacher", s);
+  expand_path(c.prune.scores, "prune.scores", s);
+  expand_path(c.prune.scores_order, "prune.scores_order", s);
+  expand_path(c.prune.aum, "prune.aum", s);
+  expand_path(c.prune.mean_prob, "prune.mean_prob", s);
+  expand_path(c.prune.model, "prune.model", s);
+  expand_path(c.score.outcomes_dir, "score.outcomes_dir", s);
+}
+
 Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
                  const std::vector<std::string>& fallbacks) {
   Sources sources{label, {}};
@@ -415,6 +464,7 @@ Config load_root(YAML::Node root, const std::string& label, const std::vector<st
   Reader reader(root, "", sources);
   config_schema::describe(reader, config);
   reader.refuse_unknown();
+  expand_paths(config, sources);
   check_consistency(config, sources);
   return config;
 }

@@ -188,6 +188,21 @@ TEST(Config, FuzzRegressionsLoadOrFailCleanly) {
   EXPECT_GE(replayed, 1);
 }
 
+TEST(Config, PathValuesExpandHomeAndVariables) {
+  setenv("KDPRUNE_TEST_DATA", "/srv/data", 1);
+  unsetenv("KDPRUNE_TEST_UNSET");
+  const std::string home = std::getenv("HOME");
+  Config c = load_config("", {"data.root=~/data", "run.root=$KDPRUNE_TEST_DATA/runs", "kd.teacher=${KDPRUNE_TEST_DATA}x/m.pt",
+                              "prune.scores=a$/~/c$"});
+  EXPECT_EQ(c.data.root, home + "/data");
+  EXPECT_EQ(c.run.root, "/srv/data/runs");
+  EXPECT_EQ(c.kd.teacher, "/srv/datax/m.pt");
+  EXPECT_EQ(c.prune.scores, "a$/~/c$");  // a lone '$' and a '~' that does not lead stay as they are
+  EXPECT_EQ(error_of("", {"data.subset=$KDPRUNE_TEST_UNSET/s.npy"}),
+            "override 'data.subset=$KDPRUNE_TEST_UNSET/s.npy': $KDPRUNE_TEST_UNSET is not set (in '$KDPRUNE_TEST_UNSET/s.npy')");
+  EXPECT_EQ(load_config("", {"data.root=~user/x"}).data.root, "~user/x");  // only a leading ~ or ~/
+}
+
 TEST(Config, EmptyFileAndEmptySectionGiveDefaults) {
   TempDir d;
   write_bytes(d.file("empty.yaml"), "");

@@ -154,6 +154,8 @@ TEST(BadInput, NonFiniteValuesAndUnknownCommands) {
   for (const char* o : {"train.lr=.inf", "train.weight_decay=.inf", "kd.tau=.inf", "kd.alpha=.nan", "data.synthetic.noise=.inf"})
     expect_one_line_error(run("config " + tiny(d, "x") + " " + o), std::string("override '") + o + "': expected a finite number");
   expect_one_line_error(run("frobnicate"), "unknown command 'frobnicate' (expected one of: info, train-teacher");
+  // Flags that would do nothing are not accepted.
+  for (const char* cmd : {"info --force", "config --resume", "eval --force"}) EXPECT_NE(run(cmd).code, 0) << cmd;
 }
 
 TEST(BadInput, RunValidatesEveryStageBeforeRunningAny) {
