@@ -173,24 +173,42 @@ TEST(CifarReader, MalformedFiles) {
 #ifdef KDPRUNE_WITH_MATIO
 namespace {
 // Writes a MATLAB v5 file with X (32×32×3×n uint8, column-major) and y (n×1 double).
-void write_svhn(const std::string& path, const std::vector<double>& y, bool y_uint8 = false) {
+void write_svhn(const std::string& path, const std::vector<double>& y, bool y_uint8 = false, bool zlib = false) {
+  const matio_compression how = zlib ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE;
   const size_t n = y.size();
   std::vector<uint8_t> x(3072 * n);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>(i % 253);
   mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
   size_t xd[4] = {32, 32, 3, n};
   matvar_t* xv = Mat_VarCreate("X", MAT_C_UINT8, MAT_T_UINT8, 4, xd, x.data(), 0);
-  Mat_VarWrite(mat, xv, MAT_COMPRESSION_NONE);
+  Mat_VarWrite(mat, xv, how);
   Mat_VarFree(xv);
   size_t yd[2] = {n, 1};
   std::vector<uint8_t> y8(y.begin(), y.end());
   matvar_t* yv = y_uint8 ? Mat_VarCreate("y", MAT_C_UINT8, MAT_T_UINT8, 2, yd, y8.data(), 0)
                          : Mat_VarCreate("y", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, yd, const_cast<double*>(y.data()), 0);
-  Mat_VarWrite(mat, yv, MAT_COMPRESSION_NONE);
+  Mat_VarWrite(mat, yv, how);
   Mat_VarFree(yv);
   Mat_Close(mat);
 }
 }  // namespace
+
+TEST(SvhnReader, CompressedFilesReadTheSame) {
+  TempDir a, b;
+  for (bool zlib : {false, true}) {
+    const TempDir& d = zlib ? b : a;
+    write_svhn(d.file("train_32x32.mat"), {10, 1, 5, 7}, false, zlib);
+    write_svhn(d.file("test_32x32.mat"), {3, 10}, true, zlib);
+  }
+  const auto plain = data::load_dataset(section("svhn", a.path()), 0), packed = data::load_dataset(section("svhn", b.path()), 0);
+  EXPECT_EQ(plain.train.images, packed.train.images);
+  EXPECT_EQ(plain.train.labels, packed.train.labels);
+  EXPECT_EQ(plain.test.labels, packed.test.labels);
+  // A compressed file cut short: refused before matio reads it.
+  const std::string whole = kdprune::test::read_bytes(b.file("train_32x32.mat"));
+  write_bytes(b.file("train_32x32.mat"), whole.substr(0, whole.size() - 40));
+  EXPECT_NE(error_of(section("svhn", b.path())).find("train_32x32.mat"), std::string::npos);
+}
 
 TEST(SvhnReader, TransposesAndMapsTenToZero) {
   TempDir d;

@@ -41,8 +41,35 @@ uint64_t class_bytes(uint32_t cls) {
   }
 }
 
-// Checks a matrix's header (flags, dims, name) in `m` (its first bytes) against `budget`, the
-// most data bytes it can hold.
+// Bytes per element of a stored data type (miINT8 = 1 ... miUINT64 = 13); 0 for the others.
+uint64_t type_bytes(uint32_t type) {
+  switch (type) {
+    case 1: case 2: return 1;
+    case 3: case 4: return 2;
+    case 5: case 6: case 7: return 4;
+    case 9: case 12: case 13: return 8;
+    default: return 0;
+  }
+}
+
+// A tag at m[at]: type, size and where its data starts; small elements pack both in 8 bytes.
+struct Tag {
+  uint32_t type = 0, bytes = 0;
+  size_t data = 0, next = 0;
+};
+bool read_tag(const Reader& r, const std::vector<unsigned char>& m, size_t at, Tag& t) {
+  if (at + 8 > m.size()) return false;
+  t.type = r.u32(&m[at]);
+  if (t.type >> 16) {
+    t.bytes = t.type >> 16, t.type &= 0xffff, t.data = at + 4, t.next = at + 8;
+  } else {
+    t.bytes = r.u32(&m[at + 4]), t.data = at + 8, t.next = at + 8 + (uint64_t{t.bytes} + 7) / 8 * 8;
+  }
+  return true;
+}
+
+// Checks a matrix's header (flags, dims, name, the size of its data) in `m` (its first bytes)
+// against `budget`, the most data bytes it can hold.
 void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t budget, int index) {
   const std::string which = "variable " + std::to_string(index + 1);
   if (m.size() < 16) r.fail(which + ": truncated array header");
@@ -66,8 +93,50 @@ void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t
     }
     count *= d;
   }
-  if (count > budget / class_bytes(cls) + (count == 0 ? 1 : 0))
+  if (count > budget / class_bytes(cls))
     r.fail(which + ": its dimensions claim more data than the file holds (truncated or damaged)");
+  // The real part of a numeric array must hold every element (MATLAB may store a double array
+  // as a smaller integer type, so the stored type's size counts). Checked when the header read
+  // reaches it (names are short).
+  if (cls < 6 || cls > 15) return;
+  Tag name, data;
+  const size_t after_dims = dims == &m[at + 4] ? at + 8 : at + 8 + (dims_bytes + 7) / 8 * 8;
+  if (!read_tag(r, m, after_dims, name) || !read_tag(r, m, name.next, data)) return;
+  const uint64_t size = type_bytes(data.type);
+  if (size == 0) r.fail(which + ": unknown data type " + std::to_string(data.type));
+  if (count > data.bytes / size)
+    r.fail(which + ": holds " + std::to_string(data.bytes) + " data bytes, its dimensions need " +
+           std::to_string(count * size) + " (truncated or damaged)");
+}
+
+// matio frees a compressed variable's data when its stream ends early but keeps the pointer
+// (found by fuzzing: a use after free). The whole stream must inflate to exactly what its
+// matrix tag claims.
+void check_inflates_to(const Reader& r, std::ifstream& in, uint64_t at, uint64_t bytes, uint64_t want, int index) {
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) r.fail("zlib unavailable");
+  std::vector<unsigned char> chunk(1 << 16), out(1 << 16);
+  uint64_t total = 0, left = bytes;
+  int rc = Z_OK;
+  in.seekg(static_cast<std::streamoff>(at));
+  while (rc != Z_STREAM_END && total <= want) {
+    if (z.avail_in == 0) {
+      if (left == 0) break;
+      const uint64_t n = std::min<uint64_t>(left, chunk.size());
+      in.read(reinterpret_cast<char*>(chunk.data()), static_cast<std::streamsize>(n));
+      left -= n;
+      z.next_in = chunk.data(), z.avail_in = static_cast<uInt>(n);
+    }
+    z.next_out = out.data(), z.avail_out = static_cast<uInt>(out.size());
+    rc = inflate(&z, Z_NO_FLUSH);
+    total += out.size() - z.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && left == 0) break;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || total != want)
+    r.fail("variable " + std::to_string(index + 1) + ": its compressed data inflates to " + std::to_string(total) +
+           " bytes, its header claims " + std::to_string(want) + " (truncated or damaged)");
 }
 
 }  // namespace
@@ -98,7 +167,7 @@ void check_mat_v5(const std::string& path) {
     }
     if (bytes > size - at - 8) r.fail("variable " + std::to_string(index + 1) + " claims " + std::to_string(bytes) +
                                       " bytes, the file has " + std::to_string(size - at - 8) + " left (truncated?)");
-    std::vector<unsigned char> head(std::min<uint64_t>(bytes, 256));
+    std::vector<unsigned char> head(std::min<uint64_t>(bytes, 4096));
     in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
     if (type == kMiMatrix) {
       check_matrix(r, head, bytes, index);
@@ -108,7 +177,7 @@ void check_mat_v5(const std::string& path) {
       std::vector<unsigned char> compressed(std::min<uint64_t>(bytes, 1 << 16));
       in.seekg(static_cast<std::streamoff>(at + 8));
       in.read(reinterpret_cast<char*>(compressed.data()), static_cast<std::streamsize>(compressed.size()));
-      std::vector<unsigned char> plain(256);
+      std::vector<unsigned char> plain(4096);
       z_stream z{};
       if (inflateInit(&z) != Z_OK) r.fail("zlib unavailable");
       z.next_in = compressed.data(), z.avail_in = static_cast<uInt>(compressed.size());
@@ -119,9 +188,11 @@ void check_mat_v5(const std::string& path) {
       if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || plain.size() < 8)
         r.fail("variable " + std::to_string(index + 1) + ": damaged compressed data");
       if (r.u32(plain.data()) == kMiMatrix) {
-        const uint64_t budget = std::min<uint64_t>(r.u32(plain.data() + 4), uint64_t{bytes} * kMaxInflateRatio + 4096);
+        const uint64_t inner = r.u32(plain.data() + 4);
+        const uint64_t budget = std::min<uint64_t>(inner, uint64_t{bytes} * kMaxInflateRatio + 4096);
         std::vector<unsigned char> m(plain.begin() + 8, plain.end());
         check_matrix(r, m, budget, index);
+        check_inflates_to(r, in, at + 8, bytes, 8 + inner, index);
       }
     }
     at += 8 + bytes;

@@ -50,6 +50,16 @@ ImageSplit read_svhn_mat(const std::string& path) {
   if (x.var->nbytes < x_bytes)
     throw Error("'" + path + "': X holds " + std::to_string(x.var->nbytes) + " bytes, its size 32x32x3x" +
                 std::to_string(n) + " needs " + std::to_string(x_bytes));
+  // The same for y: its buffer must hold a label per image (found by fuzzing: a compressed y
+  // whose data ends early).
+  if (y.var->class_type != MAT_C_DOUBLE && y.var->class_type != MAT_C_UINT8)
+    throw Error("'" + path + "': y must be double or uint8");
+  const size_t y_bytes = static_cast<size_t>(n) * (y.var->class_type == MAT_C_DOUBLE ? 8 : 1);
+  if (y.var->nbytes < y_bytes || (y.var->data_size != 0 && y.var->data_size != (y.var->class_type == MAT_C_DOUBLE ? 8 : 1)))
+    throw Error("'" + path + "': y holds " + std::to_string(y.var->nbytes) + " bytes, " + std::to_string(n) +
+                " labels need " + std::to_string(y_bytes));
+  if (x.var->data_size != 0 && x.var->data_size != 1)
+    throw Error("'" + path + "': X must be uint8 (its elements are " + std::to_string(x.var->data_size) + " bytes)");
   std::error_code ec;
   const auto file_bytes = std::filesystem::file_size(path, ec);
   if (!ec && x.var->compression == MAT_COMPRESSION_NONE && x_bytes > file_bytes)
