@@ -1,6 +1,7 @@
 // SVHN cropped digits: MATLAB v5 files with X (32×32×3×N uint8, column-major) and y (N×1, 1..10,
 // where 10 means digit 0). Read through matio when built with it.
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -84,7 +85,7 @@ ImageSplit read_svhn_mat(const std::string& path) {
     if (y.var->class_type == MAT_C_DOUBLE) v = static_cast<const double*>(y.var->data)[i];
     else if (y.var->class_type == MAT_C_UINT8) v = static_cast<const uint8_t*>(y.var->data)[i];
     else throw Error("'" + path + "': y must be double or uint8");
-    if (v < 1 || v > 10 || v != static_cast<int64_t>(v))
+    if (!(v >= 1 && v <= 10) || v != std::floor(v))  // NaN fails the first test, before any cast
       throw Error("'" + path + "': label " + std::to_string(v) + " of item " + std::to_string(i) + " is not in 1..10");
     s.labels[static_cast<size_t>(i)] = static_cast<int64_t>(v) % 10;  // 10 means digit 0
   }
