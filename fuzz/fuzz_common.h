@@ -83,6 +83,22 @@ inline std::string join_u16(const std::vector<std::string>& parts) {
   return out;
 }
 
+// KDPRUNE_FUZZ_VERBOSE=1: print every refused input's kdprune::Error and every accepted input,
+// to see what a seed or a regression input does (`fuzz_idx fuzz/corpus/idx/pair-plain`).
+inline bool verbose() {
+  static const bool v = [] {
+    const char* e = std::getenv("KDPRUNE_FUZZ_VERBOSE");
+    return e && *e && *e != '0';
+  }();
+  return v;
+}
+inline void refused(const std::exception& e) {
+  if (verbose()) std::fprintf(stderr, "kdprune-fuzz: refused: %s\n", e.what());
+}
+inline void accepted(const std::string& what) {
+  if (verbose()) std::fprintf(stderr, "kdprune-fuzz: accepted: %s\n", what.c_str());
+}
+
 // An invariant of a successful result: a violation is a finding, reported like a crash.
 [[noreturn]] inline void invariant_failed(const char* expr, const char* file, int line, const std::string& detail) {
   std::fprintf(stderr, "==kdprune-fuzz== INVARIANT VIOLATED: %s (%s:%d) %s\n", expr, file, line, detail.c_str());

@@ -12,7 +12,8 @@ VENV="${KDPRUNE_VENV:-$HOME/.cache/kdprune/venv}"
 APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libmatio-dev zlib1g-dev dataset-fashion-mnist
-  python3-matplotlib python3-pandas)  # scripts/plot_figures.py
+  python3-matplotlib python3-pandas   # scripts/plot_figures.py
+  clang libclang-rt-14-dev)           # scripts/fuzz.sh: libFuzzer and the sanitizers
 
 log() { echo "[setup] $*" >&2; }
 
