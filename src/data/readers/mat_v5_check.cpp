@@ -73,7 +73,11 @@ bool read_tag(const Reader& r, const std::vector<unsigned char>& m, size_t at, T
 void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t budget, int index) {
   const std::string which = "variable " + std::to_string(index + 1);
   if (m.size() < 16) r.fail(which + ": truncated array header");
-  const uint32_t cls = r.u32(&m[8]) & 0xff;
+  const uint32_t flags = r.u32(&m[8]), cls = flags & 0xff;
+  // matio frees a complex array's data when its imaginary part is missing but keeps the pointer
+  // (found by fuzzing); SVHN's arrays are real and dense.
+  if (flags & 0x0800) r.fail(which + ": a complex array (expected real data)");
+  if (cls == 5) r.fail(which + ": a sparse array (expected dense data)");
   size_t at = 16;
   if (m.size() < at + 8) r.fail(which + ": truncated dimensions");
   uint32_t dims_type = r.u32(&m[at]), dims_bytes = r.u32(&m[at + 4]);
@@ -98,10 +102,13 @@ void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t
   // The real part of a numeric array must hold every element (MATLAB may store a double array
   // as a smaller integer type, so the stored type's size counts). Checked when the header read
   // reaches it (names are short).
-  if (cls < 6 || cls > 15) return;
   Tag name, data;
   const size_t after_dims = dims == &m[at + 4] ? at + 8 : at + 8 + (dims_bytes + 7) / 8 * 8;
-  if (!read_tag(r, m, after_dims, name) || !read_tag(r, m, name.next, data)) return;
+  // The name: matio allocates its claimed length (found by fuzzing: 1.4 GB names).
+  if (!read_tag(r, m, after_dims, name)) r.fail(which + ": truncated array header (no name)");
+  if (name.bytes > budget || name.bytes > 4096) r.fail(which + ": a name of " + std::to_string(name.bytes) + " bytes");
+  if (cls < 6 || cls > 15 || !read_tag(r, m, name.next, data)) return;
+  if (data.bytes > budget) r.fail(which + ": its data claims " + std::to_string(data.bytes) + " bytes, more than the file holds");
   const uint64_t size = type_bytes(data.type);
   if (size == 0) r.fail(which + ": unknown data type " + std::to_string(data.type));
   if (count > data.bytes / size)
@@ -187,7 +194,9 @@ void check_mat_v5(const std::string& path) {
       inflateEnd(&z);
       if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || plain.size() < 8)
         r.fail("variable " + std::to_string(index + 1) + ": damaged compressed data");
-      if (r.u32(plain.data()) == kMiMatrix) {
+      if (r.u32(plain.data()) != kMiMatrix)
+        r.fail("variable " + std::to_string(index + 1) + ": compressed data that is not an array");
+      {
         const uint64_t inner = r.u32(plain.data() + 4);
         const uint64_t budget = std::min<uint64_t>(inner, uint64_t{bytes} * kMaxInflateRatio + 4096);
         std::vector<unsigned char> m(plain.begin() + 8, plain.end());
