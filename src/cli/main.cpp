@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <iostream>
 #include <new>
@@ -41,6 +42,25 @@ int main(int argc, char** argv) {
   cli::add_score(app, action);
   cli::add_run(app, action);
   cli::add_results(app, action);
+  // Every help ends with examples and the page to read next.
+  app.footer(
+      "Examples:\n"
+      "  kdprune run --config configs/fashion_mnist/quickstart.yaml --dry-run\n"
+      "  kdprune distill --config configs/cifar100/f0.1.yaml data.root=~/data\n"
+      "Docs: README.md, docs/config.md (every key), docs/experiments.md (kdprune run)");
+  const std::vector<std::array<const char*, 3>> help = {
+      {"train-teacher", "kdprune train-teacher --config configs/fashion_mnist/teacher.yaml\n  kdprune train-teacher --config configs/cifar100/teacher.yaml --resume", "docs/training.md"},
+      {"distill", "kdprune distill --config configs/fashion_mnist/distill.yaml kd.alpha=0.5\n  kdprune distill --config configs/cifar100/f0.1.yaml kd.teacher=runs/teacher/model.pt", "docs/distillation.md"},
+      {"score", "kdprune score --config configs/fashion_mnist/score.yaml score.method=el2n", "docs/pruning.md"},
+      {"prune", "kdprune prune --scores runs/score/scores.npy prune.fraction=0.1\n  kdprune prune prune.method=random prune.fraction=0.3", "docs/pruning.md"},
+      {"eval", "kdprune eval --checkpoint runs/x/model.pt", "docs/training.md"},
+      {"config", "kdprune config --config configs/cifar100/f0.1.yaml train.epochs=5", "docs/config.md"},
+      {"info", "kdprune info\n  kdprune info --dataset cifar10 data.root=~/data", "docs/datasets.md"},
+      {"run", "kdprune run --config configs/fashion_mnist/quickstart.yaml --dry-run\n  kdprune run --config configs/cifar100/sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},
+      {"results", "kdprune results runs/my-experiment --out results.csv", "docs/experiments.md"},
+  };
+  for (const auto& [name, examples, doc] : help)
+    if (auto* sub = app.get_subcommand(name)) sub->footer(std::string("Examples:\n  ") + examples + "\nDocs: " + doc);
   // CLI11 answers an unknown first word with "A subcommand is required"; name the word instead.
   const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
   if (argc > 1 && argv[1][0] != '-' &&

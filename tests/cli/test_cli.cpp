@@ -34,6 +34,11 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(h.code, 0);
   for (const char* sub : {"train-teacher", "distill", "score", "prune", "eval", "info"})
     EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
+  for (const char* sub : {"", "train-teacher", "distill", "score", "prune", "eval", "info", "config", "run", "results"}) {
+    auto help = run(std::string(sub) + " --help");
+    EXPECT_NE(help.out.find("Examples:\n  kdprune " + std::string(sub)), std::string::npos) << sub << ":\n" << help.out;
+    EXPECT_NE(help.out.find("Docs: "), std::string::npos) << sub;
+  }
   auto v = run("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_NE(v.out.find("kdprune 0."), std::string::npos) << v.out;
