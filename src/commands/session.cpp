@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/csv_table.h"
 #include "kdprune/system/environment.h"
@@ -66,6 +68,11 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .resume = s.run().resumed(),
                                            .loss = loss,
                                            .observers = std::move(observers),
+                                           // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
+                                           .on_best = [&](int64_t) {
+                                             train::save_model(s.run().file("best.pt"), model,
+                                                               {cfg.model.arch, s.model_spec(), s.data.info.name});
+                                           },
                                            .adapt_threads = cfg.run.adapt_threads});
   train::save_model(s.run().file("model.pt"), model, {cfg.model.arch, s.model_spec(), s.data.info.name});
   return r;
@@ -108,6 +115,8 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"device", s.device.str()},
       {"environment", system::environment_json()},
       {"model_file", s.run().file("model.pt")},
+      {"best_model_file", std::filesystem::exists(s.run().file("best.pt")) ? nlohmann::json(s.run().file("best.pt"))
+                                                                             : nlohmann::json(nullptr)},
       {"checkpoint_file", s.run().file("checkpoint.pt")},
   };
 }

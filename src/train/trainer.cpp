@@ -173,6 +173,7 @@ TrainResult fit(const TrainInputs& in) {
       if (result.best_epoch < 0 || result.final_eval.top1 > result.best_top1) {
         result.best_top1 = result.final_eval.top1;
         result.best_epoch = epoch + 1;
+        if (in.on_best) in.on_best(epoch + 1);
       }
       row[4] = io::csv_field(result.final_eval.loss);
       row[5] = io::csv_field(result.final_eval.top1);

@@ -130,6 +130,12 @@ TEST(Cli, TrainTeacherWritesRunDirectoryThenEval) {
   EXPECT_NE(ev.out.find("resnet8 on synthetic: top1"), std::string::npos) << ev.out;
   auto es = nlohmann::json::parse(read_bytes(dir + "/eval.json"));
   EXPECT_DOUBLE_EQ(es["top1"].get<double>(), summary["top1"].get<double>()) << "eval reproduces the final test accuracy";
+  // best.pt holds the best evaluated epoch's model: eval on it gives best_top1.
+  ASSERT_EQ(summary["best_model_file"], dir + "/best.pt");
+  auto best = run("eval --checkpoint " + dir + "/best.pt " + tiny(d, "unused") + " --out " + d.file("best.json"));
+  ASSERT_EQ(best.code, 0) << best.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(read_bytes(d.file("best.json")))["top1"].get<double>(),
+                   summary["best_top1"].get<double>());
   EXPECT_EQ(es["per_class_top1"].size(), 4u);
   EXPECT_EQ(es["test_size"], 32);
 
