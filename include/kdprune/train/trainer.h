@@ -67,6 +67,8 @@ struct TrainInputs {
   // Stop after this many epochs of the train.epochs schedule (scoring runs take an early epoch of
   // a longer run, e.g. epoch 20 of 200); -1 = the whole schedule.
   int64_t stop_epoch = -1;
+  // Called after an evaluation that beats every earlier one (e.g. to keep best.pt).
+  std::function<void(int64_t epoch)> on_best{};
   // Follow the free cores on a shared CPU (system/cpu_share.h): between 1 and the configured threads.
   bool adapt_threads = false;
 };
