@@ -14,8 +14,8 @@
 
 namespace kdprune::system {
 namespace {
-constexpr double kFirstCheck = 1.0;  // seconds after the start: a run that starts beside another adapts soon
-constexpr double kInterval = 2.0;    // seconds between later checks
+constexpr double kFirstCheck = 0.5;  // seconds after the start: a run that starts beside another adapts soon
+constexpr double kInterval = 1.0;    // seconds between later checks
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 }  // namespace
@@ -62,12 +62,13 @@ void ThreadGovernor::tick() {
       std::clamp<int64_t>(static_cast<int64_t>(std::lround(static_cast<double>(cpus_) - others)), 1, max_);
   spdlog::debug("CPU sharing: {:.2f} s, busy {:.2f} cores, own {:.2f} cores, others {:.2f} -> target {} threads", wall,
                 (s.busy - last_busy) / wall, (s.own - last_own) / wall, others, target);
-  // A change needs two checks in a row that agree, so one busy moment does not flip it.
+  // Fewer threads at once (spinning on a shared core is what costs); more only after two checks
+  // in a row agree, so one quiet moment does not flip it back.
   if (target == current_) {
     pending_ = 0;
     return;
   }
-  if (pending_ != target) {
+  if (target > current_ && pending_ != target) {
     pending_ = target;
     return;
   }

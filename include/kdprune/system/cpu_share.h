@@ -1,11 +1,12 @@
 #pragma once
 // Training beside other work on few cores. LibTorch's OpenMP threads spin at every barrier; when
 // another process holds one of the cores, a run's threads spin waiting for a descheduled sibling
-// and the run collapses to a few percent of its speed (two 2-thread runs on 2 cores: 6 % each,
-// bench/cpu_sharing.sh). Sleeping sooner (GOMP_SPINCOUNT) avoids that but costs 2.5x alone on
-// this kind of machine. So the thread count follows the free cores instead: every couple of
-// seconds the governor measures how much CPU the rest of the machine used (/proc/stat minus this
-// process's own time) and trains on the cores left, between 1 and the configured count.
+// and the run collapses (two 2-thread runs on 2 cores: 6-40 % of solo each; beside one busy
+// process: 12 %; bench/cpu_sharing.sh). Sleeping sooner (GOMP_SPINCOUNT, OMP_WAIT_POLICY) avoids
+// that but costs 10-60 % alone on this kind of machine. So the thread count follows the free
+// cores instead: every second the governor measures how much CPU the rest of the machine used
+// (/proc/stat minus this process's own time) and trains on the cores left, between 1 and the
+// configured count: fewer at once, more after two checks agree.
 #include <cstdint>
 
 namespace kdprune::system {
