@@ -5,18 +5,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "kdprune/util/error.h"
+#include "path_values.h"
 #include "schema.h"
+#include "yaml_document.h"
 
 namespace kdprune {
 namespace {
@@ -262,80 +260,6 @@ class Writer {
   YAML::Emitter& out_;
 };
 
-// yaml-cpp keeps the first of two equal keys and ignores a second document; both are almost
-// always editing mistakes, so they are refused with the line of the repeat.
-void refuse_duplicates(const YAML::Node& n, const std::string& label) {
-  if (n.IsSequence())
-    for (const auto& item : n) refuse_duplicates(item, label);
-  if (!n.IsMap()) return;
-  std::map<std::string, int> first_line;
-  for (const auto& kv : n) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : show(kv.first);
-    const int line = kv.first.Mark().line + 1;
-    if (auto [it, fresh] = first_line.emplace(key, line); !fresh)
-      throw Error(label + ":" + std::to_string(line) + ": duplicate key '" + key + "' (first given at line " +
-                  std::to_string(it->second) + ")");
-    refuse_duplicates(kv.second, label);
-  }
-}
-
-// The 1-based line of a second YAML document in `text` ("---" after content, or content after
-// "..."), 0 if there is none. Found by the markers, which YAML only allows at column 0, because
-// yaml-cpp's LoadAll hangs on some malformed input (a lone ",", found by fuzzing).
-int second_document_line(const std::string& text) {
-  bool content = false, ended = false;
-  int line_no = 0;
-  for (size_t start = 0; start < text.size();) {
-    const size_t end = std::min(text.find('\n', start), text.size());
-    const std::string line = text.substr(start, end - start);
-    start = end + 1;
-    ++line_no;
-    auto marker = [&](const char* m) {
-      return line.compare(0, 3, m) == 0 && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
-    };
-    const size_t first = line.find_first_not_of(" \t\r");
-    const bool blank = first == std::string::npos || line[first] == '#';
-    if (marker("---")) {
-      if (content || ended) return line_no;
-      content = line.find_first_not_of(" \t\r", 3) != std::string::npos && line[line.find_first_not_of(" \t\r", 3)] != '#';
-      continue;
-    }
-    if (marker("...")) {
-      ended = true;
-      continue;
-    }
-    if (blank || (!content && line[0] == '%')) continue;  // comments, directives
-    if (ended) return line_no;
-    content = true;
-  }
-  return 0;
-}
-
-YAML::Node parse_document(const std::string& text, const std::string& label) {
-  if (const int line = second_document_line(text))
-    throw Error(label + ":" + std::to_string(line) + ": a second YAML document ('---'); a config file holds one");
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw Error(label + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
-                ": YAML syntax error: " + e.msg);
-  }
-  if (!root || root.IsNull()) return YAML::Node(YAML::NodeType::Map);
-  if (!root.IsMap()) throw Error(label + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
-  refuse_duplicates(root, label);
-  return root;
-}
-
-YAML::Node load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("config file '" + path + "': cannot open (does it exist?)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error("config file '" + path + "': cannot read");
-  return parse_document(text.str(), path);
-}
-
 void apply_override(YAML::Node& root, const std::string& text, Sources& sources) {
   const auto eq = text.find('=');
   const std::string key = text.substr(0, eq);
@@ -348,7 +272,7 @@ void apply_override(YAML::Node& root, const std::string& text, Sources& sources)
   } catch (const YAML::ParserException& e) {
     throw Error("override '" + text + "': the value is not valid YAML (" + e.msg + ")");
   }
-  refuse_duplicates(value, "override '" + text + "'");
+  config_yaml::refuse_duplicates(value, "override '" + text + "'");
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
     auto dot = key.find('.', start);
@@ -407,51 +331,13 @@ bool has_path(const YAML::Node& root, const std::string& key) {
 }  // namespace
 
 namespace {
-// `~` at the start and $VAR / ${VAR} anywhere in a path value become the home folder and the
-// variable's value, as a shell would have done (it does not in `data.root=~/data`). An unset
-// variable is an error naming the key.
-void expand_path(std::string& value, const std::string& key, const Sources& sources) {
-  if (value.empty()) return;
-  std::string out;
-  size_t i = 0;
-  if (value[0] == '~' && (value.size() == 1 || value[1] == '/')) {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) throw Error(sources.where(key) + ": '~' needs HOME, which is not set");
-    out = home;
-    i = 1;
-  }
-  for (; i < value.size(); ++i) {
-    if (value[i] != '$' || i + 1 >= value.size()) {
-      out += value[i];
-      continue;
-    }
-    const bool braced = value[i + 1] == '{';
-    size_t start = i + (braced ? 2 : 1), end = start;
-    while (end < value.size() && (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_')) ++end;
-    if (end == start || (braced && (end >= value.size() || value[end] != '}'))) {
-      out += value[i];  // a lone '$' stays
-      continue;
-    }
-    const std::string name = value.substr(start, end - start);
-    const char* v = std::getenv(name.c_str());
-    if (!v) throw Error(sources.where(key) + ": $" + name + " is not set (in '" + value + "')");
-    out += v;
-    i = braced ? end : end - 1;
-  }
-  value = out;
-}
-
 void expand_paths(Config& c, const Sources& s) {
-  expand_path(c.run.root, "run.root", s);
-  expand_path(c.data.root, "data.root", s);
-  expand_path(c.data.subset, "data.subset", s);
-  expand_path(c.kd.teacher, "kd.teacher", s);
-  expand_path(c.prune.scores, "prune.scores", s);
-  expand_path(c.prune.scores_order, "prune.scores_order", s);
-  expand_path(c.prune.aum, "prune.aum", s);
-  expand_path(c.prune.mean_prob, "prune.mean_prob", s);
-  expand_path(c.prune.model, "prune.model", s);
-  expand_path(c.score.outcomes_dir, "score.outcomes_dir", s);
+  const std::pair<std::string*, const char*> paths[] = {
+      {&c.run.root, "run.root"},          {&c.data.root, "data.root"},         {&c.data.subset, "data.subset"},
+      {&c.kd.teacher, "kd.teacher"},      {&c.prune.scores, "prune.scores"},   {&c.prune.scores_order, "prune.scores_order"},
+      {&c.prune.aum, "prune.aum"},        {&c.prune.mean_prob, "prune.mean_prob"}, {&c.prune.model, "prune.model"},
+      {&c.score.outcomes_dir, "score.outcomes_dir"}};
+  for (const auto& [value, key] : paths) *value = config_paths::expand_path(*value, s.where(key));
 }
 
 Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
@@ -472,15 +358,15 @@ Config load_root(YAML::Node root, const std::string& label, const std::vector<st
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides,
                    const std::vector<std::string>& fallbacks) {
-  return load_root(path.empty() ? YAML::Node(YAML::NodeType::Map) : load_file(path), path, overrides, fallbacks);
+  return load_root(path.empty() ? YAML::Node(YAML::NodeType::Map) : config_yaml::load_file(path), path, overrides, fallbacks);
 }
 
 Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides) {
-  return load_root(parse_document(yaml, label), label, overrides, {});
+  return load_root(config_yaml::parse_document(yaml, label), label, overrides, {});
 }
 
 SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides) {
-  YAML::Node root = load_file(path);
+  YAML::Node root = config_yaml::load_file(path);
   Sources sources{path, {}};
   YAML::Node part(YAML::NodeType::Map);
   if (const YAML::Node found = std::as_const(root)[section]; found && !found.IsNull()) {

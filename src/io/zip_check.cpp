@@ -150,14 +150,19 @@ void verify_zip_crcs(const std::string& path, const std::string& what) {
       x += 4 + len;
     }
     p += 46 + name_len + extra_len + comment_len;
-    if (method == 8) {
-      // LibTorch deflates its code records. Its reader allocates the size the directory claims
-      // (found by fuzzing: 27 GB), so the record is inflated here first: it must give exactly that
-      // many bytes with the recorded CRC-32.
+    // Where the record's bytes begin: after its local header, which must agree it is one.
+    auto data_start = [&] {
       const auto lh = f.read(local, 30, "a record header");
       if (le(lh.data(), 4) != 0x04034b50) f.fail("record '" + name + "': damaged record header");
       const uint64_t at = local + 30 + le(lh.data() + 26, 2) + le(lh.data() + 28, 2);
       if (at > f.size() || csize > f.size() - at) f.fail("truncated (record '" + name + "' beyond the end of the file)");
+      return at;
+    };
+    if (method == 8) {
+      // LibTorch deflates its code records. Its reader allocates the size the directory claims
+      // (found by fuzzing: 27 GB), so the record is inflated here first: it must give exactly that
+      // many bytes with the recorded CRC-32.
+      const uint64_t at = data_start();
       if (usize > csize * 1100 + 4096) f.fail("record '" + name + "': damaged sizes in the zip directory");
       const auto packed = f.read(at, csize, "a record");
       std::vector<unsigned char> plain(usize + 1);
@@ -174,10 +179,7 @@ void verify_zip_crcs(const std::string& path, const std::string& what) {
     }
     if (method != 0) f.fail("record '" + name + "': compression method " + std::to_string(method) + " (LibTorch writes 0 and 8)");
     if (csize != usize) f.fail("record '" + name + "': damaged sizes in the zip directory");
-    const auto lh = f.read(local, 30, "a record header");
-    if (le(lh.data(), 4) != 0x04034b50) f.fail("record '" + name + "': damaged record header");
-    uint64_t at = local + 30 + le(lh.data() + 26, 2) + le(lh.data() + 28, 2);
-    if (at > f.size() || csize > f.size() - at) f.fail("truncated (record '" + name + "' beyond the end of the file)");
+    uint64_t at = data_start();
     uLong sum = crc32(0L, Z_NULL, 0);
     const bool pickle = name.size() > 4 && name.compare(name.size() - 4, 4, ".pkl") == 0 && csize <= (64u << 20);
     std::vector<unsigned char> whole;

@@ -78,16 +78,13 @@ void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t
   // (found by fuzzing); SVHN's arrays are real and dense.
   if (flags & 0x0800) r.fail(which + ": a complex array (expected real data)");
   if (cls == 5) r.fail(which + ": a sparse array (expected dense data)");
-  size_t at = 16;
-  if (m.size() < at + 8) r.fail(which + ": truncated dimensions");
-  uint32_t dims_type = r.u32(&m[at]), dims_bytes = r.u32(&m[at + 4]);
-  const unsigned char* dims = &m[at + 8];
-  if (dims_type >> 16) {  // small element: the size sits in the upper half of the type word
-    dims_bytes = dims_type >> 16, dims_type &= 0xffff, dims = &m[at + 4];
-  }
-  if (dims_type != kMiInt32 || dims_bytes % 4 != 0 || dims_bytes < 8 || dims_bytes > 4 * 32 ||
-      dims + dims_bytes > m.data() + m.size())
+  Tag dims_tag;
+  if (!read_tag(r, m, 16, dims_tag)) r.fail(which + ": truncated dimensions");
+  const uint32_t dims_bytes = dims_tag.bytes;
+  if (dims_tag.type != kMiInt32 || dims_bytes % 4 != 0 || dims_bytes < 8 || dims_bytes > 4 * 32 ||
+      dims_tag.data + dims_bytes > m.size())
     r.fail(which + ": malformed dimensions (" + std::to_string(dims_bytes) + " bytes)");
+  const unsigned char* dims = &m[dims_tag.data];
   uint64_t count = 1;
   for (uint32_t k = 0; k < dims_bytes / 4; ++k) {
     const uint64_t d = r.u32(dims + 4 * k);
@@ -103,9 +100,8 @@ void check_matrix(const Reader& r, const std::vector<unsigned char>& m, uint64_t
   // as a smaller integer type, so the stored type's size counts). Checked when the header read
   // reaches it (names are short).
   Tag name, data;
-  const size_t after_dims = dims == &m[at + 4] ? at + 8 : at + 8 + (dims_bytes + 7) / 8 * 8;
   // The name: matio allocates its claimed length (found by fuzzing: 1.4 GB names).
-  if (!read_tag(r, m, after_dims, name)) r.fail(which + ": truncated array header (no name)");
+  if (!read_tag(r, m, dims_tag.next, name)) r.fail(which + ": truncated array header (no name)");
   if (name.bytes > budget || name.bytes > 4096) r.fail(which + ": a name of " + std::to_string(name.bytes) + " bytes");
   if (cls < 6 || cls > 15 || !read_tag(r, m, name.next, data)) return;
   if (data.bytes > budget) r.fail(which + ": its data claims " + std::to_string(data.bytes) + " bytes, more than the file holds");
