@@ -9,20 +9,24 @@
 #   PRUNERS    space-separated NAME[:SCORES[:LEVEL]]; NAME random / class_balanced_random need no
 #              scores; LEVEL is hard, easy or moderate [random]
 #   FRACTIONS  kept fractions f [0.1 0.5]        ALPHAS  [0 0.5]      SEEDS  [0]
-#   CONFIG     student config [configs/fashion_mnist/distill.yaml]
+#   CONFIG     student config [configs/fashion_mnist/distill.yaml of this checkout]
 #   TEACHER    teacher model.pt (needed when an alpha is not 0)
 #   PREFIX     run-name prefix [cmp]            KDPRUNE_RUNS  run root [runs]
+#   KDPRUNE    the binary [build/kdprune of this checkout, else kdprune on PATH]
 #   JOBS, PRINT  see scripts/lib/jobs.sh
+# Works from any directory: paths you give (CONFIG, TEACHER, scores, KDPRUNE_RUNS) are relative to
+# the current directory, as are the runs.
 # Overrides after the options go to every distill (e.g. train.epochs=15 train.amp=bf16).
 # Runs: $KDPRUNE_RUNS/$PREFIX-prune-NAME-fF (subset) and $PREFIX-NAME-fF-aA-sS (students);
 # collect them with `kdprune results $KDPRUNE_RUNS/$PREFIX-*`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/jobs.sh"
-kdprune="${KDPRUNE:-${KDPRUNE_BUILD_DIR:-$root/build}/kdprune}"
+source "$root/scripts/lib/locate.sh"
+kdprune=$(find_kdprune)
 runs="${KDPRUNE_RUNS:-runs}"
 prefix="${PREFIX:-cmp}"
-config="${CONFIG:-configs/fashion_mnist/distill.yaml}"
+config="${CONFIG:-$root/configs/fashion_mnist/distill.yaml}"
 
 for spec in ${PRUNERS:-random}; do
   IFS=: read -r name scores level <<<"$spec"

@@ -3,17 +3,21 @@
 # then `kdprune run` the experiment of configs/fashion_mnist/quickstart.yaml (a resnet8 teacher on
 # all the data; forgetting scores; random and forgetting pruning at f = 0.1 and 0.3; students
 # without and with KD), print the accuracy table, and draw the figure.
-# Outputs under runs/quickstart (KDPRUNE_RUNS overrides runs/): a run directory per stage,
-# results.csv, table.md and figures/fig3_accuracy_vs_f.png. Running it again reuses every
-# finished stage. Extra arguments go to `kdprune run` as overrides (e.g. run.device=cuda).
+# Outputs under runs/quickstart of this checkout (KDPRUNE_RUNS overrides runs/; a relative
+# KDPRUNE_RUNS is relative to the current directory): a run directory per stage, results.csv,
+# table.md and figures/fig3_accuracy_vs_f.png. Running it again reuses every finished stage.
+# Extra arguments go to `kdprune run` as overrides (e.g. run.device=cuda). Works from any
+# directory. KDPRUNE=BINARY uses that kdprune and skips the build.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build="${KDPRUNE_BUILD_DIR:-$root/build}"
 runs="${KDPRUNE_RUNS:-$root/runs}"
 source "$root/scripts/lib/python.sh"
-bash "$root/scripts/build.sh" kdprune
-cd "$root"
-"$build/kdprune" run --config configs/fashion_mnist/quickstart.yaml run.root="$runs" "$@"
+source "$root/scripts/lib/locate.sh"
+if [ -z "${KDPRUNE:-}" ]; then
+  bash "$root/scripts/build.sh" kdprune
+fi
+kdprune=$(find_kdprune)
+"$kdprune" run --config "$root/configs/fashion_mnist/quickstart.yaml" run.root="$runs" "$@"
 exp="$runs/quickstart"
 py=$(plot_python)
 "$py" "$root/scripts/plot_figures.py" "$exp/results.csv" --out "$exp/figures"

@@ -8,5 +8,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/scripts/lib/jobs.sh"
 source "$root/scripts/lib/experiment.sh"
-kdprune="${KDPRUNE:-${KDPRUNE_BUILD_DIR:-$root/build}/kdprune}"
-run_experiment "${CONFIG:-configs/fashion_mnist/sweep_alpha_f.yaml}" "$@"
+source "$root/scripts/lib/locate.sh"
+kdprune=$(find_kdprune)
+run_experiment "${CONFIG:-$root/configs/fashion_mnist/sweep_alpha_f.yaml}" "$@"

@@ -3,7 +3,7 @@
 #   2. the students, one command line each: JOBS=N runs N at once; PRINT=1 only prints them (feed
 #      them to GNU parallel or scripts/slurm/array.sbatch, then run the script again);
 #   3. everything is finished: kdprune run reuses it all and writes results.csv and the table.
-# Needs scripts/lib/jobs.sh; KDPRUNE names the binary (default build/kdprune).
+# Needs scripts/lib/jobs.sh and $kdprune, the binary (scripts/lib/locate.sh: find_kdprune).
 run_experiment() {
   local config=$1; shift
   "$kdprune" run --config "$config" --only teacher,score,prune "$@" >&2
