@@ -5,18 +5,31 @@
 
 Draws every figure the rows support (each needs at least two values on its x axis), as PNG and PDF:
   fig3_accuracy_vs_f        accuracy vs kept fraction f, one colour per pruner; dashed = no KD,
-                            solid = KD (the best alpha per point when several were run)
+                            solid = KD (the best alpha per point when several were run, each point
+                            labelled with the alpha chosen)
   fig5_teacher_fraction     KD student accuracy vs the teacher's training fraction f_t, one line per f
-  fig6_accuracy_vs_alpha    accuracy vs alpha, one line per f (constant alphas, one teacher)
+                            (figures 5-8: a line per f that has two x values or more)
+  fig6_accuracy_vs_alpha    accuracy vs alpha, one line per f (constant alphas, one teacher); the
+                            best alpha of each line is starred and labelled
   fig7_teacher_capacity     KD student accuracy vs teacher architecture, one line per f
   fig8_disjoint             KD student accuracy with the teacher's data disjoint from the student's
                             (teacher_part != data_part) vs the same data, per f
-Points are the mean over seeds; error bars one standard deviation. The accuracy is the best test
-top-1 over the evaluated epochs (`best_top1`, as the paper reports; --metric last: the final
-epoch, `top1`; CSVs without best_top1 fall back to top1). Needs matplotlib and pandas
-(Debian: python3-matplotlib python3-pandas).
+Points are the mean over seeds; error bars one standard deviation. Each figure says so under its
+title, with the number of seeds computed from the rows (and "no error bars" where a point has one
+seed), names the teacher (architecture, f_t when not 1, the alpha where fixed), and shifts its
+series sideways by a few points so that error bars at the same x do not hide each other. A point
+averages only rows that differ in the seed: figures 3 and 5-8 keep one condition per series (the
+students on the whole training set, data_part all, except figure 8; one teacher, the one most rows
+used, where the teacher is not what the figure varies; one alpha in figures 5, 7 and 8, the one
+most rows used); a point that would still average other differences is reported on stderr.
+The accuracy is the best test top-1 over the evaluated epochs (`best_top1`, as the paper reports;
+--metric last: the final epoch, `top1`; CSVs without best_top1 fall back to top1).
+--describe prints, per figure, one JSON line with what was drawn (titles, texts, legend, each
+series' sideways offset, the best-alpha marks), read back from the figure itself.
+Needs matplotlib and pandas (Debian: python3-matplotlib python3-pandas).
 """
 import argparse
+import json
 import os
 import sys
 
@@ -24,26 +37,33 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.transforms as mtransforms  # noqa: E402
 import pandas as pd  # noqa: E402
 
 REQUIRED = ["dataset", "pruner", "f", "alpha", "alpha_schedule", "teacher_arch", "teacher_f", "data_part", "seed", "top1"]
-
+# Columns that are results, not conditions; rows differing in any other column are not seeds of one point.
+OUTCOMES = {"seed", "top1", "top5", "best_top1", "best_epoch", "wall_seconds", "subset_size", "run_dir", "kd"}
 
 YLABEL = "test top-1 (%)"
+DESCRIBE = False
+WARNINGS = []
 
 
 def load(paths, metric="best"):
     frames = []
     for p in paths:
         try:
-            df = pd.read_csv(p, keep_default_na=False, na_values=[])
+            df = pd.read_csv(p, keep_default_na=False, na_values=[], dtype=str)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
             sys.exit(f"plot_figures: {p}: cannot read as CSV ({e})")
         missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
             sys.exit(f"plot_figures: {p}: not a kdprune results.csv (missing columns: {', '.join(missing)})")
         frames.append(df)
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True).fillna("")
+    for c in ("level", "class_balanced", "sampling", "teacher_part"):
+        if c not in df.columns:
+            df[c] = ""
     global YLABEL
     if metric == "best" and "best_top1" in df.columns:
         # The plotted accuracy; rows of older CSVs without best_top1 keep their final top-1.
@@ -68,27 +88,114 @@ def load(paths, metric="best"):
             s += "-" + sampling
         return s
     df["pruner"] = df.apply(label, axis=1)
+    df["level"] = ""  # folded into the pruner label
+    df["class_balanced"] = ""
+    df["sampling"] = ""
     return df
 
 
-def stats(df, keys):
+def stats(df, keys, where):
+    """Mean, std and n of top1 per group of keys; warns when a group holds more than seeds."""
+    conds = [c for c in df.columns if c not in OUTCOMES and c not in keys]
+    for k, g in df.groupby(keys if len(keys) > 1 else keys[0], sort=True):
+        mixed = [c for c in conds if g[c].nunique() > 1]
+        if mixed or g["seed"].nunique() < len(g):
+            WARNINGS.append(f"{where}: the point {k} averages rows that differ in "
+                            f"{', '.join(mixed) if mixed else 'nothing but repeat a seed'} (not only seeds)")
     g = df.groupby(keys, sort=True)["top1"]
     out = g.agg(["mean", "std", "count"]).reset_index()
     out["std"] = out["std"].fillna(0.0)
     return out
 
 
-def legend(ax):
-    # Beside the axes once the entries would cover the curves.
-    if len(ax.get_legend_handles_labels()[1]) > 8:
+PART_RANK = {"all": 0, "": 0, "teacher": 1, "student": 2}
+
+
+def most_rows(df, cols):
+    """The values of cols (a tuple) that most rows have. Ties: the larger teacher_f, then the
+    teacher trained on the whole set, then on the teacher part (disjoint), then the first in order."""
+    sizes = df.groupby(cols, sort=True).size().reset_index(name="_n")
+    order = [sizes["_n"] * -1]
+    if "teacher_f" in cols:
+        order.append(-sizes["teacher_f"])
+    if "teacher_part" in cols:
+        order.append(sizes["teacher_part"].map(lambda p: PART_RANK.get(p, 3)))
+    sizes = sizes.assign(**{f"_k{i}": o for i, o in enumerate(order)})
+    best = sizes.sort_values([f"_k{i}" for i in range(len(order))], kind="stable").iloc[0]
+    return tuple(best[c] for c in cols)
+
+
+def seeds_caption(counts):
+    counts = [int(n) for n in counts]
+    lo, hi = min(counts), max(counts)
+    if hi == 1:
+        return "1 seed per point (n = 1): no error bars"
+    if lo == hi:
+        return f"mean ± std over {hi} seeds"
+    return f"mean ± std over {lo}–{hi} seeds per point" + (" (n = 1: no error bar)" if lo == 1 else "")
+
+
+def teacher_caption(kd_rows):
+    """Names the teacher(s) of the KD rows: architecture, f_t when not 1, the split part when used."""
+    if kd_rows.empty:
+        return "no KD"
+    archs = sorted(kd_rows["teacher_arch"].unique())
+    fts = sorted(kd_rows["teacher_f"].unique())
+    s = ("teachers " if len(archs) > 1 else "teacher ") + ", ".join(a or "?" for a in archs)
+    if fts != [1.0]:
+        s += " (f_t = " + ", ".join(f"{x:g}" for x in fts) + ")"
+    parts = sorted(p for p in kd_rows.get("teacher_part", pd.Series(dtype=str)).unique() if p not in ("", "all"))
+    if parts:
+        s += " trained on the " + " and ".join(parts) + " part" + ("s" if len(parts) > 1 else "")
+    return s
+
+
+def set_title(ax, main, parts):
+    ax.set_title(main + "\n" + " · ".join(p for p in parts if p), fontsize=9)
+
+
+def offsets(k, step=5.0):
+    """Sideways shifts in points for k series, centred on the true x."""
+    step = min(step, 30.0 / max(k, 1))
+    return [(i - (k - 1) / 2) * step for i in range(k)]
+
+
+def shifted(ax, dx):
+    return mtransforms.offset_copy(ax.transData, fig=ax.figure, x=dx, y=0, units="points")
+
+
+def legend(ax, beside=False):
+    # Beside the axes once the entries would cover the curves (or the best-alpha labels).
+    if beside or len(ax.get_legend_handles_labels()[1]) > 8:
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     else:
         ax.legend(fontsize=8)
 
 
+def describe(fig, name):
+    """What the figure shows, read back from its artists."""
+    ax = fig.axes[0]
+    base = ax.transData.transform((0, 0))
+    series = []
+    for c in ax.containers:
+        line = c.lines[0]
+        bars = list(c.lines[2])
+        dx = (line.get_transform().transform((0, 0)) - base)[0] * 72.0 / fig.dpi
+        bars_dx = [(b.get_transform().transform((0, 0)) - base)[0] * 72.0 / fig.dpi for b in bars]
+        series.append({"label": c.get_label(), "offset_pt": round(float(dx), 3),
+                       "error_bar_offsets_pt": [round(float(x), 3) for x in bars_dx]})
+    marks = [a.get_gid() for a in list(ax.texts) + list(ax.lines) if (a.get_gid() or "").startswith("best_alpha")]
+    leg = ax.get_legend()
+    return {"figure": name, "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "texts": [t.get_text() for t in ax.texts], "legend": [t.get_text() for t in leg.get_texts()] if leg else [],
+            "series": series, "best_alpha": marks}
+
+
 def save(fig, out, name):
     for ext in ("png", "pdf"):
         fig.savefig(os.path.join(out, f"{name}.{ext}"), bbox_inches="tight", dpi=150)
+    if DESCRIBE:
+        print(json.dumps(describe(fig, name), ensure_ascii=False))
     plt.close(fig)
     print(os.path.join(out, f"{name}.png"))
 
@@ -98,72 +205,121 @@ def title(df, what):
     return f"{ds}: {what}"
 
 
+def alpha_text(alpha, schedule):
+    return f"α={alpha:g}" if schedule == "constant" else f"α={schedule} ({alpha:g})"
+
+
 def fig3(df, out):
-    # Students on the full data (pruner "none") belong to every pruner's curve.
+    # Students on the whole training set; those on all the data (pruner "none") belong to every
+    # pruner's curve. KD: one teacher, the one most rows used.
+    part = "all" if (df["data_part"] == "all").any() else most_rows(df, ["data_part"])[0]
+    df = df[df["data_part"] == part]
     full = df[df["pruner"] == "none"]
     pruned = df[df["pruner"] != "none"]
     if pruned.empty or df["f"].nunique() < 2:
         return
+    kd_all = df[df["kd"]]
+    if len(kd_all):
+        teacher = most_rows(kd_all, ["teacher_arch", "teacher_f", "teacher_part"])
+        keep = (kd_all["teacher_arch"] == teacher[0]) & (kd_all["teacher_f"] == teacher[1]) & (kd_all["teacher_part"] == teacher[2])
+        df = pd.concat([df[~df["kd"]], kd_all[keep]])
+        full = df[df["pruner"] == "none"]
+        pruned = df[df["pruner"] != "none"]
     parts = [pruned]
     for p in pruned["pruner"].unique():
         parts.append(full.assign(pruner=p))
     d = pd.concat(parts, ignore_index=True)
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    series = []
     for i, p in enumerate(sorted(d["pruner"].unique())):
         c = colours[i % len(colours)]
         sub = d[d["pruner"] == p]
-        nokd = stats(sub[~sub["kd"]], ["f"])
+        nokd = stats(sub[~sub["kd"]], ["f"], f"fig3 {p} no KD")
         if len(nokd):
-            ax.errorbar(nokd["f"], nokd["mean"], yerr=nokd["std"], color=c, ls="--", marker="o", capsize=3,
-                        label=f"{p}, no KD")
-        kd = stats(sub[sub["kd"]], ["f", "alpha"])
+            series.append((nokd, dict(color=c, ls="--", marker="o", label=f"{p}, no KD"), None))
+        kd = stats(sub[sub["kd"]], ["f", "alpha", "alpha_schedule"], f"fig3 {p} KD")
         if len(kd):
             best = kd.loc[kd.groupby("f")["mean"].idxmax()]
-            label = f"{p}, KD" + (" (best α)" if kd["alpha"].nunique() > 1 else f" (α={kd['alpha'].iloc[0]:g})")
-            ax.errorbar(best["f"], best["mean"], yerr=best["std"], color=c, ls="-", marker="s", capsize=3, label=label)
+            several = len(kd.groupby(["alpha", "alpha_schedule"])) > 1
+            label = f"{p}, KD" + (" (best α, labelled)" if several else f" ({alpha_text(kd['alpha'].iloc[0], kd['alpha_schedule'].iloc[0])})")
+            series.append((best, dict(color=c, ls="-", marker="s", label=label), several))
+    counts = []
+    for (s, style, mark), dx in zip(series, offsets(len(series))):
+        t = shifted(ax, dx)
+        ax.errorbar(s["f"], s["mean"], yerr=s["std"], capsize=3, transform=t, **style)
+        counts.extend(s["count"])
+        if mark:  # the alpha "best α" chose at each f
+            for _, r in s.iterrows():
+                a = ax.annotate(alpha_text(r["alpha"], r["alpha_schedule"]), (r["f"], r["mean"]), xytext=(dx, 7),
+                                textcoords="offset points", ha="center", fontsize=6, color=style["color"])
+                a.set_gid(f"best_alpha:{style['label'].split(',')[0]}:f={r['f']:g}:alpha={r['alpha']:g}")
     ax.set_xlabel("kept fraction f")
     ax.set_ylabel(YLABEL)
-    ax.set_title(title(df, "accuracy vs kept fraction"))
+    tcap = teacher_caption(df[df["kd"]])
+    set_title(ax, title(df, "accuracy vs kept fraction"), [tcap, seeds_caption(counts)])
     ax.grid(alpha=0.3)
-    legend(ax)
+    ax.margins(y=0.1)  # room for the alpha labels
+    legend(ax, beside=any(m for _, _, m in series))
     save(fig, out, "fig3_accuracy_vs_f")
 
 
-def lines_by_f(d, x, xlabel, name, what, out, categorical=False):
-    s = stats(d, ["f", x])
+def lines_by_f(d, x, xlabel, name, what, out, caption, categorical=False, mark_best=False):
+    s = stats(d, ["f", x], name)
     if s[x].nunique() < 2:
         return
     fig, ax = plt.subplots(figsize=(6, 4))
-    order = list(dict.fromkeys(d[x])) if categorical else None
-    for f in sorted(s["f"].unique()):
+    # One line per f with at least two x values (a single point is no curve, and no best alpha).
+    s = s[s.groupby("f")[x].transform("nunique") > 1]
+    if s.empty:
+        return
+    order = [v for v in dict.fromkeys(d[x]) if v in set(s[x])] if categorical else None
+    fs = sorted(s["f"].unique())
+    counts = []
+    for f, dx in zip(fs, offsets(len(fs))):
         sub = s[s["f"] == f]
         if categorical:
             sub = sub.set_index(x).reindex([o for o in order if o in set(sub[x])]).reset_index()
             xs = [order.index(v) for v in sub[x]]
         else:
             sub = sub.sort_values(x)
-            xs = sub[x]
-        ax.errorbar(xs, sub["mean"], yerr=sub["std"], marker="o", capsize=3, label=f"f = {f:g}")
+            xs = list(sub[x])
+        t = shifted(ax, dx)
+        c = ax.errorbar(xs, sub["mean"], yerr=sub["std"], marker="o", capsize=3, label=f"f = {f:g}", transform=t)
+        counts.extend(sub["count"])
+        if mark_best:  # the alpha that "best α" picks at this f
+            j = int(sub["mean"].values.argmax())
+            colour = c.lines[0].get_color()
+            m, = ax.plot([xs[j]], [sub["mean"].iloc[j]], marker="*", ms=13, color=colour, mec="black", mew=0.6,
+                         ls="none", transform=t, zorder=5, label="best α" if f == fs[0] else None)
+            m.set_gid(f"best_alpha:f={f:g}:alpha={sub[x].iloc[j]:g}")
+            a = ax.annotate(f"best α={sub[x].iloc[j]:g}", (xs[j], sub["mean"].iloc[j]), xytext=(dx, 8),
+                            textcoords="offset points", ha="center", fontsize=6, color=colour)
+            a.set_gid(f"best_alpha_label:f={f:g}:alpha={sub[x].iloc[j]:g}")
     if categorical:
         ax.set_xticks(range(len(order)))
         ax.set_xticklabels(order, rotation=20)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(YLABEL)
-    ax.set_title(title(d, what))
+    set_title(ax, title(d, what), caption + [seeds_caption(counts)])
     ax.grid(alpha=0.3)
-    legend(ax)
+    ax.margins(y=0.1)
+    legend(ax, beside=mark_best)
     save(fig, out, name)
 
 
 def main():
+    global DESCRIBE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="results.csv files")
     ap.add_argument("--out", help="output folder (default: figures/ beside the first results.csv)")
     ap.add_argument("--pruner", default=None, help="pruner for figures 5-8 (default: random if present)")
     ap.add_argument("--metric", choices=["best", "last"], default="best",
                     help="best test top-1 over the evaluated epochs (the paper's, default) or the final epoch's")
+    ap.add_argument("--describe", action="store_true",
+                    help="print one JSON line per figure: titles, texts, legend, series offsets, best-alpha marks")
     args = ap.parse_args()
+    DESCRIBE = args.describe
     df = load(args.results, args.metric)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.results[0])), "figures")
     os.makedirs(out, exist_ok=True)
@@ -175,31 +331,41 @@ def main():
     pruners = [p for p in df["pruner"].unique() if p != "none"]
     pruner = args.pruner or ("random" if "random" in pruners else (pruners[0] if pruners else "none"))
     one = df[(df["pruner"] == pruner) | (df["pruner"] == "none")]
-    const = one[one["alpha_schedule"] == "constant"]
-    if "teacher_part" not in df.columns:
-        df["teacher_part"] = ""
-    const = const[const["data_part"] == "all"]
+    whole = one[one["data_part"] == "all"]  # students on the whole training set
+    const = whole[whole["alpha_schedule"] == "constant"]
     kd_const = const[const["kd"]]
     if len(kd_const):
         # alpha sweeps use one teacher: the one most runs used
-        arch, ft = kd_const.groupby(["teacher_arch", "teacher_f"]).size().idxmax()
-        d = const[~const["kd"] | ((const["teacher_arch"] == arch) & (const["teacher_f"] == ft))]
-        lines_by_f(d, "alpha", "α (KD weight)", "fig6_accuracy_vs_alpha", f"accuracy vs α ({pruner}, teacher {arch})", out)
-    kd = one[one["kd"]]
-    for ft, group in kd.groupby("teacher_f"):
-        lines_by_f(group, "teacher_arch", "teacher architecture", "fig7_teacher_capacity" + ("" if ft == 1 else f"_ft{ft:g}"),
-                   f"student vs teacher capacity ({pruner})", out, categorical=True)
-    for arch, group in kd.groupby("teacher_arch"):
-        lines_by_f(group, "teacher_f", "teacher training fraction f_t", "fig5_teacher_fraction_" + arch,
-                   f"student vs teacher data ({pruner}, teacher {arch})", out)
+        arch, ft, part = most_rows(kd_const, ["teacher_arch", "teacher_f", "teacher_part"])
+        sel = (const["teacher_arch"] == arch) & (const["teacher_f"] == ft) & (const["teacher_part"] == part)
+        d = const[~const["kd"] | sel]
+        lines_by_f(d, "alpha", "α (KD weight)", "fig6_accuracy_vs_alpha", f"accuracy vs α ({pruner})", out,
+                   [teacher_caption(d[d["kd"]]), "★ best α per f"], mark_best=True)
+    kd = whole[whole["kd"]]
+    if len(kd):
+        # Teacher figures at one alpha: the one most KD rows used.
+        alpha, schedule = most_rows(kd, ["alpha", "alpha_schedule"])
+        kd = kd[(kd["alpha"] == alpha) & (kd["alpha_schedule"] == schedule)]
+        acap = alpha_text(alpha, schedule)
+        for ft, group in kd.groupby("teacher_f"):
+            lines_by_f(group, "teacher_arch", "teacher architecture", "fig7_teacher_capacity" + ("" if ft == 1 else f"_ft{ft:g}"),
+                       f"student vs teacher capacity ({pruner})", out, [teacher_caption(group), acap], categorical=True)
+        for arch, group in kd.groupby("teacher_arch"):
+            lines_by_f(group, "teacher_f", "teacher training fraction f_t", "fig5_teacher_fraction_" + arch,
+                       f"student vs teacher data ({pruner})", out, ["teacher " + arch, acap])
     def setting(r):
         t, s = str(r.get("teacher_part", "")), str(r["data_part"])
         return "disjoint" if t in ("teacher", "student") and s in ("teacher", "student") and t != s else "same data"
-    split = kd[kd["data_part"] != "all"]  # students of data.split experiments
+    split = one[one["kd"] & (one["data_part"] != "all")]  # students of data.split experiments
     if len(split):
-        d = split.assign(setting=split.apply(setting, axis=1))
+        arch, ft, alpha, schedule = most_rows(split, ["teacher_arch", "teacher_f", "alpha", "alpha_schedule"])
+        split = split[(split["teacher_arch"] == arch) & (split["teacher_f"] == ft) & (split["alpha"] == alpha)
+                      & (split["alpha_schedule"] == schedule)]
+        d = split.assign(setting=split.apply(setting, axis=1)).drop(columns=["teacher_part", "data_part"])
         lines_by_f(d, "setting", "teacher data", "fig8_disjoint", f"disjoint teacher/student data ({pruner})", out,
-                   categorical=True)
+                   [teacher_caption(d), alpha_text(alpha, schedule)], categorical=True)
+    for w in WARNINGS:
+        print("plot_figures: warning: " + w, file=sys.stderr)
 
 
 if __name__ == "__main__":
