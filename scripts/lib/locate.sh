@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Where things are, for scripts called from any directory. Source it after setting
 #   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)     # the checkout (or install) the script is in
 # The repository's own files (configs/, scripts/, the build) are found from $root; paths the user
