@@ -8,6 +8,7 @@
 set -euo pipefail
 
 TORCH_VERSION="${KDPRUNE_TORCH:-2.15.0}"
+NUMPY_VERSION="2.3.5"
 VENV="${KDPRUNE_VENV:-$HOME/.cache/kdprune/venv}"
 APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
@@ -36,6 +37,11 @@ if [ "${KDPRUNE_SKIP_TORCH:-0}" != 1 ]; then
     PY=$(command -v python3)
     [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+  fi
+  # numpy: the interop tests write PyTorch checkpoints that carry numpy scalars, as RepDistiller's do.
+  if ! "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
+    log "installing numpy==$NUMPY_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "numpy==$NUMPY_VERSION"
   fi
 fi
 log "dependencies ready (venv: $VENV)"

@@ -19,8 +19,9 @@ nlohmann::json distill(const CommandOptions& opts) {
   models::Model teacher;
   train::ModelMeta teacher_meta;
   if (needs_teacher || !kd.teacher.empty()) {
-    if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run (alpha = " + std::to_string(alpha) + " > 0)");
-    auto loaded = train::load_model(kd.teacher, s.device);
+    if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(alpha) + " > 0)");
+    const train::ModelExpectation expect{kd.teacher_arch, "kd.teacher_arch", s.model_spec(), s.data.info.name};
+    auto loaded = train::load_model(kd.teacher, s.device, &expect);
     teacher_meta = loaded.meta;
     const auto spec = s.model_spec();
     if (teacher_meta.spec.in_channels != spec.in_channels || teacher_meta.spec.classes != spec.classes)
@@ -28,12 +29,12 @@ nlohmann::json distill(const CommandOptions& opts) {
                   std::to_string(teacher_meta.spec.in_channels) + " input channels and " +
                   std::to_string(teacher_meta.spec.classes) + " classes; dataset " + s.data.info.name + " has " +
                   std::to_string(spec.in_channels) + " and " + std::to_string(spec.classes));
-    if (teacher_meta.dataset != s.data.info.name)
+    if (!teacher_meta.dataset.empty() && teacher_meta.dataset != s.data.info.name)
       throw Error("kd.teacher '" + kd.teacher + "' was trained on " + teacher_meta.dataset + ", the student data is " +
                   s.data.info.name);
     teacher = loaded.model;
   }
-  auto student = models::create_model(s.config.model.arch, s.model_spec());
+  auto student = s.create_model();
   s.start_run();
 
   nlohmann::json summary_teacher = nullptr;

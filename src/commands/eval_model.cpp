@@ -13,13 +13,19 @@
 
 namespace kdprune::commands {
 
-nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path) {
-  train::LoadedModel loaded = train::load_model(checkpoint, torch::Device(torch::kCPU));
-  const Config cfg = load_config(opts.config_path, opts.overrides, {"data.name=" + loaded.meta.dataset});
+nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path,
+                          const std::string& arch) {
+  // The dataset the file names is the default; a PyTorch state_dict names none (then data.name).
+  const std::string trained_on = train::model_file_dataset(checkpoint);
+  const Config cfg = load_config(opts.config_path, opts.overrides,
+                                 trained_on.empty() ? std::vector<std::string>{} : std::vector<std::string>{"data.name=" + trained_on});
   logging::init(cfg.run.log_level);
   const torch::Device device(system::resolve_device(cfg.run.device));
   system::configure_runtime(cfg.run.threads, cfg.run.seed);
   data::TensorDataset ds = data::to_tensors(data::load_dataset(cfg.data, cfg.run.seed), device);
+  const train::ModelExpectation expect{arch, "--arch", {ds.channels(), ds.info.classes, ds.train.images.size(2)}, ds.info.name};
+  train::LoadedModel loaded = train::load_model(checkpoint, torch::Device(torch::kCPU), &expect);
+  if (loaded.meta.dataset.empty()) loaded.meta.dataset = "(not recorded)";
   if (ds.channels() != loaded.meta.spec.in_channels || ds.info.classes != loaded.meta.spec.classes)
     throw Error("checkpoint '" + checkpoint + "' holds a " + loaded.meta.arch + " for " +
                 std::to_string(loaded.meta.spec.in_channels) + " input channels and " + std::to_string(loaded.meta.spec.classes) +

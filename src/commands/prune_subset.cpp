@@ -91,8 +91,9 @@ std::vector<int64_t> d2_selection(const Config& cfg, const data::RawDataset& ds,
     throw Error("prune.model: D2 needs the model.pt whose embeddings build the kNN graph (a train-teacher or score run)");
   const torch::Device device(system::resolve_device(cfg.run.device));
   system::configure_runtime(cfg.run.threads, cfg.run.seed);
-  auto loaded = train::load_model(p.model, device);
-  if (loaded.meta.dataset != ds.info.name)
+  const train::ModelExpectation expect{"", "", {ds.train.c, ds.info.classes, ds.train.h}, ds.info.name};
+  auto loaded = train::load_model(p.model, device, &expect);
+  if (!loaded.meta.dataset.empty() && loaded.meta.dataset != ds.info.name)
     throw Error("prune.model '" + p.model + "' was trained on " + loaded.meta.dataset + ", the data is " + ds.info.name);
   if (loaded.meta.spec.in_channels != ds.train.c)
     throw Error("prune.model '" + p.model + "' takes " + std::to_string(loaded.meta.spec.in_channels) +

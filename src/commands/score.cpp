@@ -159,6 +159,8 @@ nlohmann::json score(const CommandOptions& opts) {
   if (std::find(methods.begin(), methods.end(), sc.method) == methods.end())
     throw Error("score.method: unknown method '" + sc.method +
                 "' (expected one of: forgetting, el2n, grand, moderate, dual, aum, memorization)");
+  if (!cfg.model.init.empty())
+    throw Error("model.init: score trains its models from random weights (one per seed); unset model.init");
   if (cfg.prune.fraction < 1.0) throw Error("prune.fraction: scores are computed on the whole pool; prune afterwards with `kdprune prune`");
   const bool dynamics = sc.method == "forgetting" || sc.method == "dual" || sc.method == "aum";
   if ((dynamics || sc.method == "memorization") && sc.epochs == 0)

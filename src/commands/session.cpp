@@ -39,6 +39,25 @@ Session::Session(const std::string& command, const CommandOptions& opts)
 
 models::ModelSpec Session::model_spec() const { return {data.channels(), data.info.classes, data.train.images.size(2)}; }
 
+train::ModelMeta Session::model_meta() const {
+  return {config.model.arch, model_spec(), data.info.name, data.info.mean, data.info.std};
+}
+
+models::Model Session::create_model() const {
+  if (config.model.init.empty()) return models::create_model(config.model.arch, model_spec());
+  // model.init: the weights to start from, a kdprune model.pt or a PyTorch state_dict file.
+  const train::ModelExpectation expect{config.model.arch, "model.arch", model_spec(), data.info.name};
+  train::LoadedModel loaded = train::load_model(config.model.init, device, &expect);
+  const auto spec = model_spec();
+  if (loaded.meta.spec.in_channels != spec.in_channels || loaded.meta.spec.classes != spec.classes)
+    throw Error("model.init '" + config.model.init + "': a " + loaded.meta.arch + " for " +
+                std::to_string(loaded.meta.spec.in_channels) + " input channels and " +
+                std::to_string(loaded.meta.spec.classes) + " classes; dataset " + data.info.name + " has " +
+                std::to_string(spec.in_channels) + " and " + std::to_string(spec.classes));
+  spdlog::info("model.init: {} weights from {}", loaded.meta.arch, config.model.init);
+  return loaded.model;
+}
+
 void Session::start_run() {
   run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config, command_, opts_.force));
   run_->attach_log();
@@ -70,11 +89,12 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .observers = std::move(observers),
                                            // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
                                            .on_best = [&](int64_t) {
-                                             train::save_model(s.run().file("best.pt"), model,
-                                                               {cfg.model.arch, s.model_spec(), s.data.info.name});
+                                             train::save_model(s.run().file("best.pt"), model, s.model_meta());
                                            },
                                            .adapt_threads = cfg.run.adapt_threads});
-  train::save_model(s.run().file("model.pt"), model, {cfg.model.arch, s.model_spec(), s.data.info.name});
+  train::save_model(s.run().file("model.pt"), model, s.model_meta());
+  // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
+  train::export_pytorch(s.run().file("model.pth"), model, s.model_meta());
   return r;
 }
 
@@ -115,6 +135,7 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"device", s.device.str()},
       {"environment", system::environment_json()},
       {"model_file", s.run().file("model.pt")},
+      {"pytorch_model_file", s.run().file("model.pth")},
       {"best_model_file", std::filesystem::exists(s.run().file("best.pt")) ? nlohmann::json(s.run().file("best.pt"))
                                                                              : nlohmann::json(nullptr)},
       {"checkpoint_file", s.run().file("checkpoint.pt")},

@@ -11,6 +11,7 @@
 #include "kdprune/data/train_view.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/models/model.h"
+#include "kdprune/train/model_file.h"
 #include "kdprune/train/trainer.h"
 
 namespace kdprune::commands {
@@ -28,6 +29,9 @@ class Session {
   data::TensorDataset data;
   data::TrainView view;
   models::ModelSpec model_spec() const;
+  train::ModelMeta model_meta() const;
+  // The model.arch to train, with the weights of model.init if set (checked against the dataset).
+  models::Model create_model() const;
 
  private:
   std::string command_;

@@ -9,7 +9,7 @@ namespace kdprune::commands {
 
 nlohmann::json train_teacher(const CommandOptions& opts) {
   Session s("train-teacher", opts);
-  auto model = models::create_model(s.config.model.arch, s.model_spec());
+  auto model = s.create_model();
   s.start_run();
   spdlog::info("model {}: {} parameters", s.config.model.arch, models::parameter_count(*model));
   // Forgetting events come for free from the training loop (one argmax per batch).

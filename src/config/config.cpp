@@ -334,7 +334,7 @@ namespace {
 void expand_paths(Config& c, const Sources& s) {
   const std::pair<std::string*, const char*> paths[] = {
       {&c.run.root, "run.root"},          {&c.data.root, "data.root"},         {&c.data.subset, "data.subset"},
-      {&c.kd.teacher, "kd.teacher"},      {&c.prune.scores, "prune.scores"},   {&c.prune.scores_order, "prune.scores_order"},
+      {&c.kd.teacher, "kd.teacher"},      {&c.model.init, "model.init"},      {&c.prune.scores, "prune.scores"},   {&c.prune.scores_order, "prune.scores_order"},
       {&c.prune.aum, "prune.aum"},        {&c.prune.mean_prob, "prune.mean_prob"}, {&c.prune.model, "prune.model"},
       {&c.score.outcomes_dir, "score.outcomes_dir"}};
   for (const auto& [value, key] : paths) *value = config_paths::expand_path(*value, s.where(key));

@@ -39,7 +39,10 @@ template <class V> void describe(V& v, DataSection& s) {
   v.section("synthetic", s.synthetic);
 }
 
-template <class V> void describe(V& v, ModelSection& s) { v.field("arch", s.arch, non_empty()); }
+template <class V> void describe(V& v, ModelSection& s) {
+  v.field("arch", s.arch, non_empty());
+  v.field("init", s.init);
+}
 
 template <class V> void describe(V& v, TrainSection& s) {
   v.field("epochs", s.epochs, non_negative_int());
@@ -61,6 +64,7 @@ template <class V> void describe(V& v, TrainSection& s) {
 
 template <class V> void describe(V& v, KdSection& s) {
   v.field("teacher", s.teacher);
+  v.field("teacher_arch", s.teacher_arch);
   v.field("alpha", s.alpha);
   v.field("tau", s.tau, positive());
   v.field("loss", s.loss, non_empty());

@@ -1,9 +1,14 @@
 #include "kdprune/train/model_file.h"
 
 #include "kdprune/train/archive.h"
+#include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
+
+// pytorch_model.cpp
+LoadedModel load_pytorch_model(const std::string& path, const torch::Device& device, const ModelExpectation& expect);
+std::string pytorch_file_dataset(const std::string& path);
 
 void save_model(const std::string& path, const models::Model& model, const ModelMeta& meta) {
   torch::serialize::OutputArchive archive;
@@ -16,8 +21,12 @@ void save_model(const std::string& path, const models::Model& model, const Model
   write_archive(archive, path);
 }
 
-LoadedModel load_model(const std::string& path, const torch::Device& device) {
+LoadedModel load_model(const std::string& path, const torch::Device& device, const ModelExpectation* expect) {
   const std::string what = "model file '" + path + "'";
+  if (is_torch_save_file(path)) {
+    if (!expect) throw Error(what + ": a PyTorch torch.save file; this input needs a kdprune model.pt");
+    return load_pytorch_model(path, device, *expect);
+  }
   torch::serialize::InputArchive archive = read_archive(path, what, torch::Device(torch::kCPU));
   LoadedModel out;
   if (!has_entry(archive, "kdprune_arch")) {
@@ -44,7 +53,16 @@ LoadedModel load_model(const std::string& path, const torch::Device& device) {
                        out.meta.arch + " (" + std::to_string(out.meta.spec.classes) + " classes, " +
                            std::to_string(out.meta.spec.in_channels) + " input channels)");
   out.model->to(device);
+  if (expect && !expect->arch.empty() && expect->arch != out.meta.arch)
+    throw Error(what + ": holds a " + out.meta.arch + ", but " + expect->arch_key + " is " + expect->arch);
   return out;
+}
+
+std::string model_file_dataset(const std::string& path) {
+  if (is_torch_save_file(path)) return pytorch_file_dataset(path);
+  const std::string what = "model file '" + path + "'";
+  torch::serialize::InputArchive archive = read_archive(path, what, torch::Device(torch::kCPU));
+  return has_entry(archive, "kdprune_dataset") ? read_string(archive, "kdprune_dataset", what) : std::string();
 }
 
 }  // namespace kdprune::train

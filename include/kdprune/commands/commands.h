@@ -37,7 +37,10 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
 // Evaluates a model.pt on the test split: top-1/top-5, loss, per-class accuracy. The dataset is
 // the one recorded in the checkpoint unless data.name is set. Writes the JSON atomically to
 // `out_path` (default: eval.json beside the checkpoint) and returns it.
-nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path);
+// `checkpoint`: a kdprune model.pt, or a PyTorch state_dict file whose architecture is `arch`
+// ("" = the file's own "arch" entry, else inferred from its shapes).
+nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path,
+                          const std::string& arch = "");
 
 // `kdprune run`: the whole experiment of a run file (config sections + `experiment`), stage by
 // stage; a stage whose inputs did not change since it finished is reused, an interrupted training

@@ -42,6 +42,7 @@ struct DataSection {
 
 struct ModelSection {
   std::string arch = "resnet8";
+  std::string init;  // weights to start from: a kdprune model.pt or a PyTorch state_dict file; "" = random
 };
 
 struct TrainSection {
@@ -74,7 +75,8 @@ struct AlphaSpec {
 };
 
 struct KdSection {
-  std::string teacher;  // model.pt of a train-teacher run
+  std::string teacher;       // model.pt of a train-teacher run, or a PyTorch state_dict file
+  std::string teacher_arch;  // architecture of a PyTorch teacher file; "" = from the file or its shapes
   AlphaSpec alpha;
   double tau = 4.0;
   std::string loss = "kd";               // the distillation term, by name (KD-loss registry)
