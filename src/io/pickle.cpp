@@ -9,8 +9,8 @@ namespace kdprune::io::pickle {
 
 const Value* Value::get(std::string_view key) const {
   if (kind != Kind::Dict) return nullptr;
-  for (const auto& [k, v] : pairs)
-    if (k->kind == Kind::String && k->text == key) return v;
+  for (const auto& [k, v] : pairs)  // Python 2 pickles' str keys arrive as bytes
+    if ((k->kind == Kind::String || k->kind == Kind::Bytes) && k->text == key) return v;
   return nullptr;
 }
 

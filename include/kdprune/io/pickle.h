@@ -28,7 +28,7 @@ struct Value {
   Value* args = nullptr;                              // Object: its arguments; Persistent: the persistent id
   Value* state = nullptr;                             // Object, Dict: BUILD's argument
 
-  // The value under string key `key` of a Dict, or nullptr.
+  // The value under string (or Python 2 byte-string) key `key` of a Dict, or nullptr.
   const Value* get(std::string_view key) const;
   // Whether this is an Object made by the global `name` (e.g. "torch._utils._rebuild_tensor_v2").
   bool made_by(std::string_view name) const;

@@ -18,6 +18,10 @@ std::string read_whole_file(const std::string& path);  // gzip-compressed or pla
 
 ImageSplit read_idx(const std::string& images_path, const std::string& labels_path, int64_t classes);
 ImageSplit read_cifar_bin(const std::vector<std::string>& files, int64_t label_bytes, int64_t label_index, int64_t classes);
+// CIFAR python version (torchvision's download): pickled batches, labels under `label_key`.
+ImageSplit read_cifar_pickle(const std::vector<std::string>& files, const std::string& label_key, int64_t classes);
+// The list of names under `key` of a pickled meta file (batches.meta, meta); empty if absent.
+std::vector<std::string> read_cifar_pickle_names(const std::string& path, const std::string& key);
 ImageSplit read_svhn_mat(const std::string& path);
 // Refuses a MATLAB file that is not v5 or whose element headers claim more than it holds, before
 // matio allocates what they claim (mat_v5_check.cpp).

@@ -8,8 +8,8 @@ const std::vector<DatasetEntry>& dataset_registry() {
   static const std::vector<DatasetEntry> entries = {
       {"fashion-mnist", "Fashion-MNIST, gzip IDX (default: Debian's dataset-fashion-mnist)", &load_fashion_mnist},
       {"mnist", "MNIST digits, IDX (plain or .gz)", &load_mnist},
-      {"cifar10", "CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)", &load_cifar10},
-      {"cifar100", "CIFAR-100 binary version (train.bin, test.bin; fine labels)", &load_cifar100},
+      {"cifar10", "CIFAR-10, binary (data_batch_1..5.bin, test_batch.bin) or python version (cifar-10-batches-py)", &load_cifar10},
+      {"cifar100", "CIFAR-100, binary (train.bin, test.bin) or python version (cifar-100-python); fine labels", &load_cifar100},
       {"svhn", "SVHN cropped digits (train_32x32.mat, test_32x32.mat)", &load_svhn},
       {"synthetic", "seeded class-prototype images of any size (data.synthetic.*)", &load_synthetic},
   };
