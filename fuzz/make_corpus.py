@@ -5,7 +5,8 @@ Small valid files of each real format, framed the way each harness reads its inp
 comment at the top of fuzz/fuzz_<harness>.cpp). Needs numpy and scipy (Debian: python3-numpy,
 python3-scipy). The model_file and checkpoint seeds come from a run of the kdprune binary:
     fuzz/make_corpus.py [--kdprune build/kdprune]
-They are only rewritten when that binary exists. Re-running rewrites every seed in place.
+They are only rewritten when that binary exists; the pickle and torch_save seeds come from the
+project virtualenv's Python (numpy, torch). Re-running rewrites every seed in place.
 """
 import argparse
 import gzip
@@ -204,6 +205,44 @@ def make_torch(kdprune):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- pickles and torch.save files
+VENV_PYTHON = os.path.expanduser(os.environ.get("KDPRUNE_VENV", "~/.cache/kdprune/venv")) + "/bin/python"
+
+
+def make_pickle():
+    """CIFAR python-version batches as the interop tests write them (Python 2 and 3 layouts)."""
+    tmp = tempfile.mkdtemp(prefix="kdprune-corpus-")
+    try:
+        subprocess.run([VENV_PYTHON, os.path.join(ROOT, "tests", "python", "make_cifar_python.py"), tmp], check=True)
+        py10 = os.path.join(tmp, "py10", "cifar-10-batches-py")
+        put("pickle", "c10-py2-batch", b"\x00" + open(os.path.join(py10, "data_batch_4"), "rb").read())
+        put("pickle", "c10-py2-meta", b"\x01" + open(os.path.join(py10, "batches.meta"), "rb").read())
+        put("pickle", "c100-py3-proto5", b"\x02" + open(os.path.join(tmp, "py100", "cifar-100-python", "test"), "rb").read())
+        put("pickle", "c100-py3-proto2", b"\x02" + open(os.path.join(tmp, "py100", "cifar-100-python", "train"), "rb").read())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_torch_save():
+    """Small state_dicts in torch.save's zip and legacy formats, one wrapped with a numpy scalar."""
+    code = """
+import sys, torch, numpy as np
+from collections import OrderedDict
+sd = OrderedDict(w=torch.randn(3, 2), b=torch.arange(4, dtype=torch.int64), h=torch.ones(2, dtype=torch.float16),
+                 v=torch.arange(10.0)[2:6], t=torch.randn(2, 3).t())
+torch.save(sd, sys.argv[1] + '/zip.pth')
+torch.save(sd, sys.argv[1] + '/legacy.pth', _use_new_zipfile_serialization=False)
+torch.save({'epoch': 3, 'model': sd, 'best_acc': np.float64(1.5)}, sys.argv[1] + '/wrapped.pth')
+"""
+    tmp = tempfile.mkdtemp(prefix="kdprune-corpus-")
+    try:
+        subprocess.run([VENV_PYTHON, "-c", code, tmp], check=True)
+        for name in ("zip", "legacy", "wrapped"):
+            put("torch_save", name + ".pth", open(os.path.join(tmp, name + ".pth"), "rb").read())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kdprune", default=os.path.join(ROOT, "build", "kdprune"), help="kdprune binary for the .pt seeds")
@@ -215,6 +254,11 @@ def main():
     make_config()
     make_dicts()
     make_torch(args.kdprune)
+    if os.path.exists(VENV_PYTHON):
+        make_pickle()
+        make_torch_save()
+    else:
+        print(f"make_corpus: no {VENV_PYTHON}; pickle/torch_save seeds left as they are")
     total = 0
     for dirpath, _, names in os.walk(CORPUS):
         total += sum(os.path.getsize(os.path.join(dirpath, n)) for n in names)

@@ -20,6 +20,7 @@ void add_info(CLI::App& app, Action& action);
 void add_train_teacher(CLI::App& app, Action& action);
 void add_distill(CLI::App& app, Action& action);
 void add_eval(CLI::App& app, Action& action);
+void add_export(CLI::App& app, Action& action);
 void add_config(CLI::App& app, Action& action);
 void add_prune(CLI::App& app, Action& action);
 void add_score(CLI::App& app, Action& action);

@@ -17,7 +17,7 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
   sub->add_option("--config,-c", opts->config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
   // Only the commands that write a run directory take --force and --resume (`run` refuses them
   // with its own message: its stages are reused or resumed by themselves).
-  if (name != "info" && name != "config" && name != "eval") {
+  if (name != "info" && name != "config" && name != "eval" && name != "export") {
     sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
     sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
   }
@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   cli::add_train_teacher(app, action);
   cli::add_distill(app, action);
   cli::add_eval(app, action);
+  cli::add_export(app, action);
   cli::add_config(app, action);
   cli::add_prune(app, action);
   cli::add_score(app, action);
@@ -53,7 +54,8 @@ int main(int argc, char** argv) {
       {"distill", "kdprune distill --config configs/fashion_mnist/distill.yaml kd.alpha=0.5\n  kdprune distill --config configs/cifar100/f0.1.yaml kd.teacher=runs/teacher/model.pt", "docs/distillation.md"},
       {"score", "kdprune score --config configs/fashion_mnist/score.yaml score.method=el2n", "docs/pruning.md"},
       {"prune", "kdprune prune --scores runs/score/scores.npy prune.fraction=0.1\n  kdprune prune prune.method=random prune.fraction=0.3", "docs/pruning.md"},
-      {"eval", "kdprune eval --checkpoint runs/x/model.pt", "docs/training.md"},
+      {"eval", "kdprune eval --checkpoint runs/x/model.pt\n  kdprune eval --checkpoint ckpt_epoch_240.pth data.name=cifar100 data.root=~/data", "docs/training.md"},
+      {"export", "kdprune export --checkpoint runs/x/model.pt --out x.pth", "docs/training.md"},
       {"config", "kdprune config --config configs/cifar100/f0.1.yaml train.epochs=5", "docs/config.md"},
       {"info", "kdprune info\n  kdprune info --dataset cifar10 data.root=~/data", "docs/datasets.md"},
       {"run", "kdprune run --config configs/fashion_mnist/quickstart.yaml --dry-run\n  kdprune run --config configs/cifar100/sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},

@@ -17,6 +17,9 @@ void save_model(const std::string& path, const models::Model& model, const Model
   archive.write("kdprune_classes", c10::IValue(meta.spec.classes));
   archive.write("kdprune_image_size", c10::IValue(meta.spec.image_size));
   archive.write("kdprune_dataset", c10::IValue(meta.dataset));
+  // The input normalisation, for exports (model.pth); model files before 2026-11 lack it.
+  if (!meta.mean.empty()) archive.write("kdprune_mean", torch::tensor(meta.mean), /*is_buffer=*/true);
+  if (!meta.std.empty()) archive.write("kdprune_std", torch::tensor(meta.std), /*is_buffer=*/true);
   model->save(archive);
   write_archive(archive, path);
 }
@@ -39,6 +42,14 @@ LoadedModel load_model(const std::string& path, const torch::Device& device, con
   out.meta.spec.classes = read_int(archive, "kdprune_classes", what);
   out.meta.spec.image_size = read_int(archive, "kdprune_image_size", what);
   out.meta.dataset = read_string(archive, "kdprune_dataset", what);
+  for (auto [key, into] : {std::pair{"kdprune_mean", &out.meta.mean}, std::pair{"kdprune_std", &out.meta.std}}) {
+    torch::Tensor t;
+    if (archive.try_read(key, t, /*is_buffer=*/true)) {
+      if (t.dim() != 1 || t.scalar_type() != torch::kFloat32 || t.numel() != out.meta.spec.in_channels)
+        throw Error(what + ": entry '" + std::string(key) + "' is not one float per input channel");
+      into->assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    }
+  }
   // Bounds that every model of the registry needs; beyond them the file was not written by kdprune.
   if (out.meta.spec.in_channels < 1 || out.meta.spec.in_channels > 64 || out.meta.spec.classes < 1 ||
       out.meta.spec.classes > 1000000 || out.meta.spec.image_size < 1 || out.meta.spec.image_size > 100000)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/pickle.h"
@@ -211,15 +212,22 @@ PyTorchStateDict read_zip_format(const std::string& path, const std::string& wha
   const std::string prefix = pkl->name.substr(0, pkl->name.size() - std::string("data.pkl").size());
   const auto bytes = zip.read(*pkl, uint64_t{256} << 20);
   const auto doc = io::pickle::parse(bytes.data(), bytes.size(), what + " (data.pkl)");
+  std::set<std::string> checked = {pkl->name, prefix + "byteorder"};
   Rebuilder rb(what, [&](const StorageRef& ref) {
     const io::ZipEntry* e = nullptr;
     for (const auto& x : zip.entries())
       if (x.name == prefix + "data/" + ref.key) e = &x;
     if (!e) zip.fail("no record for tensor storage '" + ref.key + "'");
     const auto data = zip.read(*e);
+    checked.insert(e->name);
     return from_bytes(data.data(), data.size(), ref, what);
   });
-  return extract(doc, rb, what);
+  PyTorchStateDict out = extract(doc, rb, what);
+  // The records not read (version, ids, tensors outside the state_dict) are CRC-checked too: a
+  // damaged file is refused whole, as model.pt is.
+  for (const auto& e : zip.entries())
+    if (!checked.count(e.name)) zip.verify(e);
+  return out;
 }
 
 // Legacy: pickles of the magic number, protocol version, system info, the object, the storage

@@ -8,6 +8,7 @@
 #include "kdprune/train/archive.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/model_file.h"
+#include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
 
@@ -96,7 +97,7 @@ TEST(ModelFiles, FuzzRegressionsAreOneLineErrors) {
   namespace fs = std::filesystem;
   const torch::Device cpu(torch::kCPU);
   int replayed = 0;
-  for (const char* harness : {"model_file", "checkpoint"}) {
+  for (const char* harness : {"model_file", "checkpoint", "torch_save"}) {
     const fs::path dir = fs::path(KDPRUNE_SOURCE_DIR) / "fuzz" / "regressions" / harness;
     if (!fs::exists(dir)) continue;
     for (const auto& e : fs::directory_iterator(dir)) {
@@ -105,6 +106,8 @@ TEST(ModelFiles, FuzzRegressionsAreOneLineErrors) {
       try {
         if (std::string(harness) == "model_file") {
           train::load_model(path, cpu);
+        } else if (std::string(harness) == "torch_save") {
+          train::read_torch_save_state_dict(path, "PyTorch file '" + path + "'");
         } else {
           models::Model m = models::create_model("resnet8", {1, 4, 8});
           torch::optim::SGD opt(m->parameters(), torch::optim::SGDOptions(0.1));

@@ -177,6 +177,14 @@ TEST_F(PyTorchFiles, CliTeacherInitAndEvalFromPyTorchFiles) {
   const auto top1 = [&](const std::string& f) { return nlohmann::json::parse(std::ifstream(f)).at("top1").get<double>(); };
   EXPECT_DOUBLE_EQ(top1(d.file("i.json")), top1(d.file("t.json")));
   EXPECT_TRUE(std::filesystem::exists(d.file("init/model.pth")));
+  // kdprune export: the same PyTorch file from a model.pt, with the run's normalisation.
+  const auto ex = test::run("export --checkpoint " + d.file("init/model.pt") + " --out " + d.file("init.pth"));
+  ASSERT_EQ(ex.code, 0) << ex.out;
+  const auto exported = train::read_torch_save_state_dict(d.file("init.pth"), "export");
+  EXPECT_EQ(exported.meta.at("arch"), "resnet8");
+  EXPECT_EQ(exported.meta.at("mean"), nlohmann::json::array({0.5}));  // the synthetic dataset's
+  EXPECT_EQ(exported.meta.at("classes"), 4);
+  EXPECT_EQ(exported.tensors.size(), train::read_torch_save_state_dict(d.file("init/model.pth"), "run").tensors.size());
 
   const auto kd = test::run("distill" + data + "run.name=kd train.epochs=1 kd.alpha=0.5 kd.teacher=" + file("tiny_teacher.pth"));
   ASSERT_EQ(kd.code, 0) << kd.out;

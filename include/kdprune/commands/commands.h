@@ -39,6 +39,9 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
 // `out_path` (default: eval.json beside the checkpoint) and returns it.
 // `checkpoint`: a kdprune model.pt, or a PyTorch state_dict file whose architecture is `arch`
 // ("" = the file's own "arch" entry, else inferred from its shapes).
+// model.pt -> a PyTorch file (default: beside it, .pth) that torch.load(..., weights_only=True) reads.
+nlohmann::json export_model(const std::string& checkpoint, const std::string& out_path);
+
 nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path,
                           const std::string& arch = "");
 
