@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
@@ -141,23 +142,7 @@ std::vector<double> read_csv_scores(const std::string& path, int64_t n) {
 }  // namespace
 
 std::vector<int64_t> read_score_order(const std::string& path, int64_t n) {
-  if (!std::filesystem::is_regular_file(path)) throw Error("prune.scores_order: '" + path + "' not found");
-  std::vector<int64_t> order;
-  if (std::filesystem::path(path).extension() == ".npy") {
-    order = io::read_npy_as_i64(path);
-  } else {
-    std::ifstream in(path);
-    int64_t line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (line.empty()) continue;
-      double v;
-      if (!parse_double(line, v) || v != std::floor(v) || std::abs(v) > 9e15)
-        throw Error("prune.scores_order '" + path + "': line " + std::to_string(line_no) + " is not an integer index");
-      order.push_back(static_cast<int64_t>(v));
-    }
-  }
+  const std::vector<int64_t> order = io::read_index_list(path, "prune.scores_order '" + path + "'");
   if (static_cast<int64_t>(order.size()) != n)
     throw Error("prune.scores_order '" + path + "': " + std::to_string(order.size()) + " indices for a training set of " +
                 std::to_string(n) + " samples");

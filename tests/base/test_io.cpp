@@ -14,6 +14,7 @@
 #include "kdprune/data/train_view.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/csv_table.h"
+#include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/util/error.h"
@@ -231,4 +232,45 @@ TEST(TrainView, SubsetFileIsChecked) {
   EXPECT_THROW(data::select_train_indices(data, 10, 0), Error);
   io::write_npy_i64(data.subset, {2, 2});
   EXPECT_THROW(data::select_train_indices(data, 10, 0), Error);
+}
+
+// Subset and order files as researchers have them: .npy, one index per line, or .csv with an
+// `index` column (or, headerless, the first column).
+TEST(IndexList, NpyTextAndCsvGiveTheSameIndices) {
+  kdprune::test::TempDir d;
+  kdprune::test::write_bytes(d.file("a.txt"), "3\n1\n\n# a comment\n2\r\n");
+  kdprune::test::write_bytes(d.file("b.csv"), "path,index,label\nx.png,3,0\ny.png, 1 ,4\nz.png,2,1\n");
+  kdprune::test::write_bytes(d.file("c.csv"), "3,0.5\n1,0.25\n2,0.125\n");
+  kdprune::io::write_npy_i64(d.file("d.npy"), {3, 1, 2});
+  for (const char* f : {"a.txt", "b.csv", "c.csv", "d.npy"})
+    EXPECT_EQ(kdprune::io::read_index_list(d.file(f), f), (std::vector<int64_t>{3, 1, 2})) << f;
+
+  const auto error_of = [&](const std::string& text) {
+    kdprune::test::write_bytes(d.file("bad.csv"), text);
+    try {
+      kdprune::io::read_index_list(d.file("bad.csv"), "data.subset 'bad.csv'");
+    } catch (const kdprune::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("1\n2.5\n"), "data.subset 'bad.csv': line 2 has no integer index");
+  EXPECT_EQ(error_of("path,label\nx,1\n"), "data.subset 'bad.csv': line 1 is a header without an 'index' column");
+  EXPECT_EQ(error_of("name,index\nx,\n"), "data.subset 'bad.csv': line 2 has no integer index in column 2");
+  EXPECT_EQ(error_of("1\n3e20\n"), "data.subset 'bad.csv': line 2 has no integer index");
+}
+
+TEST(IndexList, SubsetFromATextFile) {
+  kdprune::test::TempDir d;
+  kdprune::test::write_bytes(d.file("s.txt"), "7\n2\n5\n");
+  kdprune::DataSection data;
+  data.subset = d.file("s.txt");
+  EXPECT_EQ(kdprune::data::select_train_indices(data, 10, 0), (std::vector<int64_t>{2, 5, 7}));
+  kdprune::test::write_bytes(d.file("s.txt"), "7\n12\n");
+  try {
+    kdprune::data::select_train_indices(data, 10, 0);
+    ADD_FAILURE() << "accepted";
+  } catch (const kdprune::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("index 12 is outside the training set of 10 samples"), std::string::npos) << e.what();
+  }
 }

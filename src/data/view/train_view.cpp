@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
@@ -86,7 +87,7 @@ TrainView select_train_view(const Config& config, const std::vector<int64_t>& la
 std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed) {
   std::vector<int64_t> pool = split_pool(data, n, seed);
   if (!data.subset.empty()) {
-    std::vector<int64_t> subset = io::read_npy_as_i64(data.subset);
+    std::vector<int64_t> subset = io::read_index_list(data.subset, "data.subset '" + data.subset + "'");
     std::sort(subset.begin(), subset.end());
     for (size_t i = 0; i < subset.size(); ++i) {
       if (subset[i] < 0 || subset[i] >= n)
