@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
+#include "kdprune/config/config_lookup.h"
 #include "kdprune/version.h"
 
 namespace kdprune::cli {
@@ -14,7 +15,8 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
                       std::function<int(commands::CommandOptions&)> run) {
   auto* sub = app.add_subcommand(name, help);
   auto opts = std::make_shared<commands::CommandOptions>();
-  sub->add_option("--config,-c", opts->config_path, "YAML config file (configs/<dataset>/...)")->check(CLI::ExistingFile);
+  sub->add_option("--config,-c", opts->config_path,
+                  "YAML config file, or a shipped config by name (cifar100_f0.1.yaml = configs/cifar100/f0.1.yaml)");
   // Only the commands that write a run directory take --force and --resume (`run` refuses them
   // with its own message: its stages are reused or resumed by themselves).
   if (name != "info" && name != "config" && name != "eval" && name != "export") {
@@ -22,7 +24,12 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
     sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
   }
   sub->add_option("overrides", opts->overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
-  sub->callback([&action, opts, run = std::move(run)] { action = [opts, run] { return run(*opts); }; });
+  sub->callback([&action, opts, run = std::move(run)] {
+    action = [opts, run] {
+      opts->config_path = resolve_config_path(opts->config_path);
+      return run(*opts);
+    };
+  });
   return sub;
 }
 }  // namespace kdprune::cli

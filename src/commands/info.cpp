@@ -1,6 +1,9 @@
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "kdprune/commands/commands.h"
+#include "kdprune/config/config_lookup.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
@@ -31,6 +34,22 @@ std::string info_report() {
   for (const auto& p : prune::pruner_registry()) o << "  " << p.name << "  - " << p.description << "\n";
   o << "\nKD losses (kd.loss, kd.extra):\n";
   for (const auto& l : losses::kd_loss_registry()) o << "  " << l.name << "  - " << l.description << "\n";
+  // The shipped configs, by the names --config takes (the first folder that has them).
+  for (const auto& dir : shipped_config_dirs()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) continue;
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+      if (e.path().extension() == ".yaml") {
+        const auto rel = std::filesystem::relative(e.path(), dir, ec);
+        names.push_back(rel.parent_path().empty() ? rel.string() : rel.parent_path().string() + "_" + rel.filename().string());
+      }
+    if (names.empty()) continue;
+    std::sort(names.begin(), names.end());
+    o << "\nshipped configs (--config NAME, from " << dir << "):\n";
+    for (const auto& n : names) o << "  " << n << "\n";
+    break;
+  }
   return o.str();
 }
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <utility>
@@ -17,6 +19,12 @@
 #include "yaml_document.h"
 
 namespace kdprune {
+namespace {
+// The first line of every resolved config: loading such a file keeps its paths as they are.
+constexpr const char* kResolvedHeader =
+    "# kdprune resolved config: relative paths here are relative to the directory kdprune ran in";
+}  // namespace
+
 namespace {
 
 using config_rules::Rule;
@@ -331,18 +339,42 @@ bool has_path(const YAML::Node& root, const std::string& key) {
 }  // namespace
 
 namespace {
-void expand_paths(Config& c, const Sources& s) {
-  const std::pair<std::string*, const char*> paths[] = {
-      {&c.run.root, "run.root"},          {&c.data.root, "data.root"},         {&c.data.subset, "data.subset"},
-      {&c.kd.teacher, "kd.teacher"},      {&c.model.init, "model.init"},      {&c.prune.scores, "prune.scores"},   {&c.prune.scores_order, "prune.scores_order"},
-      {&c.prune.aum, "prune.aum"},        {&c.prune.mean_prob, "prune.mean_prob"}, {&c.prune.model, "prune.model"},
-      {&c.score.outcomes_dir, "score.outcomes_dir"}};
-  for (const auto& [value, key] : paths) *value = config_paths::expand_path(*value, s.where(key));
+// Every path-valued key, run.root first (the others may name it as ${run.root}).
+std::vector<std::pair<std::string*, const char*>> path_fields(Config& c) {
+  return {{&c.run.root, "run.root"},         {&c.data.root, "data.root"},
+          {&c.data.subset, "data.subset"},   {&c.kd.teacher, "kd.teacher"},
+          {&c.model.init, "model.init"},     {&c.prune.scores, "prune.scores"},
+          {&c.prune.scores_order, "prune.scores_order"}, {&c.prune.aum, "prune.aum"},
+          {&c.prune.mean_prob, "prune.mean_prob"},       {&c.prune.model, "prune.model"},
+          {&c.score.outcomes_dir, "score.outcomes_dir"}};
+}
+
+// Path values: `~` and $VARS expanded; `${run.root}` is run.root's value; a relative path written
+// in the config file is relative to that file's directory (so a config means the same files from
+// any working directory), one given as an override or left at its default relative to the
+// current directory, as the shell's own arguments are.
+void expand_paths(Config& c, const Sources& s, const YAML::Node& file_root, const std::string& base_dir) {
+  namespace fs = std::filesystem;
+  const bool from_file = !base_dir.empty();
+  const fs::path file_dir = base_dir;
+  auto resolve = [&](std::string* value, const char* key) {
+    std::string v = *value;
+    if (std::string(key) != "run.root")
+      for (size_t at; (at = v.find("${run.root}")) != std::string::npos;) v.replace(at, 11, c.run.root);
+    v = config_paths::expand_path(v, s.where(key));
+    const bool set_in_file = s.where(key).rfind("override", 0) != 0 && has_path(file_root, key);
+    if (!v.empty() && from_file && set_in_file && fs::path(v).is_relative() &&
+        (*value)[0] != '$' && (*value)[0] != '~')  // `${run.root}/x`, `$DIR/x`: relative to where those are
+      v = (file_dir / v).lexically_normal().string();
+    *value = v;
+  };
+  for (const auto& [value, key] : path_fields(c)) resolve(value, key);  // run.root first
 }
 
 Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
-                 const std::vector<std::string>& fallbacks) {
+                 const std::vector<std::string>& fallbacks, const std::string& base_dir) {
   Sources sources{label, {}};
+  const YAML::Node file_root = YAML::Clone(root);  // before overrides: which paths the file sets
   for (const auto& o : overrides) apply_override(root, o, sources);
   for (const auto& f : fallbacks)
     if (!has_path(root, f.substr(0, f.find('=')))) apply_override(root, f, sources);
@@ -350,19 +382,33 @@ Config load_root(YAML::Node root, const std::string& label, const std::vector<st
   Reader reader(root, "", sources);
   config_schema::describe(reader, config);
   reader.refuse_unknown();
-  expand_paths(config, sources);
+  expand_paths(config, sources, file_root, base_dir);
   check_consistency(config, sources);
   return config;
 }
 }  // namespace
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides,
-                   const std::vector<std::string>& fallbacks) {
-  return load_root(path.empty() ? YAML::Node(YAML::NodeType::Map) : config_yaml::load_file(path), path, overrides, fallbacks);
+std::string config_dir(const std::string& path) {
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  if (!in && !in.eof()) return "";
+  if (first.rfind(kResolvedHeader, 0) == 0) return "";
+  std::error_code ec;
+  return std::filesystem::absolute(path, ec).parent_path().string();
 }
 
-Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides) {
-  return load_root(config_yaml::parse_document(yaml, label), label, overrides, {});
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   const std::vector<std::string>& fallbacks) {
+  if (path.empty()) return load_root(YAML::Node(YAML::NodeType::Map), path, overrides, fallbacks, "");
+  // A resolved config (a run's config.yaml, `kdprune config` output) keeps its paths as resolved;
+  // any other file's relative paths are relative to its folder.
+  return load_root(config_yaml::load_file(path), path, overrides, fallbacks, config_dir(path));
+}
+
+Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides,
+                        const std::string& relative_to) {
+  return load_root(config_yaml::parse_document(yaml, label), label, overrides, {}, relative_to);
 }
 
 SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides) {
@@ -374,6 +420,8 @@ SplitConfig split_config(const std::string& path, const std::string& section, co
     part = YAML::Clone(found);
   }
   root.remove(section);
+  const YAML::Node file_root = YAML::Clone(root);
+  std::vector<std::string> base_overrides;
   const std::string prefix = section + ".";
   for (const auto& o : overrides) {
     if (o.rfind(prefix, 0) == 0) {
@@ -383,12 +431,22 @@ SplitConfig split_config(const std::string& path, const std::string& section, co
       part = wrapper[section];
     } else {
       apply_override(root, o, sources);
+      base_overrides.push_back(o);
     }
+  }
+  // The base goes on as text (every stage's config): its path values are resolved here, where it
+  // is known which came from the file (relative to it) and which from overrides, and the text is
+  // marked as resolved.
+  Config resolved = load_root(file_root, path, base_overrides, {}, config_dir(path));
+  for (const auto& [value, key] : path_fields(resolved)) {
+    if (!has_path(root, key)) continue;
+    const std::string k = key;
+    root[k.substr(0, k.find('.'))][k.substr(k.find('.') + 1)] = *value;
   }
   YAML::Emitter base, sec;
   base << root;
   sec << part;
-  return {std::string(base.c_str()) + "\n", std::string(sec.c_str()) + "\n"};
+  return {std::string(kResolvedHeader) + "\n" + base.c_str() + "\n", std::string(sec.c_str()) + "\n"};
 }
 
 std::string to_yaml(const Config& config) {
@@ -397,7 +455,7 @@ std::string to_yaml(const Config& config) {
   Writer w(out);
   config_schema::describe(w, const_cast<Config&>(config));
   out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  return std::string(kResolvedHeader) + "\n" + out.c_str() + "\n";
 }
 
 Shard parse_shard(const std::string& text) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 
+#include "../config/path_values.h"
 #include "kdprune/config/config.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/prune/stratified.h"
@@ -40,6 +41,17 @@ class Section {
     for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it)
       if (it->rfind(path + "=", 0) == 0 || it->rfind(path + ".", 0) == 0) return "override '" + *it + "'";
     return file_ + ": " + path;
+  }
+  // A path value of the section, by the config rule: `~`/$VARS expanded, and relative to the
+  // file's directory when the file (not an override) gave it.
+  std::string path_value(const std::string& key, const std::string& value) const {
+    namespace fs = std::filesystem;
+    std::string v = config_paths::expand_path(value, where(key));
+    const std::string dir = config_dir(file_);
+    if (!v.empty() && fs::path(v).is_relative() && value[0] != '$' && value[0] != '~' &&
+        where(key).rfind("override", 0) != 0 && !dir.empty())
+      v = (fs::path(dir) / v).lexically_normal().string();
+    return v;
   }
   [[noreturn]] void fail(const std::string& key, const std::string& expected, const YAML::Node& got) const {
     throw Error(where(key) + ": expected " + expected + ", got " + (got.IsDefined() ? "'" + flow(got) + "'" : "nothing"));
@@ -115,7 +127,7 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
       if (k == "name") p.name = kv.second.Scalar();
       else if (k == "level") p.level = kv.second.Scalar();
       else if (k == "class_balanced") p.class_balanced = kv.second.as<bool>(false);
-      else if (k == "scores") p.scores = kv.second.Scalar();
+      else if (k == "scores") p.scores = sec.path_value("pruners", kv.second.Scalar());
       else if (k == "sampling") p.sampling = kv.second.Scalar();
       else if (k == "cutoff") p.cutoff = kv.second.as<double>(-1.0);
       else sec.fail("pruners", "entries with keys name, level, class_balanced, scores, sampling, cutoff", n);
@@ -218,6 +230,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.student_overrides = sec.overrides("student");
   e.teacher_archs = sec.list<std::string>("teacher_archs", "a list of model names", non_empty, {});
   e.teacher_models = sec.list<std::string>("teacher_models", "a list of model.pt files", non_empty, {});
+  for (auto& m : e.teacher_models) m = sec.path_value("teacher_models", m);
   if (!e.teacher_models.empty() && !e.teacher_archs.empty())
     throw Error(sec.where("teacher_models") + ": expected either teacher_models (existing teachers) or "
                 "teacher_archs (teachers trained here), not both");

@@ -203,6 +203,32 @@ TEST(Config, PathValuesExpandHomeAndVariables) {
   EXPECT_EQ(load_config("", {"data.root=~user/x"}).data.root, "~user/x");  // only a leading ~ or ~/
 }
 
+// The rule for relative paths: a path written in the config file is relative to the file's
+// directory, whatever the working directory; one given as an override (or a default) is relative to
+// the working directory, as the shell's arguments are; ${run.root} is run.root's value.
+TEST(Config, RelativePathsInAFileAreRelativeToTheFile) {
+  TempDir d;
+  std::filesystem::create_directories(d.file("exp"));
+  write_bytes(d.file("exp/c.yaml"),
+              "run: {root: out}\ndata: {subset: ../lists/s.txt}\nkd: {teacher: '${run.root}/t/model.pt'}\n"
+              "prune: {scores: /abs/s.npy, model: ~/m.pt}\n");
+  const std::string cwd = std::filesystem::current_path().string();
+  for (const std::string& where : {cwd, d.path()}) {  // the same from any working directory
+    std::filesystem::current_path(where);
+    const Config c = load_config(d.file("exp/c.yaml"), {});
+    EXPECT_EQ(c.run.root, d.file("exp/out"));
+    EXPECT_EQ(c.data.subset, d.file("lists/s.txt"));
+    EXPECT_EQ(c.kd.teacher, d.file("exp/out/t/model.pt"));
+    EXPECT_EQ(c.prune.scores, "/abs/s.npy");
+    EXPECT_EQ(c.prune.model, std::string(std::getenv("HOME")) + "/m.pt");
+  }
+  std::filesystem::current_path(cwd);
+  const Config o = load_config(d.file("exp/c.yaml"), {"data.subset=mine.txt", "run.root=r"});
+  EXPECT_EQ(o.data.subset, "mine.txt");         // an override: relative to the working directory
+  EXPECT_EQ(o.kd.teacher, "r/t/model.pt");      // ${run.root} follows run.root
+  EXPECT_EQ(load_config("", {}).run.root, "runs");  // a default: the working directory
+}
+
 TEST(Config, EmptyFileAndEmptySectionGiveDefaults) {
   TempDir d;
   write_bytes(d.file("empty.yaml"), "");

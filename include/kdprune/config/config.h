@@ -157,7 +157,15 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
                    const std::vector<std::string>& fallbacks = {});
 
 // The same from YAML text; `label` names it in error messages.
-Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides);
+// The folder a config file's relative paths are relative to: the file's own folder, or "" for a
+// resolved config (a run's config.yaml, `kdprune config` output: first line kResolvedHeader),
+// whose paths stay as they were resolved.
+std::string config_dir(const std::string& path);
+
+// `relative_to`: the folder relative paths of the text are relative to ("" = as written; for
+// text taken from a config file, that file's folder).
+Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides,
+                        const std::string& relative_to = "");
 
 // For files with a section beyond the config sections (kdprune run's `experiment`): the file with
 // the overrides applied, split into that section and the rest (the base every stage starts

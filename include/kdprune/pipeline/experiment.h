@@ -24,7 +24,7 @@ struct Experiment {
   std::string file;                        // the YAML file, for messages
   std::string name;                        // the experiment directory is <root>/<name>
   std::string root;
-  std::string base_yaml;                   // the config sections, overrides applied
+  std::string base_yaml;                   // the config sections, overrides applied, paths resolved
   std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
   int64_t base_seed = 0;                   // run.seed of the base: teachers, scores and the split
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
