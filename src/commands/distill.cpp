@@ -18,7 +18,10 @@ nlohmann::json distill(const CommandOptions& opts) {
   // The teacher is checked before the run directory exists.
   models::Model teacher;
   train::ModelMeta teacher_meta;
-  if (needs_teacher || !kd.teacher.empty()) {
+  // α = 0 without an extra term is plain training: a given kd.teacher is neither loaded nor run.
+  if (!needs_teacher && !kd.teacher.empty())
+    spdlog::info("kd.teacher {} not loaded: alpha = 0 and no extra term (plain cross-entropy training)", kd.teacher);
+  if (needs_teacher) {
     if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(alpha) + " > 0)");
     const train::ModelExpectation expect{kd.teacher_arch, "kd.teacher_arch", s.model_spec(), s.data.info.name};
     auto loaded = train::load_model(kd.teacher, s.device, &expect);

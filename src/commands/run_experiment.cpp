@@ -103,6 +103,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       throw Error("run --only: unknown stage kind '" + kind + "' (expected teacher, score, prune, student)");
   const pipeline::Experiment e = pipeline::load_experiment(opts.config_path, opts.overrides);
   const std::vector<pipeline::Stage> stages = pipeline::plan(e);
+  for (const auto& w : pipeline::ignored_base_keys(e, opts.overrides)) spdlog::warn("{}", w);
   const std::string dir = e.dir();
   const std::string base_path = dir + "/base.yaml";
   auto selected = [&](StageKind k) { return x.only.empty() || std::find(x.only.begin(), x.only.end(), pipeline::kind_name(k)) != x.only.end(); };

@@ -256,6 +256,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     else e.alphas.push_back(flow(a));
   } else {
     e.alphas = {"0", flow(YAML::Load(format_number(base.kd.alpha.value)))};
+    e.alphas_from_base = true;
   }
   sec.refuse_unknown(known);
   if (e.teacher_archs.empty() && e.teacher_models.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);

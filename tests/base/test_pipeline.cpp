@@ -383,3 +383,22 @@ TEST(Pipeline, AccuracyTableKeepsDisjointAndSharedTeachersApart) {
   EXPECT_NE(t.find("KD resnet20 (same part)"), std::string::npos) << t;
   EXPECT_EQ(t.find("±"), std::string::npos) << "no condition averaged with another: " << t;
 }
+
+// Base keys that every stage reading them sets itself are named, with where they came from and
+// the experiment key to use instead; kd.alpha only when experiment.alphas is given.
+TEST(Pipeline, IgnoredBaseKeysAreNamed) {
+  TempDir d;
+  std::string text = kExperiment;
+  text.replace(text.find("data: {name: synthetic}"), 23, "data: {name: synthetic, fraction: 0.5}\nkd: {alpha: 0.9}");
+  const std::string path = write_experiment(d, text);
+  auto w = ignored_base_keys(load_experiment(path, {"prune.method=forgetting"}), {"prune.method=forgetting"});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].rfind("data.fraction (" + path + ") is set by kdprune run", 0), 0u) << w[0];
+  EXPECT_NE(w[0].find("set experiment.fractions"), std::string::npos) << w[0];
+  EXPECT_EQ(w[1].rfind("prune.method (override 'prune.method=forgetting')", 0), 0u) << w[1];
+  EXPECT_EQ(w[2].rfind("kd.alpha (", 0), 0u) << w[2];
+  // Without experiment.alphas the base kd.alpha is the KD students' alpha: used, not named.
+  text.replace(text.find("  alphas: [0, 0.5]\n"), 19, "");
+  const std::string path2 = write_experiment(d, text);
+  EXPECT_EQ(ignored_base_keys(load_experiment(path2, {}), {}).size(), 1u);
+}

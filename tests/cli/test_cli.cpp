@@ -186,9 +186,10 @@ TEST(Cli, DistillEndToEndWithScheduleAndTeacherChecks) {
   EXPECT_TRUE(fs::exists(d.path() + "/student/model.pt"));
   EXPECT_NE(read_bytes(d.path() + "/student/config.yaml").find("schedule: linear"), std::string::npos);
 
-  // alpha = 0 is plain training and needs no teacher
-  auto plain = run("distill " + tiny(d, "plain") + " kd.alpha=0 prune.fraction=0.5");
+  // alpha = 0 is plain training: a kd.teacher is neither needed nor loaded (this one does not exist)
+  auto plain = run("distill " + tiny(d, "plain") + " kd.alpha=0 prune.fraction=0.5 kd.teacher=" + d.file("none.pt"));
   ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_NE(plain.out.find("not loaded: alpha = 0"), std::string::npos) << plain.out;
   EXPECT_TRUE(nlohmann::json::parse(read_bytes(d.path() + "/plain/summary.json"))["teacher_arch"].is_null());
 
   // mismatches are refused before a run directory exists

@@ -25,6 +25,7 @@ struct Experiment {
   std::string name;                        // the experiment directory is <root>/<name>
   std::string root;
   std::string base_yaml;                   // the config sections, overrides applied, paths resolved
+  bool alphas_from_base = false;           // no experiment.alphas: 0 and the base's kd.alpha
   std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
   int64_t base_seed = 0;                   // run.seed of the base: teachers, scores and the split
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
@@ -64,5 +65,9 @@ std::vector<Stage> plan(const Experiment& e);
 std::string command_line(const Stage& stage, const std::string& base_yaml_path);
 
 std::string format_number(double v);  // shortest text that reads back the same, for names
+
+// The base keys (file or overrides) that every stage reading them sets itself, each as a
+// message naming the key, where it was set and the experiment key to use instead.
+std::vector<std::string> ignored_base_keys(const Experiment& e, const std::vector<std::string>& overrides);
 
 }  // namespace kdprune::pipeline
