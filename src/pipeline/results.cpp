@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "kdprune/config/config.h"
@@ -170,13 +171,30 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   for (const auto& r : rows)
     if (std::find(alphas.begin(), alphas.end(), r.alpha) == alphas.end()) alphas.push_back(r.alpha);
   std::sort(alphas.begin(), alphas.end());
+  // Every other condition that differs between rows becomes part of the column, so that no cell
+  // averages two conditions as if they were seeds.
+  std::set<std::string> datasets, students, taus, parts;
+  for (const auto& r : rows) {
+    datasets.insert(r.dataset), students.insert(r.student_arch), parts.insert(r.data_part);
+    if (r.alpha != 0.0) taus.insert(format_number(r.tau));
+  }
+  auto condition = [&](const ResultRow& r) {
+    std::string s;
+    if (datasets.size() > 1) s += " " + r.dataset;
+    if (students.size() > 1) s += " " + r.student_arch + " student";
+    if (parts.size() > 1) s += " (" + r.data_part + " part)";
+    return s;
+  };
   auto kd_label = [&](const ResultRow& r) {
     if (r.alpha == 0.0) return std::string("no KD");
     std::string s = "KD";
     if (alphas.size() > 2 || (alphas.size() == 2 && alphas.front() != 0.0) || r.alpha_schedule != "constant")
       s += " a=" + format_number(r.alpha);
+    if (taus.size() > 1) s += " tau=" + format_number(r.tau);
+    // The teacher is always named; its f_t and split part where teachers differ in them.
+    s += " " + r.teacher_arch;
     if (teacher_keys.size() > 1) {
-      s += " " + r.teacher_arch + (r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "");
+      s += r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "";
       if (!r.teacher_part.empty() && r.teacher_part != "all")
         s += r.teacher_part == r.data_part ? " (same part)" : " (" + r.teacher_part + " part)";
     }
@@ -185,21 +203,25 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   std::vector<std::string> pruners, kds;
   std::vector<double> fs_;
   for (const auto& r : rows) {
-    const std::string p = pruner_label(r), k = kd_label(r);
-    if (p != "none" && std::find(pruners.begin(), pruners.end(), p) == pruners.end()) pruners.push_back(p);
+    const std::string p = pruner_label(r) + condition(r), k = kd_label(r);
+    if (pruner_label(r) != "none" && std::find(pruners.begin(), pruners.end(), p) == pruners.end()) pruners.push_back(p);
     if (std::find(kds.begin(), kds.end(), k) == kds.end()) kds.push_back(k);
     if (std::find(fs_.begin(), fs_.end(), r.f) == fs_.end()) fs_.push_back(r.f);
   }
-  if (pruners.empty()) pruners.push_back("none");
+  if (pruners.empty())
+    for (const auto& r : rows)
+      if (std::find(pruners.begin(), pruners.end(), "none" + condition(r)) == pruners.end()) pruners.push_back("none" + condition(r));
   std::stable_sort(kds.begin(), kds.end(), [](const auto& a, const auto& b) { return a == "no KD" && b != "no KD"; });
   std::sort(fs_.begin(), fs_.end());
   std::map<std::tuple<double, std::string, std::string>, std::vector<double>> cells;
   for (const auto& r : rows) {
-    const std::string p = pruner_label(r);
-    if (p == "none") {
-      for (const auto& q : pruners) cells[{r.f, q, kd_label(r)}].push_back(value(r));
+    const std::string cond = condition(r);
+    if (pruner_label(r) == "none") {  // the full data: every pruner column of the same condition
+      for (const auto& q : pruners)
+        if (q.size() >= cond.size() && q.compare(q.size() - cond.size(), cond.size(), cond) == 0)
+          cells[{r.f, q, kd_label(r)}].push_back(value(r));
     } else {
-      cells[{r.f, p, kd_label(r)}].push_back(value(r));
+      cells[{r.f, pruner_label(r) + cond, kd_label(r)}].push_back(value(r));
     }
   }
   std::vector<std::vector<std::string>> table;

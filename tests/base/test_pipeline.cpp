@@ -402,3 +402,25 @@ TEST(Pipeline, IgnoredBaseKeysAreNamed) {
   const std::string path2 = write_experiment(d, text);
   EXPECT_EQ(ignored_base_keys(load_experiment(path2, {}), {}).size(), 1u);
 }
+
+// Conditions that differ besides pruner, f and alpha (student architecture, tau, dataset) are
+// columns of their own, never averaged as seeds; the teacher is always named.
+TEST(Pipeline, AccuracyTableGroupsByEveryDifferingCondition) {
+  auto r = [](const std::string& student, double tau, double alpha, int64_t seed, double best) {
+    ResultRow x = row("random", 0.1, alpha, seed, best);
+    x.student_arch = student;
+    x.tau = tau;
+    return x;
+  };
+  const std::string t = accuracy_table({r("resnet8", 4, 0.5, 0, 80), r("resnet8", 4, 0.5, 1, 82),
+                                        r("resnet14", 4, 0.5, 0, 90), r("resnet8", 2, 0.5, 0, 70),
+                                        r("resnet8", 4, 0, 0, 60), r("resnet14", 4, 0, 0, 65)});
+  EXPECT_NE(t.find("random resnet8 student / KD tau=4 resnet20"), std::string::npos) << t;
+  EXPECT_NE(t.find("random resnet14 student / KD tau=4 resnet20"), std::string::npos) << t;
+  EXPECT_NE(t.find("random resnet8 student / KD tau=2 resnet20"), std::string::npos) << t;
+  EXPECT_NE(t.find("random resnet8 student / no KD"), std::string::npos) << t;
+  EXPECT_NE(t.find("81.00 ± 1.41 (2)"), std::string::npos) << t;  // only the two seeds of one condition
+  EXPECT_EQ(t.find(" (2)", t.find("81.00 ± 1.41") + 5), std::string::npos) << "one averaged cell only: " << t;
+  // One teacher, one condition: the KD column still names the teacher.
+  EXPECT_NE(accuracy_table({row("random", 0.1, 0.5, 0, 80)}).find("random / KD resnet20"), std::string::npos);
+}
