@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "kdprune/commands/commands.h"
@@ -16,6 +18,7 @@
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_state.h"
+#include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 
@@ -135,6 +138,23 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     if (!x.print_jobs) logging::attach_file(dir + "/pipeline.log");
   }
   spdlog::info("experiment {} ({}): {} stages in {}", e.name, e.file, stages.size(), dir);
+  // The experiment's ETA: the stages still to run (not finished, selected), each at the mean time
+  // of the stages of its kind run so far here; kinds not timed yet are counted as unknown.
+  std::map<StageKind, std::pair<double, int>> stage_seconds;
+  auto stages_eta = [&](size_t from) {
+    double eta = 0;
+    int left = 0, untimed = 0;
+    for (size_t j = from; j < stages.size(); ++j) {
+      if (!selected(stages[j].kind) || io::RunDir::is_finished(dir + "/" + stages[j].name)) continue;
+      ++left;
+      const auto t = stage_seconds.find(stages[j].kind);
+      if (t == stage_seconds.end()) ++untimed;
+      else eta += t->second.first / t->second.second;
+    }
+    if (left == 0 || untimed == left) return std::string();
+    return ", " + std::to_string(left) + " stages to run, ETA " + train::clock_text(eta) +
+           (untimed ? " + " + std::to_string(untimed) + " not yet timed" : std::string());
+  };
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
     const Config& resolved = configs[i];
@@ -186,8 +206,10 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       pending[i] = true;
       continue;
     }
-    spdlog::info("[{}/{}] {}: {} ({})", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason);
+    spdlog::info("[{}/{}] {}: {} ({}){}", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason,
+                 stages_eta(i));
     logging::detach_files();
+    const auto stage_start = std::chrono::steady_clock::now();
     try {
       execute(st, base_path, state.action);
     } catch (const Error& err) {
@@ -198,6 +220,8 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     logging::detach_files();
     logging::attach_file(dir + "/pipeline.log");
     pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint);
+    auto& [seconds, count] = stage_seconds[st.kind];
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count(), ++count;
     ++report.executed;
   }
   report.plan = plan.str();

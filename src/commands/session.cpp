@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "kdprune/data/dataset_registry.h"
-#include "kdprune/io/csv_table.h"
+#include "kdprune/io/metrics_log.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/model_file.h"
@@ -75,7 +75,7 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
   const std::string checkpoint = s.run().file("checkpoint.pt");
   // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
   const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
-  io::CsvTable metrics = io::CsvTable::reopen(s.run().file("metrics.csv"), train::metrics_columns(), done);
+  io::MetricsLog metrics(s.run().path(), train::metrics_columns(), done);
   const train::TrainResult r = train::fit({.model = *model,
                                            .data = s.data,
                                            .indices = s.view.indices,

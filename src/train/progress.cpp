@@ -7,7 +7,7 @@
 #include <string>
 
 namespace kdprune::train {
-namespace {
+
 std::string clock_text(double s) {
   const auto t = static_cast<int64_t>(s);
   char buf[32];
@@ -16,7 +16,6 @@ std::string clock_text(double s) {
   else std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(t / 60), static_cast<long long>(t % 60));
   return buf;
 }
-}  // namespace
 
 Progress::Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds)
     : epochs_(epochs), steps_(steps_per_epoch), start_epoch_(start_epoch), log_seconds_(log_seconds),

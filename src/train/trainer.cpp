@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "kdprune/io/csv_table.h"
+#include "kdprune/io/metrics_log.h"
 #include "kdprune/system/cpu_share.h"
 #include "kdprune/train/augment.h"
 #include "kdprune/train/checkpoint.h"
@@ -166,6 +167,11 @@ TrainResult fit(const TrainInputs& in) {
     const double ips = static_cast<double>(usable) / epoch_train_s;
 
     const bool last = epoch + 1 == stop;
+    // The run's ETA: the time per epoch so far (evaluations included) times the epochs left.
+    const auto run_eta = [&] {
+      const double per_epoch = seconds_since(start) / static_cast<double>(epoch + 1 - state.epochs_done);
+      return last ? std::string("done") : "ETA " + clock_text(per_epoch * static_cast<double>(stop - epoch - 1));
+    };
     std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
                                  io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
     if ((epoch + 1) % t.eval_every == 0 || last) {
@@ -178,12 +184,12 @@ TrainResult fit(const TrainInputs& in) {
       row[4] = io::csv_field(result.final_eval.loss);
       row[5] = io::csv_field(result.final_eval.top1);
       row[6] = io::csv_field(result.final_eval.top5);
-      spdlog::info("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  {:.0f} img/s",
+      spdlog::info("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  {:.0f} img/s  {}",
                    epoch + 1, t.epochs, lr, train_loss, train_acc, result.final_eval.loss, result.final_eval.top1,
-                   result.final_eval.top5, ips);
+                   result.final_eval.top5, ips, run_eta());
     } else {
-      spdlog::info("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s", epoch + 1, t.epochs, lr,
-                   train_loss, train_acc, ips);
+      spdlog::info("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s  {}", epoch + 1, t.epochs, lr,
+                   train_loss, train_acc, ips, run_eta());
     }
     row[8] = io::csv_field(seconds_since(start));
     if (in.metrics) in.metrics->append(row);

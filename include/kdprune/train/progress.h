@@ -4,8 +4,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace kdprune::train {
+
+// Seconds as m:ss or h:mm:ss.
+std::string clock_text(double seconds);
 
 class Progress {
  public:

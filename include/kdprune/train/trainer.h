@@ -10,7 +10,7 @@
 #include "kdprune/models/model.h"
 
 namespace kdprune::io {
-class CsvTable;
+class MetricsLog;
 }
 
 namespace kdprune::train {
@@ -58,7 +58,7 @@ struct TrainInputs {
   const TrainSection& train;
   bool augment = true;
   int64_t seed = 0;
-  io::CsvTable* metrics = nullptr;        // one row per epoch (metrics_columns())
+  io::MetricsLog* metrics = nullptr;      // one row per epoch (metrics_columns()): csv, jsonl, TensorBoard
   std::string checkpoint_path{};          // "" = no checkpoints
   bool resume = false;                    // continue from checkpoint_path if it exists
   LossFn loss = cross_entropy_loss;
