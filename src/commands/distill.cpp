@@ -52,14 +52,19 @@ nlohmann::json distill(const CommandOptions& opts) {
                s.config.model.arch, models::parameter_count(*student), f, alpha, kd.alpha.schedule, kd.tau,
                kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : " + " + std::to_string(w.extra) + "*" + kd.extra);
 
-  const auto loss = losses::distill_objective(needs_teacher ? teacher : nullptr, kd, alpha, s.config.train.amp);
-  const train::TrainResult r = run_training(s, student, loss);
+  const auto spec = s.model_spec();
+  const auto objective = losses::distill_objective(needs_teacher ? teacher : nullptr, student, kd, alpha, s.config.train.amp,
+                                                   {spec.in_channels, spec.image_size, s.data.train.images.size(3)});
+  if (objective.trainable)
+    spdlog::info("KD loss modules trained with the student: {} parameters", models::parameter_count(*objective.trainable));
+  const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable);
 
   nlohmann::json summary = training_summary(s, student, r);
   summary["alpha"] = alpha;
   summary["alpha_schedule"] = kd.alpha.schedule;
   summary["tau"] = kd.tau;
   summary["kd_loss"] = kd.loss;
+  summary["kd_extra"] = kd.extra;
   summary["weighting"] = kd.weighting;
   summary["loss_weights"] = {{"ce", w.ce}, {"kd", w.kd}, {"extra", w.extra}};
   summary["teacher"] = kd.teacher;

@@ -70,7 +70,8 @@ void Session::start_run() {
 }
 
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
-                                std::vector<train::TrainObserver*> observers) {
+                                std::vector<train::TrainObserver*> observers,
+                                std::shared_ptr<torch::nn::Module> loss_modules) {
   const auto& cfg = s.config;
   const std::string checkpoint = s.run().file("checkpoint.pt");
   // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
@@ -86,6 +87,7 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .checkpoint_path = checkpoint,
                                            .resume = s.run().resumed(),
                                            .loss = loss,
+                                           .loss_modules = std::move(loss_modules),
                                            .observers = std::move(observers),
                                            // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
                                            .on_best = [&](int64_t) {

@@ -4,16 +4,48 @@
 #include "kdprune/util/error.h"
 
 namespace kdprune::losses {
+namespace {
 
-train::LossFn distill_objective(models::Model teacher, const KdSection& kd, double alpha, const std::string& amp) {
+torch::Device device_of(const models::Model& m) {
+  const auto p = m->parameters();
+  return p.empty() ? torch::Device(torch::kCPU) : p.front().device();
+}
+
+// The shapes of a model's outputs on a zero batch of two, in eval mode.
+OutputShapes probe(const models::Model& m, const std::vector<int64_t>& input) {
+  const bool was_training = m->is_training();
+  m->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> shape = {2};
+  shape.insert(shape.end(), input.begin(), input.end());
+  const OutputShapes s = output_shapes(m->forward_all(torch::zeros(shape, torch::TensorOptions().device(device_of(m)))));
+  if (was_training) m->train();
+  return s;
+}
+
+}  // namespace
+
+Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
+                            const std::string& amp, const std::vector<int64_t>& input) {
   const LossWeights w = loss_weights(kd, alpha);
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
   if (needs_teacher && !teacher) throw Error("kd.teacher: a teacher checkpoint is needed when alpha > 0");
-  std::shared_ptr<DistillTerm> kd_term = create_kd_loss(kd.loss, kd, "kd.loss");
+  TermContext ctx{kd, {}, {}, ""};
+  if (teacher && student) ctx.student = probe(student, input), ctx.teacher = probe(teacher, input);
+  std::shared_ptr<DistillTerm> kd_term = create_kd_loss(kd.loss, ctx, "kd.loss");
   std::shared_ptr<DistillTerm> extra_term;
-  if (!kd.extra.empty()) extra_term = create_kd_loss(kd.extra, kd, "kd.extra");
+  if (!kd.extra.empty()) extra_term = create_kd_loss(kd.extra, ctx, "kd.extra");
+  Objective objective;
+  // Only the terms that weigh in train their modules.
+  const auto kd_modules = w.kd != 0.0 ? kd_term->trainable() : nullptr;
+  const auto extra_modules = extra_term && w.extra != 0.0 ? extra_term->trainable() : nullptr;
+  if (kd_modules || extra_modules) {
+    objective.trainable = std::make_shared<torch::nn::Module>();
+    if (kd_modules) objective.trainable->register_module("kd", kd_modules);
+    if (extra_modules) objective.trainable->register_module("extra", extra_modules);
+  }
   if (teacher) teacher->eval();
-  return [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y) {
+  objective.loss = [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y) {
     const auto ce = train::cross_entropy_loss(x, out, y);
     if (!needs_teacher) return combine(w, ce, torch::Tensor(), torch::Tensor());
     models::ModelOutput t;
@@ -22,10 +54,11 @@ train::LossFn distill_objective(models::Model teacher, const KdSection& kd, doub
       train::AutocastScope autocast(amp, x.device());
       t = teacher->forward_all(x);
     }
-    const auto kd_value = (*kd_term)(out, t, y);
-    const auto extra_value = extra_term ? (*extra_term)(out, t, y) : torch::Tensor();
+    const auto kd_value = w.kd != 0.0 ? (*kd_term)(out, t, y) : torch::Tensor();
+    const auto extra_value = extra_term && w.extra != 0.0 ? (*extra_term)(out, t, y) : torch::Tensor();
     return combine(w, ce, kd_value, extra_value);
   };
+  return objective;
 }
 
 }  // namespace kdprune::losses

@@ -1,5 +1,6 @@
 #include "kdprune/losses/kd_loss.h"
 
+#include "feature/feature_common.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::losses {
@@ -22,19 +23,38 @@ class VanillaKd : public DistillTerm {
  private:
   double tau_;
 };
-std::unique_ptr<DistillTerm> make_vanilla(const KdSection& kd) { return std::make_unique<VanillaKd>(kd.tau); }
+std::unique_ptr<DistillTerm> make_vanilla(const TermContext& ctx) { return std::make_unique<VanillaKd>(ctx.kd.tau); }
 }  // namespace
 
+OutputShapes output_shapes(const models::ModelOutput& out) {
+  OutputShapes s;
+  for (const auto& f : out.features) s.features.push_back(f.sizes().vec());
+  s.embedding = out.embedding.defined() ? out.embedding.reshape({out.embedding.size(0), -1}).size(1) : 0;
+  return s;
+}
+
 const std::vector<KdLossEntry>& kd_loss_registry() {
+  using namespace feature;
   static const std::vector<KdLossEntry> entries = {
       {"kd", "vanilla KD: tau^2 * KL(softmax(z_t/tau) || softmax(z_s/tau)), batch mean", &make_vanilla},
+      {"fitnet", "FitNets: MSE of the teacher's feat[2] and the student's through a trained ConvReg (conv, BN, ReLU)", &make_fitnet},
+      {"at", "AT: attention maps normalize(mean_c f^2) of every stage, mean squared difference, summed", &make_attention},
+      {"sp", "SP: normalised batch similarity matrices of the last stage, ||G_t - G_s||^2 / B^2", &make_similarity},
+      {"pkt", "PKT: cosine-similarity distributions of the embeddings, KL-style mean", &make_pkt},
+      {"rkd", "RKD: 25 * distance + 50 * angle smooth-L1 on the embeddings", &make_rkd},
+      {"vid", "VID: per-stage 1x1-conv regressors with learned variance, Gaussian NLL, summed", &make_vid},
+      {"nst", "NST: MMD with the polynomial kernel (d = 2) of every stage's normalised channel maps", &make_nst},
+      {"cc", "CC: correlation congruence of the embeddings through trained 128-d linear embeddings", &make_correlation},
   };
   return entries;
 }
 
-std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const KdSection& kd, const std::string& key) {
+std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const TermContext& ctx, const std::string& key) {
   for (const auto& e : kd_loss_registry())
-    if (e.name == name) return e.create(kd);
+    if (e.name == name) {
+      TermContext named{ctx.kd, ctx.student, ctx.teacher, key + "=" + name};
+      return e.create(named);
+    }
   std::string known;
   for (const auto& e : kd_loss_registry()) known += (known.empty() ? "" : ", ") + e.name;
   throw Error(key + ": unknown KD loss '" + name + "' (expected one of: " + known + ")");

@@ -112,6 +112,7 @@ ResultRow read_result(const std::string& run_dir) {
   r.alpha = field<double>(s, "alpha", summary_path, 0.0);
   r.alpha_schedule = field<std::string>(s, "alpha_schedule", summary_path, "constant");
   r.tau = field<double>(s, "tau", summary_path, c.kd.tau);
+  if (c.kd.weighting == "repdistiller" && !c.kd.extra.empty() && c.kd.beta != 0.0) r.kd_extra = c.kd.extra, r.kd_beta = c.kd.beta;
   r.data_part = c.data.part;
   if (!c.data.subset.empty()) {
     read_pruner(c.data.subset, r);
@@ -136,7 +137,7 @@ ResultRow read_result(const std::string& run_dir) {
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
   out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
-         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir\n";
+         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta\n";
   for (const auto& r : rows)
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
         << (r.class_balanced ? "true" : "false") << ',' << csv_field(r.sampling) << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
@@ -144,7 +145,8 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
         << format_number(r.teacher_f) << ',' << csv_field(r.teacher_part) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
         << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
         << format_number(r.best_top1) << ',' << r.best_epoch << ','
-        << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << '\n';
+        << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << ','
+        << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << '\n';
   return out.str();
 }
 
@@ -191,6 +193,7 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     if (alphas.size() > 2 || (alphas.size() == 2 && alphas.front() != 0.0) || r.alpha_schedule != "constant")
       s += " a=" + format_number(r.alpha);
     if (taus.size() > 1) s += " tau=" + format_number(r.tau);
+    if (!r.kd_extra.empty()) s += " + " + format_number(r.kd_beta) + "*" + r.kd_extra;
     // The teacher is always named; its f_t and split part where teachers differ in them.
     s += " " + r.teacher_arch;
     if (teacher_keys.size() > 1) {

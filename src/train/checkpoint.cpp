@@ -8,11 +8,16 @@
 namespace kdprune::train {
 
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
-                     const TrainState& state) {
+                     const TrainState& state, torch::nn::Module* extra) {
   torch::serialize::OutputArchive archive, model_archive, opt_archive;
   model.save(model_archive);
   opt.save(opt_archive);
   archive.write("model", model_archive);
+  if (extra) {
+    torch::serialize::OutputArchive extra_archive;
+    extra->save(extra_archive);
+    archive.write("kd_modules", extra_archive);
+  }
   archive.write("optimizer", opt_archive);
   archive.write("epochs_done", c10::IValue(state.epochs_done));
   archive.write("best_top1", c10::IValue(state.best_top1));
@@ -46,7 +51,7 @@ int64_t checkpoint_epochs_done(const std::string& path) {
 }
 
 TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
-                           const std::string& fits) {
+                           const std::string& fits, torch::nn::Module* extra) {
   const std::string what = what_of(path);
   torch::serialize::InputArchive archive = read_archive(
       path, what, model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters()[0].device());
@@ -68,6 +73,16 @@ TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, to
   // The shapes first: a checkpoint of another class count or input channels is refused here,
   // not later as an out-of-bounds target deep in the loss.
   load_weights_checked(model, model_archive, what, fits);
+  if (extra) {
+    torch::serialize::InputArchive extra_archive;
+    bool found = false;
+    try {
+      found = archive.try_read("kd_modules", extra_archive);
+    } catch (const std::exception&) {
+    }
+    if (!found) throw Error(what + ": no 'kd_modules' entry (the checkpoint of a run without this KD loss's modules)");
+    load_weights_checked(*extra, extra_archive, what, "the KD loss's trainable modules");
+  }
   try {
     opt.load(opt_archive);
     torch::Tensor rng;

@@ -73,7 +73,13 @@ TrainResult fit(const TrainInputs& in) {
   const int64_t usable = (n > 1 && n % t.batch_size == 1) ? n - 1 : n;
   const int64_t steps = (usable + t.batch_size - 1) / t.batch_size;
 
-  torch::optim::SGD opt(model.parameters(), torch::optim::SGDOptions(t.lr)
+  std::vector<torch::Tensor> params = model.parameters();
+  if (in.loss_modules) {
+    in.loss_modules->to(device);
+    in.loss_modules->train();
+    for (const auto& p : in.loss_modules->parameters()) params.push_back(p);
+  }
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(t.lr)
                                                 .momentum(t.momentum)
                                                 .nesterov(t.nesterov)
                                                 .weight_decay(t.weight_decay));
@@ -84,7 +90,7 @@ TrainResult fit(const TrainInputs& in) {
   TrainResult result;
   TrainState state;
   if (in.resume && !in.checkpoint_path.empty() && std::filesystem::exists(in.checkpoint_path)) {
-    state = load_checkpoint(in.checkpoint_path, model, opt);
+    state = load_checkpoint(in.checkpoint_path, model, opt, "this run's model", in.loss_modules.get());
     if (state.scaler.defined() && scaler.enabled()) scaler.load_state(state.scaler);
     spdlog::info("resumed from {} after epoch {} of {}", in.checkpoint_path, state.epochs_done, t.epochs);
   } else if (in.resume) {
@@ -101,7 +107,7 @@ TrainResult fit(const TrainInputs& in) {
   auto save = [&](int64_t epochs_done) {
     if (in.checkpoint_path.empty()) return;
     TrainState s{epochs_done, result.best_top1, result.best_epoch, scaler.enabled() ? scaler.state() : torch::Tensor()};
-    save_checkpoint(in.checkpoint_path, model, opt, s);
+    save_checkpoint(in.checkpoint_path, model, opt, s, in.loss_modules.get());
   };
 
   system::ThreadGovernor governor(at::get_num_threads(), in.adapt_threads && !cuda);

@@ -90,7 +90,7 @@ TEST(DistillObjective, TeacherSeesTheSameBatchInEvalModeWithoutGradients) {
   auto student = models::create_model("resnet8", {1, 3, 8});
   teacher->train();  // the objective must switch it to eval
   KdSection k;
-  auto obj = losses::distill_objective(teacher, k, 0.5, "off");
+  auto obj = losses::distill_objective(teacher, nullptr, k, 0.5, "off", {1, 8, 8}).loss;
   EXPECT_FALSE(teacher->is_training());
   auto x = torch::randn({4, 1, 8, 8});
   auto y = torch::tensor({0, 1, 2, 0});
@@ -105,11 +105,11 @@ TEST(DistillObjective, TeacherSeesTheSameBatchInEvalModeWithoutGradients) {
   EXPECT_NEAR(loss.item<double>(), expect.item<double>(), 1e-6);
   loss.backward();
   for (const auto& p : teacher->parameters()) EXPECT_FALSE(p.grad().defined()) << "no gradient reaches the teacher";
-  auto plain = losses::distill_objective(nullptr, k, 0.0, "off");
+  auto plain = losses::distill_objective(nullptr, nullptr, k, 0.0, "off", {1, 8, 8}).loss;
   EXPECT_TRUE(torch::equal(plain(x, out, y), torch::nn::functional::cross_entropy(out.logits, y)));
-  EXPECT_THROW(losses::distill_objective(nullptr, k, 0.5, "off"), Error);
+  EXPECT_THROW(losses::distill_objective(nullptr, nullptr, k, 0.5, "off", {1, 8, 8}), Error);
   k.loss = "crd9000";
-  EXPECT_THROW(losses::distill_objective(teacher, k, 0.5, "off"), Error);
+  EXPECT_THROW(losses::distill_objective(teacher, nullptr, k, 0.5, "off", {1, 8, 8}), Error);
 }
 
 TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
@@ -127,7 +127,7 @@ TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet8", {1, 4, 8});
   KdSection k;
-  const auto loss = losses::distill_objective(teacher, k, 0.7, "off");
+  const auto loss = losses::distill_objective(teacher, nullptr, k, 0.7, "off", {1, 8, 8}).loss;
   kdprune::test::TempDir dir;
   torch::manual_seed(3);
   auto ref = models::create_model("resnet8", {1, 4, 8});
@@ -148,4 +148,59 @@ TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
               .loss = loss, .show_progress = false});
   auto pr = ref->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pr.size(); ++i) EXPECT_TRUE(torch::equal(pr[i], pb[i])) << i;
+}
+
+// A feature term's trainable modules (VID's regressors) are in the optimizer and the checkpoint:
+// a run killed mid-epoch and resumed ends with the same student *and* modules as one that was not.
+TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
+  auto data = data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 3;
+  t.batch_size = 16;
+  t.milestones = {2};
+  t.checkpoint_every = 1;
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet14", {1, 4, 8});
+  KdSection k;
+  k.weighting = "repdistiller", k.extra = "vid", k.beta = 1.0;
+  auto objective = [&](const models::Model& student) {
+    torch::manual_seed(9);
+    return losses::distill_objective(teacher, student, k, 1.0, "off", {1, 8, 8});
+  };
+  kdprune::test::TempDir dir;
+  torch::manual_seed(3);
+  auto ref = models::create_model("resnet8", {1, 4, 8});
+  const auto o_ref = objective(ref);
+  ASSERT_TRUE(o_ref.trainable);
+  const auto before = o_ref.trainable->parameters().front().clone();
+  train::fit({.model = *ref, .data = data, .indices = idx, .train = t, .checkpoint_path = dir.file("a.pt"),
+              .loss = o_ref.loss, .loss_modules = o_ref.trainable, .show_progress = false});
+  EXPECT_FALSE(torch::equal(before, o_ref.trainable->parameters().front())) << "the regressors are trained";
+  struct Stop : train::TrainObserver {
+    void on_step(const train::StepRecord& r) override {
+      if (r.epoch == 1 && r.step == 2) throw std::runtime_error("stop");
+    }
+  } stop;
+  torch::manual_seed(3);
+  auto a = models::create_model("resnet8", {1, 4, 8});
+  const auto o_a = objective(a);
+  EXPECT_THROW(train::fit({.model = *a, .data = data, .indices = idx, .train = t, .checkpoint_path = dir.file("b.pt"),
+                           .loss = o_a.loss, .loss_modules = o_a.trainable, .observers = {&stop}, .show_progress = false}),
+               std::runtime_error);
+  auto b = models::create_model("resnet8", {1, 4, 8});
+  const auto o_b = objective(b);
+  train::fit({.model = *b, .data = data, .indices = idx, .train = t, .checkpoint_path = dir.file("b.pt"), .resume = true,
+              .loss = o_b.loss, .loss_modules = o_b.trainable, .show_progress = false});
+  auto pr = ref->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pr.size(); ++i) EXPECT_TRUE(torch::equal(pr[i], pb[i])) << i;
+  auto mr = o_ref.trainable->parameters(), mb = o_b.trainable->parameters();
+  ASSERT_EQ(mr.size(), mb.size());
+  for (size_t i = 0; i < mr.size(); ++i) EXPECT_TRUE(torch::equal(mr[i], mb[i])) << "module parameter " << i;
+  // The plain model file of the student holds no module weights.
+  EXPECT_EQ(models::parameter_count(*b), models::parameter_count(*models::create_model("resnet8", {1, 4, 8})));
 }

@@ -18,5 +18,6 @@ echo "$out" | grep -q 'teacher: "myruns/cifar100-teacher-resnet32/model.pt"' || 
 out=$("$tmp/prefix/bin/kdprune" config --config fashion_mnist_teacher 2>&1) || { echo "$out"; fail "name without .yaml"; }
 out=$("$tmp/prefix/bin/kdprune" config --config no_such_config.yaml 2>&1) && fail "an unknown name was accepted"
 echo "$out" | grep -q "is neither a file nor a shipped config" || { echo "$out"; fail "unknown name message"; }
-"$tmp/prefix/bin/kdprune" info | grep -q "cifar100_f0.1.yaml" || fail "info does not list the shipped configs"
+info=$("$tmp/prefix/bin/kdprune" info 2>&1)
+grep -q "cifar100_f0.1.yaml" <<<"$info" || { echo "$info"; fail "info does not list the shipped configs"; }
 echo "install: ok"

@@ -52,7 +52,8 @@ grep -q ",resnet8,1,student,student," $csv || fail "no control rows"
 [ "$(grep -c ',0,constant,4,,0,,student,' $csv)" = 4 ] || { cat $csv; fail "the no-KD students should appear once each"; }
 summary=djruns/dj-all-summary.csv
 [ "$(wc -l < $summary)" = 7 ] || { cat $summary; fail "summary: 6 conditions (2 f x no KD, disjoint, control)"; }
-[ "$(cut -d, -f15 $summary | sort -u | tr '\n' ' ')" = "2 n " ] || { cat $summary; fail "summary: each condition over 2 seeds"; }
+ncol=$(head -1 $summary | tr ',' '\n' | grep -nx n | cut -d: -f1)
+[ "$(cut -d, -f"$ncol" $summary | sort -u | tr '\n' ' ')" = "2 n " ] || { cat $summary; fail "summary: each condition over 2 seeds"; }
 table=$(sed -n '/merged:/,$p' dj.txt)
 grep -q "random / KD α=0.5, teacher resnet8 on teacher part (disjoint)" <<<"$table" || { echo "$table"; fail "table: no disjoint-teacher column naming the teacher"; }
 grep -q "random / KD α=0.5, teacher resnet8 on student part (same data)" <<<"$table" || { echo "$table"; fail "table: no control column"; }

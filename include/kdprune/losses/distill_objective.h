@@ -6,7 +6,15 @@
 
 namespace kdprune::losses {
 
-// `teacher` may be null only when the KD and extra weights are 0 (plain training).
-train::LossFn distill_objective(models::Model teacher, const KdSection& kd, double alpha, const std::string& amp);
+struct Objective {
+  train::LossFn loss;
+  std::shared_ptr<torch::nn::Module> trainable;  // the terms' modules (TrainInputs::loss_modules); may be null
+};
+
+// `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need
+// the feature shapes get them from one probe forward of student and teacher on a zero batch of
+// `input` (C, H, W).
+Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
+                            const std::string& amp, const std::vector<int64_t>& input);
 
 }  // namespace kdprune::losses

@@ -13,23 +13,42 @@ namespace kdprune::losses {
 // ("batchmean"), with p = softmax(z/τ). Computed in float32.
 torch::Tensor kd_kl(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits, double tau);
 
-// A term comparing student and teacher outputs on the same batch (logits now; stage features for
-// the feature losses later).
+// A term comparing student and teacher outputs on the same batch: logits, the stage features
+// (ModelOutput::features = RepDistiller's feat[0..k-1]: stem, stage 1..k) and the embedding
+// before the classifier (RepDistiller's feat[-1]).
 class DistillTerm {
  public:
   virtual ~DistillTerm() = default;
   virtual torch::Tensor operator()(const models::ModelOutput& student, const models::ModelOutput& teacher,
                                    const torch::Tensor& labels) = 0;
+  // Modules the term trains (regressors, embeddings): they join the student's optimizer and its
+  // checkpoint, and train() with it; nullptr if none.
+  virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
+};
+
+// The shapes of one model's outputs on a probe batch, for terms that size their modules by them.
+struct OutputShapes {
+  std::vector<std::vector<int64_t>> features;  // N×C×H×W per stage
+  int64_t embedding = 0;                       // width of the embedding
+};
+OutputShapes output_shapes(const models::ModelOutput& out);
+
+struct TermContext {
+  const KdSection& kd;
+  OutputShapes student, teacher;
+  std::string name;  // the loss's registry name, for messages
 };
 
 struct KdLossEntry {
   std::string name;
   std::string description;
-  std::unique_ptr<DistillTerm> (*create)(const KdSection& kd);
+  std::unique_ptr<DistillTerm> (*create)(const TermContext& ctx);
 };
 const std::vector<KdLossEntry>& kd_loss_registry();
-// Throws kdprune::Error for an unknown name (`key` names the config key in the message).
-std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const KdSection& kd, const std::string& key);
+// Throws kdprune::Error for an unknown name (`key` names the config key in the message), or when
+// the student's and teacher's outputs cannot be paired as the loss needs (naming the loss and the
+// layers).
+std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const TermContext& ctx, const std::string& key);
 
 // The weights of the objective: w_ce·CE + w_kd·KD + w_extra·extra.
 struct LossWeights {

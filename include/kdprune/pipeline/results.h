@@ -16,6 +16,8 @@ struct ResultRow {
   double alpha = 0.0;
   std::string alpha_schedule = "constant";
   double tau = 0.0;
+  std::string kd_extra;         // the extra (feature) term of repdistiller weighting, "" if none
+  double kd_beta = 0.0;         // its weight
   std::string teacher_arch;     // "" without a teacher
   double teacher_f = 0.0;       // f_t of the teacher's run (0 without a teacher)
   std::string data_part = "all";  // "student" in a disjoint split

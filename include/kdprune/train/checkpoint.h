@@ -17,8 +17,10 @@ struct TrainState {
   torch::Tensor scaler;  // GradScaler::state(); undefined without fp16
 };
 
+// `extra`: the distillation terms' trainable modules (regressors, embeddings), saved beside the
+// model under "kd_modules" (their optimizer state is in the optimizer's).
 void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
-                     const TrainState& state);
+                     const TrainState& state, torch::nn::Module* extra = nullptr);
 
 // The epochs a checkpoint file records (0 when the file does not exist).
 int64_t checkpoint_epochs_done(const std::string& path);
@@ -26,6 +28,6 @@ int64_t checkpoint_epochs_done(const std::string& path);
 // Restores model and optimizer in place; returns the state. Throws kdprune::Error naming the file,
 // e.g. when a weight's shape differs from `model`'s (`fits` names the model in that message).
 TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, torch::optim::Optimizer& opt,
-                           const std::string& fits = "this run's model");
+                           const std::string& fits = "this run's model", torch::nn::Module* extra = nullptr);
 
 }  // namespace kdprune::train

@@ -62,6 +62,9 @@ struct TrainInputs {
   std::string checkpoint_path{};          // "" = no checkpoints
   bool resume = false;                    // continue from checkpoint_path if it exists
   LossFn loss = cross_entropy_loss;
+  // Modules the loss trains with the student (a feature-KD term's regressors): in the optimizer,
+  // train mode and the checkpoint, never in model.pt.
+  std::shared_ptr<torch::nn::Module> loss_modules{};
   std::vector<TrainObserver*> observers{};
   bool show_progress = true;
   // Stop after this many epochs of the train.epochs schedule (scoring runs take an early epoch of

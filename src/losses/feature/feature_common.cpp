@@ -1,0 +1,36 @@
+#include "feature_common.h"
+
+#include "kdprune/util/error.h"
+
+namespace kdprune::losses::feature {
+
+std::pair<torch::Tensor, torch::Tensor> match_spatial(torch::Tensor s, torch::Tensor t) {
+  const int64_t sh = s.size(2), th = t.size(2);
+  if (sh > th) s = torch::adaptive_avg_pool2d(s, {th, th});
+  else if (sh < th) t = torch::adaptive_avg_pool2d(t, {sh, sh});
+  return {s, t};
+}
+
+std::vector<torch::Tensor> stage_outputs(const models::ModelOutput& o) {
+  return std::vector<torch::Tensor>(o.features.begin() + (o.features.empty() ? 0 : 1), o.features.end());
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (size_t i = 1; i < shape.size(); ++i) s += (i > 1 ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+void require_same_stages(const TermContext& ctx) {
+  if (ctx.student.features.size() == ctx.teacher.features.size() && ctx.student.features.size() >= 2) return;
+  auto list = [](const OutputShapes& o) {
+    std::string s;
+    for (size_t i = 1; i < o.features.size(); ++i) s += (i > 1 ? ", " : "") + shape_text(o.features[i]);
+    return s;
+  };
+  throw Error("KD loss '" + ctx.name + "' pairs the stages of student and teacher, but the student has " +
+              std::to_string(ctx.student.features.size() - 1) + " (" + list(ctx.student) + ") and the teacher " +
+              std::to_string(ctx.teacher.features.size() - 1) + " (" + list(ctx.teacher) + ")");
+}
+
+}  // namespace kdprune::losses::feature

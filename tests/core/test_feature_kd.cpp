@@ -1,0 +1,113 @@
+// The feature-based KD terms against an independent Python version of RepDistiller's formulas
+// (tests/python/feature_losses.py, run with the project virtualenv's torch): on fixed student and
+// teacher features (stages of different widths, and one stage of a different spatial size so the
+// pooling rule is exercised), kdprune's loss value, its gradients with respect to the student's
+// features and embedding, and those of the term's trainable modules must equal PyTorch's.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+
+#include "kdprune/losses/kd_loss.h"
+#include "kdprune/train/torch_save.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using namespace kdprune;
+
+namespace {
+
+struct Pair {
+  models::ModelOutput s, t;
+};
+
+// Student: stem 16×8×8, stages 16×8×8, 32×8×8, 64×2×2, embedding 64; teacher twice as wide, its
+// second stage 4×4 (pooling and FitNets' stride-2 regressor), embedding 128. Batch 6.
+Pair fixed_outputs() {
+  torch::manual_seed(11);
+  Pair p;
+  const std::vector<std::vector<int64_t>> s = {{6, 16, 8, 8}, {6, 16, 8, 8}, {6, 32, 8, 8}, {6, 64, 2, 2}};
+  const std::vector<std::vector<int64_t>> t = {{6, 32, 8, 8}, {6, 32, 8, 8}, {6, 64, 4, 4}, {6, 128, 2, 2}};
+  for (const auto& shape : s) p.s.features.push_back(torch::relu(torch::randn(shape)).requires_grad_());
+  for (const auto& shape : t) p.t.features.push_back(torch::relu(torch::randn(shape)));
+  p.s.embedding = torch::randn({6, 64}).requires_grad_();
+  p.t.embedding = torch::randn({6, 128});
+  return p;
+}
+
+}  // namespace
+
+TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
+  test::TempDir d;
+  const KdSection kd;
+  const std::vector<std::string> names = {"at", "sp", "pkt", "rkd", "nst", "fitnet", "vid", "cc"};
+  std::map<std::string, std::map<std::string, torch::Tensor>> ours;
+  for (const auto& name : names) {
+    Pair p = fixed_outputs();
+    const losses::TermContext ctx{kd, losses::output_shapes(p.s), losses::output_shapes(p.t), ""};
+    auto term = losses::create_kd_loss(name, ctx, "kd.extra");
+    torch::manual_seed(5);
+    auto modules = term->trainable();
+    if (modules) modules->train();
+    const torch::Tensor loss = (*term)(p.s, p.t, torch::Tensor());
+    ASSERT_EQ(loss.dim(), 0) << name;
+    // Inputs and the modules' initial weights for Python, before the backward.
+    train::NamedTensors inputs;
+    for (size_t i = 0; i < 4; ++i) {
+      inputs.emplace_back("s.f" + std::to_string(i), p.s.features[i].detach());
+      inputs.emplace_back("t.f" + std::to_string(i), p.t.features[i]);
+    }
+    inputs.emplace_back("s.emb", p.s.embedding.detach());
+    inputs.emplace_back("t.emb", p.t.embedding);
+    if (modules)
+      for (const auto& kv : modules->named_parameters()) inputs.emplace_back("param." + kv.key(), kv.value().detach().clone());
+    train::write_torch_save(d.file(name + ".pth"), inputs, nlohmann::json::object());
+    loss.backward();
+    auto& o = ours[name];
+    o["loss"] = loss.detach();
+    for (size_t i = 0; i < 4; ++i)
+      if (p.s.features[i].grad().defined()) o["grad.s.f" + std::to_string(i)] = p.s.features[i].grad();
+    if (p.s.embedding.grad().defined()) o["grad.s.emb"] = p.s.embedding.grad();
+    if (modules)
+      for (const auto& kv : modules->named_parameters()) o["grad.param." + kv.key()] = kv.value().grad();
+  }
+  std::string cmd = std::string(KDPRUNE_PYTHON) + " " + KDPRUNE_SOURCE_DIR + "/tests/python/feature_losses.py " + d.path();
+  for (const auto& n : names) cmd += " " + n;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    const auto theirs = train::read_torch_save_state_dict(d.file(name + ".out.pth"), name);
+    std::map<std::string, torch::Tensor> t(theirs.tensors.begin(), theirs.tensors.end());
+    const auto& o = ours[name];
+    EXPECT_EQ(o.size(), t.size()) << "the same gradients exist on both sides";
+    for (const auto& [key, value] : o) {
+      ASSERT_TRUE(t.count(key)) << key;
+      const double scale = std::max(1.0, t[key].abs().max().item<double>());
+      EXPECT_TRUE(torch::allclose(value, t[key].to(value.dtype()), 1e-4, 1e-6 * scale))
+          << key << ": max |diff| " << (value - t[key]).abs().max().item<double>();
+    }
+    EXPECT_GT(o.at("loss").item<double>(), 0.0);
+  }
+}
+
+TEST(FeatureKd, MismatchedStudentAndTeacherAreOneLineErrors) {
+  const KdSection kd;
+  losses::OutputShapes three{{{2, 16, 8, 8}, {2, 16, 8, 8}, {2, 32, 4, 4}, {2, 64, 2, 2}}, 64};
+  losses::OutputShapes four{{{2, 64, 16, 16}, {2, 64, 16, 16}, {2, 128, 8, 8}, {2, 256, 4, 4}, {2, 512, 2, 2}}, 512};
+  const auto error_of = [&](const std::string& name, const losses::OutputShapes& s, const losses::OutputShapes& t) {
+    try {
+      losses::create_kd_loss(name, losses::TermContext{kd, s, t, ""}, "kd.extra");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(error_of("vid", three, four),
+            "KD loss 'kd.extra=vid' pairs the stages of student and teacher, but the student has 3 (16x8x8, 32x4x4, "
+            "64x2x2) and the teacher 4 (64x16x16, 128x8x8, 256x4x4, 512x2x2)");
+  losses::OutputShapes small{{{2, 16, 8, 8}, {2, 16, 8, 8}, {2, 32, 1, 1}, {2, 64, 1, 1}}, 64};
+  EXPECT_EQ(error_of("fitnet", small, three),
+            "KD loss 'kd.extra=fitnet': no regressor from the student's hint layer (32x1x1) to the teacher's (32x4x4): "
+            "the student map is smaller, not half");
+  EXPECT_EQ(error_of("at", three, three), "accepted");
+}

@@ -1,0 +1,194 @@
+"""The feature-based distillation losses of RepDistiller's distiller_zoo (AT.py, SP.py, PKT.py,
+RKD.py, NST.py, VID.py, CC.py, FitNet.py + models/util.py ConvReg, helper/loops.py for which
+features each takes), written here from those files' formulas, run on the inputs and module
+weights kdprune saved, returning the loss and the gradients for kdprune to compare.
+usage: feature_losses.py DIR NAME...   (reads DIR/NAME.pth, writes DIR/NAME.out.pth)"""
+import math
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def pool_match(fs, ft):
+    sh, th = fs.shape[2], ft.shape[2]
+    if sh > th:
+        fs = F.adaptive_avg_pool2d(fs, (th, th))
+    elif sh < th:
+        ft = F.adaptive_avg_pool2d(ft, (sh, sh))
+    return fs, ft
+
+
+def at_loss(gs, gt):
+    def at(f):
+        return F.normalize(f.pow(2).mean(1).view(f.size(0), -1))
+    total = 0
+    for fs, ft in zip(gs, gt):
+        fs, ft = pool_match(fs, ft)
+        total = total + (at(fs) - at(ft)).pow(2).mean()
+    return total
+
+
+def sp_loss(fs, ft):
+    b = fs.shape[0]
+    gs = F.normalize(torch.mm(fs.view(b, -1), fs.view(b, -1).t()))
+    gt = F.normalize(torch.mm(ft.view(b, -1), ft.view(b, -1).t()))
+    d = gt - gs
+    return (d * d).view(-1, 1).sum(0)[0] / (b * b)
+
+
+def pkt_loss(out, tgt, eps=1e-7):
+    out = out / (torch.sqrt(torch.sum(out ** 2, dim=1, keepdim=True)) + eps)
+    tgt = tgt / (torch.sqrt(torch.sum(tgt ** 2, dim=1, keepdim=True)) + eps)
+    ms = (torch.mm(out, out.t()) + 1.0) / 2.0
+    ts = (torch.mm(tgt, tgt.t()) + 1.0) / 2.0
+    ms = ms / ms.sum(1, keepdim=True)
+    ts = ts / ts.sum(1, keepdim=True)
+    return torch.mean(ts * torch.log((ts + eps) / (ms + eps)))
+
+
+def rkd_loss(fs, ft):
+    def pdist(e, eps=1e-12):
+        sq = e.pow(2).sum(1)
+        res = (sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * e @ e.t()).clamp(min=eps).sqrt().clone()
+        res[range(len(e)), range(len(e))] = 0
+        return res
+    s, t = fs.view(fs.shape[0], -1), ft.view(ft.shape[0], -1)
+    with torch.no_grad():
+        td = pdist(t)
+        td = td / td[td > 0].mean()
+        nt = F.normalize(t.unsqueeze(0) - t.unsqueeze(1), p=2, dim=2)
+        ta = torch.bmm(nt, nt.transpose(1, 2)).view(-1)
+    d = pdist(s)
+    d = d / d[d > 0].mean()
+    ns = F.normalize(s.unsqueeze(0) - s.unsqueeze(1), p=2, dim=2)
+    sa = torch.bmm(ns, ns.transpose(1, 2)).view(-1)
+    return 25 * F.smooth_l1_loss(d, td) + 50 * F.smooth_l1_loss(sa, ta)
+
+
+def nst_loss(gs, gt):
+    def k(a, b):
+        return (a.unsqueeze(1) * b.unsqueeze(2)).sum(-1).pow(2)
+    total = 0
+    for fs, ft in zip(gs, gt):
+        fs, ft = pool_match(fs, ft)
+        fs = F.normalize(fs.view(fs.shape[0], fs.shape[1], -1), dim=2)
+        ft = F.normalize(ft.view(ft.shape[0], ft.shape[1], -1), dim=2)
+        total = total + k(ft, ft).mean().detach() + k(fs, fs).mean() - 2 * k(fs, ft).mean()
+    return total
+
+
+class ConvReg(nn.Module):
+    def __init__(self, s, t):
+        super().__init__()
+        sc, sh, sw, tc, th, tw = s[1], s[2], s[3], t[1], t[2], t[3]
+        if sh == 2 * th:
+            self.conv = nn.Conv2d(sc, tc, 3, stride=2, padding=1)
+        elif sh * 2 == th:
+            self.conv = nn.ConvTranspose2d(sc, tc, 4, stride=2, padding=1)
+        else:
+            self.conv = nn.Conv2d(sc, tc, (1 + sh - th, 1 + sw - tw))
+        self.bn = nn.BatchNorm2d(tc)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class VIDLayer(nn.Module):
+    def __init__(self, cin, cmid, cout, init_var=5.0, eps=1e-5):
+        super().__init__()
+        self.regressor = nn.Sequential(nn.Conv2d(cin, cmid, 1, bias=False), nn.ReLU(),
+                                       nn.Conv2d(cmid, cmid, 1, bias=False), nn.ReLU(),
+                                       nn.Conv2d(cmid, cout, 1, bias=False))
+        self.log_scale = nn.Parameter(math.log(math.exp(init_var - eps) - 1.0) * torch.ones(cout))
+        self.eps = eps
+
+    def forward(self, inp, tgt):
+        inp, tgt = pool_match(inp, tgt)
+        mean = self.regressor(inp)
+        var = (torch.log(1.0 + torch.exp(self.log_scale)) + self.eps).view(1, -1, 1, 1)
+        return torch.mean(0.5 * ((mean - tgt) ** 2 / var + torch.log(var)))
+
+
+class Embeds(nn.Module):
+    def __init__(self, ds, dt):
+        super().__init__()
+        self.embed_s = nn.Linear(ds, 128)
+        self.embed_t = nn.Linear(dt, 128)
+
+
+def run(path_in, path_out, name):
+    d = torch.load(path_in, weights_only=True)["state_dict"]
+    sf = [d[f"s.f{i}"].clone().requires_grad_() for i in range(4)]
+    tf = [d[f"t.f{i}"] for i in range(4)]
+    se = d["s.emb"].clone().requires_grad_()
+    te = d["t.emb"]
+    module = None
+    if name == "at":
+        loss = at_loss(sf[1:], tf[1:])
+    elif name == "sp":
+        loss = sp_loss(sf[-1], tf[-1])
+    elif name == "pkt":
+        loss = pkt_loss(se, te)
+    elif name == "rkd":
+        loss = rkd_loss(se, te)
+    elif name == "nst":
+        loss = nst_loss(sf[1:], tf[1:])
+    elif name == "fitnet":
+        module = ConvReg(sf[2].shape, tf[2].shape)
+        loss = F.mse_loss(module(sf[2]), tf[2])
+    elif name == "vid":
+        layers = nn.ModuleDict({f"layer{i}": VIDLayer(sf[i].shape[1], tf[i].shape[1], tf[i].shape[1]) for i in (1, 2, 3)})
+        module = layers
+        loss = sum(layers[f"layer{i}"](sf[i], tf[i]) for i in (1, 2, 3))
+    elif name == "cc":
+        module = Embeds(se.shape[1], te.shape[1])
+        fs, ft = module.embed_s(se), module.embed_t(te)
+        delta = torch.abs(fs - ft)
+        loss = torch.mean((delta[:-1] * delta[1:]).sum(1))
+    else:
+        raise SystemExit(f"unknown loss {name}")
+    if module is not None:
+        # kdprune's initial weights, by name; and the loss computed again with them.
+        params = dict(module.named_parameters())
+        with torch.no_grad():
+            for k, p in params.items():
+                p.copy_(d["param." + k])
+        module.train()
+        return run_with_module(d, name, module, sf, tf, se, te, path_out)
+    loss.backward()
+    out = {"loss": loss.detach()}
+    for i, f in enumerate(sf):
+        if f.grad is not None:
+            out[f"grad.s.f{i}"] = f.grad
+    if se.grad is not None:
+        out["grad.s.emb"] = se.grad
+    torch.save(out, path_out)
+
+
+def run_with_module(d, name, module, sf, tf, se, te, path_out):
+    for f in sf + [se]:
+        f.grad = None
+    if name == "fitnet":
+        loss = F.mse_loss(module(sf[2]), tf[2])
+    elif name == "vid":
+        loss = sum(module[f"layer{i}"](sf[i], tf[i]) for i in (1, 2, 3))
+    else:
+        fs, ft = module.embed_s(se), module.embed_t(te)
+        delta = torch.abs(fs - ft)
+        loss = torch.mean((delta[:-1] * delta[1:]).sum(1))
+    loss.backward()
+    out = {"loss": loss.detach()}
+    for i, f in enumerate(sf):
+        if f.grad is not None:
+            out[f"grad.s.f{i}"] = f.grad
+    if se.grad is not None:
+        out["grad.s.emb"] = se.grad
+    for k, p in module.named_parameters():
+        out["grad.param." + k] = p.grad
+    torch.save(out, path_out)
+
+
+for n in sys.argv[2:]:
+    run(f"{sys.argv[1]}/{n}.pth", f"{sys.argv[1]}/{n}.out.pth", n)
