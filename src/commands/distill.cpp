@@ -1,11 +1,53 @@
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
 #include "session.h"
 
 namespace kdprune::commands {
+namespace {
+
+// RepDistiller's init stage (helper/pretrain.py init(), for FSP): kd.init_epochs epochs training
+// the student's feature layers (every parameter but the classifier's) on the term's loss alone,
+// SGD at train.lr without a schedule, before the main training starts with a fresh optimizer.
+// Its checkpoint (init_checkpoint.pt) makes it resumable; a run resumed after it ended skips it.
+void run_init_stage(Session& s, const models::Model& student, const losses::Objective& o) {
+  const auto& cfg = s.config;
+  if (cfg.kd.init_epochs == 0) {
+    spdlog::warn("kd.init_epochs = 0: no init stage for {}, whose main-training term is 0", o.init_term);
+    return;
+  }
+  if (s.run().resumed() && std::filesystem::exists(s.run().file("checkpoint.pt"))) {
+    spdlog::info("init stage ({}): finished before; the main training resumes", o.init_term);
+    return;
+  }
+  TrainSection t = cfg.train;
+  t.epochs = cfg.kd.init_epochs, t.schedule = "constant", t.warmup_epochs = 0, t.eval_every = cfg.kd.init_epochs;
+  t.checkpoint_every = 1;
+  std::vector<torch::Tensor> features;
+  int64_t count = 0;
+  for (const auto& p : student->named_parameters())
+    if (p.key().rfind("fc.", 0) != 0) features.push_back(p.value()), count += p.value().numel();
+  spdlog::info("init stage ({}): {} epochs on the student's feature layers ({} parameters), lr {} constant",
+               o.init_term, t.epochs, count, t.lr);
+  train::fit({.model = *student,
+              .data = s.data,
+              .indices = s.view.indices,
+              .train = t,
+              .augment = cfg.data.augment,
+              .seed = cfg.run.seed,
+              .checkpoint_path = s.run().file("init_checkpoint.pt"),
+              .resume = s.run().resumed(),
+              .loss = o.init_loss,
+              .parameters = std::move(features),
+              .adapt_threads = cfg.run.adapt_threads});
+  spdlog::info("init stage ({}) done; main training", o.init_term);
+}
+
+}  // namespace
 
 nlohmann::json distill(const CommandOptions& opts) {
   Session s("distill", opts);
@@ -57,6 +99,7 @@ nlohmann::json distill(const CommandOptions& opts) {
                                                    {spec.in_channels, spec.image_size, s.data.train.images.size(3)});
   if (objective.trainable)
     spdlog::info("KD loss modules trained with the student: {} parameters", models::parameter_count(*objective.trainable));
+  if (objective.init_loss) run_init_stage(s, student, objective);
   const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable);
 
   nlohmann::json summary = training_summary(s, student, r);

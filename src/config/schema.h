@@ -72,6 +72,7 @@ template <class V> void describe(V& v, KdSection& s) {
   v.field("gamma", s.gamma, non_negative());
   v.field("beta", s.beta, non_negative());
   v.field("extra", s.extra);
+  v.field("init_epochs", s.init_epochs, non_negative_int());
 }
 
 template <class V> void describe(V& v, PruneSection& s) {

@@ -1,5 +1,7 @@
 #include "kdprune/losses/distill_objective.h"
 
+#include <tuple>
+
 #include "kdprune/train/precision.h"
 #include "kdprune/util/error.h"
 
@@ -45,6 +47,19 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
     if (extra_modules) objective.trainable->register_module("extra", extra_modules);
   }
   if (teacher) teacher->eval();
+  for (const auto& [term, weight, name] : {std::tuple{kd_term, w.kd, kd.loss}, std::tuple{extra_term, w.extra, kd.extra}})
+    if (term && weight != 0.0 && term->has_init_stage()) {
+      objective.init_term = name;
+      objective.init_loss = [=, term = term](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor&) {
+        models::ModelOutput t;
+        {
+          torch::NoGradGuard no_grad;
+          train::AutocastScope autocast(amp, x.device());
+          t = teacher->forward_all(x);
+        }
+        return term->init_loss(out, t);
+      };
+    }
   objective.loss = [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y) {
     const auto ce = train::cross_entropy_loss(x, out, y);
     if (!needs_teacher) return combine(w, ce, torch::Tensor(), torch::Tensor());

@@ -45,6 +45,7 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
       {"vid", "VID: per-stage 1x1-conv regressors with learned variance, Gaussian NLL, summed", &make_vid},
       {"nst", "NST: MMD with the polynomial kernel (d = 2) of every stage's normalised channel maps", &make_nst},
       {"cc", "CC: correlation congruence of the embeddings through trained 128-d linear embeddings", &make_correlation},
+      {"fsp", "FSP: flow matrices of consecutive feature maps, MSE, in an init stage of kd.init_epochs (0 after)", &make_fsp},
   };
   return entries;
 }

@@ -73,7 +73,7 @@ TrainResult fit(const TrainInputs& in) {
   const int64_t usable = (n > 1 && n % t.batch_size == 1) ? n - 1 : n;
   const int64_t steps = (usable + t.batch_size - 1) / t.batch_size;
 
-  std::vector<torch::Tensor> params = model.parameters();
+  std::vector<torch::Tensor> params = in.parameters.empty() ? model.parameters() : in.parameters;
   if (in.loss_modules) {
     in.loss_modules->to(device);
     in.loss_modules->train();

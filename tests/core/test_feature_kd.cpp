@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 
+#include "cli/run_cli.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
@@ -90,6 +92,47 @@ TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
   }
 }
 
+// FSP: RepDistiller trains it only in its init stage; the main-training term is 0.
+TEST(FeatureKd, FspInitStageLossMatchesPyTorch) {
+  test::TempDir d;
+  torch::manual_seed(12);
+  models::ModelOutput s, t;
+  const std::vector<std::vector<int64_t>> shapes = {{6, 16, 8, 8}, {6, 16, 8, 8}, {6, 32, 4, 4}, {6, 64, 2, 2}};
+  for (const auto& shape : shapes) s.features.push_back(torch::relu(torch::randn(shape)).requires_grad_());
+  for (const auto& shape : shapes) t.features.push_back(torch::relu(torch::randn(shape)));
+  s.embedding = torch::randn({6, 64}), t.embedding = torch::randn({6, 64}), s.logits = torch::randn({6, 10});
+  const KdSection kd;
+  auto term = losses::create_kd_loss("fsp", {kd, losses::output_shapes(s), losses::output_shapes(t), ""}, "kd.extra");
+  ASSERT_TRUE(term->has_init_stage());
+  EXPECT_EQ((*term)(s, t, torch::Tensor()).item<double>(), 0.0);
+  const auto loss = term->init_loss(s, t);
+  train::NamedTensors inputs;
+  for (size_t i = 0; i < 4; ++i) {
+    inputs.emplace_back("s.f" + std::to_string(i), s.features[i].detach());
+    inputs.emplace_back("t.f" + std::to_string(i), t.features[i]);
+  }
+  inputs.emplace_back("s.emb", s.embedding), inputs.emplace_back("t.emb", t.embedding);
+  train::write_torch_save(d.file("fsp.pth"), inputs, nlohmann::json::object());
+  loss.backward();
+  const std::string cmd = std::string(KDPRUNE_PYTHON) + " " + KDPRUNE_SOURCE_DIR + "/tests/python/feature_losses.py " + d.path() + " fsp";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto theirs = train::read_torch_save_state_dict(d.file("fsp.out.pth"), "fsp");
+  std::map<std::string, torch::Tensor> m(theirs.tensors.begin(), theirs.tensors.end());
+  EXPECT_TRUE(torch::allclose(loss.detach(), m.at("loss"), 1e-5, 1e-8));
+  for (size_t i = 0; i < 4; ++i)
+    EXPECT_TRUE(torch::allclose(s.features[i].grad(), m.at("grad.s.f" + std::to_string(i)), 1e-4, 1e-8)) << i;
+  // Channels that differ are refused, naming the map.
+  auto wide = losses::output_shapes(t);
+  wide.features[2][1] = 64;
+  try {
+    losses::create_kd_loss("fsp", {kd, losses::output_shapes(s), wide, ""}, "kd.extra");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "KD loss 'kd.extra=fsp' needs equal channels in every feature map (RepDistiller's "
+                                     "FSP), but feat[2] is 32x4x4 in the student and 64x4x4 in the teacher");
+  }
+}
+
 TEST(FeatureKd, MismatchedStudentAndTeacherAreOneLineErrors) {
   const KdSection kd;
   losses::OutputShapes three{{{2, 16, 8, 8}, {2, 16, 8, 8}, {2, 32, 4, 4}, {2, 64, 2, 2}}, 64};
@@ -110,4 +153,31 @@ TEST(FeatureKd, MismatchedStudentAndTeacherAreOneLineErrors) {
             "KD loss 'kd.extra=fitnet': no regressor from the student's hint layer (32x1x1) to the teacher's (32x4x4): "
             "the student map is smaller, not half");
   EXPECT_EQ(error_of("at", three, three), "accepted");
+}
+
+// FSP's init stage through the CLI: kd.init_epochs epochs on the student's feature layers only
+// (the classifier keeps its initial weights), then the main training; logged, checkpointed.
+TEST(FeatureKd, FspInitStageTrainsTheFeatureLayersOnly) {
+  test::TempDir d;
+  const std::string data =
+      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
+      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
+      " train.batch_size=32 ";
+  ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
+  // train.epochs=0: the model after the init stage alone.
+  const auto r = test::run("distill" + data + "run.name=s train.epochs=0 kd.teacher=" + d.file("t/model.pt") +
+                           " kd.weighting=repdistiller kd.alpha=1 kd.extra=fsp kd.beta=1 kd.init_epochs=2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("init stage (fsp): 2 epochs on the student's feature layers"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(d.file("s/init_checkpoint.pt")));
+  // The same run without the init stage (kd.init_epochs=0) is the untrained student of that seed.
+  const auto u_run = test::run("distill" + data + "run.name=u train.epochs=0 kd.teacher=" + d.file("t/model.pt") +
+                               " kd.weighting=repdistiller kd.alpha=1 kd.extra=fsp kd.beta=1 kd.init_epochs=0");
+  ASSERT_EQ(u_run.code, 0) << u_run.out;
+  EXPECT_NE(u_run.out.find("kd.init_epochs = 0: no init stage for fsp"), std::string::npos) << u_run.out;
+  const auto after = train::read_torch_save_state_dict(d.file("s/model.pth"), "s");
+  const auto untrained = train::read_torch_save_state_dict(d.file("u/model.pth"), "u");
+  std::map<std::string, torch::Tensor> a(after.tensors.begin(), after.tensors.end()), u(untrained.tensors.begin(), untrained.tensors.end());
+  EXPECT_TRUE(torch::equal(a.at("fc.weight"), u.at("fc.weight"))) << "the classifier is not in the init stage";
+  EXPECT_FALSE(torch::equal(a.at("conv1.weight"), u.at("conv1.weight"))) << "the feature layers are";
 }

@@ -135,6 +135,16 @@ def run(path_in, path_out, name):
         loss = rkd_loss(se, te)
     elif name == "nst":
         loss = nst_loss(sf[1:], tf[1:])
+    elif name == "fsp":  # FSP.py: flow matrices of feat[:-1], the init stage's loss
+        def flows(g):
+            out = []
+            for i in range(len(g) - 1):
+                bot, top = pool_match(g[i], g[i + 1])
+                bot = bot.unsqueeze(1).view(bot.shape[0], 1, bot.shape[1], -1)
+                top = top.unsqueeze(2).view(top.shape[0], top.shape[1], 1, -1)
+                out.append((bot * top).mean(-1))
+            return out
+        loss = sum((s - t).pow(2).mean() for s, t in zip(flows(sf), flows(tf)))
     elif name == "fitnet":
         module = ConvReg(sf[2].shape, tf[2].shape)
         loss = F.mse_loss(module(sf[2]), tf[2])

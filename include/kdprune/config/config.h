@@ -84,6 +84,7 @@ struct KdSection {
   double gamma = 1.0;                    // repdistiller CE weight
   double beta = 0.0;                     // repdistiller weight of the extra (feature) term
   std::string extra;                     // name of the extra term; "" = none
+  int64_t init_epochs = 30;              // the init stage of terms that have one (FSP), RepDistiller's --init_epochs
 };
 
 struct PruneSection {

@@ -24,6 +24,12 @@ class DistillTerm {
   // Modules the term trains (regressors, embeddings): they join the student's optimizer and its
   // checkpoint, and train() with it; nullptr if none.
   virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
+  // Terms that RepDistiller trains in an init stage before the main training (FSP): the loss of
+  // that stage, which trains the student's feature layers (everything but the classifier).
+  virtual bool has_init_stage() const { return false; }
+  virtual torch::Tensor init_loss(const models::ModelOutput& /*student*/, const models::ModelOutput& /*teacher*/) {
+    return {};
+  }
 };
 
 // The shapes of one model's outputs on a probe batch, for terms that size their modules by them.

@@ -65,6 +65,8 @@ struct TrainInputs {
   // Modules the loss trains with the student (a feature-KD term's regressors): in the optimizer,
   // train mode and the checkpoint, never in model.pt.
   std::shared_ptr<torch::nn::Module> loss_modules{};
+  // The model parameters to train; empty = all (an init stage trains the feature layers only).
+  std::vector<torch::Tensor> parameters{};
   std::vector<TrainObserver*> observers{};
   bool show_progress = true;
   // Stop after this many epochs of the train.epochs schedule (scoring runs take an early epoch of

@@ -32,5 +32,6 @@ std::unique_ptr<DistillTerm> make_rkd(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_vid(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_nst(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_correlation(const TermContext& ctx);
+std::unique_ptr<DistillTerm> make_fsp(const TermContext& ctx);
 
 }  // namespace kdprune::losses::feature
