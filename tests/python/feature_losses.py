@@ -118,24 +118,29 @@ class Embeds(nn.Module):
         self.embed_t = nn.Linear(dt, 128)
 
 
-def run(path_in, path_out, name):
-    d = torch.load(path_in, weights_only=True)["state_dict"]
-    sf = [d[f"s.f{i}"].clone().requires_grad_() for i in range(4)]
-    tf = [d[f"t.f{i}"] for i in range(4)]
-    se = d["s.emb"].clone().requires_grad_()
-    te = d["t.emb"]
-    module = None
+def make_module(name, sf, tf, se, te):
+    """The term's trained modules, as RepDistiller builds them (None for terms without)."""
+    if name == "fitnet":
+        return ConvReg(sf[2].shape, tf[2].shape)
+    if name == "vid":
+        return nn.ModuleDict({f"layer{i}": VIDLayer(sf[i].shape[1], tf[i].shape[1], tf[i].shape[1]) for i in (1, 2, 3)})
+    if name == "cc":
+        return Embeds(se.shape[1], te.shape[1])
+    return None
+
+
+def loss_of(name, module, sf, tf, se, te):
     if name == "at":
-        loss = at_loss(sf[1:], tf[1:])
-    elif name == "sp":
-        loss = sp_loss(sf[-1], tf[-1])
-    elif name == "pkt":
-        loss = pkt_loss(se, te)
-    elif name == "rkd":
-        loss = rkd_loss(se, te)
-    elif name == "nst":
-        loss = nst_loss(sf[1:], tf[1:])
-    elif name == "fsp":  # FSP.py: flow matrices of feat[:-1], the init stage's loss
+        return at_loss(sf[1:], tf[1:])
+    if name == "sp":
+        return sp_loss(sf[-1], tf[-1])
+    if name == "pkt":
+        return pkt_loss(se, te)
+    if name == "rkd":
+        return rkd_loss(se, te)
+    if name == "nst":
+        return nst_loss(sf[1:], tf[1:])
+    if name == "fsp":  # FSP.py: flow matrices of feat[:-1], the init stage's loss
         def flows(g):
             out = []
             for i in range(len(g) - 1):
@@ -144,29 +149,30 @@ def run(path_in, path_out, name):
                 top = top.unsqueeze(2).view(top.shape[0], top.shape[1], 1, -1)
                 out.append((bot * top).mean(-1))
             return out
-        loss = sum((s - t).pow(2).mean() for s, t in zip(flows(sf), flows(tf)))
-    elif name == "fitnet":
-        module = ConvReg(sf[2].shape, tf[2].shape)
-        loss = F.mse_loss(module(sf[2]), tf[2])
-    elif name == "vid":
-        layers = nn.ModuleDict({f"layer{i}": VIDLayer(sf[i].shape[1], tf[i].shape[1], tf[i].shape[1]) for i in (1, 2, 3)})
-        module = layers
-        loss = sum(layers[f"layer{i}"](sf[i], tf[i]) for i in (1, 2, 3))
-    elif name == "cc":
-        module = Embeds(se.shape[1], te.shape[1])
-        fs, ft = module.embed_s(se), module.embed_t(te)
-        delta = torch.abs(fs - ft)
-        loss = torch.mean((delta[:-1] * delta[1:]).sum(1))
-    else:
-        raise SystemExit(f"unknown loss {name}")
-    if module is not None:
-        # kdprune's initial weights, by name; and the loss computed again with them.
-        params = dict(module.named_parameters())
+        return sum((s - t).pow(2).mean() for s, t in zip(flows(sf), flows(tf)))
+    if name == "fitnet":
+        return F.mse_loss(module(sf[2]), tf[2])
+    if name == "vid":
+        return sum(module[f"layer{i}"](sf[i], tf[i]) for i in (1, 2, 3))
+    if name == "cc":
+        delta = torch.abs(module.embed_s(se) - module.embed_t(te))
+        return torch.mean((delta[:-1] * delta[1:]).sum(1))
+    raise SystemExit(f"unknown loss {name}")
+
+
+def run(path_in, path_out, name):
+    d = torch.load(path_in, weights_only=True)["state_dict"]
+    sf = [d[f"s.f{i}"].clone().requires_grad_() for i in range(4)]
+    tf = [d[f"t.f{i}"] for i in range(4)]
+    se = d["s.emb"].clone().requires_grad_()
+    te = d["t.emb"]
+    module = make_module(name, sf, tf, se, te)
+    if module is not None:  # kdprune's initial weights, by name
         with torch.no_grad():
-            for k, p in params.items():
+            for k, p in module.named_parameters():
                 p.copy_(d["param." + k])
         module.train()
-        return run_with_module(d, name, module, sf, tf, se, te, path_out)
+    loss = loss_of(name, module, sf, tf, se, te)
     loss.backward()
     out = {"loss": loss.detach()}
     for i, f in enumerate(sf):
@@ -174,29 +180,9 @@ def run(path_in, path_out, name):
             out[f"grad.s.f{i}"] = f.grad
     if se.grad is not None:
         out["grad.s.emb"] = se.grad
-    torch.save(out, path_out)
-
-
-def run_with_module(d, name, module, sf, tf, se, te, path_out):
-    for f in sf + [se]:
-        f.grad = None
-    if name == "fitnet":
-        loss = F.mse_loss(module(sf[2]), tf[2])
-    elif name == "vid":
-        loss = sum(module[f"layer{i}"](sf[i], tf[i]) for i in (1, 2, 3))
-    else:
-        fs, ft = module.embed_s(se), module.embed_t(te)
-        delta = torch.abs(fs - ft)
-        loss = torch.mean((delta[:-1] * delta[1:]).sum(1))
-    loss.backward()
-    out = {"loss": loss.detach()}
-    for i, f in enumerate(sf):
-        if f.grad is not None:
-            out[f"grad.s.f{i}"] = f.grad
-    if se.grad is not None:
-        out["grad.s.emb"] = se.grad
-    for k, p in module.named_parameters():
-        out["grad.param." + k] = p.grad
+    if module is not None:
+        for k, p in module.named_parameters():
+            out["grad.param." + k] = p.grad
     torch.save(out, path_out)
 
 
