@@ -10,12 +10,6 @@
 namespace kdprune::train {
 namespace {
 
-std::string shape(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 // LibTorch throws c10::Error and, from its TorchScript reader, torch::jit::ErrorReport (a plain
 // std::exception): both become one line.
 std::string first_line(const std::exception& e) {
@@ -32,10 +26,10 @@ void check(torch::nn::Module& m, torch::serialize::InputArchive& a, const std::s
   auto one = [&](const std::string& key, const torch::Tensor& want, bool buffer) {
     torch::Tensor have;
     if (!a.try_read(key, have, buffer))
-      throw Error(what + ": no entry '" + prefix + key + "' (expected " + shape(want) + " for " + fits + ")");
+      throw Error(what + ": no entry '" + prefix + key + "' (expected " + shape_text(want) + " for " + fits + ")");
     if (have.sizes() != want.sizes())
-      throw Error(what + ": '" + prefix + key + "' has shape " + shape(have) + " in the file, but " + fits + " needs " +
-                  shape(want));
+      throw Error(what + ": '" + prefix + key + "' has shape " + shape_text(have) + " in the file, but " + fits + " needs " +
+                  shape_text(want));
   };
   for (const auto& p : m.named_parameters(false)) one(p.key(), p.value(), false);
   for (const auto& b : m.named_buffers(false)) one(b.key(), b.value(), true);
@@ -47,6 +41,12 @@ void check(torch::nn::Module& m, torch::serialize::InputArchive& a, const std::s
 }
 
 }  // namespace
+
+std::string shape_text(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
 
 torch::serialize::InputArchive read_archive(const std::string& path, const std::string& what, const torch::Device& device) {
   std::error_code ec;

@@ -5,18 +5,13 @@
 
 #include <map>
 
+#include "kdprune/train/archive.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
 namespace {
-
-std::string shape(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
 
 // The module's parameters and buffers in PyTorch's state_dict order (each module's own, then its
 // children's), with PyTorch's dotted names.
@@ -49,13 +44,13 @@ Match compare(const NamedTensors& want, const std::map<std::string, torch::Tenso
     const auto it = file.find(prefix + name);
     if (it == file.end()) {
       if (!optional_entry(name) && m.problem.empty())
-        m.problem = "no entry '" + prefix + name + "' (" + fits + " needs " + shape(t) + ")";
+        m.problem = "no entry '" + prefix + name + "' (" + fits + " needs " + shape_text(t) + ")";
       continue;
     }
     used[it->first] = true;
     if (it->second.sizes() != t.sizes()) {
       if (m.problem.empty())
-        m.problem = "'" + it->first + "' has shape " + shape(it->second) + " in the file, but " + fits + " needs " + shape(t);
+        m.problem = "'" + it->first + "' has shape " + shape_text(it->second) + " in the file, but " + fits + " needs " + shape_text(t);
       continue;
     }
     ++m.agree;
@@ -63,7 +58,7 @@ Match compare(const NamedTensors& want, const std::map<std::string, torch::Tenso
   if (m.problem.empty())
     for (const auto& [name, t] : file)
       if (!used.count(name)) {
-        m.problem = "entry '" + name + "' " + shape(t) + " in the file is not part of " + fits;
+        m.problem = "entry '" + name + "' " + shape_text(t) + " in the file is not part of " + fits;
         break;
       }
   return m;

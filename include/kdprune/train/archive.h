@@ -17,6 +17,9 @@ void write_archive(torch::serialize::OutputArchive& archive, const std::string& 
 void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& what,
                           const std::string& fits);
 
+// A tensor's shape as "[a, b, c]", for messages.
+std::string shape_text(const torch::Tensor& t);
+
 // Whether the archive has an entry `key` (of any kind); never throws.
 bool has_entry(torch::serialize::InputArchive& archive, const std::string& key);
 
