@@ -16,8 +16,11 @@ std::vector<torch::Tensor> stage_outputs(const models::ModelOutput& o) {
 }
 
 std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (size_t i = 1; i < shape.size(); ++i) s += (i > 1 ? "x" : "") + std::to_string(shape[i]);
+  std::string s;  // C×H×W (the batch left out)
+  for (size_t i = 1; i < shape.size(); ++i) {
+    if (i > 1) s += 'x';
+    s += std::to_string(shape[i]);
+  }
   return s;
 }
 
