@@ -10,11 +10,7 @@
 namespace kdprune::io {
 namespace {
 
-uint64_t le(const unsigned char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
+uint64_t le(const unsigned char* p, int bytes) { return read_le(p, bytes); }
 
 // LibTorch's unpickler allocates the length a string or bytes opcode claims before it reads the
 // bytes (found by fuzzing: a 4 GiB string in data.pkl). Walks the opcodes of a pickle and returns

@@ -7,14 +7,14 @@
 #include "kdprune/util/error.h"
 
 namespace kdprune::io {
-namespace {
-
-uint64_t le(const unsigned char* p, int bytes) {
+uint64_t read_le(const unsigned char* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
 
+namespace {
+uint64_t le(const unsigned char* p, int bytes) { return read_le(p, bytes); }
 }  // namespace
 
 void ZipReader::fail(const std::string& why) const { throw Error(what_ + ": " + why); }

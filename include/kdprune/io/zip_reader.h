@@ -9,6 +9,9 @@
 
 namespace kdprune::io {
 
+// A little-endian unsigned integer of `bytes` bytes (zip fields, pickle lengths).
+uint64_t read_le(const unsigned char* p, int bytes);
+
 struct ZipEntry {
   std::string name;
   uint64_t method = 0;  // 0 stored, 8 deflated
