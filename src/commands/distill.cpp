@@ -10,14 +10,16 @@
 namespace kdprune::commands {
 namespace {
 
-// RepDistiller's init stage (helper/pretrain.py init(), for FSP): kd.init_epochs epochs training
-// the student's feature layers (every parameter but the classifier's) on the term's loss alone,
-// SGD at train.lr without a schedule, before the main training starts with a fresh optimizer.
-// Its checkpoint (init_checkpoint.pt) makes it resumable; a run resumed after it ended skips it.
+// RepDistiller's init stage (helper/pretrain.py init(), for FSP, AB and FT): kd.init_epochs epochs
+// on the term's loss alone, SGD without a schedule (at train.lr, or the term's: FT 0.01), training
+// the student's feature layers (every parameter but the classifier's; FSP, AB) and the term's own
+// init modules (AB's connectors, FT's paraphraser; FT leaves the student frozen in eval mode), before
+// the main training starts with a fresh optimizer. Its checkpoint (init_checkpoint.pt) makes it
+// resumable; a run resumed after it ended skips it.
 void run_init_stage(Session& s, const models::Model& student, const losses::Objective& o) {
   const auto& cfg = s.config;
   if (cfg.kd.init_epochs == 0) {
-    spdlog::warn("kd.init_epochs = 0: no init stage for {}, whose main-training term is 0", o.init_term);
+    spdlog::warn("kd.init_epochs = 0: no init stage for {}, whose main-training term is 0 or untrained", o.init_term);
     return;
   }
   if (s.run().resumed() && std::filesystem::exists(s.run().file("checkpoint.pt"))) {
@@ -26,13 +28,27 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
   }
   TrainSection t = cfg.train;
   t.epochs = cfg.kd.init_epochs, t.schedule = "constant", t.warmup_epochs = 0, t.eval_every = cfg.kd.init_epochs;
+  if (o.init.lr > 0) t.lr = o.init.lr;
   t.checkpoint_every = 1;
   std::vector<torch::Tensor> features;
   int64_t count = 0;
-  for (const auto& p : student->named_parameters())
-    if (p.key().rfind("fc.", 0) != 0) features.push_back(p.value()), count += p.value().numel();
-  spdlog::info("init stage ({}): {} epochs on the student's feature layers ({} parameters), lr {} constant",
-               o.init_term, t.epochs, count, t.lr);
+  if (o.init.trains_student)
+    for (const auto& p : student->named_parameters())
+      if (p.key().rfind("fc.", 0) != 0) features.push_back(p.value()), count += p.value().numel();
+  // The init modules train here even where the main training freezes them (FT's paraphraser).
+  std::vector<std::pair<torch::Tensor, bool>> frozen;
+  int64_t module_count = 0;
+  if (o.init.modules)
+    for (auto& p : o.init.modules->parameters()) {
+      frozen.emplace_back(p, p.requires_grad());
+      p.set_requires_grad(true);
+      module_count += p.numel();
+    }
+  spdlog::info("init stage ({}): {} epochs on {}{}{}, lr {} constant", o.init_term, t.epochs,
+               o.init.trains_student ? "the student's feature layers (" + std::to_string(count) + " parameters)" : "",
+               o.init.trains_student && module_count ? " and " : "",
+               module_count ? "the term's modules (" + std::to_string(module_count) + " parameters)" : "", t.lr);
+  student->preact_features = o.init.preact;
   train::fit({.model = *student,
               .data = s.data,
               .indices = s.view.indices,
@@ -42,8 +58,12 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
               .checkpoint_path = s.run().file("init_checkpoint.pt"),
               .resume = s.run().resumed(),
               .loss = o.init_loss,
+              .loss_modules = o.init.modules,
               .parameters = std::move(features),
+              .freeze_model = !o.init.trains_student,
               .adapt_threads = cfg.run.adapt_threads});
+  student->preact_features = false;
+  for (auto& [p, requires_grad] : frozen) p.set_requires_grad(requires_grad);
   spdlog::info("init stage ({}) done; main training", o.init_term);
 }
 
@@ -97,8 +117,12 @@ nlohmann::json distill(const CommandOptions& opts) {
   const auto spec = s.model_spec();
   const auto objective = losses::distill_objective(needs_teacher ? teacher : nullptr, student, kd, alpha, s.config.train.amp,
                                                    {spec.in_channels, spec.image_size, s.data.train.images.size(3)});
-  if (objective.trainable)
-    spdlog::info("KD loss modules trained with the student: {} parameters", models::parameter_count(*objective.trainable));
+  if (objective.trainable) {
+    int64_t trained = 0, frozen = 0;
+    for (const auto& p : objective.trainable->parameters()) (p.requires_grad() ? trained : frozen) += p.numel();
+    spdlog::info("KD loss modules trained with the student: {} parameters{}", trained,
+                 frozen ? " (and " + std::to_string(frozen) + " frozen, kept in the checkpoint)" : std::string());
+  }
   if (objective.init_loss) run_init_stage(s, student, objective);
   const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable);
 

@@ -50,12 +50,16 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
   for (const auto& [term, weight, name] : {std::tuple{kd_term, w.kd, kd.loss}, std::tuple{extra_term, w.extra, kd.extra}})
     if (term && weight != 0.0 && term->has_init_stage()) {
       objective.init_term = name;
+      objective.init = term->init_stage();
+      const bool preact = objective.init.preact;
       objective.init_loss = [=, term = term](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor&) {
         models::ModelOutput t;
         {
           torch::NoGradGuard no_grad;
           train::AutocastScope autocast(amp, x.device());
+          teacher->preact_features = preact;
           t = teacher->forward_all(x);
+          teacher->preact_features = false;
         }
         return term->init_loss(out, t);
       };

@@ -46,6 +46,8 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
       {"nst", "NST: MMD with the polynomial kernel (d = 2) of every stage's normalised channel maps", &make_nst},
       {"cc", "CC: correlation congruence of the embeddings through trained 128-d linear embeddings", &make_correlation},
       {"fsp", "FSP: flow matrices of consecutive feature maps, MSE, in an init stage of kd.init_epochs (0 after)", &make_fsp},
+      {"ab", "AB: activation-boundary margin loss on pre-activation stage outputs through connectors, in an init stage (0 after)", &make_ab},
+      {"ft", "FT: factor transfer, L1 of normalised factors of the last stage; paraphraser trained in an init stage, translator with the student", &make_factor_transfer},
   };
   return entries;
 }

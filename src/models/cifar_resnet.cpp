@@ -23,11 +23,12 @@ struct BasicBlockImpl : nn::Module {
           "downsample", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
                                        nn::BatchNorm2d(out)));
   }
-  torch::Tensor forward(const torch::Tensor& x) {
+  torch::Tensor forward(const torch::Tensor& x) { return torch::relu(forward_preact(x)); }
+  // The block's output before its final ReLU (RepDistiller's preact).
+  torch::Tensor forward_preact(const torch::Tensor& x) {
     auto y = torch::relu(bn1(conv1(x)));
     y = bn2(conv2(y));
-    y = y + (downsample ? downsample->forward(x) : x);
-    return torch::relu(y);
+    return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1;
   nn::BatchNorm2d bn1;
@@ -63,8 +64,15 @@ class CifarResNet : public ModelImpl {
     auto h = torch::relu(bn1_(conv1_(x)));
     out.features.push_back(h);
     for (auto& stage : stages_) {
-      h = stage->forward(h);
-      out.features.push_back(h);
+      if (!preact_features) {
+        h = stage->forward(h);
+        out.features.push_back(h);
+        continue;
+      }
+      for (size_t b = 0; b + 1 < stage->size(); ++b) h = stage->ptr<BasicBlockImpl>(b)->forward(h);
+      const auto pre = stage->ptr<BasicBlockImpl>(stage->size() - 1)->forward_preact(h);
+      out.features.push_back(pre);
+      h = torch::relu(pre);
     }
     out.embedding = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
     out.logits = fc_(out.embedding);

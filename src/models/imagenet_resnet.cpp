@@ -12,7 +12,9 @@ nn::Sequential projection(int64_t in, int64_t out, int64_t stride) {
 }
 
 struct BlockBase : nn::Module {
-  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  torch::Tensor forward(const torch::Tensor& x) { return torch::relu(forward_preact(x)); }
+  // The block's output before its final ReLU (RepDistiller's preact).
+  virtual torch::Tensor forward_preact(const torch::Tensor& x) = 0;
 };
 
 // torchvision BasicBlock: conv3×3(stride) BN ReLU conv3×3 BN (+ downsample) ReLU.
@@ -25,9 +27,9 @@ struct Basic : BlockBase {
     bn2 = register_module("bn2", nn::BatchNorm2d(planes));
     if (stride != 1 || in != planes) downsample = register_module("downsample", projection(in, planes, stride));
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
+  torch::Tensor forward_preact(const torch::Tensor& x) override {
     auto y = bn2(conv2(torch::relu(bn1(conv1(x)))));
-    return torch::relu(y + (downsample ? downsample->forward(x) : x));
+    return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
   nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
@@ -46,11 +48,11 @@ struct Bottleneck : BlockBase {
     bn3 = register_module("bn3", nn::BatchNorm2d(planes * 4));
     if (stride != 1 || in != planes * 4) downsample = register_module("downsample", projection(in, planes * 4, stride));
   }
-  torch::Tensor forward(const torch::Tensor& x) override {
+  torch::Tensor forward_preact(const torch::Tensor& x) override {
     auto y = torch::relu(bn1(conv1(x)));
     y = torch::relu(bn2(conv2(y)));
     y = bn3(conv3(y));
-    return torch::relu(y + (downsample ? downsample->forward(x) : x));
+    return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
@@ -88,8 +90,10 @@ class ImageNetResNet : public ModelImpl {
     if (!small_input_) h = torch::max_pool2d(h, 3, 2, 1);
     out.features.push_back(h);
     for (auto& stage : stages_) {
-      for (auto& block : *stage) h = block->as<BlockBase>()->forward(h);
-      out.features.push_back(h);
+      for (size_t b = 0; b + 1 < stage->size(); ++b) h = stage->ptr<BlockBase>(b)->forward(h);
+      const auto pre = stage->ptr<BlockBase>(stage->size() - 1)->forward_preact(h);
+      h = torch::relu(pre);
+      out.features.push_back(preact_features ? pre : h);
     }
     out.embedding = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
     out.logits = fc_(out.embedding);

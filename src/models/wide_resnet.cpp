@@ -59,10 +59,17 @@ class WideResNet : public ModelImpl {
     ModelOutput out;
     auto h = conv1_(x);
     out.features.push_back(h);
-    for (auto& b : blocks_) {
-      h = b->forward(h);
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+      h = blocks_[b]->forward(h);
       out.features.push_back(h);
     }
+    // RepDistiller's wrn.py preact: stage outputs through the BN that comes next (the following
+    // stage's first bn1, the final bn1); each BN runs a second time, as there.
+    if (preact_features)
+      for (size_t b = 0; b < blocks_.size(); ++b)
+        out.features[b + 1] = b + 1 < blocks_.size()
+                                  ? blocks_[b + 1]->layer->ptr<WrnBlockImpl>(0)->bn1(out.features[b + 1])
+                                  : bn1_(out.features[b + 1]);
     h = torch::relu(bn1_(h));
     out.embedding = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
     out.logits = fc_(out.embedding);

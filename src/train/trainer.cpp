@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/metrics_log.h"
@@ -63,7 +64,8 @@ TrainResult fit(const TrainInputs& in) {
   if (cuda) at::globalContext().setBenchmarkCuDNN(true);
   model.to(device);
   if (t.channels_last) to_channels_last(model);
-  model.train();
+  if (in.freeze_model) model.eval();
+  else model.train();
 
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
   const torch::Tensor view = torch::tensor(in.indices, torch::kInt64).to(device);
@@ -73,12 +75,17 @@ TrainResult fit(const TrainInputs& in) {
   const int64_t usable = (n > 1 && n % t.batch_size == 1) ? n - 1 : n;
   const int64_t steps = (usable + t.batch_size - 1) / t.batch_size;
 
-  std::vector<torch::Tensor> params = in.parameters.empty() ? model.parameters() : in.parameters;
+  std::vector<torch::Tensor> params = in.freeze_model         ? std::vector<torch::Tensor>{}
+                                      : in.parameters.empty() ? model.parameters()
+                                                              : in.parameters;
   if (in.loss_modules) {
     in.loss_modules->to(device);
     in.loss_modules->train();
-    for (const auto& p : in.loss_modules->parameters()) params.push_back(p);
+    // Frozen modules (FT's paraphraser after its init stage) ride along in the checkpoint only.
+    for (const auto& p : in.loss_modules->parameters())
+      if (p.requires_grad()) params.push_back(p);
   }
+  if (params.empty()) throw Error("nothing to train: no parameter requires a gradient");
   torch::optim::SGD opt(params, torch::optim::SGDOptions(t.lr)
                                                 .momentum(t.momentum)
                                                 .nesterov(t.nesterov)
@@ -135,6 +142,8 @@ TrainResult fit(const TrainInputs& in) {
       models::ModelOutput out;
       {
         AutocastScope autocast(t.amp, device);
+        std::optional<torch::NoGradGuard> frozen;
+        if (in.freeze_model) frozen.emplace();
         out = model.forward_all(x);
       }
       const auto loss = in.loss(x, out, y);

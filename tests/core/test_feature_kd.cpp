@@ -42,16 +42,21 @@ Pair fixed_outputs() {
 TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
   test::TempDir d;
   const KdSection kd;
-  const std::vector<std::string> names = {"at", "sp", "pkt", "rkd", "nst", "fitnet", "vid", "cc"};
+  // "<term>-init": the init-stage loss of AB and FT, with the modules that stage trains.
+  const std::vector<std::string> names = {"at", "sp", "pkt", "rkd", "nst", "fitnet", "vid", "cc", "ab-init", "ft-init", "ft"};
   std::map<std::string, std::map<std::string, torch::Tensor>> ours;
   for (const auto& name : names) {
     Pair p = fixed_outputs();
     const losses::TermContext ctx{kd, losses::output_shapes(p.s), losses::output_shapes(p.t), ""};
-    auto term = losses::create_kd_loss(name, ctx, "kd.extra");
+    const bool init = name.ends_with("-init");
+    auto term = losses::create_kd_loss(init ? name.substr(0, name.size() - 5) : name, ctx, "kd.extra");
+    ASSERT_EQ(term->has_init_stage(), init || name == "ft") << name;
     torch::manual_seed(5);
-    auto modules = term->trainable();
+    auto modules = init ? term->init_stage().modules : term->trainable();
     if (modules) modules->train();
-    const torch::Tensor loss = (*term)(p.s, p.t, torch::Tensor());
+    if (init && modules)
+      for (auto& w : modules->parameters()) w.set_requires_grad(true);  // as run_init_stage does
+    const torch::Tensor loss = init ? term->init_loss(p.s, p.t) : (*term)(p.s, p.t, torch::Tensor());
     ASSERT_EQ(loss.dim(), 0) << name;
     // Inputs and the modules' initial weights for Python, before the backward.
     train::NamedTensors inputs;
@@ -70,8 +75,9 @@ TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
     for (size_t i = 0; i < 4; ++i)
       if (p.s.features[i].grad().defined()) o["grad.s.f" + std::to_string(i)] = p.s.features[i].grad();
     if (p.s.embedding.grad().defined()) o["grad.s.emb"] = p.s.embedding.grad();
-    if (modules)
-      for (const auto& kv : modules->named_parameters()) o["grad.param." + kv.key()] = kv.value().grad();
+    if (modules)  // FT's paraphraser is frozen in the main training: no gradient
+      for (const auto& kv : modules->named_parameters())
+        if (kv.value().grad().defined()) o["grad.param." + kv.key()] = kv.value().grad();
   }
   std::string cmd = std::string(KDPRUNE_PYTHON) + " " + KDPRUNE_SOURCE_DIR + "/tests/python/feature_losses.py " + d.path();
   for (const auto& n : names) cmd += " " + n;
@@ -90,6 +96,13 @@ TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
     }
     EXPECT_GT(o.at("loss").item<double>(), 0.0);
   }
+  // Which gradients exist: the student's side of every term, only the modules' for FT's init stage.
+  EXPECT_FALSE(ours["ft-init"].count("grad.s.f3"));
+  EXPECT_TRUE(ours["ft-init"].count("grad.param.encoder.0.weight"));
+  EXPECT_TRUE(ours["ft"].count("grad.s.f3"));
+  EXPECT_TRUE(ours["ft"].count("grad.param.translator.0.weight"));
+  EXPECT_FALSE(ours["ft"].count("grad.param.paraphraser.encoder.0.weight"));
+  EXPECT_TRUE(ours["ab-init"].count("grad.s.f1") && ours["ab-init"].count("grad.param.connector2.conv.weight"));
 }
 
 // FSP: RepDistiller trains it only in its init stage; the main-training term is 0.
@@ -180,4 +193,40 @@ TEST(FeatureKd, FspInitStageTrainsTheFeatureLayersOnly) {
   std::map<std::string, torch::Tensor> a(after.tensors.begin(), after.tensors.end()), u(untrained.tensors.begin(), untrained.tensors.end());
   EXPECT_TRUE(torch::equal(a.at("fc.weight"), u.at("fc.weight"))) << "the classifier is not in the init stage";
   EXPECT_FALSE(torch::equal(a.at("conv1.weight"), u.at("conv1.weight"))) << "the feature layers are";
+}
+
+// AB's init stage: the student's feature layers on the activation-boundary loss of pre-activation
+// features (resnet8 and resnet14 agree in every stage: identity connectors, nothing else trained);
+// FT's: the paraphraser alone at lr 0.01, the student frozen (its weights and BN statistics as
+// initialised), the paraphraser then frozen in the main training beside the trained translator.
+TEST(FeatureKd, AbAndFtInitStagesTrainWhatRepDistillerTrains) {
+  test::TempDir d;
+  const std::string data =
+      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
+      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
+      " train.batch_size=32 ";
+  ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
+  const std::string kd = " kd.teacher=" + d.file("t/model.pt") + " kd.weighting=repdistiller kd.alpha=1 kd.beta=1 ";
+  const auto u = test::run("distill" + data + "run.name=u train.epochs=0" + kd + "kd.extra=ab kd.init_epochs=0");
+  ASSERT_EQ(u.code, 0) << u.out;
+  const auto ab = test::run("distill" + data + "run.name=ab train.epochs=0" + kd + "kd.extra=ab kd.init_epochs=2");
+  ASSERT_EQ(ab.code, 0) << ab.out;
+  EXPECT_NE(ab.out.find("init stage (ab): 2 epochs on the student's feature layers ("), std::string::npos) << ab.out;
+  EXPECT_EQ(ab.out.find("term's modules"), std::string::npos) << "identity connectors: " << ab.out;
+  const auto ft = test::run("distill" + data + "run.name=ft train.epochs=1" + kd + "kd.extra=ft kd.init_epochs=2");
+  ASSERT_EQ(ft.code, 0) << ft.out;
+  EXPECT_NE(ft.out.find("init stage (ft): 2 epochs on the term's modules ("), std::string::npos) << ft.out;
+  EXPECT_NE(ft.out.find("lr 0.01 constant"), std::string::npos) << ft.out;
+  EXPECT_NE(ft.out.find("frozen, kept in the checkpoint"), std::string::npos) << ft.out;
+  const auto ft0 = test::run("distill" + data + "run.name=ft0 train.epochs=0" + kd + "kd.extra=ft kd.init_epochs=2");
+  ASSERT_EQ(ft0.code, 0) << ft0.out;
+  const auto read = [&](const std::string& run) {
+    const auto f = train::read_torch_save_state_dict(d.file(run + "/model.pth"), run);
+    return std::map<std::string, torch::Tensor>(f.tensors.begin(), f.tensors.end());
+  };
+  const auto untrained = read("u"), after_ab = read("ab"), after_ft = read("ft0");
+  EXPECT_FALSE(torch::equal(after_ab.at("conv1.weight"), untrained.at("conv1.weight")));
+  EXPECT_TRUE(torch::equal(after_ab.at("fc.weight"), untrained.at("fc.weight")));
+  for (const auto& [name, value] : untrained)  // FT's init stage leaves every student tensor as it was
+    EXPECT_TRUE(torch::equal(after_ft.at(name), value)) << name;
 }

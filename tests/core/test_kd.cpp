@@ -204,3 +204,72 @@ TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
   // The plain model file of the student holds no module weights.
   EXPECT_EQ(models::parameter_count(*b), models::parameter_count(*models::create_model("resnet8", {1, 4, 8})));
 }
+
+// FT: the paraphraser, trained in the init stage and frozen afterwards, is in the main run's
+// checkpoint: a resumed run whose objective starts with a fresh paraphraser ends as the
+// uninterrupted one, and the paraphraser keeps its init-stage weights.
+TEST(DistillObjective, FrozenModulesAreRestoredOnResume) {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
+  auto data = data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 2;
+  t.batch_size = 16;
+  t.checkpoint_every = 1;
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet14", {1, 4, 8});
+  KdSection k;
+  k.weighting = "repdistiller", k.extra = "ft", k.beta = 1.0;
+  kdprune::test::TempDir dir;
+  torch::manual_seed(3);
+  auto ref = models::create_model("resnet8", {1, 4, 8});
+  torch::manual_seed(9);
+  const auto o_ref = losses::distill_objective(teacher, ref, k, 1.0, "off", {1, 8, 8});
+  ASSERT_TRUE(o_ref.init_loss && o_ref.init.modules && !o_ref.init.trains_student);
+  for (auto& p : o_ref.init.modules->parameters()) p.set_requires_grad(true);
+  TrainSection init = t;
+  init.lr = o_ref.init.lr, init.epochs = 1;
+  train::fit({.model = *ref, .data = data, .indices = idx, .train = init, .loss = o_ref.init_loss,
+              .loss_modules = o_ref.init.modules, .freeze_model = true, .show_progress = false});
+  for (auto& p : o_ref.init.modules->parameters()) p.set_requires_grad(false);
+  std::vector<torch::Tensor> paraphraser;
+  for (const auto& p : o_ref.init.modules->parameters()) paraphraser.push_back(p.clone());
+  // The uninterrupted run.
+  train::fit({.model = *ref, .data = data, .indices = idx, .train = t, .loss = o_ref.loss, .loss_modules = o_ref.trainable,
+              .show_progress = false});
+  for (size_t i = 0; i < paraphraser.size(); ++i)
+    EXPECT_TRUE(torch::equal(paraphraser[i], o_ref.init.modules->parameters()[i])) << "frozen in the main training";
+  // The same run (same student and translator, the trained paraphraser) interrupted in its second
+  // epoch, then resumed with a fresh objective.
+  struct Stop : train::TrainObserver {
+    void on_step(const train::StepRecord& r) override {
+      if (r.epoch == 1 && r.step == 2) throw std::runtime_error("stop");
+    }
+  } stop;
+  torch::manual_seed(3);
+  auto a = models::create_model("resnet8", {1, 4, 8});
+  torch::manual_seed(9);
+  const auto o_a = losses::distill_objective(teacher, a, k, 1.0, "off", {1, 8, 8});
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < paraphraser.size(); ++i) o_a.init.modules->parameters()[i].copy_(paraphraser[i]);
+  }
+  EXPECT_THROW(train::fit({.model = *a, .data = data, .indices = idx, .train = t, .checkpoint_path = dir.file("b.pt"),
+                           .loss = o_a.loss, .loss_modules = o_a.trainable, .observers = {&stop}, .show_progress = false}),
+               std::runtime_error);
+  auto b = models::create_model("resnet8", {1, 4, 8});
+  torch::manual_seed(10);
+  const auto o_b = losses::distill_objective(teacher, b, k, 1.0, "off", {1, 8, 8});
+  EXPECT_FALSE(torch::equal(paraphraser[0], o_b.init.modules->parameters()[0])) << "a fresh paraphraser";
+  train::fit({.model = *b, .data = data, .indices = idx, .train = t, .checkpoint_path = dir.file("b.pt"), .resume = true,
+              .loss = o_b.loss, .loss_modules = o_b.trainable, .show_progress = false});
+  for (size_t i = 0; i < paraphraser.size(); ++i)
+    EXPECT_TRUE(torch::equal(paraphraser[i], o_b.init.modules->parameters()[i])) << "restored, parameter " << i;
+  auto pr = ref->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pr.size(); ++i) EXPECT_TRUE(torch::equal(pr[i], pb[i])) << i;
+  auto mr = o_ref.trainable->parameters(), mb = o_b.trainable->parameters();
+  for (size_t i = 0; i < mr.size(); ++i) EXPECT_TRUE(torch::equal(mr[i], mb[i])) << "module parameter " << i;
+}

@@ -95,6 +95,38 @@ TEST(Models, OutputsLogitsEmbeddingAndStageFeatures) {
   EXPECT_TRUE(torch::allclose(manual, out.logits, 1e-5, 1e-6));
 }
 
+// preact_features (AB; RepDistiller's preact=True): the stages' outputs before their last ReLU in
+// the post-activation ResNets, through the BN that follows in the pre-activation WRN; the logits
+// and the stem unchanged.
+TEST(Models, PreActivationFeatures) {
+  torch::manual_seed(3);
+  const auto x = torch::randn({2, 3, 32, 32});
+  for (const std::string arch : {"resnet8", "resnet18", "wrn_16_1"}) {
+    SCOPED_TRACE(arch);
+    auto m = models::create_model(arch, {3, 10, 32});
+    m->eval();
+    torch::NoGradGuard no_grad;
+    const auto post = m->forward_all(x);
+    m->preact_features = true;
+    const auto pre = m->forward_all(x);
+    ASSERT_EQ(pre.features.size(), post.features.size());
+    EXPECT_TRUE(torch::equal(pre.logits, post.logits));
+    EXPECT_TRUE(torch::equal(pre.features[0], post.features[0]));
+    const auto modules = m->named_modules();
+    for (size_t i = 1; i < pre.features.size(); ++i) {
+      EXPECT_LT(pre.features[i].min().item<double>(), 0.0) << i;
+      if (arch != "wrn_16_1") {
+        EXPECT_TRUE(torch::allclose(torch::relu(pre.features[i]), post.features[i])) << i;
+        continue;
+      }
+      const std::string bn = i + 1 < pre.features.size() ? "block" + std::to_string(i + 1) + ".layer.0.bn1" : "bn1";
+      auto* norm = modules[bn]->as<torch::nn::BatchNorm2d>();
+      ASSERT_NE(norm, nullptr) << bn;
+      EXPECT_TRUE(torch::allclose(norm->forward(post.features[i]), pre.features[i])) << i;
+    }
+  }
+}
+
 TEST(Models, ReferenceNamesOfOtherFamilies) {
   auto names_of = [](const std::string& arch) {
     std::vector<std::string> v;

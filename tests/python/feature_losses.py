@@ -1,7 +1,9 @@
 """The feature-based distillation losses of RepDistiller's distiller_zoo (AT.py, SP.py, PKT.py,
-RKD.py, NST.py, VID.py, CC.py, FitNet.py + models/util.py ConvReg, helper/loops.py for which
-features each takes), written here from those files' formulas, run on the inputs and module
-weights kdprune saved, returning the loss and the gradients for kdprune to compare.
+RKD.py, NST.py, VID.py, CC.py, FitNet.py, AB.py, FT.py, FSP.py + models/util.py ConvReg,
+Connector, Paraphraser, Translator; helper/loops.py and helper/pretrain.py for which features each
+takes), written here from those files' formulas, run on the inputs and module weights kdprune
+saved, returning the loss and the gradients for kdprune to compare. NAME "ab-init" and "ft-init"
+are those terms' init-stage losses.
 usage: feature_losses.py DIR NAME...   (reads DIR/NAME.pth, writes DIR/NAME.out.pth)"""
 import math
 import sys
@@ -80,8 +82,9 @@ def nst_loss(gs, gt):
 
 
 class ConvReg(nn.Module):
-    def __init__(self, s, t):
+    def __init__(self, s, t, use_relu=True):
         super().__init__()
+        self.use_relu = use_relu
         sc, sh, sw, tc, th, tw = s[1], s[2], s[3], t[1], t[2], t[3]
         if sh == 2 * th:
             self.conv = nn.Conv2d(sc, tc, 3, stride=2, padding=1)
@@ -92,7 +95,58 @@ class ConvReg(nn.Module):
         self.bn = nn.BatchNorm2d(tc)
 
     def forward(self, x):
-        return F.relu(self.bn(self.conv(x)))
+        y = self.bn(self.conv(x))
+        return F.relu(y) if self.use_relu else y
+
+
+def connectors(sf, tf):
+    """models/util.py Connector: identity where channels and size agree, else ConvReg without ReLU."""
+    return nn.ModuleList([nn.Sequential() if s.shape[1] == t.shape[1] and s.shape[2] == t.shape[2]
+                          else ConvReg(s.shape, t.shape, use_relu=False) for s, t in zip(sf, tf)])
+
+
+def ab_loss(gs, gt, margin=1.0):
+    """AB.py ABLoss: alternative L2 per layer, weights 2**(i - n + 1), / batch, / 1000 * 3."""
+    n, bsz = len(gs), gs[0].shape[0]
+    total = 0
+    for i, (s, t) in enumerate(zip(gs, gt)):
+        l = ((s + margin) ** 2 * ((s > -margin) & (t <= 0)).float() +
+             (s - margin) ** 2 * ((s <= margin) & (t > 0)).float())
+        total = total + 2 ** (i - n + 1) * torch.abs(l).sum() / bsz / 1000 * 3
+    return total
+
+
+class Paraphraser(nn.Module):
+    """models/util.py Paraphraser, k = 0.5, use_bn=False (the empty Sequentials where BN would be)."""
+    def __init__(self, c, k=0.5):
+        super().__init__()
+        o = int(c * k)
+        self.encoder = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1),
+                                     nn.Conv2d(c, o, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1),
+                                     nn.Conv2d(o, o, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1))
+        self.decoder = nn.Sequential(nn.ConvTranspose2d(o, o, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1),
+                                     nn.ConvTranspose2d(o, c, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1),
+                                     nn.ConvTranspose2d(c, c, 3, 1, 1), nn.Sequential(), nn.LeakyReLU(0.1))
+
+    def forward(self, f, is_factor=False):
+        factor = self.encoder(f)
+        return factor if is_factor else (factor, self.decoder(factor))
+
+
+def translator(cs, ct, k=0.5):
+    """models/util.py Translator, use_bn=True."""
+    o = int(ct * k)
+    return nn.Sequential(nn.Conv2d(cs, cs, 3, 1, 1), nn.BatchNorm2d(cs), nn.LeakyReLU(0.1),
+                         nn.Conv2d(cs, o, 3, 1, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.1),
+                         nn.Conv2d(o, o, 3, 1, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.1))
+
+
+def ft_loss(fs, ft):
+    """FT.py FactorTransfer, p1 = 2, p2 = 1."""
+    fs, ft = pool_match(fs, ft)
+    def factor(f):
+        return F.normalize(f.pow(2).mean(1).view(f.size(0), -1))
+    return (factor(fs) - factor(ft)).abs().mean()
 
 
 class VIDLayer(nn.Module):
@@ -126,6 +180,12 @@ def make_module(name, sf, tf, se, te):
         return nn.ModuleDict({f"layer{i}": VIDLayer(sf[i].shape[1], tf[i].shape[1], tf[i].shape[1]) for i in (1, 2, 3)})
     if name == "cc":
         return Embeds(se.shape[1], te.shape[1])
+    if name == "ab-init":
+        return connectors(sf[1:], tf[1:])
+    if name == "ft-init":
+        return Paraphraser(tf[-1].shape[1])
+    if name == "ft":  # kdprune's order: the translator, then the (frozen) paraphraser
+        return nn.ModuleList([translator(sf[-1].shape[1], tf[-1].shape[1]), Paraphraser(tf[-1].shape[1])])
     return None
 
 
@@ -157,6 +217,14 @@ def loss_of(name, module, sf, tf, se, te):
     if name == "cc":
         delta = torch.abs(module.embed_s(se) - module.embed_t(te))
         return torch.mean((delta[:-1] * delta[1:]).sum(1))
+    if name == "ab-init":  # pretrain.py: g_s = connector(feat_s[1:-1]) with preact features
+        return ab_loss([c(f) for c, f in zip(module, sf[1:])], tf[1:])
+    if name == "ft-init":  # pretrain.py: MSE of the paraphraser's reconstruction of feat_t[-2]
+        return F.mse_loss(module(tf[-1])[1], tf[-1])
+    if name == "ft":  # loops.py: translator(feat_s[-2]) against paraphraser(feat_t[-2], is_factor=True)
+        with torch.no_grad():
+            factor_t = module[1](tf[-1], is_factor=True)
+        return ft_loss(module[0](sf[-1]), factor_t)
     raise SystemExit(f"unknown loss {name}")
 
 
@@ -167,10 +235,11 @@ def run(path_in, path_out, name):
     se = d["s.emb"].clone().requires_grad_()
     te = d["t.emb"]
     module = make_module(name, sf, tf, se, te)
-    if module is not None:  # kdprune's initial weights, by name
+    if module is not None:  # kdprune's initial weights: by name, or in order where the names differ
+        params = [k for k in d if k.startswith("param.")]
         with torch.no_grad():
-            for k, p in module.named_parameters():
-                p.copy_(d["param." + k])
+            for i, (k, p) in enumerate(module.named_parameters()):
+                p.copy_(d["param." + k] if "param." + k in d else d[params[i]])
         module.train()
     loss = loss_of(name, module, sf, tf, se, te)
     loss.backward()
@@ -180,9 +249,11 @@ def run(path_in, path_out, name):
             out[f"grad.s.f{i}"] = f.grad
     if se.grad is not None:
         out["grad.s.emb"] = se.grad
-    if module is not None:
-        for k, p in module.named_parameters():
-            out["grad.param." + k] = p.grad
+    if module is not None:  # under kdprune's names, in order
+        params = [k for k in d if k.startswith("param.")]
+        for i, (k, p) in enumerate(module.named_parameters()):
+            if p.grad is not None:
+                out["grad." + ("param." + k if "param." + k in d else params[i])] = p.grad
     torch.save(out, path_out)
 
 

@@ -9,8 +9,9 @@ namespace kdprune::losses {
 struct Objective {
   train::LossFn loss;
   std::shared_ptr<torch::nn::Module> trainable;  // the terms' modules (TrainInputs::loss_modules); may be null
-  train::LossFn init_loss;                       // the init stage's loss (FSP); empty when no term has one
+  train::LossFn init_loss;                       // the init stage's loss (FSP, AB, FT); empty when no term has one
   std::string init_term;                         // its name, for the log
+  DistillTerm::InitStage init;                   // what the init stage trains
 };
 
 // `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need

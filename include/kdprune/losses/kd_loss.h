@@ -24,12 +24,20 @@ class DistillTerm {
   // Modules the term trains (regressors, embeddings): they join the student's optimizer and its
   // checkpoint, and train() with it; nullptr if none.
   virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
-  // Terms that RepDistiller trains in an init stage before the main training (FSP): the loss of
-  // that stage, which trains the student's feature layers (everything but the classifier).
+  // Terms that RepDistiller trains in an init stage before the main training (FSP, AB, FT;
+  // helper/pretrain.py): the loss of that stage and what it trains.
   virtual bool has_init_stage() const { return false; }
   virtual torch::Tensor init_loss(const models::ModelOutput& /*student*/, const models::ModelOutput& /*teacher*/) {
     return {};
   }
+  struct InitStage {
+    bool trains_student = true;  // the student's feature layers (all but the classifier): FSP, AB
+    bool preact = false;         // student and teacher give pre-activation features (AB)
+    // Modules of the term trained in the stage (AB's connectors, FT's paraphraser); may be null.
+    std::shared_ptr<torch::nn::Module> modules;
+    double lr = 0;  // 0: train.lr
+  };
+  virtual InitStage init_stage() { return {}; }
 };
 
 // The shapes of one model's outputs on a probe batch, for terms that size their modules by them.

@@ -17,6 +17,10 @@ class ModelImpl : public torch::nn::Module {
  public:
   virtual ModelOutput forward_all(const torch::Tensor& x) = 0;
   torch::Tensor forward(const torch::Tensor& x) { return forward_all(x).logits; }
+  // Set by feature-KD terms that read pre-activation stage outputs (AB; RepDistiller's
+  // preact=True): features[1..] are then each stage's output before its last ReLU (post-activation
+  // ResNets), or the stage output through the BN that follows it (pre-activation WRN).
+  bool preact_features = false;
 };
 using Model = std::shared_ptr<ModelImpl>;
 

@@ -67,6 +67,9 @@ struct TrainInputs {
   std::shared_ptr<torch::nn::Module> loss_modules{};
   // The model parameters to train; empty = all (an init stage trains the feature layers only).
   std::vector<torch::Tensor> parameters{};
+  // The model runs in eval mode, without gradients, and trains none of its parameters: an init
+  // stage that trains only a loss's modules (FT's paraphraser on the teacher's features).
+  bool freeze_model = false;
   std::vector<TrainObserver*> observers{};
   bool show_progress = true;
   // Stop after this many epochs of the train.epochs schedule (scoring runs take an early epoch of

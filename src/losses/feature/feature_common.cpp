@@ -36,4 +36,28 @@ void require_same_stages(const TermContext& ctx) {
               std::to_string(ctx.teacher.features.size() - 1) + " (" + list(ctx.teacher) + ")");
 }
 
+ConvRegImpl::ConvRegImpl(const std::vector<int64_t>& s, const std::vector<int64_t>& t, const std::string& loss,
+                         bool relu, const std::string& what)
+    : relu_(relu) {
+  const int64_t sc = s[1], sh = s[2], sw = s[3], tc = t[1], th = t[2], tw = t[3];
+  namespace nn = torch::nn;
+  if (sh == 2 * th) {
+    conv_ = nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(sc, tc, 3).stride(2).padding(1)));
+  } else if (sh * 2 == th) {
+    conv_ = nn::AnyModule(nn::ConvTranspose2d(nn::ConvTranspose2dOptions(sc, tc, 4).stride(2).padding(1)));
+  } else if (sh >= th) {
+    conv_ = nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(sc, tc, {1 + sh - th, 1 + sw - tw})));
+  } else {
+    throw Error("KD loss '" + loss + "': no regressor from the student's " + what + " (" + shape_text(s) +
+                ") to the teacher's (" + shape_text(t) + "): the student map is smaller, not half");
+  }
+  register_module("conv", conv_.ptr());
+  bn_ = register_module("bn", nn::BatchNorm2d(tc));
+}
+
+torch::Tensor ConvRegImpl::forward(const torch::Tensor& x) {
+  const auto y = bn_(conv_.forward(x));
+  return relu_ ? torch::relu(y) : y;
+}
+
 }  // namespace kdprune::losses::feature

@@ -24,6 +24,23 @@ std::vector<torch::Tensor> stage_outputs(const models::ModelOutput& o);
 void require_same_stages(const TermContext& ctx);
 std::string shape_text(const std::vector<int64_t>& shape);
 
+// RepDistiller's ConvReg (models/util.py): maps a student feature map onto the teacher's shape with
+// a stride-2 3×3 conv when the student map is twice the teacher's, a stride-2 4×4 transposed conv
+// when half, else a valid conv of size 1 + s − t; then BatchNorm, and ReLU when `relu` (FitNets'
+// regressor; AB's connectors leave it out). `what` names the maps in the error for other sizes.
+class ConvRegImpl : public torch::nn::Module {
+ public:
+  ConvRegImpl(const std::vector<int64_t>& s, const std::vector<int64_t>& t, const std::string& loss, bool relu,
+              const std::string& what = "hint layer");
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::AnyModule conv_;
+  torch::nn::BatchNorm2d bn_{nullptr};
+  bool relu_;
+};
+TORCH_MODULE(ConvReg);
+
 std::unique_ptr<DistillTerm> make_fitnet(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_attention(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_similarity(const TermContext& ctx);
@@ -33,5 +50,7 @@ std::unique_ptr<DistillTerm> make_vid(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_nst(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_correlation(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_fsp(const TermContext& ctx);
+std::unique_ptr<DistillTerm> make_ab(const TermContext& ctx);
+std::unique_ptr<DistillTerm> make_factor_transfer(const TermContext& ctx);
 
 }  // namespace kdprune::losses::feature
