@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
       } else if (term != "ce") {
         k.weighting = "repdistiller", k.extra = term, k.beta = 1.0, alpha = 1.0;
       }
-      const auto obj = losses::distill_objective(term == "ce" ? nullptr : teacher, s, k, alpha, "off", {3, 32, 32});
+      const auto obj = losses::distill_objective(term == "ce" ? nullptr : teacher, s, k, alpha, "off", {3, 32, 32},
+                                                 data.train.labels.index_select(0, torch::tensor(idx).to(device)));
       module_params = obj.trainable ? models::parameter_count(*obj.trainable) : 0;
       try {
         const auto res = train::fit({.model = *s, .data = data, .indices = idx, .train = t, .loss = obj.loss,

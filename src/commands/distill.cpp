@@ -115,8 +115,11 @@ nlohmann::json distill(const CommandOptions& opts) {
                kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : " + " + std::to_string(w.extra) + "*" + kd.extra);
 
   const auto spec = s.model_spec();
+  const auto& labels = s.data.train.labels;
+  const auto view_labels = labels.index_select(0, torch::tensor(s.view.indices, torch::kInt64).to(labels.device()));
   const auto objective = losses::distill_objective(needs_teacher ? teacher : nullptr, student, kd, alpha, s.config.train.amp,
-                                                   {spec.in_channels, spec.image_size, s.data.train.images.size(3)});
+                                                   {spec.in_channels, spec.image_size, s.data.train.images.size(3)},
+                                                   view_labels);
   if (objective.trainable) {
     int64_t trained = 0, frozen = 0;
     for (const auto& p : objective.trainable->parameters()) (p.requires_grad() ? trained : frozen) += p.numel();

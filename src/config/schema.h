@@ -73,6 +73,8 @@ template <class V> void describe(V& v, KdSection& s) {
   v.field("beta", s.beta, non_negative());
   v.field("extra", s.extra);
   v.field("init_epochs", s.init_epochs, non_negative_int());
+  v.field("hint_layer", s.hint_layer, non_negative_int());
+  v.field("nce_k", s.nce_k, positive_int());
 }
 
 template <class V> void describe(V& v, PruneSection& s) {

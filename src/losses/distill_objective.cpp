@@ -28,11 +28,12 @@ OutputShapes probe(const models::Model& m, const std::vector<int64_t>& input) {
 }  // namespace
 
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
-                            const std::string& amp, const std::vector<int64_t>& input) {
+                            const std::string& amp, const std::vector<int64_t>& input,
+                            const torch::Tensor& view_labels) {
   const LossWeights w = loss_weights(kd, alpha);
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
   if (needs_teacher && !teacher) throw Error("kd.teacher: a teacher checkpoint is needed when alpha > 0");
-  TermContext ctx{kd, {}, {}, ""};
+  TermContext ctx{kd, {}, {}, "", view_labels};
   if (teacher && student) ctx.student = probe(student, input), ctx.teacher = probe(teacher, input);
   std::shared_ptr<DistillTerm> kd_term = create_kd_loss(kd.loss, ctx, "kd.loss");
   std::shared_ptr<DistillTerm> extra_term;
@@ -52,7 +53,8 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
       objective.init_term = name;
       objective.init = term->init_stage();
       const bool preact = objective.init.preact;
-      objective.init_loss = [=, term = term](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor&) {
+      objective.init_loss = [=, term = term](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor&,
+                                             const train::BatchInfo&) {
         models::ModelOutput t;
         {
           torch::NoGradGuard no_grad;
@@ -64,8 +66,9 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
         return term->init_loss(out, t);
       };
     }
-  objective.loss = [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y) {
-    const auto ce = train::cross_entropy_loss(x, out, y);
+  objective.loss = [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                       const train::BatchInfo& batch) {
+    const auto ce = train::cross_entropy_loss(x, out, y, batch);
     if (!needs_teacher) return combine(w, ce, torch::Tensor(), torch::Tensor());
     models::ModelOutput t;
     {
@@ -73,6 +76,8 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
       train::AutocastScope autocast(amp, x.device());
       t = teacher->forward_all(x);
     }
+    if (w.kd != 0.0) kd_term->on_batch(batch);
+    if (extra_term && w.extra != 0.0) extra_term->on_batch(batch);
     const auto kd_value = w.kd != 0.0 ? (*kd_term)(out, t, y) : torch::Tensor();
     const auto extra_value = extra_term && w.extra != 0.0 ? (*extra_term)(out, t, y) : torch::Tensor();
     return combine(w, ce, kd_value, extra_value);

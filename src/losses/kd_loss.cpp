@@ -37,7 +37,7 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
   using namespace feature;
   static const std::vector<KdLossEntry> entries = {
       {"kd", "vanilla KD: tau^2 * KL(softmax(z_t/tau) || softmax(z_s/tau)), batch mean", &make_vanilla},
-      {"fitnet", "FitNets: MSE of the teacher's feat[2] and the student's through a trained ConvReg (conv, BN, ReLU)", &make_fitnet},
+      {"fitnet", "FitNets: MSE of the teacher's feat[kd.hint_layer] (2) and the student's through a trained ConvReg (conv, BN, ReLU)", &make_fitnet},
       {"at", "AT: attention maps normalize(mean_c f^2) of every stage, mean squared difference, summed", &make_attention},
       {"sp", "SP: normalised batch similarity matrices of the last stage, ||G_t - G_s||^2 / B^2", &make_similarity},
       {"pkt", "PKT: cosine-similarity distributions of the embeddings, KL-style mean", &make_pkt},
@@ -48,6 +48,7 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
       {"fsp", "FSP: flow matrices of consecutive feature maps, MSE, in an init stage of kd.init_epochs (0 after)", &make_fsp},
       {"ab", "AB: activation-boundary margin loss on pre-activation stage outputs through connectors, in an init stage (0 after)", &make_ab},
       {"ft", "FT: factor transfer, L1 of normalised factors of the last stage; paraphraser trained in an init stage, translator with the student", &make_factor_transfer},
+      {"crd", "CRD: contrastive NCE of 128-d embeddings against per-sample memory banks, kd.nce_k negatives of other classes", &make_crd},
   };
   return entries;
 }
@@ -55,7 +56,7 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
 std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const TermContext& ctx, const std::string& key) {
   for (const auto& e : kd_loss_registry())
     if (e.name == name) {
-      TermContext named{ctx.kd, ctx.student, ctx.teacher, key + "=" + name};
+      TermContext named{ctx.kd, ctx.student, ctx.teacher, key + "=" + name, ctx.labels};
       return e.create(named);
     }
   std::string known;

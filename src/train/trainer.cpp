@@ -30,7 +30,7 @@ uint64_t stream_seed(int64_t seed, int64_t epoch, uint64_t stream) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
-constexpr uint64_t kOrderStream = 1, kAugmentStream = 2;
+constexpr uint64_t kOrderStream = 1, kAugmentStream = 2, kLossStream = 3;
 
 void set_lr(torch::optim::SGD& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
@@ -43,7 +43,7 @@ void to_channels_last(models::ModelImpl& model) {
 
 }  // namespace
 
-torch::Tensor cross_entropy_loss(const torch::Tensor&, const models::ModelOutput& out, const torch::Tensor& y) {
+torch::Tensor cross_entropy_loss(const torch::Tensor&, const models::ModelOutput& out, const torch::Tensor& y, const BatchInfo&) {
   return torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32), y);
 }
 
@@ -124,7 +124,8 @@ TrainResult fit(const TrainInputs& in) {
   Progress progress(stop, steps, state.epochs_done, 30.0);
   for (int64_t epoch = state.epochs_done; epoch < stop; ++epoch) {
     const auto epoch_start = Clock::now();
-    const auto order = view.index_select(0, epoch_permutation(n, in.seed, epoch).to(device));
+    const auto perm = epoch_permutation(n, in.seed, epoch).to(device);
+    const auto order = view.index_select(0, perm);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(in.seed, epoch, kAugmentStream));
     auto loss_sum = torch::zeros({}, i64.dtype(torch::kFloat64));
     auto correct = torch::zeros({}, i64);
@@ -146,7 +147,9 @@ TrainResult fit(const TrainInputs& in) {
         if (in.freeze_model) frozen.emplace();
         out = model.forward_all(x);
       }
-      const auto loss = in.loss(x, out, y);
+      const auto positions = perm.slice(0, s, e);
+      const BatchInfo batch{positions, epoch, step, n, stream_seed(in.seed, epoch * steps + step, kLossStream)};
+      const auto loss = in.loss(x, out, y, batch);
       opt.zero_grad();
       scaler.scale(loss).backward();
       scaler.step(opt);

@@ -13,6 +13,7 @@
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
+#include "losses/feature/feature_common.h"
 #include "test_files.h"
 
 using namespace kdprune;
@@ -166,6 +167,15 @@ TEST(FeatureKd, MismatchedStudentAndTeacherAreOneLineErrors) {
             "KD loss 'kd.extra=fitnet': no regressor from the student's hint layer (32x1x1) to the teacher's (32x4x4): "
             "the student map is smaller, not half");
   EXPECT_EQ(error_of("at", three, three), "accepted");
+  KdSection hint4;
+  hint4.hint_layer = 4;
+  try {
+    losses::create_kd_loss("fitnet", losses::TermContext{hint4, three, four, ""}, "kd.extra");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "KD loss 'kd.extra=fitnet': kd.hint_layer = 4, but feat[0..3] (the stem and 3 stages) "
+                                     "are what student and teacher both have");
+  }
 }
 
 // FSP's init stage through the CLI: kd.init_epochs epochs on the student's feature layers only
@@ -229,4 +239,104 @@ TEST(FeatureKd, AbAndFtInitStagesTrainWhatRepDistillerTrains) {
   EXPECT_TRUE(torch::equal(after_ab.at("fc.weight"), untrained.at("fc.weight")));
   for (const auto& [name, value] : untrained)  // FT's init stage leaves every student tensor as it was
     EXPECT_TRUE(torch::equal(after_ft.at(name), value)) << name;
+}
+
+// CRD against RepDistiller's criterion.py and memory.py in PyTorch: on the contrast indices kdprune
+// drew (checked here to be RepDistiller's "exact" sampling), the loss, the gradients of the student
+// embedding and both Embeds, the memory banks after the momentum update, and Z (fixed after the
+// first batch).
+TEST(FeatureKd, CrdMatchesRepDistillersCriterionAndMemory) {
+  test::TempDir d;
+  Pair p = fixed_outputs();
+  KdSection kd;
+  kd.nce_k = 8;
+  // 20 samples in the view, classes 0..3 (5 each): 15 negatives per sample.
+  const auto labels = torch::arange(20, torch::kInt64).remainder(4);
+  const losses::TermContext ctx{kd, losses::output_shapes(p.s), losses::output_shapes(p.t), "", labels};
+  torch::manual_seed(5);
+  auto term = losses::create_kd_loss("crd", ctx, "kd.extra");
+  auto modules = term->trainable();
+  ASSERT_TRUE(modules);
+  const auto positions = torch::tensor({3, 7, 0, 12, 19, 5}, torch::kInt64);
+  const uint64_t seed = 42;
+  const auto idx = losses::feature::crd_contrast_indices(losses::feature::class_index(labels), positions, 8, seed);
+  ASSERT_EQ(idx.sizes(), (std::vector<int64_t>{6, 9}));
+  EXPECT_TRUE(torch::equal(idx.select(1, 0), positions)) << "exact mode: the positive is the sample itself";
+  for (int64_t i = 0; i < 6; ++i) {
+    const auto neg = idx[i].slice(0, 1);
+    EXPECT_TRUE(labels.index_select(0, neg).ne(labels[positions[i].item<int64_t>()]).all().item<bool>()) << i;
+    EXPECT_EQ(std::get<0>(at::_unique(neg)).numel(), 8) << "without replacement where 15 >= k";
+  }
+  EXPECT_TRUE(torch::equal(idx, losses::feature::crd_contrast_indices(losses::feature::class_index(labels), positions, 8, seed)));
+  EXPECT_FALSE(torch::equal(idx, losses::feature::crd_contrast_indices(losses::feature::class_index(labels), positions, 8, seed + 1)));
+  // k above the negatives: with replacement, still other classes only.
+  const auto many = losses::feature::crd_contrast_indices(losses::feature::class_index(labels), positions, 40, seed);
+  for (int64_t i = 0; i < 6; ++i)
+    EXPECT_TRUE(labels.index_select(0, many[i].slice(0, 1)).ne(labels[positions[i].item<int64_t>()]).all().item<bool>());
+
+  train::NamedTensors inputs;
+  inputs.emplace_back("s.emb", p.s.embedding.detach());
+  inputs.emplace_back("t.emb", p.t.embedding);
+  inputs.emplace_back("idx", idx);
+  inputs.emplace_back("positions", positions);
+  for (const auto& kv : modules->named_parameters()) inputs.emplace_back("param." + kv.key(), kv.value().detach().clone());
+  for (const auto& kv : modules->named_buffers()) inputs.emplace_back("buf." + kv.key(), kv.value().clone());
+  train::write_torch_save(d.file("crd.pth"), inputs, nlohmann::json::object());
+  const train::BatchInfo batch{positions, 0, 0, 20, seed};
+  term->on_batch(batch);
+  const auto loss = (*term)(p.s, p.t, torch::Tensor());
+  loss.backward();
+  const std::string cmd = std::string(KDPRUNE_PYTHON) + " " + KDPRUNE_SOURCE_DIR + "/tests/python/feature_losses.py " + d.path() + " crd";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto theirs = train::read_torch_save_state_dict(d.file("crd.out.pth"), "crd");
+  std::map<std::string, torch::Tensor> t(theirs.tensors.begin(), theirs.tensors.end());
+  auto buffers = modules->named_buffers();
+  std::map<std::string, torch::Tensor> o = {{"loss", loss.detach()}, {"grad.s.emb", p.s.embedding.grad()},
+                                            {"memory_s", buffers["memory_s"]}, {"memory_t", buffers["memory_t"]},
+                                            {"z", buffers["z"]}};
+  for (const auto& kv : modules->named_parameters()) o["grad.param." + kv.key()] = kv.value().grad();
+  EXPECT_EQ(o.size(), t.size());
+  for (const auto& [key, value] : o) {
+    ASSERT_TRUE(t.count(key)) << key;
+    const double scale = std::max(1.0, t[key].abs().max().item<double>());
+    EXPECT_TRUE(torch::allclose(value, t[key].to(value.dtype()), 1e-4, 1e-6 * scale))
+        << key << ": max |diff| " << (value - t[key].to(value.dtype())).abs().max().item<double>();
+  }
+  // Z stays as set by the first batch.
+  const auto z = buffers["z"].clone();
+  term->on_batch({positions, 0, 1, 20, seed + 1});
+  (*term)(p.s, p.t, torch::Tensor());
+  EXPECT_TRUE(torch::equal(z, buffers["z"]));
+  // Without the view's labels: a one-line error.
+  try {
+    losses::create_kd_loss("crd", {kd, losses::output_shapes(p.s), losses::output_shapes(p.t), ""}, "kd.extra");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "KD loss 'kd.extra=crd' needs the training view's labels (its negatives are samples of other classes)");
+  }
+}
+
+// CRD through the CLI on a pruned view: the banks are sized by the view (not the dataset), and
+// the memory goes into the checkpoint.
+TEST(FeatureKd, CrdTrainsOnAPrunedViewThroughTheCli) {
+  test::TempDir d;
+  const std::string data =
+      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
+      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
+      " train.batch_size=16 ";
+  ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
+  const auto r = test::run("distill" + data + "run.name=s train.epochs=2 data.fraction=0.5 kd.teacher=" +
+                           d.file("t/model.pt") + " kd.weighting=repdistiller kd.alpha=1 kd.beta=1 kd.extra=crd kd.nce_k=64");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // embed_s 64·128 + 128, embed_t the same
+  EXPECT_NE(r.out.find("KD loss modules trained with the student: 16640 parameters"), std::string::npos) << r.out;
+  torch::serialize::InputArchive archive;
+  archive.load_from(d.file("s/checkpoint.pt"));
+  torch::serialize::InputArchive modules, extra;
+  ASSERT_TRUE(archive.try_read("kd_modules", modules));
+  ASSERT_TRUE(modules.try_read("extra", extra));
+  torch::Tensor memory;
+  ASSERT_TRUE(extra.try_read("memory_s", memory, /*is_buffer=*/true));
+  EXPECT_EQ(memory.sizes(), (std::vector<int64_t>{32, 128})) << "one row per sample of the view";
 }

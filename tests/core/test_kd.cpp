@@ -95,7 +95,9 @@ TEST(DistillObjective, TeacherSeesTheSameBatchInEvalModeWithoutGradients) {
   auto x = torch::randn({4, 1, 8, 8});
   auto y = torch::tensor({0, 1, 2, 0});
   auto out = student->forward_all(x);
-  auto loss = obj(x, out, y);
+  const auto positions = torch::arange(4);
+  const train::BatchInfo batch{positions, 0, 0, 4, 0};
+  auto loss = obj(x, out, y, batch);
   torch::Tensor expect;
   {
     torch::NoGradGuard ng;
@@ -106,7 +108,7 @@ TEST(DistillObjective, TeacherSeesTheSameBatchInEvalModeWithoutGradients) {
   loss.backward();
   for (const auto& p : teacher->parameters()) EXPECT_FALSE(p.grad().defined()) << "no gradient reaches the teacher";
   auto plain = losses::distill_objective(nullptr, nullptr, k, 0.0, "off", {1, 8, 8}).loss;
-  EXPECT_TRUE(torch::equal(plain(x, out, y), torch::nn::functional::cross_entropy(out.logits, y)));
+  EXPECT_TRUE(torch::equal(plain(x, out, y, batch), torch::nn::functional::cross_entropy(out.logits, y)));
   EXPECT_THROW(losses::distill_objective(nullptr, nullptr, k, 0.5, "off", {1, 8, 8}), Error);
   k.loss = "crd9000";
   EXPECT_THROW(losses::distill_objective(teacher, nullptr, k, 0.5, "off", {1, 8, 8}), Error);
@@ -150,7 +152,7 @@ TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
   for (size_t i = 0; i < pr.size(); ++i) EXPECT_TRUE(torch::equal(pr[i], pb[i])) << i;
 }
 
-// A feature term's trainable modules (VID's regressors) are in the optimizer and the checkpoint:
+// A feature term's trainable modules (VID's regressors, CRD's embeddings and memory) are in the optimizer and the checkpoint:
 // a run killed mid-epoch and resumed ends with the same student *and* modules as one that was not.
 TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
   DataSection d;
@@ -166,11 +168,14 @@ TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
   t.checkpoint_every = 1;
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet14", {1, 4, 8});
+  // VID (regressors) and CRD (embeddings, plus memory banks and Z as buffers, negatives drawn per step)
+  for (const std::string extra : {"vid", "crd"}) {
+  SCOPED_TRACE(extra);
   KdSection k;
-  k.weighting = "repdistiller", k.extra = "vid", k.beta = 1.0;
+  k.weighting = "repdistiller", k.extra = extra, k.beta = 1.0, k.nce_k = 16;
   auto objective = [&](const models::Model& student) {
     torch::manual_seed(9);
-    return losses::distill_objective(teacher, student, k, 1.0, "off", {1, 8, 8});
+    return losses::distill_objective(teacher, student, k, 1.0, "off", {1, 8, 8}, data.train.labels);
   };
   kdprune::test::TempDir dir;
   torch::manual_seed(3);
@@ -203,6 +208,10 @@ TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
   for (size_t i = 0; i < mr.size(); ++i) EXPECT_TRUE(torch::equal(mr[i], mb[i])) << "module parameter " << i;
   // The plain model file of the student holds no module weights.
   EXPECT_EQ(models::parameter_count(*b), models::parameter_count(*models::create_model("resnet8", {1, 4, 8})));
+  auto br = o_ref.trainable->buffers(), bb = o_b.trainable->buffers();
+  ASSERT_EQ(br.size(), bb.size());
+  for (size_t i = 0; i < br.size(); ++i) EXPECT_TRUE(torch::equal(br[i], bb[i])) << "module buffer " << i;
+  }
 }
 
 // FT: the paraphraser, trained in the init stage and frozen afterwards, is in the main run's

@@ -89,8 +89,9 @@ TEST(Resume, NonFiniteLossStopsNamingEpochAndStepKeepingCheckpoint) {
   std::iota(idx.begin(), idx.end(), 0);
   kdprune::test::TempDir d;
   int64_t calls = 0;
-  auto poisoned = [&](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y) {
-    auto loss = train::cross_entropy_loss(x, out, y);
+  auto poisoned = [&](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                      const train::BatchInfo& b) {
+    auto loss = train::cross_entropy_loss(x, out, y, b);
     return ++calls == 5 + 3 ? loss * std::nan("") : loss;  // epoch 2 (5 steps/epoch), step 3
   };
   torch::manual_seed(0);

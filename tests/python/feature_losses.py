@@ -228,8 +228,60 @@ def loss_of(name, module, sf, tf, se, te):
     raise SystemExit(f"unknown loss {name}")
 
 
+def crd(d, path_out):
+    """crd/criterion.py CRDLoss and crd/memory.py ContrastMemory on kdprune's contrast indices, memory
+    banks and Embed weights (nce_t 0.07, nce_m 0.5, feat_dim 128; n = the view size): the loss, the
+    gradients, the banks after the update and Z."""
+    se = d["s.emb"].clone().requires_grad_()
+    te = d["t.emb"]
+    idx, y = d["idx"], d["positions"]
+    mem_v1, mem_v2 = d["buf.memory_s"].clone(), d["buf.memory_t"].clone()
+    n, T, momentum, eps = mem_v1.shape[0], 0.07, 0.5, 1e-7
+    embed_s, embed_t = nn.Linear(se.shape[1], 128), nn.Linear(te.shape[1], 128)
+    with torch.no_grad():
+        for k, p in list(embed_s.named_parameters()):
+            p.copy_(d["param.embed_s." + k])
+        for k, p in list(embed_t.named_parameters()):
+            p.copy_(d["param.embed_t." + k])
+
+    def normalize(x):  # criterion.py Normalize(2)
+        return x.div(x.pow(2).sum(1, keepdim=True).pow(0.5))
+    v1, v2 = normalize(embed_s(se)), normalize(embed_t(te))
+    bsz, K = v1.shape[0], idx.shape[1] - 1
+    w1 = torch.index_select(mem_v1, 0, idx.view(-1)).detach().view(bsz, K + 1, 128)
+    out_v2 = torch.exp(torch.div(torch.bmm(w1, v2.view(bsz, 128, 1)), T))
+    w2 = torch.index_select(mem_v2, 0, idx.view(-1)).detach().view(bsz, K + 1, 128)
+    out_v1 = torch.exp(torch.div(torch.bmm(w2, v1.view(bsz, 128, 1)), T))
+    z1 = (out_v1.mean() * n).item()
+    z2 = (out_v2.mean() * n).item()
+    out_v1, out_v2 = torch.div(out_v1, z1).contiguous(), torch.div(out_v2, z2).contiguous()
+    with torch.no_grad():
+        for mem, v in ((mem_v1, v1), (mem_v2, v2)):
+            pos = torch.index_select(mem, 0, y.view(-1))
+            pos.mul_(momentum).add_(torch.mul(v, 1 - momentum))
+            mem.index_copy_(0, y, pos.div(pos.pow(2).sum(1, keepdim=True).pow(0.5)))
+
+    def contrast_loss(x):
+        m, Pn = x.size(1) - 1, 1 / float(n)
+        P_pos = x.select(1, 0)
+        log_D1 = torch.div(P_pos, P_pos.add(m * Pn + eps)).log_()
+        P_neg = x.narrow(1, 1, m)
+        log_D0 = torch.div(P_neg.clone().fill_(m * Pn), P_neg.add(m * Pn + eps)).log_()
+        return - (log_D1.sum(0) + log_D0.view(-1, 1).sum(0)) / bsz
+    loss = (contrast_loss(out_v1) + contrast_loss(out_v2)).squeeze()
+    loss.backward()
+    out = {"loss": loss.detach(), "grad.s.emb": se.grad, "memory_s": mem_v1, "memory_t": mem_v2,
+           "z": torch.tensor([z1, z2])}
+    for side, e in (("embed_s", embed_s), ("embed_t", embed_t)):
+        for k, p in e.named_parameters():
+            out[f"grad.param.{side}.{k}"] = p.grad
+    torch.save(out, path_out)
+
+
 def run(path_in, path_out, name):
     d = torch.load(path_in, weights_only=True)["state_dict"]
+    if name == "crd":
+        return crd(d, path_out)
     sf = [d[f"s.f{i}"].clone().requires_grad_() for i in range(4)]
     tf = [d[f"t.f{i}"] for i in range(4)]
     se = d["s.emb"].clone().requires_grad_()

@@ -84,7 +84,9 @@ struct KdSection {
   double gamma = 1.0;                    // repdistiller CE weight
   double beta = 0.0;                     // repdistiller weight of the extra (feature) term
   std::string extra;                     // name of the extra term; "" = none
-  int64_t init_epochs = 30;              // the init stage of terms that have one (FSP), RepDistiller's --init_epochs
+  int64_t init_epochs = 30;              // the init stage of terms that have one (FSP, AB, FT), RepDistiller's --init_epochs
+  int64_t hint_layer = 2;                // FitNets' hint: feat[hint_layer] (0 the stem, 1..k the stages), --hint_layer
+  int64_t nce_k = 16384;                 // CRD's negatives per sample, RepDistiller's --nce_k
 };
 
 struct PruneSection {

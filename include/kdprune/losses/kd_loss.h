@@ -6,6 +6,7 @@
 
 #include "kdprune/config/config.h"
 #include "kdprune/models/model.h"
+#include "kdprune/train/trainer.h"
 
 namespace kdprune::losses {
 
@@ -24,6 +25,8 @@ class DistillTerm {
   // Modules the term trains (regressors, embeddings): they join the student's optimizer and its
   // checkpoint, and train() with it; nullptr if none.
   virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
+  // Called with each training batch before the term (CRD: which samples, this step's randomness).
+  virtual void on_batch(const train::BatchInfo& /*batch*/) {}
   // Terms that RepDistiller trains in an init stage before the main training (FSP, AB, FT;
   // helper/pretrain.py): the loss of that stage and what it trains.
   virtual bool has_init_stage() const { return false; }
@@ -51,6 +54,7 @@ struct TermContext {
   const KdSection& kd;
   OutputShapes student, teacher;
   std::string name;  // the loss's registry name, for messages
+  torch::Tensor labels{};  // the training view's labels in view order (CRD's negatives); may be undefined
 };
 
 struct KdLossEntry {

@@ -47,9 +47,20 @@ class TrainObserver {
   virtual void on_epoch_end(int64_t /*epoch*/) {}
 };
 
-// loss(x, output, labels): x is the augmented, normalised batch (a KD loss runs its teacher on it).
-using LossFn = std::function<torch::Tensor(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y)>;
-torch::Tensor cross_entropy_loss(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y);
+// Where a batch sits in the run, for losses that keep per-sample state (CRD's memory) or draw
+// per-step randomness (CRD's negatives) reproducibly, resumed runs included.
+struct BatchInfo {
+  const torch::Tensor& positions;  // the samples' positions in the training view (0..view_size-1), int64
+  int64_t epoch = 0, step = 0;     // 0-based
+  int64_t view_size = 0;
+  uint64_t rng_seed = 0;  // a seed for this step's randomness: a pure function of (run seed, epoch, step)
+};
+
+// loss(x, output, labels, batch): x is the augmented, normalised batch (a KD loss runs its teacher on it).
+using LossFn = std::function<torch::Tensor(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                           const BatchInfo& batch)>;
+torch::Tensor cross_entropy_loss(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                 const BatchInfo& batch);
 
 struct TrainInputs {
   models::ModelImpl& model;

@@ -41,6 +41,18 @@ class ConvRegImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConvReg);
 
+// The training view's samples grouped by class, for CRD's negatives: `sorted` the positions in
+// class order (stable), class c at [start[c], start[c] + count[c]).
+struct ClassIndex {
+  torch::Tensor labels, sorted;  // int64, CPU
+  std::vector<int64_t> start, count;
+};
+ClassIndex class_index(const torch::Tensor& labels);
+// CRD's "exact" contrast indices (dataset/cifar100.py CIFAR100InstanceSample): per sample its own
+// position, then k positions of other classes drawn uniformly, without replacement where there
+// are at least k, from a generator seeded with `seed`. B×(k+1), int64, CPU.
+torch::Tensor crd_contrast_indices(const ClassIndex& classes, const torch::Tensor& positions, int64_t k, uint64_t seed);
+
 std::unique_ptr<DistillTerm> make_fitnet(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_attention(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_similarity(const TermContext& ctx);
@@ -52,5 +64,6 @@ std::unique_ptr<DistillTerm> make_correlation(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_fsp(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_ab(const TermContext& ctx);
 std::unique_ptr<DistillTerm> make_factor_transfer(const TermContext& ctx);
+std::unique_ptr<DistillTerm> make_crd(const TermContext& ctx);
 
 }  // namespace kdprune::losses::feature
