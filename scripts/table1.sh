@@ -24,6 +24,8 @@
 #             cc:0.02 nst:50; vid and rkd 1)
 #   SEEDS     student seeds, space-separated [the config's experiment.seeds]
 #   ALPHA, BETA  the feature rows' KD and feature-term weights [1 and 1, the paper's]
+#   TERM_OVERRIDES  KEY=VALUE words for the feature rows' students only, e.g. "kd.init_epochs=5
+#             kd.nce_k=4096" for short runs (the base experiment's students keep theirs) [none]
 #   NAME      the base experiment's name [the config's experiment.name]
 #   KDPRUNE_RUNS  the run root [the config's run.root]    METRIC  best|last [best]
 #   KDPRUNE   the binary [build/kdprune of this checkout, else kdprune on PATH]
@@ -66,6 +68,10 @@ if [ -n "${SEEDS:-}" ]; then
   common+=("experiment.seeds=[$(IFS=,; echo "${seeds[*]}")]")
 fi
 common+=("$@")
+read -r -a term_overrides <<<"${TERM_OVERRIDES:-}"
+for o in "${term_overrides[@]}"; do
+  [[ $o == kd.*=* ]] || { echo "table1.sh: TERM_OVERRIDES: '$o' is not a kd.KEY=VALUE word" >&2; exit 1; }
+done
 
 # Each method must be a registered KD loss (kdprune info, "KD losses"): checked before anything runs.
 registered=$("$kdprune" info 2>/dev/null | sed -n '/^KD losses/,/^$/p' | sed -n 's/^  \([A-Za-z0-9_]*\)  .*/\1/p' | tr '\n' ' ')
@@ -275,6 +281,7 @@ args_of() {
     exp_args=("${common[@]}" "run.root=$runs" "experiment.name=$name-$1" "experiment.teacher_archs=" "experiment.teacher_fractions="
               "experiment.teacher_models=$teachers" "experiment.pruners=$pruners" "experiment.alphas=[$alpha]"
               "experiment.student.kd.extra=${term_of[$1]}" "experiment.student.kd.beta=${beta_of[$1]}")
+    for o in "${term_overrides[@]}"; do exp_args+=("experiment.student.$o"); done
   fi
 }
 

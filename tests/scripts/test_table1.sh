@@ -5,14 +5,15 @@
 # line per student of every experiment; a run trains them and writes the merged CSV (a method
 # column: none, kd, vid, at) and the table (rows methods, columns f); the feature experiments
 # reuse the base's teacher and scores and their students really train with kd.extra and kd.beta;
-# a second call reuses everything; TERM:BETA gives a term its own beta (and row); plot_figures.py draws Table 1 from the merged CSV (and from the
+# a second call reuses everything; TERM:BETA gives a term its own beta (and row); TERM_OVERRIDES
+# reach the feature rows' students only; plot_figures.py draws Table 1 from the merged CSV (and from the
 # results.csv files with --table1); an unknown method is refused before anything runs.
 # Usage: test_table1.sh KDPRUNE_BINARY   (KDPRUNE_TEST_JOBS=N: N students at once, default 1)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin=$(cd "$(dirname "${1:?usage: test_table1.sh KDPRUNE_BINARY}")" && pwd)/$(basename "$1")
 export KDPRUNE=$bin
-unset NAME SEEDS ALPHA BETA METRIC PRINT JOBS CONFIG KDPRUNE_RUNS
+unset NAME SEEDS ALPHA BETA METRIC PRINT JOBS CONFIG KDPRUNE_RUNS TERM_OVERRIDES
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 cat > "$tmp/exp.yaml" <<'YAML'
@@ -125,6 +126,15 @@ grep -Eq '^\| AT \(β = 1000\) +\|' beta.txt || { cat beta.txt; fail "at:1000: n
 grep -q "VID = CE + 1·KD + 1·L_R; AT = CE + 1·KD + 1000·L_R" beta.txt || { cat beta.txt; fail "at:1000: each row's beta"; }
 if METHODS="at:x" CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" > badbeta.txt 2>&1; then fail "METHODS=at:x ran"; fi
 grep -q "the beta 'x' is not a number" badbeta.txt || { cat badbeta.txt; fail "no clear message for at:x"; }
+# TERM_OVERRIDES reach the feature rows' students only (here the AB row's, with a 1-epoch init stage).
+METHODS="ab" TERM_OVERRIDES="kd.init_epochs=1" PRINT=1 CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" \
+  > over.txt 2>&1 || { cat over.txt; fail "TERM_OVERRIDES"; }
+[ "$(grep "distill .* kd.init_epochs=1 " over.txt | grep -c "run.root=[^ ]*t1-ab ")" = 2 ] || { cat over.txt; fail "TERM_OVERRIDES: 2 ab students with kd.init_epochs=1"; }
+grep "distill " over.txt | grep -v "run.root=[^ ]*t1-ab " && fail "TERM_OVERRIDES: students of other experiments to run"
+if TERM_OVERRIDES="train.epochs=3" CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" > badover.txt 2>&1; then
+  fail "TERM_OVERRIDES=train.epochs=3 ran"
+fi
+grep -q "'train.epochs=3' is not a kd.KEY=VALUE word" badover.txt || { cat badover.txt; fail "no clear message for a non-kd override"; }
 # back to the vid, at table for the figures
 CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" > /dev/null 2>&1 || fail "third call"
 
