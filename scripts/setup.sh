@@ -10,10 +10,12 @@ set -euo pipefail
 TORCH_VERSION="${KDPRUNE_TORCH:-2.15.0}"
 NUMPY_VERSION="2.3.5"
 TENSORBOARD_VERSION="2.21.0"
+PILLOW_VERSION="13.0.0"
 VENV="${KDPRUNE_VENV:-$HOME/.cache/kdprune/venv}"
 APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   libmatio-dev zlib1g-dev dataset-fashion-mnist
+  libjpeg62-turbo-dev libpng-dev      # the imagefolder dataset's JPEG and PNG decoding
   libprotobuf-dev protobuf-compiler   # TensorBoard event files
   python3-matplotlib python3-pandas   # scripts/plot_figures.py
   clang libclang-rt-14-dev)           # scripts/fuzz.sh: libFuzzer and the sanitizers
@@ -42,9 +44,11 @@ if [ "${KDPRUNE_SKIP_TORCH:-0}" != 1 ]; then
   fi
   # numpy: the interop tests write PyTorch checkpoints that carry numpy scalars, as RepDistiller's do.
   # tensorboard: the tests read kdprune's event files back with TensorBoard's own reader.
-  if ! "$VENV/bin/python" -c 'import numpy, tensorboard' 2>/dev/null; then
-    log "installing numpy==$NUMPY_VERSION tensorboard==$TENSORBOARD_VERSION into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "numpy==$NUMPY_VERSION" "tensorboard==$TENSORBOARD_VERSION"
+  # pillow: the imagefolder tests write JPEG/PNG files and decode and resize them as torchvision does.
+  if ! "$VENV/bin/python" -c 'import numpy, tensorboard, PIL' 2>/dev/null; then
+    log "installing numpy==$NUMPY_VERSION tensorboard==$TENSORBOARD_VERSION pillow==$PILLOW_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "numpy==$NUMPY_VERSION" \
+      "tensorboard==$TENSORBOARD_VERSION" "pillow==$PILLOW_VERSION"
   fi
 fi
 log "dependencies ready (venv: $VENV)"

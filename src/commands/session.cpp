@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/io/atomic_file.h"
 #include "kdprune/io/metrics_log.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/checkpoint.h"
@@ -67,6 +68,16 @@ void Session::start_run() {
   spdlog::info("device {}, LibTorch {}, {} CPU threads ({})", device.str(), env.torch_version, env.cpu_threads,
                env.openmp_wait);
   spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
+  // Datasets read from image files: which file each training index is, so that scores and subsets
+  // made elsewhere can be mapped by path.
+  if (!data.info.train_files.empty()) {
+    std::string text = "index\tpath\tlabel\n";
+    const auto labels = data.train.labels.to(torch::kCPU, torch::kInt64).contiguous();
+    const int64_t* y = labels.data_ptr<int64_t>();
+    for (size_t i = 0; i < data.info.train_files.size(); ++i)
+      text += std::to_string(i) + "\t" + data.info.train_files[i] + "\t" + std::to_string(y[i]) + "\n";
+    io::write_file_atomic(run_->file("samples.txt"), text);
+  }
 }
 
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,

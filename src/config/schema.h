@@ -27,6 +27,11 @@ template <class V> void describe(V& v, SyntheticSection& s) {
   v.field("noise", s.noise, non_negative());
 }
 
+template <class V> void describe(V& v, ImageFolderSection& s) {
+  v.field("size", s.size, Rule<int64_t>{"an integer in [8, 1024]", [](const int64_t& x) { return x >= 8 && x <= 1024; }});
+  v.field("max_bad", s.max_bad, non_negative_int());
+}
+
 template <class V> void describe(V& v, DataSection& s) {
   v.field("name", s.name, non_empty());
   v.field("root", s.root);
@@ -37,6 +42,7 @@ template <class V> void describe(V& v, DataSection& s) {
   v.field("part", s.part, one_of({"all", "teacher", "student"}));
   v.field("augment", s.augment);
   v.section("synthetic", s.synthetic);
+  v.section("imagefolder", s.imagefolder);
 }
 
 template <class V> void describe(V& v, ModelSection& s) {

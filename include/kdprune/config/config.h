@@ -28,6 +28,11 @@ struct SyntheticSection {  // data.name = synthetic
   double noise = 0.5;  // 0 = every image is its class prototype
 };
 
+struct ImageFolderSection {  // data.name = imagefolder
+  int64_t size = 64;          // images are resized once (shorter side, bilinear) and centre-cropped to size×size
+  int64_t max_bad = 0;        // files that fail to decode: skipped up to this many (each reported), else the run stops
+};
+
 struct DataSection {
   std::string name = "fashion-mnist";
   std::string root;             // default: the dataset's usual location
@@ -38,6 +43,7 @@ struct DataSection {
   std::string part = "all";     // all | teacher | student
   bool augment = true;          // random crop + flip (where valid) during training
   SyntheticSection synthetic;
+  ImageFolderSection imagefolder;
 };
 
 struct ModelSection {

@@ -19,6 +19,9 @@ struct DatasetInfo {
   std::vector<float> mean, std;  // per channel, for normalisation of x/255
   bool flip = false;              // horizontal flips are label-preserving
   std::vector<std::string> class_names;
+  // Image files the training samples came from, by index (imagefolder; written to samples.txt);
+  // empty for datasets stored as arrays.
+  std::vector<std::string> train_files;
 };
 
 struct RawDataset {

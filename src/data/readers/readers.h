@@ -34,5 +34,6 @@ RawDataset load_cifar10(const DataSection& data, int64_t seed);
 RawDataset load_cifar100(const DataSection& data, int64_t seed);
 RawDataset load_svhn(const DataSection& data, int64_t seed);
 RawDataset load_synthetic(const DataSection& data, int64_t seed);
+RawDataset load_image_folder(const DataSection& data, int64_t seed);
 
 }  // namespace kdprune::data

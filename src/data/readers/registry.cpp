@@ -12,6 +12,7 @@ const std::vector<DatasetEntry>& dataset_registry() {
       {"cifar100", "CIFAR-100, binary (train.bin, test.bin) or python version (cifar-100-python); fine labels", &load_cifar100},
       {"svhn", "SVHN cropped digits (train_32x32.mat, test_32x32.mat)", &load_svhn},
       {"synthetic", "seeded class-prototype images of any size (data.synthetic.*)", &load_synthetic},
+      {"imagefolder", "ImageFolder layout root/{train,val}/<class>/<image>, JPEG and PNG, resized once to data.imagefolder.size", &load_image_folder},
   };
   return entries;
 }

@@ -1,0 +1,133 @@
+// JPEG (libjpeg-turbo, Debian's libjpeg62-turbo: the decoder Pillow and torchvision use) and PNG
+// (libpng) files to 8-bit RGB, as PIL's Image.open(path).convert("RGB") gives them: grayscale
+// replicated, palettes expanded, alpha dropped (16-bit PNGs come down to 8 bits by libpng's
+// scaling, where Pillow may clip: not tested), CMYK
+// JPEGs converted with Pillow's formula. The format is told by the file's first bytes.
+#include <csetjmp>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+// jpeglib.h needs size_t and FILE declared before it.
+#include <jpeglib.h>
+#include <jerror.h>  // JWRN_JPEG_EOF
+#include <png.h>
+
+#include "image_io.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::data {
+namespace {
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX] = {};
+  bool truncated = false;
+};
+
+void jpeg_fail(j_common_ptr c) {
+  auto* e = reinterpret_cast<JpegError*>(c->err);
+  (*c->err->format_message)(c, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+// Warnings decode on, as in Pillow, except a file that ends early (Pillow: "image file is truncated").
+void jpeg_warn(j_common_ptr c, int level) {
+  auto* e = reinterpret_cast<JpegError*>(c->err);
+  if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF) {
+    e->truncated = true;
+    (*c->err->format_message)(c, e->message);
+  }
+}
+
+RgbImage decode_jpeg(const std::string& bytes, const std::string& path) {
+  jpeg_decompress_struct cinfo{};
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_fail;
+  err.mgr.emit_message = jpeg_warn;
+  RgbImage img;
+  std::vector<uint8_t> row;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    throw Error("'" + path + "': not a readable JPEG (" + err.message + ")");
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  img.h = cinfo.output_height, img.w = cinfo.output_width;
+  const int channels = cinfo.output_components;
+  img.pixels.resize(static_cast<size_t>(img.h * img.w * 3));
+  row.resize(static_cast<size_t>(img.w * channels));
+  while (cinfo.output_scanline < cinfo.output_height && !err.truncated) {
+    const auto y = static_cast<int64_t>(cinfo.output_scanline);
+    JSAMPROW rows[1] = {row.data()};
+    jpeg_read_scanlines(&cinfo, rows, 1);
+    uint8_t* out = img.pixels.data() + y * img.w * 3;
+    if (!cmyk) {
+      std::memcpy(out, row.data(), row.size());
+      continue;
+    }
+    // Pillow reads every CMYK JPEG as inverted ("CMYK;I", Adobe's convention: C = 255 − stored),
+    // then cmyk2rgb: R = nk − MULDIV255(C, nk) with nk = 255 − K.
+    for (int64_t x = 0; x < img.w; ++x) {
+      const int nk = row[x * 4 + 3];  // 255 − K
+      for (int k = 0; k < 3; ++k) {
+        const int t = (255 - row[x * 4 + k]) * nk + 128;
+        const int v = nk - (((t >> 8) + t) >> 8);
+        out[x * 3 + k] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+    }
+  }
+  if (err.truncated) {
+    jpeg_destroy_decompress(&cinfo);
+    throw Error("'" + path + "': truncated JPEG (" + err.message + ")");
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return img;
+}
+
+RgbImage decode_png(const std::string& bytes, const std::string& path) {
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
+    throw Error("'" + path + "': not a readable PNG (" + png.message + ")");
+  // RGBA keeps the colour values as stored (no compositing); the alpha is then dropped, as
+  // Pillow's convert("RGB") does. 16-bit files come down to 8 bits.
+  png.format = PNG_FORMAT_RGBA;
+  std::vector<uint8_t> rgba(PNG_IMAGE_SIZE(png));
+  if (!png_image_finish_read(&png, nullptr, rgba.data(), 0, nullptr)) {
+    const std::string why = png.message;
+    png_image_free(&png);
+    throw Error("'" + path + "': not a readable PNG (" + why + ")");
+  }
+  RgbImage img;
+  img.h = png.height, img.w = png.width;
+  img.pixels.resize(static_cast<size_t>(img.h * img.w * 3));
+  for (size_t i = 0, n = static_cast<size_t>(img.h * img.w); i < n; ++i)
+    std::memcpy(&img.pixels[i * 3], &rgba[i * 4], 3);
+  return img;
+}
+
+}  // namespace
+
+RgbImage decode_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("'" + path + "': cannot open");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() >= 3 && static_cast<uint8_t>(bytes[0]) == 0xFF && static_cast<uint8_t>(bytes[1]) == 0xD8 &&
+      static_cast<uint8_t>(bytes[2]) == 0xFF)
+    return decode_jpeg(bytes, path);
+  if (bytes.size() >= 8 && png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) == 0)
+    return decode_png(bytes, path);
+  throw Error("'" + path + "': neither a JPEG nor a PNG file (" + std::to_string(bytes.size()) + " bytes)");
+}
+
+}  // namespace kdprune::data

@@ -1,0 +1,147 @@
+// The imagefolder dataset: torchvision's ImageFolder layout, root/train/<class>/**/<image> and
+// root/val/<class>/**/<image>, in its order (classes: the sorted folder names; within a class the
+// sorted os.walk order: by folder, then by file name). JPEG and PNG files (.jpg, .jpeg, .png, any
+// case) are decoded on all cores and brought once to data.imagefolder.size × size by torchvision's
+// eval transform (Resize(size) + CenterCrop(size), Pillow's bilinear), kept as uint8 in memory.
+// Files that fail to decode are reported with their path; up to data.imagefolder.max_bad are
+// skipped (each named in the log), more stop the load. The paths of the training samples, in
+// index order, go to DatasetInfo::train_files (a run writes them to samples.txt).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "image_io.h"
+#include "kdprune/util/error.h"
+#include "readers.h"
+
+namespace kdprune::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Listing {
+  std::vector<std::string> classes;
+  std::vector<std::string> files;
+  std::vector<int64_t> labels;
+  int64_t other_images = 0;  // torchvision's other extensions (.bmp, .webp, ...): not decoded here
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+Listing list_split(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw Error("imagefolder: '" + dir + "' is not a folder (expected <root>/train and <root>/val)");
+  Listing l;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) l.classes.push_back(e.path().filename().string());
+  std::sort(l.classes.begin(), l.classes.end());
+  if (l.classes.empty()) throw Error("imagefolder: '" + dir + "' has no class folders");
+  for (size_t c = 0; c < l.classes.size(); ++c) {
+    // os.walk sorted: by folder, then the sorted file names in it.
+    std::vector<std::pair<std::string, std::string>> found;
+    const fs::path class_dir = fs::path(dir) / l.classes[c];
+    for (const auto& e : fs::recursive_directory_iterator(class_dir, fs::directory_options::follow_directory_symlink)) {
+      if (!e.is_regular_file()) continue;
+      const std::string ext = lower(e.path().extension().string());
+      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png")
+        found.emplace_back(e.path().parent_path().string(), e.path().filename().string());
+      else if (ext == ".ppm" || ext == ".bmp" || ext == ".pgm" || ext == ".tif" || ext == ".tiff" || ext == ".webp")
+        ++l.other_images;
+    }
+    if (found.empty()) throw Error("imagefolder: class folder '" + class_dir.string() + "' has no .jpg, .jpeg or .png file");
+    std::sort(found.begin(), found.end());
+    for (const auto& [folder, name] : found) {
+      l.files.push_back((fs::path(folder) / name).string());
+      l.labels.push_back(static_cast<int64_t>(c));
+    }
+  }
+  return l;
+}
+
+// Decodes and resizes every file on all cores; drops the failures (at most max_bad of them).
+ImageSplit load_split(Listing& l, int64_t size, int64_t max_bad, const std::string& split) {
+  const auto n = static_cast<int64_t>(l.files.size());
+  const int64_t bytes = 3 * size * size;
+  ImageSplit s;
+  s.c = 3, s.h = size, s.w = size;
+  s.images.resize(static_cast<size_t>(n * bytes));
+  std::vector<std::string> errors(static_cast<size_t>(n));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i = next++; i < n; i = next++) {
+      try {
+        const auto chw = resize_centre_crop(decode_image(l.files[static_cast<size_t>(i)]), size);
+        std::copy(chw.begin(), chw.end(), s.images.begin() + i * bytes);
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(i)] = e.what();
+      }
+    }
+  };
+  const unsigned threads = std::max(1u, std::min(std::thread::hardware_concurrency(), 16u));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  std::vector<int64_t> bad;
+  for (int64_t i = 0; i < n; ++i)
+    if (!errors[static_cast<size_t>(i)].empty()) bad.push_back(i);
+  if (static_cast<int64_t>(bad.size()) > max_bad)
+    throw Error("imagefolder: " + std::to_string(bad.size()) + " of " + std::to_string(n) + " " + split +
+                " images failed to decode (data.imagefolder.max_bad = " + std::to_string(max_bad) + "); the first: " +
+                errors[static_cast<size_t>(bad.front())]);
+  for (int64_t i : bad) spdlog::warn("imagefolder: skipped {}", errors[static_cast<size_t>(i)]);
+  // Keep the good ones, in order.
+  int64_t kept = 0;
+  std::vector<std::string> files;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!errors[static_cast<size_t>(i)].empty()) continue;
+    if (kept != i) std::copy_n(s.images.begin() + i * bytes, bytes, s.images.begin() + kept * bytes);
+    s.labels.push_back(l.labels[static_cast<size_t>(i)]);
+    files.push_back(l.files[static_cast<size_t>(i)]);
+    ++kept;
+  }
+  s.images.resize(static_cast<size_t>(kept * bytes));
+  s.n = kept;
+  l.files = std::move(files);
+  if (!bad.empty())
+    spdlog::warn("imagefolder: {} of {} {} images skipped (data.imagefolder.max_bad = {})", bad.size(), n, split, max_bad);
+  return s;
+}
+
+}  // namespace
+
+RawDataset load_image_folder(const DataSection& data, int64_t) {
+  if (data.root.empty()) throw Error("data.root: the imagefolder dataset needs its folder (<root>/train/<class>/..., <root>/val/<class>/...)");
+  Listing train = list_split((fs::path(data.root) / "train").string());
+  Listing val = list_split((fs::path(data.root) / "val").string());
+  if (val.classes != train.classes)
+    throw Error("imagefolder: '" + (fs::path(data.root) / "val").string() + "' has " + std::to_string(val.classes.size()) +
+                " class folders, '" + (fs::path(data.root) / "train").string() + "' " +
+                std::to_string(train.classes.size()) + ": the two must name the same classes");
+  for (const Listing* l : {&train, &val})
+    if (l->other_images > 0)
+      spdlog::warn("imagefolder: {} files with other image extensions (.bmp, .ppm, .pgm, .tif, .tiff, .webp) left out: "
+                   "only JPEG and PNG are decoded (torchvision's ImageFolder would list them)",
+                   l->other_images);
+  const int64_t size = data.imagefolder.size;
+  RawDataset ds;
+  ds.source = data.root;
+  ds.train = load_split(train, size, data.imagefolder.max_bad, "train");
+  ds.test = load_split(val, size, data.imagefolder.max_bad, "val");
+  ds.info.name = "imagefolder";
+  ds.info.classes = static_cast<int64_t>(train.classes.size());
+  ds.info.class_names = train.classes;
+  ds.info.mean = {0.485f, 0.456f, 0.406f};  // ImageNet's, as torchvision's reference recipes
+  ds.info.std = {0.229f, 0.224f, 0.225f};
+  ds.info.flip = true;
+  ds.info.train_files = std::move(train.files);
+  return ds;
+}
+
+}  // namespace kdprune::data
