@@ -82,6 +82,31 @@ TEST(ImageFolder, MatchesTorchvisionsOrderDecodeAndResize) {
   EXPECT_EQ(ds.info.train_files[1], d.file("train/a_cat/p.png"));
   EXPECT_EQ(ds.info.train_files[2], d.file("train/a_cat/sub/b.jpg"));
   EXPECT_EQ(ds.info.mean, (std::vector<float>{0.485f, 0.456f, 0.406f}));
+
+  // The decoded set was saved beside the folder; the next load reads it (a byte changed in the
+  // cache shows up), a changed source file makes it stale (decoded again), the failures it
+  // recorded still count against max_bad, and cache=off writes nothing.
+  const std::string cache = d.file(".kdprune-cache/imagefolder-24px.bin");
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  {
+    std::fstream f(cache, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put(static_cast<char>(ds.test.images.back() ^ 0xFF));
+  }
+  auto cached = data::load_dataset(cfg, 0);
+  EXPECT_EQ(cached.train.images, ds.train.images);
+  EXPECT_EQ(cached.info.train_files, ds.info.train_files);
+  EXPECT_NE(cached.test.images.back(), ds.test.images.back()) << "read from the cache";
+  std::filesystem::last_write_time(d.file("val/c_dog/up.png"), std::filesystem::file_time_type::clock::now());
+  cached = data::load_dataset(cfg, 0);
+  EXPECT_EQ(cached.test.images, ds.test.images) << "a changed file: decoded again";
+  cfg.imagefolder.max_bad = 0;
+  EXPECT_THROW(data::load_dataset(cfg, 0), Error) << "the cached failures count";
+  cfg.imagefolder.max_bad = 1;
+  std::filesystem::remove_all(d.file(".kdprune-cache"));
+  cfg.imagefolder.cache = "off";
+  data::load_dataset(cfg, 0);
+  EXPECT_FALSE(std::filesystem::exists(d.file(".kdprune-cache")));
 }
 
 TEST(ImageFolder, LayoutErrorsNameTheFolder) {

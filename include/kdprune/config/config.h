@@ -31,6 +31,7 @@ struct SyntheticSection {  // data.name = synthetic
 struct ImageFolderSection {  // data.name = imagefolder
   int64_t size = 64;          // images are resized once (shorter side, bilinear) and centre-cropped to size×size
   int64_t max_bad = 0;        // files that fail to decode: skipped up to this many (each reported), else the run stops
+  std::string cache;          // the decoded set is saved here for later runs: "" = <root>/.kdprune-cache, "off" = never
 };
 
 struct DataSection {

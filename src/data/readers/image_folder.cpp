@@ -5,7 +5,8 @@
 // eval transform (Resize(size) + CenterCrop(size), Pillow's bilinear), kept as uint8 in memory.
 // Files that fail to decode are reported with their path; up to data.imagefolder.max_bad are
 // skipped (each named in the log), more stop the load. The paths of the training samples, in
-// index order, go to DatasetInfo::train_files (a run writes them to samples.txt).
+// index order, go to DatasetInfo::train_files (a run writes them to samples.txt). The decoded set
+// is saved (data.imagefolder.cache) and reused while the files are unchanged.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -63,11 +64,12 @@ Listing list_split(const std::string& dir) {
   return l;
 }
 
-// Decodes and resizes every file on all cores; drops the failures (at most max_bad of them).
-ImageSplit load_split(Listing& l, int64_t size, int64_t max_bad, const std::string& split) {
+// Decodes and resizes every file on all cores; the failures are left out and reported.
+DecodedSplit decode_split(const Listing& l, int64_t size) {
   const auto n = static_cast<int64_t>(l.files.size());
   const int64_t bytes = 3 * size * size;
-  ImageSplit s;
+  DecodedSplit d;
+  ImageSplit& s = d.images;
   s.c = 3, s.h = size, s.w = size;
   s.images.resize(static_cast<size_t>(n * bytes));
   std::vector<std::string> errors(static_cast<size_t>(n));
@@ -87,31 +89,33 @@ ImageSplit load_split(Listing& l, int64_t size, int64_t max_bad, const std::stri
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-
-  std::vector<int64_t> bad;
-  for (int64_t i = 0; i < n; ++i)
-    if (!errors[static_cast<size_t>(i)].empty()) bad.push_back(i);
-  if (static_cast<int64_t>(bad.size()) > max_bad)
-    throw Error("imagefolder: " + std::to_string(bad.size()) + " of " + std::to_string(n) + " " + split +
-                " images failed to decode (data.imagefolder.max_bad = " + std::to_string(max_bad) + "); the first: " +
-                errors[static_cast<size_t>(bad.front())]);
-  for (int64_t i : bad) spdlog::warn("imagefolder: skipped {}", errors[static_cast<size_t>(i)]);
   // Keep the good ones, in order.
   int64_t kept = 0;
-  std::vector<std::string> files;
   for (int64_t i = 0; i < n; ++i) {
-    if (!errors[static_cast<size_t>(i)].empty()) continue;
+    if (!errors[static_cast<size_t>(i)].empty()) {
+      d.errors.push_back(errors[static_cast<size_t>(i)]);
+      continue;
+    }
     if (kept != i) std::copy_n(s.images.begin() + i * bytes, bytes, s.images.begin() + kept * bytes);
     s.labels.push_back(l.labels[static_cast<size_t>(i)]);
-    files.push_back(l.files[static_cast<size_t>(i)]);
+    d.files.push_back(l.files[static_cast<size_t>(i)]);
     ++kept;
   }
   s.images.resize(static_cast<size_t>(kept * bytes));
   s.n = kept;
-  l.files = std::move(files);
-  if (!bad.empty())
-    spdlog::warn("imagefolder: {} of {} {} images skipped (data.imagefolder.max_bad = {})", bad.size(), n, split, max_bad);
-  return s;
+  return d;
+}
+
+// More failures than data.imagefolder.max_bad stop the load; fewer are named in the log.
+void check_failures(const DecodedSplit& d, int64_t max_bad, const std::string& split) {
+  const auto bad = static_cast<int64_t>(d.errors.size());
+  const int64_t listed = d.images.n + bad;
+  if (bad > max_bad)
+    throw Error("imagefolder: " + std::to_string(bad) + " of " + std::to_string(listed) + " " + split +
+                " images failed to decode (data.imagefolder.max_bad = " + std::to_string(max_bad) + "); the first: " +
+                d.errors.front());
+  for (const auto& e : d.errors) spdlog::warn("imagefolder: skipped {}", e);
+  if (bad > 0) spdlog::warn("imagefolder: {} of {} {} images skipped (data.imagefolder.max_bad = {})", bad, listed, split, max_bad);
 }
 
 }  // namespace
@@ -130,17 +134,43 @@ RawDataset load_image_folder(const DataSection& data, int64_t) {
                    "only JPEG and PNG are decoded (torchvision's ImageFolder would list them)",
                    l->other_images);
   const int64_t size = data.imagefolder.size;
+  // The decoded set is kept beside the folder for later runs (data.imagefolder.cache).
+  const std::string& cache_dir = data.imagefolder.cache;
+  const std::string cache =
+      cache_dir == "off" ? ""
+                         : ((cache_dir.empty() ? fs::path(data.root) / ".kdprune-cache" : fs::path(cache_dir)) /
+                            ("imagefolder-" + std::to_string(size) + "px.bin"))
+                               .string();
+  const std::string fingerprint = folder_fingerprint(train.files, val.files, size);
+  std::optional<std::pair<DecodedSplit, DecodedSplit>> decoded;
+  if (!cache.empty()) decoded = read_folder_cache(cache, fingerprint);
+  if (decoded) {
+    spdlog::info("imagefolder: decoded images from the cache {}", cache);
+  } else {
+    decoded.emplace(decode_split(train, size), decode_split(val, size));
+    if (!cache.empty()) {
+      try {
+        fs::create_directories(fs::path(cache).parent_path());
+        write_folder_cache(cache, fingerprint, decoded->first, decoded->second);
+        spdlog::info("imagefolder: decoded images saved to {} for later runs", cache);
+      } catch (const std::exception& e) {  // a read-only dataset folder: decode again next time
+        spdlog::warn("imagefolder: cannot save the decoded images to {} ({}); set data.imagefolder.cache to a writable folder", cache, e.what());
+      }
+    }
+  }
+  check_failures(decoded->first, data.imagefolder.max_bad, "train");
+  check_failures(decoded->second, data.imagefolder.max_bad, "val");
   RawDataset ds;
   ds.source = data.root;
-  ds.train = load_split(train, size, data.imagefolder.max_bad, "train");
-  ds.test = load_split(val, size, data.imagefolder.max_bad, "val");
+  ds.train = std::move(decoded->first.images);
+  ds.test = std::move(decoded->second.images);
   ds.info.name = "imagefolder";
   ds.info.classes = static_cast<int64_t>(train.classes.size());
   ds.info.class_names = train.classes;
   ds.info.mean = {0.485f, 0.456f, 0.406f};  // ImageNet's, as torchvision's reference recipes
   ds.info.std = {0.229f, 0.224f, 0.225f};
   ds.info.flip = true;
-  ds.info.train_files = std::move(train.files);
+  ds.info.train_files = std::move(decoded->first.files);
   return ds;
 }
 

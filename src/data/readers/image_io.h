@@ -2,8 +2,11 @@
 // Image files for the imagefolder dataset: decoding (image_decode.cpp) and the resize + centre
 // crop that turns them into one size (image_resize.cpp). Torch-free.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "kdprune/data/raw_dataset.h"
 
 namespace kdprune::data {
 
@@ -20,5 +23,22 @@ RgbImage decode_image(const std::string& path);
 // longer int(size·long/short), with Pillow's bilinear resampling (its antialiased support and 8-bit
 // fixed-point arithmetic, horizontal pass first), then the centre size×size. Returns C×H×W bytes.
 std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t size);
+
+// One split of an image folder after decoding: the images that decoded (in listing order), their
+// files, and a message per file that did not.
+struct DecodedSplit {
+  ImageSplit images;
+  std::vector<std::string> files;
+  std::vector<std::string> errors;
+};
+
+// The decoded folder saved beside it (image_folder_cache.cpp), so later runs skip decoding:
+// valid while every listed file keeps its path, size and modification time, and for one size.
+std::string folder_fingerprint(const std::vector<std::string>& train_files, const std::vector<std::string>& val_files,
+                               int64_t size);
+std::optional<std::pair<DecodedSplit, DecodedSplit>> read_folder_cache(const std::string& path,
+                                                                        const std::string& fingerprint);
+void write_folder_cache(const std::string& path, const std::string& fingerprint, const DecodedSplit& train,
+                        const DecodedSplit& val);
 
 }  // namespace kdprune::data
