@@ -38,6 +38,13 @@ Pair fixed_outputs() {
   return p;
 }
 
+// CLI overrides for 64 synthetic 1×8×8 training images of 4 classes, runs under `d`.
+std::string tiny_data(const test::TempDir& d, int batch) {
+  return " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
+         " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" +
+         d.path() + " train.batch_size=" + std::to_string(batch) + " ";
+}
+
 }  // namespace
 
 TEST(FeatureKd, EveryTermMatchesRepDistillersFormulaInPyTorch) {
@@ -182,10 +189,7 @@ TEST(FeatureKd, MismatchedStudentAndTeacherAreOneLineErrors) {
 // (the classifier keeps its initial weights), then the main training; logged, checkpointed.
 TEST(FeatureKd, FspInitStageTrainsTheFeatureLayersOnly) {
   test::TempDir d;
-  const std::string data =
-      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
-      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
-      " train.batch_size=32 ";
+  const std::string data = tiny_data(d, 32);
   ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
   // train.epochs=0: the model after the init stage alone.
   const auto r = test::run("distill" + data + "run.name=s train.epochs=0 kd.teacher=" + d.file("t/model.pt") +
@@ -211,10 +215,7 @@ TEST(FeatureKd, FspInitStageTrainsTheFeatureLayersOnly) {
 // initialised), the paraphraser then frozen in the main training beside the trained translator.
 TEST(FeatureKd, AbAndFtInitStagesTrainWhatRepDistillerTrains) {
   test::TempDir d;
-  const std::string data =
-      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
-      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
-      " train.batch_size=32 ";
+  const std::string data = tiny_data(d, 32);
   ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
   const std::string kd = " kd.teacher=" + d.file("t/model.pt") + " kd.weighting=repdistiller kd.alpha=1 kd.beta=1 ";
   const auto u = test::run("distill" + data + "run.name=u train.epochs=0" + kd + "kd.extra=ab kd.init_epochs=0");
@@ -321,10 +322,7 @@ TEST(FeatureKd, CrdMatchesRepDistillersCriterionAndMemory) {
 // the memory goes into the checkpoint.
 TEST(FeatureKd, CrdTrainsOnAPrunedViewThroughTheCli) {
   test::TempDir d;
-  const std::string data =
-      " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1"
-      " data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 run.threads=1 run.root=" + d.path() +
-      " train.batch_size=16 ";
+  const std::string data = tiny_data(d, 16);
   ASSERT_EQ(test::run("train-teacher" + data + "run.name=t model.arch=resnet14 train.epochs=1").code, 0);
   const auto r = test::run("distill" + data + "run.name=s train.epochs=2 data.fraction=0.5 kd.teacher=" +
                            d.file("t/model.pt") + " kd.weighting=repdistiller kd.alpha=1 kd.beta=1 kd.extra=crd kd.nce_k=64");

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/data/tensor_dataset.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/util/error.h"
@@ -35,6 +36,19 @@ torch::Tensor to_tensor(const std::vector<std::vector<double>>& v) {
   for (const auto& r : v) flat.insert(flat.end(), r.begin(), r.end());
   return torch::tensor(flat).view({static_cast<int64_t>(v.size()), -1});
 }
+// 64 synthetic 1×8×8 training images of 4 classes, and the view of all of them.
+data::TensorDataset tiny_data() {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
+  return data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
+}
+std::vector<int64_t> all_of(const data::TensorDataset& data) {
+  std::vector<int64_t> idx(static_cast<size_t>(data.train.images.size(0)));
+  std::iota(idx.begin(), idx.end(), 0);
+  return idx;
+}
+
 }  // namespace
 
 TEST(KdLoss, MatchesHandComputedKl) {
@@ -115,12 +129,8 @@ TEST(DistillObjective, TeacherSeesTheSameBatchInEvalModeWithoutGradients) {
 }
 
 TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
-  auto data = data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
-  std::vector<int64_t> idx(64);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto data = tiny_data();
+  const std::vector<int64_t> idx = all_of(data);
   TrainSection t;
   t.epochs = 3;
   t.batch_size = 16;
@@ -155,12 +165,8 @@ TEST(DistillObjective, ResumedDistillRunMatchesUninterrupted) {
 // A feature term's trainable modules (VID's regressors, CRD's embeddings and memory) are in the optimizer and the checkpoint:
 // a run killed mid-epoch and resumed ends with the same student *and* modules as one that was not.
 TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
-  auto data = data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
-  std::vector<int64_t> idx(64);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto data = tiny_data();
+  const std::vector<int64_t> idx = all_of(data);
   TrainSection t;
   t.epochs = 3;
   t.batch_size = 16;
@@ -218,12 +224,8 @@ TEST(DistillObjective, ResumedRunWithTrainedKdModulesMatchesUninterrupted) {
 // checkpoint: a resumed run whose objective starts with a fresh paraphraser ends as the
 // uninterrupted one, and the paraphraser keeps its init-stage weights.
 TEST(DistillObjective, FrozenModulesAreRestoredOnResume) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
-  auto data = data::to_tensors(data::load_dataset(d, 2), torch::Device(torch::kCPU));
-  std::vector<int64_t> idx(64);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto data = tiny_data();
+  const std::vector<int64_t> idx = all_of(data);
   TrainSection t;
   t.epochs = 2;
   t.batch_size = 16;
