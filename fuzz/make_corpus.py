@@ -243,6 +243,24 @@ torch.save({'epoch': 3, 'model': sd, 'best_acc': np.float64(1.5)}, sys.argv[1] +
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def make_image(kdprune):
+    """The image harness: the files of the imagefolder test (JPEG: RGB, grayscale, CMYK; PNG: RGBA,
+    palette; a truncated JPEG), made by its script with the virtualenv's Pillow, and the decoded-set
+    cache kdprune writes for that folder at 8 px (when the binary exists)."""
+    tmp = tempfile.mkdtemp(prefix="kdprune-corpus-")
+    try:
+        subprocess.run([VENV_PYTHON, os.path.join(ROOT, "tests", "python", "make_image_folder.py"), tmp, "8"], check=True)
+        d = os.path.join(tmp, "train")
+        for rel in ("b_bird/z.jpg", "b_bird/a.PNG", "a_cat/m.jpeg", "a_cat/p.png", "c_dog/k.jpg", "c_dog/broken.jpg"):
+            put("image", rel.replace("/", "-"), b"\x00" + open(os.path.join(d, rel), "rb").read())
+        if os.path.exists(kdprune):
+            subprocess.run([kdprune, "info", "--dataset", "imagefolder", "data.root=" + tmp, "data.imagefolder.size=8",
+                            "data.imagefolder.max_bad=1"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            put("image", "cache-8px.bin", b"\x01" + open(os.path.join(tmp, ".kdprune-cache", "imagefolder-8px.bin"), "rb").read())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kdprune", default=os.path.join(ROOT, "build", "kdprune"), help="kdprune binary for the .pt seeds")
@@ -257,6 +275,7 @@ def main():
     if os.path.exists(VENV_PYTHON):
         make_pickle()
         make_torch_save()
+        make_image(args.kdprune)
     else:
         print(f"make_corpus: no {VENV_PYTHON}; pickle/torch_save seeds left as they are")
     total = 0

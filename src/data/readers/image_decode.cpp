@@ -43,6 +43,15 @@ void jpeg_warn(j_common_ptr c, int level) {
   }
 }
 
+// Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS × 2): larger images are refused before
+// anything is allocated for them.
+constexpr int64_t kMaxPixels = 2 * 89478485;
+void check_pixels(int64_t pixels, const std::string& path) {
+  if (pixels > kMaxPixels)
+    throw Error("'" + path + "': " + std::to_string(pixels) + " pixels, more than the " + std::to_string(kMaxPixels) +
+                " that are decoded (Pillow's decompression-bomb limit)");
+}
+
 RgbImage decode_jpeg(const std::string& bytes, const std::string& path) {
   jpeg_decompress_struct cinfo{};
   JpegError err;
@@ -58,6 +67,7 @@ RgbImage decode_jpeg(const std::string& bytes, const std::string& path) {
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  check_pixels(static_cast<int64_t>(cinfo.image_width) * cinfo.image_height, path);
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   jpeg_start_decompress(&cinfo);
@@ -99,6 +109,7 @@ RgbImage decode_png(const std::string& bytes, const std::string& path) {
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
     throw Error("'" + path + "': not a readable PNG (" + png.message + ")");
+  check_pixels(static_cast<int64_t>(png.width) * png.height, path);
   // RGBA keeps the colour values as stored (no compositing); the alpha is then dropped, as
   // Pillow's convert("RGB") does. 16-bit files come down to 8 bits.
   png.format = PNG_FORMAT_RGBA;

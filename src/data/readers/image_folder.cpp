@@ -144,6 +144,12 @@ RawDataset load_image_folder(const DataSection& data, int64_t) {
   const std::string fingerprint = folder_fingerprint(train.files, val.files, size);
   std::optional<std::pair<DecodedSplit, DecodedSplit>> decoded;
   if (!cache.empty()) decoded = read_folder_cache(cache, fingerprint);
+  // A cache whose labels do not fit this folder's classes is damaged: decode again.
+  const auto fits = [&](const DecodedSplit& d) {
+    return std::all_of(d.images.labels.begin(), d.images.labels.end(),
+                       [&](int64_t y) { return y >= 0 && y < static_cast<int64_t>(train.classes.size()); });
+  };
+  if (decoded && !(fits(decoded->first) && fits(decoded->second))) decoded.reset();
   if (decoded) {
     spdlog::info("imagefolder: decoded images from the cache {}", cache);
   } else {

@@ -70,17 +70,26 @@ std::optional<std::pair<DecodedSplit, DecodedSplit>> read_folder_cache(const std
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   try {
+    std::error_code ec;
+    const uint64_t file_size = fs::file_size(path, ec);
     char magic[8];
     uint64_t header_len = 0;
-    if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 || !in.read(reinterpret_cast<char*>(&header_len), 8) ||
-        header_len > (uint64_t{1} << 34))
+    if (ec || !in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0 ||
+        !in.read(reinterpret_cast<char*>(&header_len), 8) || header_len > file_size - 16)
       return std::nullopt;
     std::string text(header_len, '\0');
     if (!in.read(text.data(), static_cast<std::streamsize>(header_len))) return std::nullopt;
     const auto h = nlohmann::json::parse(text);
     if (h.at("fingerprint").get<std::string>() != fingerprint) return std::nullopt;
     const int64_t size = h.at("size").get<int64_t>();
+    if (size < 1 || size > 4096) return std::nullopt;
     std::pair<DecodedSplit, DecodedSplit> out{split_from(h.at("train"), size), split_from(h.at("val"), size)};
+    // The pixel bytes must be exactly what is left of the file, checked before allocating them.
+    const uint64_t image_bytes = 3 * static_cast<uint64_t>(size * size);
+    const uint64_t left = file_size - 16 - header_len;
+    const auto n_train = static_cast<uint64_t>(out.first.images.n), n_val = static_cast<uint64_t>(out.second.images.n);
+    if (n_train > left / image_bytes || n_val > left / image_bytes || (n_train + n_val) * image_bytes != left)
+      return std::nullopt;
     for (auto* d : {&out.first, &out.second}) {
       d->images.images.resize(static_cast<size_t>(d->images.n * 3 * size * size));
       if (!in.read(reinterpret_cast<char*>(d->images.images.data()), static_cast<std::streamsize>(d->images.images.size())))
