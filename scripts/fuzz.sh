@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_HARNESS] [HARNESS...]
 #       SECONDS_PER_HARNESS  default 60; 0 only builds
-#       HARNESS              idx cifar svhn npy config pickle model_file checkpoint torch_save (default: all built)
+#       HARNESS              idx cifar svhn npy config pickle image model_file checkpoint torch_save (default: all built)
 #
 # Environment:
 #   KDPRUNE_FUZZ_BUILD_DIR  build directory (default: build-fuzz/ in the clone)
@@ -27,7 +27,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]]; then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_HARNESS] [HARNESS...]" >&2
   exit 2
 fi
-all=(idx cifar svhn npy config pickle model_file checkpoint torch_save)
+all=(idx cifar svhn npy config pickle image model_file checkpoint torch_save)
 harnesses=("$@")
 
 # ---- build (configure once, incremental after) ----
