@@ -69,7 +69,9 @@ TEST(ImageFolder, MatchesTorchvisionsOrderDecodeAndResize) {
     EXPECT_EQ(split->h, 24);
     for (size_t i = 0; i < want.size(); ++i) {
       EXPECT_EQ(split->labels[i], want[i].second) << i;
-      if (train) EXPECT_EQ(ds.info.train_files[i], want[i].first) << i;
+      if (train) {
+        EXPECT_EQ(ds.info.train_files[i], want[i].first) << i;
+      }
     }
     const std::string pixels = slurp(d.file(train ? "expected_train.bin" : "expected_val.bin"));
     ASSERT_EQ(pixels.size(), split->images.size());
