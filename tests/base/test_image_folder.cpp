@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/io/atomic_file.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
 
@@ -19,14 +19,9 @@ using namespace kdprune;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::vector<std::pair<std::string, int64_t>> expected_list(const std::string& path) {
   std::vector<std::pair<std::string, int64_t>> out;
-  std::istringstream in(slurp(path));
+  std::istringstream in(io::read_file(path));
   std::string line;
   while (std::getline(in, line)) {
     const auto tab = line.find('\t');
@@ -73,7 +68,7 @@ TEST(ImageFolder, MatchesTorchvisionsOrderDecodeAndResize) {
         EXPECT_EQ(ds.info.train_files[i], want[i].first) << i;
       }
     }
-    const std::string pixels = slurp(d.file(train ? "expected_train.bin" : "expected_val.bin"));
+    const std::string pixels = io::read_file(d.file(train ? "expected_train.bin" : "expected_val.bin"));
     ASSERT_EQ(pixels.size(), split->images.size());
     int64_t differ = 0;
     for (size_t i = 0; i < pixels.size(); ++i) differ += static_cast<uint8_t>(pixels[i]) != split->images[i];

@@ -7,8 +7,6 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 // jpeglib.h needs size_t and FILE declared before it.
 #include <jpeglib.h>
@@ -16,6 +14,7 @@
 #include <png.h>
 
 #include "image_io.h"
+#include "kdprune/io/atomic_file.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::data {
@@ -130,9 +129,7 @@ RgbImage decode_png(const std::string& bytes, const std::string& path) {
 }  // namespace
 
 RgbImage decode_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("'" + path + "': cannot open");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = io::read_file(path);
   if (bytes.size() >= 3 && static_cast<uint8_t>(bytes[0]) == 0xFF && static_cast<uint8_t>(bytes[1]) == 0xD8 &&
       static_cast<uint8_t>(bytes[2]) == 0xFF)
     return decode_jpeg(bytes, path);
