@@ -61,6 +61,7 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
               .loss_modules = o.init.modules,
               .parameters = std::move(features),
               .freeze_model = !o.init.trains_student,
+              .loss_capturable = o.capturable,
               .adapt_threads = cfg.run.adapt_threads});
   student->preact_features = false;
   for (auto& [p, requires_grad] : frozen) p.set_requires_grad(requires_grad);
@@ -127,7 +128,7 @@ nlohmann::json distill(const CommandOptions& opts) {
                  frozen ? " (and " + std::to_string(frozen) + " frozen, kept in the checkpoint)" : std::string());
   }
   if (objective.init_loss) run_init_stage(s, student, objective);
-  const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable);
+  const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable, objective.capturable);
 
   nlohmann::json summary = training_summary(s, student, r);
   summary["alpha"] = alpha;

@@ -100,7 +100,7 @@ MemorizationRun memorization(Session& s, const TrainSection& t, std::vector<int6
       spdlog::info("memorization: model {}/{} ({}, seed {}) on {} of {} samples, {} epochs", k + 1, sc.models,
                    cfg.model.arch, seed, train_idx.size(), np, t.epochs);
       train::fit({.model = *model, .data = s.data, .indices = train_idx, .train = t, .augment = cfg.data.augment, .seed = seed,
-                  .adapt_threads = cfg.run.adapt_threads});
+                  .loss_capturable = true, .adapt_threads = cfg.run.adapt_threads});
       const auto inf = infer(*model, s.data, view, cfg.train.eval_batch_size);
       const auto correct = inf.logits.argmax(1).eq(labels).cpu();
       outcome.assign(static_cast<size_t>(np), 0);
@@ -218,7 +218,7 @@ nlohmann::json score(const CommandOptions& opts) {
     observers.push_back(&aum);
     if (sc.epochs > 0) {
       train::fit({.model = *model, .data = s.data, .indices = s.view.indices, .train = t, .augment = cfg.data.augment,
-                  .seed = seed, .observers = observers, .stop_epoch = sc.epochs, .adapt_threads = cfg.run.adapt_threads});
+                  .seed = seed, .observers = observers, .stop_epoch = sc.epochs, .loss_capturable = true, .adapt_threads = cfg.run.adapt_threads});
       aum_total += aum.aum().index_select(0, view);
     }
     torch::Tensor score;

@@ -82,7 +82,7 @@ void Session::start_run() {
 
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
                                 std::vector<train::TrainObserver*> observers,
-                                std::shared_ptr<torch::nn::Module> loss_modules) {
+                                std::shared_ptr<torch::nn::Module> loss_modules, bool loss_capturable) {
   const auto& cfg = s.config;
   const std::string checkpoint = s.run().file("checkpoint.pt");
   // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
@@ -104,6 +104,7 @@ train::TrainResult run_training(Session& s, const models::Model& model, const tr
                                            .on_best = [&](int64_t) {
                                              train::save_model(s.run().file("best.pt"), model, s.model_meta());
                                            },
+                                           .loss_capturable = loss_capturable,
                                            .adapt_threads = cfg.run.adapt_threads});
   train::save_model(s.run().file("model.pt"), model, s.model_meta());
   // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).

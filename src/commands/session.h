@@ -42,9 +42,10 @@ class Session {
 // Trains `model` on the session's view with `loss`: metrics.csv, checkpoint.pt every
 // train.checkpoint_every epochs (resumed with --resume), model.pt at the end.
 // `loss_modules`: what the loss trains with the model (feature-KD regressors), or null.
+// `loss_capturable`: the loss can be captured in a CUDA graph (TrainInputs::loss_capturable).
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
                                 std::vector<train::TrainObserver*> observers = {},
-                                std::shared_ptr<torch::nn::Module> loss_modules = nullptr);
+                                std::shared_ptr<torch::nn::Module> loss_modules = nullptr, bool loss_capturable = true);
 
 // A model's outputs on training samples `indices` (un-augmented, eval mode, no gradients).
 struct Inference {

@@ -64,6 +64,7 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("warmup_epochs", s.warmup_epochs, non_negative_int());
   v.field("amp", s.amp, one_of({"off", "bf16", "fp16"}));
   v.field("channels_last", s.channels_last);
+  v.field("cuda_graph", s.cuda_graph, one_of({"auto", "on", "off"}));
   v.field("eval_every", s.eval_every, positive_int());
   v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
   v.field("eval_batch_size", s.eval_batch_size, positive_int());

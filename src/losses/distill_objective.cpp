@@ -47,6 +47,7 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
     if (kd_modules) objective.trainable->register_module("kd", kd_modules);
     if (extra_modules) objective.trainable->register_module("extra", extra_modules);
   }
+  objective.capturable = !(w.kd != 0.0 && !kd_term->capturable()) && !(extra_term && w.extra != 0.0 && !extra_term->capturable());
   if (teacher) teacher->eval();
   for (const auto& [term, weight, name] : {std::tuple{kd_term, w.kd, kd.loss}, std::tuple{extra_term, w.extra, kd.extra}})
     if (term && weight != 0.0 && term->has_init_stage()) {

@@ -12,6 +12,8 @@
 #include "kdprune/system/cpu_share.h"
 #include "kdprune/train/augment.h"
 #include "kdprune/train/checkpoint.h"
+#include "kdprune/train/cuda_graph.h"
+#include "kdprune/train/device_step.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/train/progress.h"
@@ -23,15 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// splitmix64 over (seed, epoch, stream): independent, reproducible generator seeds.
-uint64_t stream_seed(int64_t seed, int64_t epoch, uint64_t stream) {
-  uint64_t z = static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL + stream;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-constexpr uint64_t kOrderStream = 1, kAugmentStream = 2, kLossStream = 3;
-
 void set_lr(torch::optim::SGD& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
@@ -41,15 +34,25 @@ void to_channels_last(models::ModelImpl& model) {
     if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
 }
 
+// train.cuda_graph: auto captures where it can; on refuses, with the reason, where it cannot.
+bool use_cuda_graph(const TrainInputs& in, bool cuda) {
+  const auto& mode = in.train.cuda_graph;
+  if (mode == "off") return false;
+  std::string why;
+  if (!cuda) why = "the device is not CUDA";
+  else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
+  else if (in.train.amp == "fp16") why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
+  else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
+  if (why.empty()) return true;
+  if (mode == "on") throw Error("train.cuda_graph=on: cannot capture the training step: " + why + "; use auto or off");
+  if (cuda) spdlog::info("training step not captured as a CUDA graph: {}", why);
+  return false;
+}
+
 }  // namespace
 
 torch::Tensor cross_entropy_loss(const torch::Tensor&, const models::ModelOutput& out, const torch::Tensor& y, const BatchInfo&) {
   return torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32), y);
-}
-
-torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(seed, epoch, kOrderStream));
-  return torch::randperm(n, gen, torch::kInt64);
 }
 
 std::vector<std::string> metrics_columns() {
@@ -71,9 +74,8 @@ TrainResult fit(const TrainInputs& in) {
   const torch::Tensor view = torch::tensor(in.indices, torch::kInt64).to(device);
   const int64_t n = view.size(0);
   if (n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
-  // BatchNorm cannot train on a batch of one: a lone last sample sits out that epoch.
-  const int64_t usable = (n > 1 && n % t.batch_size == 1) ? n - 1 : n;
-  const int64_t steps = (usable + t.batch_size - 1) / t.batch_size;
+  const EpochShape shape(n, t.batch_size);
+  const int64_t usable = shape.usable, steps = shape.steps;
 
   std::vector<torch::Tensor> params = in.freeze_model         ? std::vector<torch::Tensor>{}
                                       : in.parameters.empty() ? model.parameters()
@@ -93,6 +95,14 @@ TrainResult fit(const TrainInputs& in) {
   GradScaler scaler(t.amp == "fp16", device);
   const AugmentSpec aug = augment_spec(in.data.info, in.data.train.images.size(2), in.augment);
   const data::Normalizer normalise(in.data.info, device);
+  const bool graph = use_cuda_graph(in, cuda);
+  // The CUDA-graph step's (eager or graphed) path: everything on a side stream (capture needs one).
+  std::optional<SideStream> side;
+  std::unique_ptr<DeviceStep> device_step;
+  if (graph || (in.device_step && !scaler.enabled())) {
+    if (graph) side.emplace(device);
+    device_step = std::make_unique<DeviceStep>(in, opt, shape, aug, normalise, graph);
+  }
 
   TrainResult result;
   TrainState state;
@@ -108,8 +118,8 @@ TrainResult fit(const TrainInputs& in) {
   result.best_top1 = state.best_top1;
   result.best_epoch = state.best_epoch;
   if (stop < t.epochs) spdlog::info("stopping after epoch {} of a {}-epoch schedule", stop, t.epochs);
-  spdlog::info("training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {})",
-               n, steps, state.epochs_done + 1, stop, aug.pad, aug.flip, t.amp, t.channels_last);
+  spdlog::info("training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {}, cuda graph {})",
+               n, steps, state.epochs_done + 1, stop, aug.pad, aug.flip, t.amp, t.channels_last, graph ? "on" : "off");
 
   auto save = [&](int64_t epochs_done) {
     if (in.checkpoint_path.empty()) return;
@@ -124,50 +134,49 @@ TrainResult fit(const TrainInputs& in) {
   Progress progress(stop, steps, state.epochs_done, 30.0);
   for (int64_t epoch = state.epochs_done; epoch < stop; ++epoch) {
     const auto epoch_start = Clock::now();
-    const auto perm = epoch_permutation(n, in.seed, epoch).to(device);
-    const auto order = view.index_select(0, perm);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(in.seed, epoch, kAugmentStream));
-    auto loss_sum = torch::zeros({}, i64.dtype(torch::kFloat64));
-    auto correct = torch::zeros({}, i64);
-    auto first_bad = torch::full({}, -1, i64);  // first step with a non-finite loss, found without a sync
-    double lr = t.lr;
+    const EpochPlan plan = make_epoch_plan(view, shape, aug, t, in.seed, epoch);
+    const double lr = plan.lr_host.back();
+    EpochTotals standard_totals(device);
+    EpochTotals& totals = device_step ? device_step->totals() : standard_totals;
+    if (device_step) device_step->begin_epoch(plan, epoch);
     for (int64_t step = 0; step < steps; ++step) {
       governor.tick();
       const int64_t s = step * t.batch_size, e = std::min(usable, s + t.batch_size);
-      const auto idx = order.slice(0, s, e);
-      auto x = augment_batch(in.data.train.images.index_select(0, idx), normalise, aug, gen);
-      if (t.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      const auto y = in.data.train.labels.index_select(0, idx);
-      lr = lr_at(t, epoch, step, steps);
-      set_lr(opt, lr);
-      models::ModelOutput out;
-      {
-        AutocastScope autocast(t.amp, device);
-        std::optional<torch::NoGradGuard> frozen;
-        if (in.freeze_model) frozen.emplace();
-        out = model.forward_all(x);
+      StepOutputs rec;
+      if (device_step) {
+        device_step->run(step);
+        rec = device_step->outputs();
+      } else {
+        rec.indices = plan.order.slice(0, s, e);
+        auto x = apply_augment(in.data.train.images.index_select(0, rec.indices), plan.augment.slice(s, e), normalise, aug);
+        if (t.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+        rec.labels = in.data.train.labels.index_select(0, rec.indices);
+        set_lr(opt, plan.lr_host[static_cast<size_t>(step)]);
+        models::ModelOutput out;
+        {
+          AutocastScope autocast(t.amp, device);
+          std::optional<torch::NoGradGuard> frozen;
+          if (in.freeze_model) frozen.emplace();
+          out = model.forward_all(x);
+        }
+        const auto positions = plan.positions.slice(0, s, e);
+        const BatchInfo batch{positions, epoch, step, n, stream_seed(in.seed, epoch * steps + step, kLossStream)};
+        const auto loss = in.loss(x, out, rec.labels, batch);
+        opt.zero_grad();
+        scaler.scale(loss).backward();
+        scaler.step(opt);
+        rec.logits = out.logits.detach();
+        totals.add(loss.detach(), rec.logits, rec.labels, torch::full({}, step, i64), e - s);
       }
-      const auto positions = perm.slice(0, s, e);
-      const BatchInfo batch{positions, epoch, step, n, stream_seed(in.seed, epoch * steps + step, kLossStream)};
-      const auto loss = in.loss(x, out, y, batch);
-      opt.zero_grad();
-      scaler.scale(loss).backward();
-      scaler.step(opt);
-
-      const auto l = loss.detach();
-      first_bad = torch::where(first_bad.lt(0) & ~torch::isfinite(l), torch::full({}, step, i64), first_bad);
-      loss_sum += l.to(torch::kFloat64) * static_cast<double>(e - s);
-      const auto logits = out.logits.detach();
-      correct += logits.argmax(1).eq(y).sum();
       if (!in.observers.empty()) {
-        const StepRecord rec{epoch, step, idx, logits, y};
-        for (auto* o : in.observers) o->on_step(rec);
+        const StepRecord r{epoch, step, rec.indices, rec.logits, rec.labels};
+        for (auto* o : in.observers) o->on_step(r);
       }
       if (in.show_progress)
-        progress.step(epoch, step, e - s, [&] { return loss_sum.item<double>() / static_cast<double>(e); });
+        progress.step(epoch, step, e - s, [&] { return totals.loss_sum.item<double>() / static_cast<double>(e); });
     }
     progress.end_epoch();
-    if (const int64_t bad = first_bad.item<int64_t>(); bad >= 0)
+    if (const int64_t bad = totals.first_bad.item<int64_t>(); bad >= 0)
       throw Error("non-finite training loss at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(bad + 1) +
                   " (lr " + std::to_string(lr) + "); stopped" +
                   (in.checkpoint_path.empty() ? std::string()
@@ -177,12 +186,13 @@ TrainResult fit(const TrainInputs& in) {
                        : std::string(", no checkpoint was written yet")) +
                   " — lower train.lr, use amp=off/bf16, or check the data");
     for (auto* o : in.observers) o->on_epoch_end(epoch);
-    const double train_loss = loss_sum.item<double>() / static_cast<double>(usable);
-    const double train_acc = 100.0 * static_cast<double>(correct.item<int64_t>()) / static_cast<double>(usable);
+    const double train_loss = totals.loss_sum.item<double>() / static_cast<double>(usable);
+    const double train_acc = 100.0 * static_cast<double>(totals.correct.item<int64_t>()) / static_cast<double>(usable);
     const double epoch_train_s = seconds_since(epoch_start);
     train_time += epoch_train_s;
     trained_images += usable;
     const double ips = static_cast<double>(usable) / epoch_train_s;
+    result.epoch_images_per_second.push_back(ips);
 
     const bool last = epoch + 1 == stop;
     // The run's ETA: the time per epoch so far (evaluations included) times the epochs left.

@@ -65,6 +65,7 @@ struct TrainSection {
   int64_t warmup_epochs = 0;
   std::string amp = "off";  // off | bf16 | fp16
   bool channels_last = false;
+  std::string cuda_graph = "auto";  // auto | on | off: capture the training step as a CUDA graph
   int64_t eval_every = 1;
   int64_t checkpoint_every = 10;
   int64_t eval_batch_size = 512;

@@ -12,6 +12,7 @@ struct Objective {
   train::LossFn init_loss;                       // the init stage's loss (FSP, AB, FT); empty when no term has one
   std::string init_term;                         // its name, for the log
   DistillTerm::InitStage init;                   // what the init stage trains
+  bool capturable = true;                        // every active term can be captured in a CUDA graph
 };
 
 // `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need

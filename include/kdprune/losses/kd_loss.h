@@ -27,6 +27,9 @@ class DistillTerm {
   virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
   // Called with each training batch before the term (CRD: which samples, this step's randomness).
   virtual void on_batch(const train::BatchInfo& /*batch*/) {}
+  // A pure function of the batch on the device (no per-step host state, no host sync), so the
+  // training step can be captured as a CUDA graph.
+  virtual bool capturable() const { return true; }
   // Terms that RepDistiller trains in an init stage before the main training (FSP, AB, FT;
   // helper/pretrain.py): the loss of that stage and what it trains.
   virtual bool has_init_stage() const { return false; }

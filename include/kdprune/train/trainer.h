@@ -8,6 +8,7 @@
 #include "kdprune/config/config.h"
 #include "kdprune/data/tensor_dataset.h"
 #include "kdprune/models/model.h"
+#include "kdprune/train/epoch_plan.h"
 
 namespace kdprune::io {
 class MetricsLog;
@@ -26,6 +27,7 @@ struct TrainResult {
   double best_top1 = 0;
   int64_t best_epoch = -1;
   double images_per_second = 0;  // training throughput over the epochs run in this process
+  std::vector<double> epoch_images_per_second;  // per epoch run in this process (benchmarks)
   double train_seconds = 0;
   int64_t epochs = 0;
   int64_t resumed_from = 0;  // epochs already done when this process started
@@ -88,14 +90,17 @@ struct TrainInputs {
   int64_t stop_epoch = -1;
   // Called after an evaluation that beats every earlier one (e.g. to keep best.pt).
   std::function<void(int64_t epoch)> on_best{};
+  // The loss is a pure function of the batch (no per-step host state or host syncs), so the step
+  // can be captured as a CUDA graph (train.cuda_graph). CRD's sampling is not.
+  bool loss_capturable = false;
+  // Run the device-indexed step that a CUDA graph captures, eagerly, on any device (tests compare
+  // it with the standard step on the CPU). CUDA graphs imply it.
+  bool device_step = false;
   // Follow the free cores on a shared CPU (system/cpu_share.h): between 1 and the configured threads.
   bool adapt_threads = false;
 };
 
 std::vector<std::string> metrics_columns();
-
-// The permutation of the training view for an epoch: a pure function of (seed, epoch).
-torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch);
 
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
                     int64_t batch_size, const std::string& amp = "off", bool channels_last = false);

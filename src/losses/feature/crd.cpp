@@ -85,6 +85,8 @@ class Crd : public DistillTerm {
     memory_t_ = modules_->register_buffer("memory_t", torch::rand({n_, kFeatDim}) * (2 * stdv) - stdv);
     z_ = modules_->register_buffer("z", torch::full({2}, -1.0));
   }
+  // The negatives are drawn on the host per step: not capturable.
+  bool capturable() const override { return false; }
   void on_batch(const train::BatchInfo& b) override {
     positions_ = b.positions;
     seed_ = b.rng_seed;

@@ -1,0 +1,80 @@
+#include "kdprune/train/cuda_graph.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+
+#include "kdprune/util/error.h"
+
+#if KDPRUNE_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace kdprune::train {
+
+#if KDPRUNE_WITH_CUDA
+
+struct SideStream::Impl {
+  std::optional<c10::cuda::CUDAStreamGuard> guard;
+};
+
+SideStream::SideStream(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
+  if (!device.is_cuda()) return;
+  torch::cuda::synchronize(device.index());
+  impl_->guard.emplace(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()));
+}
+
+SideStream::~SideStream() {
+  if (!impl_->guard) return;
+  const auto index = impl_->guard->current_device().index();
+  torch::cuda::synchronize(index);
+  impl_->guard.reset();
+}
+
+struct StepGraph::Impl {
+  at::cuda::CUDAGraph graph;
+  bool captured = false;
+};
+
+bool StepGraph::supported() { return true; }
+
+void StepGraph::capture(const std::function<void()>& step) {
+  const bool cache = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(false);
+  try {
+    impl_->graph.capture_begin();
+    step();
+    impl_->graph.capture_end();
+  } catch (...) {
+    at::autocast::set_autocast_cache_enabled(cache);
+    throw;
+  }
+  at::autocast::set_autocast_cache_enabled(cache);
+  impl_->captured = true;
+}
+
+void StepGraph::replay() { impl_->graph.replay(); }
+
+#else
+
+struct SideStream::Impl {};
+SideStream::SideStream(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
+  if (device.is_cuda()) throw Error("this kdprune was built without CUDA support");
+}
+SideStream::~SideStream() = default;
+
+struct StepGraph::Impl {
+  bool captured = false;
+};
+bool StepGraph::supported() { return false; }
+void StepGraph::capture(const std::function<void()>&) { throw Error("CUDA graphs: this kdprune was built without CUDA"); }
+void StepGraph::replay() { throw Error("CUDA graphs: this kdprune was built without CUDA"); }
+
+#endif
+
+StepGraph::StepGraph() : impl_(std::make_unique<Impl>()) {}
+StepGraph::~StepGraph() = default;
+bool StepGraph::captured() const { return impl_->captured; }
+
+}  // namespace kdprune::train

@@ -1,0 +1,236 @@
+// The step that CUDA graphs capture (device-side batch index, device learning rate, DeviceSGD),
+// run eagerly on the CPU, against the standard step and torch::optim::SGD.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <sstream>
+
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/io/metrics_log.h"
+#include "kdprune/losses/distill_objective.h"
+#include "kdprune/train/device_sgd.h"
+#include "kdprune/train/epoch_plan.h"
+#include "kdprune/train/lr_schedule.h"
+#include "kdprune/train/trainer.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using namespace kdprune;
+
+namespace {
+data::TensorDataset tiny(int64_t train) {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {train, 16, 1, 8, 8, 4, 0.5};
+  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
+}
+
+// The train_loss column of a run's metrics.csv.
+std::vector<double> train_losses(const std::string& csv) {
+  std::istringstream in(kdprune::test::read_bytes(csv));
+  std::string line;
+  std::getline(in, line);  // header: epoch,lr,train_loss,...
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::string field;
+    for (int i = 0; i < 3; ++i) std::getline(row, field, ',');
+    out.push_back(std::stod(field));
+  }
+  return out;
+}
+
+// Parameters that are all the same random values in two optimizers.
+std::vector<torch::Tensor> params(int64_t seed) {
+  torch::manual_seed(seed);
+  return {torch::randn({4, 3, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(),
+          torch::randn({7}).requires_grad_(), torch::randn({5, 2}).requires_grad_()};
+}
+}  // namespace
+
+TEST(DeviceSGD, MatchesTorchSGDOverStepsWithChangingLr) {
+  for (const bool nesterov : {false, true})
+    for (const double wd : {0.0, 5e-4}) {
+      auto a = params(1), b = params(1);
+      torch::optim::SGD ref(a, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(nesterov).weight_decay(wd));
+      torch::optim::SGD holder(b, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(nesterov).weight_decay(wd));
+      train::DeviceSGD sgd(holder);
+      for (int step = 0; step < 6; ++step) {
+        const double lr = 0.1 / (1 + step);  // a schedule that changes every step
+        torch::manual_seed(100 + step);
+        std::vector<torch::Tensor> g;
+        for (auto& p : a) g.push_back(torch::randn_like(p));
+        for (size_t i = 0; i < a.size(); ++i) a[i].mutable_grad() = g[i].clone(), b[i].mutable_grad() = g[i].clone();
+        static_cast<torch::optim::SGDOptions&>(ref.param_groups()[0].options()).lr(lr);
+        ref.step();
+        sgd.step(torch::full({1}, lr, torch::kFloat32));
+      }
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-6, 1e-7)) << "param " << i << " nesterov " << nesterov << " wd " << wd;
+        // The momentum buffers sit where torch's SGD keeps them (so checkpoints are identical).
+        auto& sa = static_cast<torch::optim::SGDParamState&>(*ref.state().at(a[i].unsafeGetTensorImpl()));
+        auto& sb = static_cast<torch::optim::SGDParamState&>(*holder.state().at(b[i].unsafeGetTensorImpl()));
+        EXPECT_TRUE(torch::allclose(sa.momentum_buffer(), sb.momentum_buffer(), 1e-6, 1e-7));
+      }
+    }
+}
+
+TEST(DeviceSGD, SkipsParametersWithoutGradient) {
+  auto p = params(2);
+  const auto before = p[1].detach().clone();
+  torch::optim::SGD holder(p, torch::optim::SGDOptions(0.1).momentum(0.9));
+  train::DeviceSGD sgd(holder);
+  p[0].mutable_grad() = torch::ones_like(p[0]);
+  p[2].mutable_grad() = torch::ones_like(p[2]);
+  sgd.step(torch::full({}, 0.5, torch::kFloat32));
+  EXPECT_TRUE(torch::equal(p[1], before));
+  EXPECT_TRUE(torch::allclose(p[2], params(2)[2] - 0.5, 1e-6, 1e-6)) << "first step: buf = g, p -= lr·g";
+}
+
+TEST(EpochPlan, SameDrawsAsPerBatchAndLrTable) {
+  TrainSection t;
+  t.epochs = 10, t.schedule = "cosine", t.warmup_epochs = 1, t.batch_size = 16;
+  const auto view = torch::arange(100, 150, torch::kInt64);
+  const train::EpochShape shape(50, 16);  // 16, 16, 16, 2
+  EXPECT_EQ(shape.steps, 4);
+  EXPECT_EQ(shape.full_steps, 3);
+  const train::AugmentSpec spec{2, true};
+  const auto plan = train::make_epoch_plan(view, shape, spec, t, 5, 0);
+  EXPECT_TRUE(torch::equal(plan.positions, train::epoch_permutation(50, 5, 0)));
+  EXPECT_TRUE(torch::equal(plan.order, view.index_select(0, plan.positions)));
+  // The per-batch draws from the augmentation stream, batch after batch.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(train::stream_seed(5, 0, train::kAugmentStream));
+  for (int64_t s = 0; s < 4; ++s) {
+    const int64_t b = std::min<int64_t>(16, 50 - s * 16);
+    const auto d = train::draw_augment(spec, b, gen);
+    EXPECT_TRUE(torch::equal(d.oy, plan.augment.oy.slice(0, s * 16, s * 16 + b)));
+    EXPECT_TRUE(torch::equal(d.ox, plan.augment.ox.slice(0, s * 16, s * 16 + b)));
+    EXPECT_TRUE(torch::equal(d.flip, plan.augment.flip.slice(0, s * 16, s * 16 + b)));
+    EXPECT_NEAR(plan.lr[s].item<double>(), train::lr_at(t, 0, s, 4), 1e-8);
+  }
+  // A lone last sample sits out (BatchNorm cannot train on one).
+  const train::EpochShape odd(33, 16);
+  EXPECT_EQ(odd.usable, 32);
+  EXPECT_EQ(odd.steps, 2);
+}
+
+// The device-indexed step gives the standard step's training: the same per-epoch train losses to
+// 1e-6 relative, the same weights to float tolerance (short last batch and per-step warm-up lr).
+TEST(DeviceStep, MatchesTheStandardStepOnCpu) {
+  const auto data = tiny(70);  // batches of 16: 4 full + 6
+  std::vector<int64_t> idx(70);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine";
+  t.checkpoint_every = 0;
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {1, 4, 8});
+  KdSection k;
+  for (const double alpha : {0.0, 0.7}) {
+    const auto objective = losses::distill_objective(teacher, nullptr, k, alpha, "off", {1, 8, 8});
+    ASSERT_TRUE(objective.capturable);
+    std::vector<std::vector<double>> losses;
+    std::vector<models::Model> trained;
+    for (const bool device_step : {false, true}) {
+      kdprune::test::TempDir dir;
+      io::MetricsLog log(dir.path(), train::metrics_columns(), 0);
+      torch::manual_seed(3);
+      auto m = models::create_model("resnet8", {1, 4, 8});
+      train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .metrics = &log,
+                  .loss = objective.loss, .show_progress = false, .loss_capturable = true, .device_step = device_step});
+      losses.push_back(train_losses(dir.file("metrics.csv")));
+      trained.push_back(m);
+    }
+    ASSERT_EQ(losses[0].size(), 3u);
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(losses[1][e], losses[0][e], 1e-6 * std::abs(losses[0][e])) << "epoch " << e;
+    auto a = trained[0]->parameters(), b = trained[1]->parameters();
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-4, 1e-5)) << "alpha " << alpha << " param " << i;
+    auto ba = trained[0]->buffers(), bb = trained[1]->buffers();
+    for (size_t i = 0; i < ba.size(); ++i) EXPECT_TRUE(torch::allclose(ba[i].to(torch::kFloat64), bb[i].to(torch::kFloat64), 1e-4, 1e-5));
+  }
+}
+
+TEST(DeviceStep, CudaGraphOnACpuIsRefusedWithTheReason) {
+  const auto data = tiny(32);
+  std::vector<int64_t> idx(32);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 1, t.batch_size = 16, t.cuda_graph = "on";
+  auto m = models::create_model("resnet8", {1, 4, 8});
+  try {
+    train::fit({.model = *m, .data = data, .indices = idx, .train = t, .show_progress = false, .loss_capturable = true});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.cuda_graph=on"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not CUDA"), std::string::npos) << e.what();
+  }
+  t.cuda_graph = "auto";  // auto trains eagerly
+  EXPECT_NO_THROW(train::fit({.model = *m, .data = data, .indices = idx, .train = t, .show_progress = false}));
+}
+
+// On a GPU: the captured step trains as the eager device step does (to cuDNN's run-to-run
+// rounding), observers see every replay's outputs, and a KD run keeps its teacher untouched.
+namespace {
+struct LogitSums : train::TrainObserver {
+  std::vector<torch::Tensor> sums;  // per step, on the device (no sync)
+  void on_step(const train::StepRecord& r) override { sums.push_back(r.logits.to(torch::kFloat64).sum() + r.indices.sum()); }
+};
+}  // namespace
+
+TEST(CudaGraph, CapturedStepMatchesEagerOnTheGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {200, 64, 3, 32, 32, 10, 0.5};  // 200 = 3 × 64 + 8: the short batch runs eagerly
+  const auto data = data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCUDA));
+  std::vector<int64_t> idx(200);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 3, t.batch_size = 64, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 0;
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {3, 10, 32});
+  teacher->to(torch::kCUDA);
+  const auto teacher_before = teacher->parameters().front().detach().clone();
+  KdSection k;
+  const auto objective = losses::distill_objective(teacher, nullptr, k, 0.7, "off", {3, 32, 32});
+  std::vector<std::vector<double>> losses, sums;
+  for (const std::string mode : {"off", "on"}) {
+    kdprune::test::TempDir dir;
+    io::MetricsLog log(dir.path(), train::metrics_columns(), 0);
+    torch::manual_seed(3);
+    auto m = models::create_model("resnet8", {3, 10, 32});
+    t.cuda_graph = mode;
+    LogitSums obs;
+    const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .metrics = &log,
+                               .loss = objective.loss, .observers = {&obs}, .show_progress = false,
+                               .loss_capturable = true, .device_step = true});
+    losses.push_back(train_losses(dir.file("metrics.csv")));
+    std::vector<double> s;
+    for (const auto& x : obs.sums) s.push_back(x.item<double>());
+    sums.push_back(s);
+    EXPECT_GT(r.final_eval.samples, 0);
+  }
+  ASSERT_EQ(losses[1].size(), 3u);
+  for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(losses[1][e], losses[0][e], 2e-3 * std::abs(losses[0][e])) << "epoch " << e;
+  ASSERT_EQ(sums[0].size(), sums[1].size());
+  ASSERT_EQ(sums[0].size(), 12u);  // 4 steps × 3 epochs, replays included
+  for (size_t i = 0; i < sums[0].size(); ++i) EXPECT_NEAR(sums[1][i], sums[0][i], 1e-2 * (1 + std::abs(sums[0][i]))) << "step " << i;
+  EXPECT_TRUE(torch::equal(teacher->parameters().front(), teacher_before));
+}
+
+TEST(CudaGraph, AutoCapturesOnTheGpuAndRefusesFp16) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {128, 16, 3, 32, 32, 10, 0.5};
+  const auto data = data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCUDA));
+  std::vector<int64_t> idx(128);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 2, t.batch_size = 32, t.checkpoint_every = 0, t.amp = "bf16", t.channels_last = true;
+  auto m = models::create_model("resnet8", {3, 10, 32});
+  const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .show_progress = false, .loss_capturable = true});
+  EXPECT_TRUE(std::isfinite(r.final_eval.loss));
+  t.amp = "fp16", t.cuda_graph = "on";
+  EXPECT_THROW(train::fit({.model = *m, .data = data, .indices = idx, .train = t, .show_progress = false, .loss_capturable = true}), Error);
+}
