@@ -63,7 +63,7 @@ class Setup:
         return loss
 
 
-def gpu_augment(u8, pad=4):
+def gpu_augment(u8, mean, std, pad=4):
     b, c, h, w = u8.shape
     padded = F.pad(u8, (pad, pad, pad, pad))
     oy = torch.randint(0, 2 * pad + 1, (b, 1), device=u8.device)
@@ -74,8 +74,6 @@ def gpu_augment(u8, pad=4):
     x = padded.reshape(b, c, -1).gather(2, idx).view(b, c, h, w)
     flip = torch.rand(b, device=u8.device) < 0.5
     x = torch.where(flip.view(b, 1, 1, 1), x.flip(3), x)
-    mean = torch.tensor(MEAN, device=u8.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=u8.device).view(1, 3, 1, 1)
     return (x.float() / 255.0 - mean) / std
 
 
@@ -118,9 +116,11 @@ def run_gpu(a, st, graph):
     n = (images.shape[0] // a.batch) * a.batch
     st.student.train()
     static_idx = torch.zeros(a.batch, dtype=torch.long, device="cuda")
+    mean = torch.tensor(MEAN, device="cuda").view(1, 3, 1, 1)  # made before capture (no host copies inside)
+    std = torch.tensor(STD, device="cuda").view(1, 3, 1, 1)
 
     def body():
-        x = gpu_augment(images.index_select(0, static_idx))
+        x = gpu_augment(images.index_select(0, static_idx), mean, std)
         return st.step(x, labels.index_select(0, static_idx), a.alpha)
 
     if graph:

@@ -54,7 +54,15 @@ if(TORCH_PKG_DIR AND NOT Torch_DIR)
     # CUDA graphs (src/train/cuda_graph.cpp) include ATen/cuda headers, which need the CUDA
     # runtime headers: the wheel's own (nvidia/cu*/include) first, else the system toolkit's.
     file(GLOB _cuda_inc LIST_DIRECTORIES true "${TORCH_PKG_DIR}/../nvidia/cu*/include" "${TORCH_PKG_DIR}/../nvidia/cuda_runtime/include")
-    find_path(KDPRUNE_CUDA_INCLUDE cuda_runtime_api.h HINTS ${_cuda_inc} "$ENV{CUDA_HOME}/include" /usr/local/cuda/include)
+    # Some wheels carry only part of the headers (no crt/host_config.h): take a complete set.
+    unset(KDPRUNE_CUDA_INCLUDE)
+    unset(KDPRUNE_CUDA_INCLUDE CACHE)
+    foreach(_d ${_cuda_inc} "$ENV{CUDA_HOME}/include" /usr/local/cuda/include)
+      if(EXISTS "${_d}/cuda_runtime_api.h" AND EXISTS "${_d}/crt/host_config.h")
+        set(KDPRUNE_CUDA_INCLUDE "${_d}")
+        break()
+      endif()
+    endforeach()
     # Only the wheel's cudart: a second CUDA runtime in the process would not share torch's state.
     file(GLOB _cudart "${TORCH_PKG_DIR}/../nvidia/cu*/lib/libcudart.so.*" "${TORCH_PKG_DIR}/../nvidia/cuda_runtime/lib/libcudart.so.*")
     if(NOT _cudart)

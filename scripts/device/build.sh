@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kdprune on a GPU machine without network access (one command):
-#   bash scripts/device/build.sh [build-dir]          (default build-gpu)
+#   [TARGETS="kdprune kdprune_core_tests"] bash scripts/device/build.sh [build-dir]   (default build-gpu)
 # 1. unpacks the Debian packages carried in .devdeps/ (scripts/device/pack-deps.sh made them) under
 #    /tmp/deps, re-pointing links the image cannot resolve (Debian's libz.so names a file the GPU
 #    image lacks) to the machine's own libraries;
@@ -32,5 +32,6 @@ export FMT_INCLUDE_DIR=/tmp/deps/usr/include
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DKDPRUNE_WITH_MATIO=OFF \
   -DTORCH_PKG_DIR="$torch_pkg" -DCMAKE_PREFIX_PATH=/tmp/deps/usr -DKDPRUNE_VENV="$(dirname "$(dirname "$(command -v "$py")")")"
-cmake --build "$build" -j "$(nproc)"
+targets=(); for t in ${TARGETS:-}; do targets+=(--target "$t"); done   # TARGETS="a b": only those
+cmake --build "$build" -j "$(nproc)" "${targets[@]}"
 "$build/kdprune" info

@@ -193,6 +193,7 @@ TrainResult fit(const TrainInputs& in) {
     trained_images += usable;
     const double ips = static_cast<double>(usable) / epoch_train_s;
     result.epoch_images_per_second.push_back(ips);
+    result.epoch_train_loss.push_back(train_loss);
 
     const bool last = epoch + 1 == stop;
     // The run's ETA: the time per epoch so far (evaluations included) times the epochs left.

@@ -3,17 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
-#include <sstream>
 
 #include "kdprune/data/dataset_registry.h"
-#include "kdprune/io/metrics_log.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/device_sgd.h"
 #include "kdprune/train/epoch_plan.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
-#include "test_files.h"
 
 using namespace kdprune;
 
@@ -23,21 +20,6 @@ data::TensorDataset tiny(int64_t train) {
   d.name = "synthetic";
   d.synthetic = {train, 16, 1, 8, 8, 4, 0.5};
   return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
-}
-
-// The train_loss column of a run's metrics.csv.
-std::vector<double> train_losses(const std::string& csv) {
-  std::istringstream in(kdprune::test::read_bytes(csv));
-  std::string line;
-  std::getline(in, line);  // header: epoch,lr,train_loss,...
-  std::vector<double> out;
-  while (std::getline(in, line)) {
-    std::istringstream row(line);
-    std::string field;
-    for (int i = 0; i < 3; ++i) std::getline(row, field, ',');
-    out.push_back(std::stod(field));
-  }
-  return out;
 }
 
 // Parameters that are all the same random values in two optimizers.
@@ -132,13 +114,11 @@ TEST(DeviceStep, MatchesTheStandardStepOnCpu) {
     std::vector<std::vector<double>> losses;
     std::vector<models::Model> trained;
     for (const bool device_step : {false, true}) {
-      kdprune::test::TempDir dir;
-      io::MetricsLog log(dir.path(), train::metrics_columns(), 0);
       torch::manual_seed(3);
       auto m = models::create_model("resnet8", {1, 4, 8});
-      train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .metrics = &log,
-                  .loss = objective.loss, .show_progress = false, .loss_capturable = true, .device_step = device_step});
-      losses.push_back(train_losses(dir.file("metrics.csv")));
+      const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .loss = objective.loss,
+                                 .show_progress = false, .loss_capturable = true, .device_step = device_step});
+      losses.push_back(r.epoch_train_loss);
       trained.push_back(m);
     }
     ASSERT_EQ(losses[0].size(), 3u);
@@ -195,16 +175,13 @@ TEST(CudaGraph, CapturedStepMatchesEagerOnTheGpu) {
   const auto objective = losses::distill_objective(teacher, nullptr, k, 0.7, "off", {3, 32, 32});
   std::vector<std::vector<double>> losses, sums;
   for (const std::string mode : {"off", "on"}) {
-    kdprune::test::TempDir dir;
-    io::MetricsLog log(dir.path(), train::metrics_columns(), 0);
     torch::manual_seed(3);
     auto m = models::create_model("resnet8", {3, 10, 32});
     t.cuda_graph = mode;
     LogitSums obs;
-    const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .metrics = &log,
-                               .loss = objective.loss, .observers = {&obs}, .show_progress = false,
+    const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .loss = objective.loss, .observers = {&obs}, .show_progress = false,
                                .loss_capturable = true, .device_step = true});
-    losses.push_back(train_losses(dir.file("metrics.csv")));
+    losses.push_back(r.epoch_train_loss);
     std::vector<double> s;
     for (const auto& x : obs.sums) s.push_back(x.item<double>());
     sums.push_back(s);

@@ -28,6 +28,7 @@ struct TrainResult {
   int64_t best_epoch = -1;
   double images_per_second = 0;  // training throughput over the epochs run in this process
   std::vector<double> epoch_images_per_second;  // per epoch run in this process (benchmarks)
+  std::vector<double> epoch_train_loss;         // per epoch run in this process
   double train_seconds = 0;
   int64_t epochs = 0;
   int64_t resumed_from = 0;  // epochs already done when this process started
