@@ -1,21 +1,47 @@
 #include <iostream>
+#include <sstream>
 
 #include "cli.h"
+#include "kdprune/util/error.h"
 
 namespace kdprune::cli {
+namespace {
+std::vector<double> parse_alphas(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size()) throw Error("--alphas: expected comma-separated numbers, got '" + text + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+}  // namespace
 
 void add_distill(CLI::App& app, Action& action) {
-  add_command(app, action, "distill",
-              "train a student on a (pruned) training view with (1-alpha)*CE + alpha*KD from a teacher "
-              "(kd.teacher); alpha may depend on the kept fraction f",
-              [](commands::CommandOptions& opts) {
-                const auto summary = commands::distill(opts);
-                std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 "
-                          << summary["best_top1"].get<double>() << "  alpha " << summary["alpha"].get<double>()
-                          << "  f " << summary["f"].get<double>() << "  model "
-                          << summary["model_file"].get<std::string>() << "\n";
-                return 0;
-              });
+  auto alphas = std::make_shared<std::string>();
+  auto* sub = add_command(
+      app, action, "distill",
+      "train a student on a (pruned) training view with (1-alpha)*CE + alpha*KD from a teacher "
+      "(kd.teacher); alpha may depend on the kept fraction f",
+      [alphas](commands::CommandOptions& opts) {
+        const auto summaries = alphas->empty() ? std::vector<nlohmann::json>{commands::distill(opts)}
+                                               : commands::distill_alphas(opts, parse_alphas(*alphas));
+        for (const auto& summary : summaries)
+          std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 " << summary["best_top1"].get<double>()
+                    << "  alpha " << summary["alpha"].get<double>() << "  f " << summary["f"].get<double>() << "  model "
+                    << summary["model_file"].get<std::string>() << "\n";
+        return 0;
+      });
+  sub->add_option("--alphas", *alphas,
+                  "comma-separated: train one student per alpha together in this process (one batch and one "
+                  "teacher forward per step, shared); run directories <run.name>-alpha<a>");
 }
 
 }  // namespace kdprune::cli

@@ -1,7 +1,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <algorithm>
+#include <map>
+#include <sstream>
 
+#include "kdprune/io/run_dir.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
@@ -68,83 +72,160 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
   spdlog::info("init stage ({}) done; main training", o.init_term);
 }
 
-}  // namespace
+// One student up to its training: config checked, teacher loaded, run directory open, objective
+// built, init stage done.
+struct Student {
+  std::unique_ptr<Session> s;
+  models::Model teacher;
+  train::ModelMeta teacher_meta;
+  double teacher_top1 = -1;
+  models::Model student;
+  losses::Objective objective;
+  double alpha = 0;
+  losses::LossWeights w;
+};
 
-nlohmann::json distill(const CommandOptions& opts) {
-  Session s("distill", opts);
+// Teacher caches of a group, one per kd.teacher file.
+using TeacherCaches = std::map<std::string, std::shared_ptr<losses::TeacherCache>>;
+
+// `earlier`: the group's students prepared before; the first's dataset and view are reused, and a
+// teacher loaded from the same file. `caches` (groups only): one teacher forward per batch.
+Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier, TeacherCaches* caches) {
+  Student st;
+  st.s = earlier.empty() ? std::make_unique<Session>("distill", opts)
+                         : std::make_unique<Session>("distill", opts, *earlier.front().s);
+  Session& s = *st.s;
   const auto& kd = s.config.kd;
   const double f = s.view.f();
-  const double alpha = kd.alpha.at(f);
-  const losses::LossWeights w = losses::loss_weights(kd, alpha);
+  st.alpha = kd.alpha.at(f);
+  st.w = losses::loss_weights(kd, st.alpha);
+  const auto& w = st.w;
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
 
   // The teacher is checked before the run directory exists.
-  models::Model teacher;
-  train::ModelMeta teacher_meta;
   // α = 0 without an extra term is plain training: a given kd.teacher is neither loaded nor run.
   if (!needs_teacher && !kd.teacher.empty())
     spdlog::info("kd.teacher {} not loaded: alpha = 0 and no extra term (plain cross-entropy training)", kd.teacher);
-  if (needs_teacher) {
-    if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(alpha) + " > 0)");
+  const Student* share = nullptr;
+  for (const auto& e : earlier)
+    if (needs_teacher && e.teacher && e.s->config.kd.teacher == kd.teacher) share = &e;
+  if (share) {
+    st.teacher = share->teacher, st.teacher_meta = share->teacher_meta, st.teacher_top1 = share->teacher_top1;
+  } else if (needs_teacher) {
+    if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(st.alpha) + " > 0)");
     const train::ModelExpectation expect{kd.teacher_arch, "kd.teacher_arch", s.model_spec(), s.data.info.name};
     auto loaded = train::load_model(kd.teacher, s.device, &expect);
-    teacher_meta = loaded.meta;
+    st.teacher_meta = loaded.meta;
     const auto spec = s.model_spec();
-    if (teacher_meta.spec.in_channels != spec.in_channels || teacher_meta.spec.classes != spec.classes)
-      throw Error("kd.teacher '" + kd.teacher + "': a " + teacher_meta.arch + " for " +
-                  std::to_string(teacher_meta.spec.in_channels) + " input channels and " +
-                  std::to_string(teacher_meta.spec.classes) + " classes; dataset " + s.data.info.name + " has " +
+    if (st.teacher_meta.spec.in_channels != spec.in_channels || st.teacher_meta.spec.classes != spec.classes)
+      throw Error("kd.teacher '" + kd.teacher + "': a " + st.teacher_meta.arch + " for " +
+                  std::to_string(st.teacher_meta.spec.in_channels) + " input channels and " +
+                  std::to_string(st.teacher_meta.spec.classes) + " classes; dataset " + s.data.info.name + " has " +
                   std::to_string(spec.in_channels) + " and " + std::to_string(spec.classes));
-    if (!teacher_meta.dataset.empty() && teacher_meta.dataset != s.data.info.name)
-      throw Error("kd.teacher '" + kd.teacher + "' was trained on " + teacher_meta.dataset + ", the student data is " +
+    if (!st.teacher_meta.dataset.empty() && st.teacher_meta.dataset != s.data.info.name)
+      throw Error("kd.teacher '" + kd.teacher + "' was trained on " + st.teacher_meta.dataset + ", the student data is " +
                   s.data.info.name);
-    teacher = loaded.model;
+    st.teacher = loaded.model;
   }
-  auto student = s.create_model();
+  // The student's initial weights depend on run.seed alone, not on what loading the teacher drew
+  // (a shared teacher loads nothing; teachers of other sizes draw differently).
+  torch::manual_seed(static_cast<uint64_t>(s.config.run.seed));
+  st.student = s.create_model();
   s.start_run();
 
-  nlohmann::json summary_teacher = nullptr;
-  double teacher_top1 = -1;
-  if (teacher) {
-    const auto te = train::evaluate(*teacher, s.data.test, s.data.info, s.config.train.eval_batch_size,
+  if (st.teacher && !share) {
+    const auto te = train::evaluate(*st.teacher, s.data.test, s.data.info, s.config.train.eval_batch_size,
                                     s.config.train.amp, false);
-    teacher_top1 = te.top1;
-    spdlog::info("teacher {} ({}): test top1 {:.2f}%", teacher_meta.arch, kd.teacher, te.top1);
+    st.teacher_top1 = te.top1;
   }
+  if (st.teacher) spdlog::info("teacher {} ({}): test top1 {:.2f}%", st.teacher_meta.arch, kd.teacher, st.teacher_top1);
   spdlog::info("student {}: {} parameters; f = {:.4g}, alpha = {:.4g} ({} schedule), tau = {}, loss {} = {}*CE + {}*{}{}",
-               s.config.model.arch, models::parameter_count(*student), f, alpha, kd.alpha.schedule, kd.tau,
+               s.config.model.arch, models::parameter_count(*st.student), f, st.alpha, kd.alpha.schedule, kd.tau,
                kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : " + " + std::to_string(w.extra) + "*" + kd.extra);
 
   const auto spec = s.model_spec();
   const auto& labels = s.data.train.labels;
   const auto view_labels = labels.index_select(0, torch::tensor(s.view.indices, torch::kInt64).to(labels.device()));
-  const auto objective = losses::distill_objective(needs_teacher ? teacher : nullptr, student, kd, alpha, s.config.train.amp,
-                                                   {spec.in_channels, spec.image_size, s.data.train.images.size(3)},
-                                                   view_labels);
-  if (objective.trainable) {
+  // The cache is keyed by batch, not by teacher: one per teacher file.
+  std::shared_ptr<losses::TeacherCache> cache;
+  if (caches && needs_teacher) {
+    auto& c = (*caches)[kd.teacher];
+    if (!c) c = std::make_shared<losses::TeacherCache>();
+    cache = c;
+  }
+  st.objective = losses::distill_objective(needs_teacher ? st.teacher : nullptr, st.student, kd, st.alpha,
+                                           s.config.train.amp,
+                                           {spec.in_channels, spec.image_size, s.data.train.images.size(3)}, view_labels,
+                                           cache);
+  if (st.objective.trainable) {
     int64_t trained = 0, frozen = 0;
-    for (const auto& p : objective.trainable->parameters()) (p.requires_grad() ? trained : frozen) += p.numel();
+    for (const auto& p : st.objective.trainable->parameters()) (p.requires_grad() ? trained : frozen) += p.numel();
     spdlog::info("KD loss modules trained with the student: {} parameters{}", trained,
                  frozen ? " (and " + std::to_string(frozen) + " frozen, kept in the checkpoint)" : std::string());
   }
-  if (objective.init_loss) run_init_stage(s, student, objective);
-  const train::TrainResult r = run_training(s, student, objective.loss, {}, objective.trainable, objective.capturable);
+  if (st.objective.init_loss) run_init_stage(s, st.student, st.objective);
+  return st;
+}
 
-  nlohmann::json summary = training_summary(s, student, r);
-  summary["alpha"] = alpha;
+nlohmann::json summarize(const Student& st, const train::TrainResult& r) {
+  const Session& s = *st.s;
+  const auto& kd = s.config.kd;
+  nlohmann::json summary = training_summary(s, st.student, r);
+  summary["alpha"] = st.alpha;
   summary["alpha_schedule"] = kd.alpha.schedule;
   summary["tau"] = kd.tau;
   summary["kd_loss"] = kd.loss;
   summary["kd_extra"] = kd.extra;
   summary["weighting"] = kd.weighting;
-  summary["loss_weights"] = {{"ce", w.ce}, {"kd", w.kd}, {"extra", w.extra}};
+  summary["loss_weights"] = {{"ce", st.w.ce}, {"kd", st.w.kd}, {"extra", st.w.extra}};
   summary["teacher"] = kd.teacher;
-  summary["teacher_arch"] = teacher ? nlohmann::json(teacher_meta.arch) : nlohmann::json(nullptr);
-  summary["teacher_top1"] = teacher ? nlohmann::json(teacher_top1) : nlohmann::json(nullptr);
+  summary["teacher_arch"] = st.teacher ? nlohmann::json(st.teacher_meta.arch) : nlohmann::json(nullptr);
+  summary["teacher_top1"] = st.teacher ? nlohmann::json(st.teacher_top1) : nlohmann::json(nullptr);
   s.run().write_summary(summary);
   spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}), alpha {:.4g}, run directory {}", r.final_eval.top1,
-               r.best_top1, r.best_epoch, alpha, s.run().path());
+               r.best_top1, r.best_epoch, st.alpha, s.run().path());
   return summary;
+}
+
+}  // namespace
+
+nlohmann::json distill(const CommandOptions& opts) { return distill_together({opts}).front(); }
+
+std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts) {
+  TeacherCaches caches;
+  std::vector<Student> students;
+  for (const auto& o : opts) students.push_back(prepare(o, students, opts.size() > 1 ? &caches : nullptr));
+  std::vector<TrainingJob> jobs;
+  for (auto& st : students)
+    jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
+  const auto results = run_training_together(jobs);
+  std::vector<nlohmann::json> summaries;
+  for (size_t i = 0; i < students.size(); ++i) summaries.push_back(summarize(students[i], results[i]));
+  for (const auto& [teacher, c] : caches)
+    spdlog::info("{} students trained together; teacher {}: {} forwards, shared", students.size(), teacher, c->forwards);
+  return summaries;
+}
+
+std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<double>& alphas) {
+  if (alphas.empty()) throw Error("--alphas: expected at least one value");
+  std::string base = load_config(opts.config_path, opts.overrides).run.name;
+  if (base.empty()) {  // distill-YYYYMMDD-HHMMSS, as a run without a name
+    std::string ts = io::utc_timestamp();
+    std::erase_if(ts, [](char c) { return c == '-' || c == ':' || c == 'Z'; });
+    std::replace(ts.begin(), ts.end(), 'T', '-');
+    base = "distill-" + ts;
+  }
+  std::vector<CommandOptions> group;
+  for (double a : alphas) {
+    if (!(a >= 0.0)) throw Error("--alphas: expected values >= 0, got " + std::to_string(a));
+    CommandOptions o = opts;
+    std::ostringstream text;
+    text << a;
+    o.overrides.push_back("kd.alpha=" + text.str());
+    o.overrides.push_back("run.name=" + base + "-alpha" + text.str());
+    group.push_back(std::move(o));
+  }
+  return distill_together(group);
 }
 
 }  // namespace kdprune::commands

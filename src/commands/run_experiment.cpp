@@ -15,12 +15,14 @@
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
 #include "kdprune/prune/selection.h"
+#include "kdprune/system/environment.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_state.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
+#include "session.h"
 
 namespace kdprune::commands {
 namespace fs = std::filesystem;
@@ -51,9 +53,13 @@ void check_registered_names(const Config& c, StageKind kind) {
   if (kind == StageKind::prune && c.prune.scores.empty()) check("prune.method", c.prune.method, names(prune::pruner_registry()));
 }
 
+CommandOptions stage_options(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
+  return {.config_path = base_path, .overrides = stage.overrides, .force = action != StageAction::resume,
+          .resume = action == StageAction::resume};
+}
+
 void execute(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
-  CommandOptions o{.config_path = base_path, .overrides = stage.overrides, .force = action != StageAction::resume,
-                   .resume = action == StageAction::resume};
+  const CommandOptions o = stage_options(stage, base_path, action);
   switch (stage.kind) {
     case StageKind::teacher: train_teacher(o); break;
     case StageKind::score: score(o); break;
@@ -155,6 +161,53 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     return ", " + std::to_string(left) + " stages to run, ETA " + train::clock_text(eta) +
            (untimed ? " + " + std::to_string(untimed) + " not yet timed" : std::string());
   };
+  // Students trained together (train::fit_group): on the CPU, up to experiment.group_students of
+  // them whose configs differ only in kd.*, model.* and run.name; on a GPU each student alone
+  // trains faster as a CUDA graph.
+  int64_t group_limit = e.group_students;
+  if (!configs.empty()) {
+    const Config& c = configs.back();
+    if (torch::Device(system::resolve_device(c.run.device)).is_cuda() && c.train.cuda_graph != "off") group_limit = 1;
+  }
+  struct Pending {
+    size_t stage;
+    StageAction action;
+    std::string fingerprint;
+  };
+  std::vector<Pending> group;
+  auto run_pending = [&] {
+    if (group.empty()) return;
+    std::vector<CommandOptions> opts_list;
+    std::string names;
+    for (const auto& p : group) {
+      opts_list.push_back(stage_options(stages[p.stage], base_path, p.action));
+      names += (names.empty() ? "" : ", ") + stages[p.stage].name;
+    }
+    if (group.size() > 1) spdlog::info("{} students train together: {}", group.size(), names);
+    logging::detach_files();
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      if (group.size() == 1) execute(stages[group.front().stage], base_path, group.front().action);
+      else distill_together(opts_list);
+    } catch (const Error& err) {
+      logging::detach_files();
+      logging::attach_file(dir + "/pipeline.log");
+      const auto& first = stages[group.front().stage];
+      throw Error("stage " + (group.size() == 1 ? first.name + " (" + pipeline::command_line(first, base_path) + ")"
+                                                : names + " (trained together)") + ": " + err.what());
+    }
+    logging::detach_files();
+    logging::attach_file(dir + "/pipeline.log");
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const auto& p : group) {
+      const auto& st = stages[p.stage];
+      pipeline::record_fingerprint(dir + "/" + st.name, pipeline::command_of(st.kind), p.fingerprint);
+      auto& [seconds, count] = stage_seconds[st.kind];
+      seconds += took / static_cast<double>(group.size()), ++count;
+      ++report.executed;
+    }
+    group.clear();
+  };
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
     const Config& resolved = configs[i];
@@ -208,22 +261,20 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     }
     spdlog::info("[{}/{}] {}: {} ({}){}", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason,
                  stages_eta(i));
-    logging::detach_files();
-    const auto stage_start = std::chrono::steady_clock::now();
-    try {
-      execute(st, base_path, state.action);
-    } catch (const Error& err) {
-      logging::detach_files();
-      logging::attach_file(dir + "/pipeline.log");
-      throw Error("stage " + st.name + " (" + pipeline::command_line(st, base_path) + "): " + err.what());
+    const Pending job{i, state.action, state.fingerprint};
+    if (st.kind == StageKind::student && group_limit > 1) {
+      // Students that may share batches and teacher forwards wait for their group.
+      if (!group.empty() && (group.size() >= static_cast<size_t>(group_limit) ||
+                             !trainable_together(configs[group.front().stage], resolved)))
+        run_pending();
+      group.push_back(job);
+      continue;
     }
-    logging::detach_files();
-    logging::attach_file(dir + "/pipeline.log");
-    pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint);
-    auto& [seconds, count] = stage_seconds[st.kind];
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - stage_start).count(), ++count;
-    ++report.executed;
+    run_pending();
+    group.push_back(job);
+    run_pending();
   }
+  run_pending();
   report.plan = plan.str();
   report.jobs = jobs.str();
   const bool students_done = std::all_of(stages.begin(), stages.end(), [&](const pipeline::Stage& st) {

@@ -38,6 +38,21 @@ Session::Session(const std::string& command, const CommandOptions& opts)
   data = data::to_tensors(std::move(raw), device);
 }
 
+bool trainable_together(const Config& a, const Config& b) {
+  Config c = b;
+  c.kd = a.kd, c.model = a.model, c.run.name = a.run.name;
+  return to_yaml(a) == to_yaml(c);
+}
+
+Session::Session(const std::string& command, const CommandOptions& opts, const Session& share)
+    : config(resolved(opts)), device(share.device), data(share.data), view(share.view), command_(command), opts_(opts) {
+  if (!trainable_together(share.config, config))
+    throw Error("run '" + config.run.name + "' cannot train together with '" + share.config.run.name +
+                "': their configs differ outside kd.*, model.* and run.name");
+  // The same global RNG state as a session of its own: the model's initial weights are too.
+  system::configure_runtime(config.run.threads, config.run.seed);
+}
+
 models::ModelSpec Session::model_spec() const { return {data.channels(), data.info.classes, data.train.images.size(2)}; }
 
 train::ModelMeta Session::model_meta() const {
@@ -80,36 +95,50 @@ void Session::start_run() {
   }
 }
 
+std::vector<train::TrainResult> run_training_together(const std::vector<TrainingJob>& jobs) {
+  std::vector<std::unique_ptr<io::MetricsLog>> metrics;
+  std::vector<train::TrainInputs> runs;
+  std::vector<std::string> names;
+  for (const auto& j : jobs) {
+    Session& s = *j.session;
+    const auto& cfg = s.config;
+    const std::string checkpoint = s.run().file("checkpoint.pt");
+    // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
+    const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
+    metrics.push_back(std::make_unique<io::MetricsLog>(s.run().path(), train::metrics_columns(), done));
+    runs.push_back({.model = *j.model,
+                    .data = s.data,
+                    .indices = s.view.indices,
+                    .train = cfg.train,
+                    .augment = cfg.data.augment,
+                    .seed = cfg.run.seed,
+                    .metrics = metrics.back().get(),
+                    .checkpoint_path = checkpoint,
+                    .resume = s.run().resumed(),
+                    .loss = j.loss,
+                    .loss_modules = j.loss_modules,
+                    .observers = j.observers,
+                    // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
+                    .on_best = [&s, model = j.model](int64_t) {
+                      train::save_model(s.run().file("best.pt"), model, s.model_meta());
+                    },
+                    .loss_capturable = j.loss_capturable,
+                    .adapt_threads = cfg.run.adapt_threads});
+    names.push_back(cfg.run.name);
+  }
+  const auto results = train::fit_group(runs, names);
+  for (const auto& j : jobs) {
+    train::save_model(j.session->run().file("model.pt"), j.model, j.session->model_meta());
+    // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
+    train::export_pytorch(j.session->run().file("model.pth"), j.model, j.session->model_meta());
+  }
+  return results;
+}
+
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
                                 std::vector<train::TrainObserver*> observers,
                                 std::shared_ptr<torch::nn::Module> loss_modules, bool loss_capturable) {
-  const auto& cfg = s.config;
-  const std::string checkpoint = s.run().file("checkpoint.pt");
-  // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
-  const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
-  io::MetricsLog metrics(s.run().path(), train::metrics_columns(), done);
-  const train::TrainResult r = train::fit({.model = *model,
-                                           .data = s.data,
-                                           .indices = s.view.indices,
-                                           .train = cfg.train,
-                                           .augment = cfg.data.augment,
-                                           .seed = cfg.run.seed,
-                                           .metrics = &metrics,
-                                           .checkpoint_path = checkpoint,
-                                           .resume = s.run().resumed(),
-                                           .loss = loss,
-                                           .loss_modules = std::move(loss_modules),
-                                           .observers = std::move(observers),
-                                           // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
-                                           .on_best = [&](int64_t) {
-                                             train::save_model(s.run().file("best.pt"), model, s.model_meta());
-                                           },
-                                           .loss_capturable = loss_capturable,
-                                           .adapt_threads = cfg.run.adapt_threads});
-  train::save_model(s.run().file("model.pt"), model, s.model_meta());
-  // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
-  train::export_pytorch(s.run().file("model.pth"), model, s.model_meta());
-  return r;
+  return run_training_together({{&s, model, loss, std::move(loss_modules), loss_capturable, std::move(observers)}}).front();
 }
 
 Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const torch::Tensor& indices, int64_t batch) {

@@ -19,6 +19,10 @@ namespace kdprune::commands {
 class Session {
  public:
   Session(const std::string& command, const CommandOptions& opts);
+  // A student trained together with `share`'s (train::fit_group): the same dataset and training
+  // view, not loaded again. Its config may differ from share's only in kd.*, model.* and run.name
+  // (else kdprune::Error naming both runs).
+  Session(const std::string& command, const CommandOptions& opts, const Session& share);
 
   // Creates (or, with --resume, re-opens) the run directory and starts logging into it.
   void start_run();
@@ -38,6 +42,22 @@ class Session {
   CommandOptions opts_;
   std::optional<io::RunDir> run_;
 };
+
+// Configs that may train together: equal apart from kd.*, model.* and run.name.
+bool trainable_together(const Config& a, const Config& b);
+
+// One model to train in its session (run directory), for run_training_together.
+struct TrainingJob {
+  Session* session;
+  models::Model model;
+  train::LossFn loss;
+  std::shared_ptr<torch::nn::Module> loss_modules;
+  bool loss_capturable = true;
+  std::vector<train::TrainObserver*> observers{};
+};
+// run_training for students trained together in lock-step (train::fit_group): one batch per step,
+// each its own run directory, metrics, checkpoints and model files.
+std::vector<train::TrainResult> run_training_together(const std::vector<TrainingJob>& jobs);
 
 // Trains `model` on the session's view with `loss`: metrics.csv, checkpoint.pt every
 // train.checkpoint_every epochs (resumed with --resume), model.pt at the end.

@@ -29,7 +29,7 @@ OutputShapes probe(const models::Model& m, const std::vector<int64_t>& input) {
 
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
                             const std::string& amp, const std::vector<int64_t>& input,
-                            const torch::Tensor& view_labels) {
+                            const torch::Tensor& view_labels, std::shared_ptr<TeacherCache> cache) {
   const LossWeights w = loss_weights(kd, alpha);
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
   if (needs_teacher && !teacher) throw Error("kd.teacher: a teacher checkpoint is needed when alpha > 0");
@@ -72,10 +72,13 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
     const auto ce = train::cross_entropy_loss(x, out, y, batch);
     if (!needs_teacher) return combine(w, ce, torch::Tensor(), torch::Tensor());
     models::ModelOutput t;
-    {
+    if (cache && cache->x.defined() && cache->x.is_same(x)) {
+      t = cache->out;
+    } else {
       torch::NoGradGuard no_grad;
       train::AutocastScope autocast(amp, x.device());
       t = teacher->forward_all(x);
+      if (cache) cache->x = x, cache->out = t, ++cache->forwards;
     }
     if (w.kd != 0.0) kd_term->on_batch(batch);
     if (extra_term && w.extra != 0.0) extra_term->on_batch(batch);

@@ -218,7 +218,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   const Config base = load_config_text(split.base_yaml, path, {});  // the base must be a valid config
   Section sec(YAML::Load(split.section_yaml), path, overrides);
   const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_models", "teacher_fractions",
-                                          "disjoint_split", "teacher_part", "score", "pruners", "fractions", "alphas", "student"};
+                                          "disjoint_split", "teacher_part", "score", "pruners", "fractions", "alphas", "student",
+                                          "group_students"};
   e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
   if (e.name.empty() || e.name.find('/') != std::string::npos)
     throw Error(sec.where("name") + ": expected a directory name (or run.name), got '" + e.name + "'");
@@ -243,6 +244,8 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   if (e.teacher_part != "teacher" && e.teacher_part != "student")
     sec.fail("teacher_part", "teacher (disjoint from the students) or student (the students' own part)",
              YAML::Node(e.teacher_part));
+  e.group_students = sec.list<int64_t>("group_students", "a non-negative integer (students trained together; 0 or 1: one at a time)",
+                                       any_seed, {8}).front();
   e.fractions = sec.list<double>("fractions", "a list of kept fractions in (0, 1]", is_fraction, {});
   if (e.fractions.empty()) sec.fail("fractions", "a list of kept fractions in (0, 1]", YAML::Node(YAML::NodeType::Undefined));
   if (const YAML::Node p = sec.get("pruners"); p.IsDefined()) {

@@ -129,3 +129,43 @@ TEST(RunPipeline, DryRunWritesNothingAndBadExperimentsFailClearly) {
   EXPECT_NE(typo.out.find("override 'experiment.alpha=[0]': unknown key"), std::string::npos) << typo.out;
   EXPECT_FALSE(fs::exists(d.path() + "/exp"));
 }
+
+// The students of one subset and seed train together by default (one batch and one teacher
+// forward per step) and end exactly where they end one at a time (experiment.group_students: 1).
+TEST(RunPipeline, GroupedStudentsMatchStudentsRunOneAtATime) {
+  TempDir d;
+  auto write = [&](const std::string& root) {
+    const std::string path = d.file(root + ".yaml");
+    write_bytes(path, "run: {root: " + d.path() + "/" + root + ", name: exp, threads: 1}\n"
+                      "data:\n  name: synthetic\n"
+                      "  synthetic: {train_size: 128, test_size: 64, channels: 1, height: 8, width: 8, classes: 4}\n"
+                      "model: {arch: resnet8}\n"
+                      "train: {epochs: 2, batch_size: 32, lr: 0.05, schedule: constant}\n"
+                      "experiment:\n"
+                      "  teacher: {train.epochs: 2}\n"
+                      "  fractions: [0.5]\n"
+                      "  alphas: [0, 0.5, 0.9]\n");
+    return path;
+  };
+  const Result grouped = run("run --config " + write("a"));
+  ASSERT_EQ(grouped.code, 0) << grouped.out;
+  EXPECT_NE(grouped.out.find("3 students train together"), std::string::npos) << grouped.out;
+  const Result alone = run("run --config " + write("b") + " experiment.group_students=1");
+  ASSERT_EQ(alone.code, 0) << alone.out;
+  EXPECT_EQ(alone.out.find("students train together"), std::string::npos) << alone.out;
+  int students = 0;
+  for (const auto& entry : fs::directory_iterator(d.path() + "/a/exp")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("student", 0) != 0) continue;
+    ++students;
+    const std::string a = read_bytes(entry.path().string() + "/summary.json");
+    const std::string b = read_bytes(d.path() + "/b/exp/" + name + "/summary.json");
+    auto field = [](const std::string& json, const std::string& key) {
+      const auto at = json.find("\"" + key + "\":");
+      return at == std::string::npos ? std::string("missing") : json.substr(at, json.find_first_of(",\n}", at) - at);
+    };
+    EXPECT_EQ(field(a, "top1"), field(b, "top1")) << name;
+    EXPECT_EQ(field(a, "best_top1"), field(b, "best_top1")) << name;
+  }
+  EXPECT_EQ(students, 3);
+}

@@ -24,6 +24,15 @@ nlohmann::json train_teacher(const CommandOptions& opts);
 // settings actually used in summary.json.
 nlohmann::json distill(const CommandOptions& opts);
 
+// Several students trained together in lock-step (train::fit_group): one batch and, for the
+// students of the same kd.teacher file, one teacher forward per step, shared; each student its own
+// run directory, checkpoints and summary, and the same result as distill() alone. The configs may
+// differ only in kd.*, model.* and run.name (e.g. the α values of one f, or several KD losses).
+std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts);
+
+// distill_together over α values: run.name (or distill-<time>) + "-alpha<α>" for each.
+std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<double>& alphas);
+
 // Computes one score per training sample (score.method: forgetting, el2n, grand, moderate) from
 // score.models models of model.arch trained for score.epochs; writes scores.npy (float32),
 // scores.csv and scores.json into a new run directory.

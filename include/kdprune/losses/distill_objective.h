@@ -15,11 +15,19 @@ struct Objective {
   bool capturable = true;                        // every active term can be captured in a CUDA graph
 };
 
+// Students trained together (train::fit_group) on the same batches: objectives built with one
+// cache run their teacher once per batch (the same batch tensor) and share its outputs.
+struct TeacherCache {
+  torch::Tensor x;  // the batch the outputs belong to (held, so its address cannot be reused)
+  models::ModelOutput out;
+  int64_t forwards = 0;  // teacher forwards actually run
+};
+
 // `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need
 // the feature shapes get them from one probe forward of student and teacher on a zero batch of
 // `input` (C, H, W); CRD needs the training view's labels (`view_labels`, in view order).
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
                             const std::string& amp, const std::vector<int64_t>& input,
-                            const torch::Tensor& view_labels = {});
+                            const torch::Tensor& view_labels = {}, std::shared_ptr<TeacherCache> cache = nullptr);
 
 }  // namespace kdprune::losses

@@ -110,4 +110,13 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
 // good checkpoint in place.
 TrainResult fit(const TrainInputs& in);
 
+// Trains several models in lock-step on the same batches: one batch (gather, augmentation) per
+// step, shared, and each model its own loss, optimizer, checkpoint, metrics and evaluation. The
+// runs must share the dataset, training view, batch size, seed, augmentation, amp and layout
+// (else kdprune::Error); schedules and epochs may differ. Each model trains exactly as fit() alone
+// would train it (the batches are a pure function of seed and epoch); a KD loss built with a shared
+// TeacherCache runs the teacher once per step for all of them. `names` tag the log lines.
+// Students trained together take the eager step (no CUDA graph).
+std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names = {});
+
 }  // namespace kdprune::train

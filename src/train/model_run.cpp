@@ -1,0 +1,222 @@
+#include "model_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "kdprune/io/csv_table.h"
+#include "kdprune/io/metrics_log.h"
+#include "kdprune/train/lr_schedule.h"
+#include "kdprune/train/progress.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::train {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void set_lr(torch::optim::SGD& opt, double lr) {
+  for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+}
+
+void to_channels_last(models::ModelImpl& model) {
+  for (auto& p : model.parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+}
+
+// train.cuda_graph: auto captures where it can; on refuses, with the reason, where it cannot.
+bool use_cuda_graph(const TrainInputs& in, bool cuda, bool alone) {
+  const auto& mode = in.train.cuda_graph;
+  if (mode == "off") return false;
+  std::string why;
+  if (!cuda) why = "the device is not CUDA";
+  else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
+  else if (in.train.amp == "fp16") why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
+  else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
+  else if (!alone) why = "students trained together share eager steps";
+  if (why.empty()) return true;
+  if (mode == "on") throw Error("train.cuda_graph=on: cannot capture the training step: " + why + "; use auto or off");
+  if (cuda) spdlog::info("training step not captured as a CUDA graph: {}", why);
+  return false;
+}
+
+}  // namespace
+
+Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
+                 int64_t begin, int64_t end) {
+  Batch b;
+  b.begin = begin, b.end = end;
+  b.indices = plan.order.slice(0, begin, end);
+  b.positions = plan.positions.slice(0, begin, end);
+  b.x = apply_augment(in.data.train.images.index_select(0, b.indices), plan.augment.slice(begin, end), normalise, aug);
+  if (in.train.channels_last) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
+  b.labels = in.data.train.labels.index_select(0, b.indices);
+  return b;
+}
+
+ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const AugmentSpec& aug,
+                   const data::Normalizer& normalise, bool alone, const std::string& tag)
+    : in_(in), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
+  auto& model = in.model;
+  const auto& t = in.train;
+  const auto device = in.data.train.images.device();
+  model.to(device);
+  if (t.channels_last) to_channels_last(model);
+  if (in.freeze_model) model.eval();
+  else model.train();
+  params_ = in.freeze_model ? std::vector<torch::Tensor>{} : in.parameters.empty() ? model.parameters() : in.parameters;
+  if (in.loss_modules) {
+    in.loss_modules->to(device);
+    in.loss_modules->train();
+    // Frozen modules (FT's paraphraser after its init stage) ride along in the checkpoint only.
+    for (const auto& p : in.loss_modules->parameters())
+      if (p.requires_grad()) params_.push_back(p);
+  }
+  if (params_.empty()) throw Error("nothing to train: no parameter requires a gradient");
+  opt_ = std::make_unique<torch::optim::SGD>(
+      params_, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weight_decay));
+  scaler_ = std::make_unique<GradScaler>(t.amp == "fp16", device);
+  graph_ = use_cuda_graph(in, device.is_cuda(), alone);
+  // The device-indexed step (captured on CUDA): everything on a side stream (capture needs one).
+  if (graph_ || (alone && in.device_step && !scaler_->enabled())) {
+    if (graph_) side_.emplace(device);
+    device_step_ = std::make_unique<DeviceStep>(in, *opt_, shape, aug, normalise, graph_);
+  }
+  if (in.resume && !in.checkpoint_path.empty() && std::filesystem::exists(in.checkpoint_path)) {
+    state_ = load_checkpoint(in.checkpoint_path, model, *opt_, "this run's model", in.loss_modules.get());
+    if (state_.scaler.defined() && scaler_->enabled()) scaler_->load_state(state_.scaler);
+    spdlog::info("{}resumed from {} after epoch {} of {}", tag_, in.checkpoint_path, state_.epochs_done, t.epochs);
+  } else if (in.resume) {
+    spdlog::info("{}no checkpoint to resume from; starting at epoch 1", tag_);
+  }
+  stop_ = in.stop_epoch >= 0 ? std::min(in.stop_epoch, t.epochs) : t.epochs;
+  result_.resumed_from = state_.epochs_done;
+  result_.best_top1 = state_.best_top1;
+  result_.best_epoch = state_.best_epoch;
+  if (stop_ < t.epochs) spdlog::info("{}stopping after epoch {} of a {}-epoch schedule", tag_, stop_, t.epochs);
+  spdlog::info("{}training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {}, cuda graph {})",
+               tag_, shape.n, shape.steps, state_.epochs_done + 1, stop_, aug.pad, aug.flip, t.amp, t.channels_last,
+               graph_ ? "on" : "off");
+}
+
+ModelRun::~ModelRun() = default;
+
+void ModelRun::begin_epoch(const EpochPlan& plan, int64_t epoch) {
+  epoch_ = epoch;
+  lr_.clear();
+  for (int64_t s = 0; s < shape_.steps; ++s) lr_.push_back(lr_at(in_.train, epoch, s, shape_.steps));
+  if (device_step_) device_step_->begin_epoch(plan, epoch);
+  else totals_.reset();
+}
+
+void ModelRun::observe(int64_t epoch, int64_t step, const StepOutputs& out) {
+  if (in_.observers.empty()) return;
+  const StepRecord r{epoch, step, out.indices, out.logits, out.labels};
+  for (auto* o : in_.observers) o->on_step(r);
+}
+
+void ModelRun::device_step(int64_t step) {
+  device_step_->run(step);
+  observe(epoch_, step, device_step_->outputs());
+}
+
+void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
+  const auto& t = in_.train;
+  set_lr(*opt_, lr_[static_cast<size_t>(step)]);
+  models::ModelOutput out;
+  {
+    AutocastScope autocast(t.amp, b.x.device());
+    std::optional<torch::NoGradGuard> frozen;
+    if (in_.freeze_model) frozen.emplace();
+    out = in_.model.forward_all(b.x);
+  }
+  const BatchInfo info{b.positions, epoch, step, shape_.n, stream_seed(in_.seed, epoch * shape_.steps + step, kLossStream)};
+  const auto loss = in_.loss(b.x, out, b.labels, info);
+  opt_->zero_grad();
+  scaler_->scale(loss).backward();
+  scaler_->step(*opt_);
+  const StepOutputs o{b.indices, out.logits.detach(), b.labels};
+  totals_.add(loss.detach(), o.logits, o.labels, torch::full({}, step, b.indices.options()), b.end - b.begin);
+  observe(epoch, step, o);
+}
+
+double ModelRun::loss_so_far(int64_t samples) const {
+  const auto& totals = device_step_ ? device_step_->totals() : totals_;
+  return totals.loss_sum.item<double>() / static_cast<double>(samples);
+}
+
+void ModelRun::save(int64_t epochs_done) {
+  if (in_.checkpoint_path.empty()) return;
+  TrainState s{epochs_done, result_.best_top1, result_.best_epoch, scaler_->enabled() ? scaler_->state() : torch::Tensor()};
+  save_checkpoint(in_.checkpoint_path, in_.model, *opt_, s, in_.loss_modules.get());
+}
+
+void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
+  const auto& t = in_.train;
+  const auto& totals = device_step_ ? device_step_->totals() : totals_;
+  const double lr = lr_.back();
+  const int64_t usable = shape_.usable;
+  if (const int64_t bad = totals.first_bad.item<int64_t>(); bad >= 0) {
+    const auto& ck = in_.checkpoint_path;
+    throw Error(tag_ + "non-finite training loss at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(bad + 1) +
+                " (lr " + std::to_string(lr) + "); stopped" +
+                (ck.empty()                         ? std::string()
+                 : std::filesystem::exists(ck) ? ", the last good checkpoint is " + ck + " (after epoch " +
+                                                     std::to_string(checkpoint_epochs_done(ck)) + ")"
+                                               : std::string(", no checkpoint was written yet")) +
+                " — lower train.lr, use amp=off/bf16, or check the data");
+  }
+  for (auto* o : in_.observers) o->on_epoch_end(epoch);
+  const double train_loss = totals.loss_sum.item<double>() / static_cast<double>(usable);
+  const double train_acc = 100.0 * static_cast<double>(totals.correct.item<int64_t>()) / static_cast<double>(usable);
+  train_time_ += train_seconds;
+  trained_images_ += usable;
+  const double ips = static_cast<double>(usable) / train_seconds;
+  result_.epoch_images_per_second.push_back(ips);
+  result_.epoch_train_loss.push_back(train_loss);
+
+  const bool last = epoch + 1 == stop_;
+  // The run's ETA: the time per epoch so far (evaluations included) times the epochs left.
+  const auto run_eta = [&] {
+    const double per_epoch = seconds_since(start_) / static_cast<double>(epoch + 1 - state_.epochs_done);
+    return last ? std::string("done") : "ETA " + clock_text(per_epoch * static_cast<double>(stop_ - epoch - 1));
+  };
+  std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
+                               io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
+  if ((epoch + 1) % t.eval_every == 0 || last) {
+    auto& e = result_.final_eval;
+    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last);
+    if (result_.best_epoch < 0 || e.top1 > result_.best_top1) {
+      result_.best_top1 = e.top1;
+      result_.best_epoch = epoch + 1;
+      if (in_.on_best) in_.on_best(epoch + 1);
+    }
+    row[4] = io::csv_field(e.loss);
+    row[5] = io::csv_field(e.top1);
+    row[6] = io::csv_field(e.top5);
+    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  {:.0f} img/s  {}",
+                 tag_, epoch + 1, t.epochs, lr, train_loss, train_acc, e.loss, e.top1, e.top5, ips, run_eta());
+  } else {
+    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s  {}", tag_, epoch + 1, t.epochs, lr,
+                 train_loss, train_acc, ips, run_eta());
+  }
+  row[8] = io::csv_field(seconds_since(start_));
+  if (in_.metrics) in_.metrics->append(row);
+  if (last || (t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0)) save(epoch + 1);
+}
+
+TrainResult ModelRun::finish() {
+  const auto& t = in_.train;
+  result_.epochs = stop_;
+  result_.train_seconds = train_time_;
+  result_.images_per_second = train_time_ > 0 ? static_cast<double>(trained_images_) / train_time_ : 0;
+  if (result_.resumed_from >= stop_ || stop_ == 0) {  // nothing trained here: still report the model
+    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last);
+    if (result_.best_epoch < 0) result_.best_top1 = result_.final_eval.top1;
+  }
+  return result_;
+}
+
+}  // namespace kdprune::train

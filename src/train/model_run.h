@@ -1,0 +1,71 @@
+#pragma once
+// One model's training inside fit()/fit_group(): its optimizer, loss scale, checkpoint and resume,
+// the update on a batch, and the end-of-epoch check, evaluation, metrics row and checkpoint.
+// The loop that feeds it batches lives in trainer.cpp; a group's models share each batch.
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "kdprune/train/checkpoint.h"
+#include "kdprune/train/cuda_graph.h"
+#include "kdprune/train/device_step.h"
+#include "kdprune/train/precision.h"
+#include "kdprune/train/trainer.h"
+
+namespace kdprune::train {
+
+// One step's batch: made once, shared by a group's models.
+struct Batch {
+  torch::Tensor indices, positions, x, labels;
+  int64_t begin = 0, end = 0;  // the samples' range in the epoch's order
+};
+
+Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
+                 int64_t begin, int64_t end);
+
+class ModelRun {
+ public:
+  // `alone`: the run has the loop to itself, so it may take the device-step / CUDA-graph path.
+  ModelRun(const TrainInputs& in, const EpochShape& shape, const AugmentSpec& aug, const data::Normalizer& normalise,
+           bool alone, const std::string& tag);
+  ~ModelRun();
+  ModelRun(const ModelRun&) = delete;
+  ModelRun& operator=(const ModelRun&) = delete;
+
+  int64_t first_epoch() const { return state_.epochs_done; }
+  int64_t stop() const { return stop_; }
+  bool uses_device_step() const { return device_step_ != nullptr; }
+  bool cuda_graph() const { return graph_; }
+
+  void begin_epoch(const EpochPlan& plan, int64_t epoch);
+  void device_step(int64_t step);                            // the device-indexed / graphed path
+  void step(const Batch& batch, int64_t epoch, int64_t step);  // the standard path
+  double loss_so_far(int64_t samples) const;                 // syncs: for the progress line only
+  void end_epoch(int64_t epoch, double train_seconds);
+  TrainResult finish();
+
+ private:
+  void observe(int64_t epoch, int64_t step, const StepOutputs& out);
+  void save(int64_t epochs_done);
+
+  const TrainInputs& in_;
+  EpochShape shape_;
+  std::string tag_;  // "" alone; the run's name in a group's log lines
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::SGD> opt_;
+  std::unique_ptr<GradScaler> scaler_;
+  bool graph_ = false;
+  std::optional<SideStream> side_;  // before device_step_: the graph's step is made on it
+  std::unique_ptr<DeviceStep> device_step_;
+  EpochTotals totals_;
+  std::vector<double> lr_;  // this run's learning rate per step of the current epoch
+  int64_t epoch_ = 0;
+  TrainState state_;
+  TrainResult result_;
+  int64_t stop_ = 0;
+  double train_time_ = 0;
+  int64_t trained_images_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace kdprune::train

@@ -1,0 +1,136 @@
+// Students trained together (train::fit_group) train exactly as each alone, sharing batches and
+// one teacher forward per step.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <numeric>
+
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/losses/distill_objective.h"
+#include "kdprune/train/checkpoint.h"
+#include "kdprune/train/trainer.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using namespace kdprune;
+
+namespace {
+data::TensorDataset tiny(int64_t train) {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {train, 24, 1, 8, 8, 4, 0.5};
+  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
+}
+TrainSection recipe() {
+  TrainSection t;
+  t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
+  return t;
+}
+bool same_weights(const models::Model& a, const models::Model& b) {
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (!torch::equal(pa[i], pb[i])) return false;
+  auto ba = a->buffers(), bb = b->buffers();
+  for (size_t i = 0; i < ba.size(); ++i)
+    if (!torch::equal(ba[i], bb[i])) return false;
+  return true;
+}
+}  // namespace
+
+TEST(FitGroup, EachStudentTrainsAsAloneWithOneTeacherForwardPerStep) {
+  const auto data = tiny(70);  // 4 full batches of 16 + 6
+  std::vector<int64_t> idx(70);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection t = recipe();
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {1, 4, 8});
+  KdSection k;
+  const std::vector<double> alphas = {0.0, 0.5, 0.9};
+  // Alone.
+  std::vector<train::TrainResult> alone;
+  std::vector<models::Model> alone_models;
+  for (double a : alphas) {
+    torch::manual_seed(3);
+    auto m = models::create_model("resnet8", {1, 4, 8});
+    const auto o = losses::distill_objective(teacher, nullptr, k, a, "off", {1, 8, 8});
+    alone.push_back(train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 11, .loss = o.loss,
+                                .show_progress = false}));
+    alone_models.push_back(m);
+  }
+  // Together, one teacher cache.
+  auto cache = std::make_shared<losses::TeacherCache>();
+  std::vector<models::Model> group_models;
+  std::vector<train::TrainInputs> runs;
+  std::vector<losses::Objective> objectives;
+  for (double a : alphas) {
+    torch::manual_seed(3);
+    group_models.push_back(models::create_model("resnet8", {1, 4, 8}));
+    objectives.push_back(losses::distill_objective(teacher, nullptr, k, a, "off", {1, 8, 8}, {}, cache));
+  }
+  for (size_t i = 0; i < alphas.size(); ++i)
+    runs.push_back({.model = *group_models[i], .data = data, .indices = idx, .train = t, .seed = 11,
+                    .loss = objectives[i].loss, .show_progress = false});
+  const auto together = train::fit_group(runs, {"a0", "a0.5", "a0.9"});
+  ASSERT_EQ(together.size(), 3u);
+  for (size_t i = 0; i < alphas.size(); ++i) {
+    ASSERT_EQ(together[i].epoch_train_loss.size(), 3u);
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(together[i].epoch_train_loss[e], alone[i].epoch_train_loss[e], 1e-6 * alone[i].epoch_train_loss[e])
+          << "alpha " << alphas[i] << " epoch " << e;
+    EXPECT_DOUBLE_EQ(together[i].final_eval.top1, alone[i].final_eval.top1);
+    EXPECT_TRUE(same_weights(group_models[i], alone_models[i])) << "alpha " << alphas[i];
+  }
+  // α = 0 has no KD term (and runs no teacher); the two others share one forward per step.
+  EXPECT_EQ(cache->forwards, 3 * 5);
+}
+
+TEST(FitGroup, AStudentResumedLaterJoinsAtItsEpoch) {
+  const auto data = tiny(48);
+  std::vector<int64_t> idx(48);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection t = recipe();
+  kdprune::test::TempDir dir;
+  auto train_alone = [&](const std::string& ck, int64_t stop) {
+    torch::manual_seed(3);
+    auto m = models::create_model("resnet8", {1, 4, 8});
+    train::fit({.model = *m, .data = data, .indices = idx, .train = t, .seed = 5, .checkpoint_path = ck, .resume = true,
+                .show_progress = false, .stop_epoch = stop});
+    return m;
+  };
+  const auto reference = train_alone(dir.file("ref.pt"), -1);
+  train_alone(dir.file("b.pt"), 2);  // student b has 2 epochs done, student a none
+  EXPECT_EQ(train::checkpoint_epochs_done(dir.file("b.pt")), 2);
+  torch::manual_seed(3);
+  auto a = models::create_model("resnet8", {1, 4, 8});
+  torch::manual_seed(99);  // b's fresh weights are replaced by its checkpoint
+  auto b = models::create_model("resnet8", {1, 4, 8});
+  const std::vector<train::TrainInputs> runs = {
+      {.model = *a, .data = data, .indices = idx, .train = t, .seed = 5, .checkpoint_path = dir.file("a.pt"), .resume = true,
+       .show_progress = false},
+      {.model = *b, .data = data, .indices = idx, .train = t, .seed = 5, .checkpoint_path = dir.file("b.pt"), .resume = true,
+       .show_progress = false}};
+  const auto r = train::fit_group(runs);
+  EXPECT_EQ(r[0].epoch_train_loss.size(), 3u);
+  EXPECT_EQ(r[1].epoch_train_loss.size(), 1u) << "b trains only its last epoch";
+  EXPECT_TRUE(same_weights(a, reference));
+  EXPECT_TRUE(same_weights(b, reference));
+}
+
+TEST(FitGroup, RefusesStudentsThatWouldSeeDifferentBatches) {
+  const auto data = tiny(32);
+  std::vector<int64_t> idx(32);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t = recipe(), t2 = recipe();
+  t2.batch_size = 8;
+  auto a = models::create_model("resnet8", {1, 4, 8}), b = models::create_model("resnet8", {1, 4, 8});
+  try {
+    train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .show_progress = false},
+                      {.model = *b, .data = data, .indices = idx, .train = t2, .show_progress = false}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.batch_size"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .seed = 1, .show_progress = false},
+                                 {.model = *b, .data = data, .indices = idx, .train = t, .seed = 2, .show_progress = false}}),
+               Error);
+}
