@@ -4,7 +4,7 @@
 // first epoch of every run is not counted (allocator, kernel selection).
 //
 //   build/bench/students_together [--student resnet20] [--teacher resnet20] [--counts 1,2,5]
-//       [--images N] [--batch 64] [--epochs 2] [--device cpu|cuda] [--threads T] [--amp off|bf16]
+//       [--images N] [--batch 64] [--epochs 2] [--device cpu|cuda] [--threads T] [--amp off|bf16] [--channels-last]
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_arg);
   app.add_option("--threads", threads);
   app.add_option("--amp", amp);
+  bool channels_last = false;
+  app.add_flag("--channels-last", channels_last);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   system::configure_runtime(threads, 0);
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
   teacher->eval();
   TrainSection t;
   t.epochs = epochs, t.batch_size = batch, t.lr = 0.05, t.schedule = "constant", t.checkpoint_every = 0;
-  t.eval_every = epochs, t.amp = amp, t.cuda_graph = "off";
+  t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last, t.cuda_graph = "off";
   KdSection kd;
   // Seconds of the timed epochs of one run: images / (images/s) per epoch after the first.
   auto timed_seconds = [&](const train::TrainResult& r) {
@@ -57,9 +59,10 @@ int main(int argc, char** argv) {
     return s;
   };
   const auto env = system::environment();
-  std::printf("students together vs alone: %s <- %s, batch %lld, %lld images, device %s, LibTorch %s, %lld threads, amp %s\n",
+  std::printf("students together vs alone: %s <- %s, batch %lld, %lld images, device %s, LibTorch %s, %lld threads, amp %s%s\n",
               student.c_str(), teacher_arch.c_str(), static_cast<long long>(batch), static_cast<long long>(images),
-              device.str().c_str(), env.torch_version.c_str(), static_cast<long long>(env.cpu_threads), amp.c_str());
+              device.str().c_str(), env.torch_version.c_str(), static_cast<long long>(env.cpu_threads), amp.c_str(),
+              channels_last ? ", channels-last" : "");
   std::printf("%4s %22s %22s %8s\n", "N", "alone (sum img/s)", "together (sum img/s)", "ratio");
   std::stringstream ss(counts_arg);
   for (std::string item; std::getline(ss, item, ',');) {
