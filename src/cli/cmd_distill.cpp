@@ -2,24 +2,13 @@
 #include <sstream>
 
 #include "cli.h"
-#include "kdprune/util/error.h"
 
 namespace kdprune::cli {
 namespace {
-std::vector<double> parse_alphas(const std::string& text) {
-  std::vector<double> out;
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
   std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size()) throw Error("--alphas: expected comma-separated numbers, got '" + text + "'");
-    out.push_back(v);
-  }
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
   return out;
 }
 }  // namespace
@@ -32,7 +21,7 @@ void add_distill(CLI::App& app, Action& action) {
       "(kd.teacher); alpha may depend on the kept fraction f",
       [alphas](commands::CommandOptions& opts) {
         const auto summaries = alphas->empty() ? std::vector<nlohmann::json>{commands::distill(opts)}
-                                               : commands::distill_alphas(opts, parse_alphas(*alphas));
+                                               : commands::distill_alphas(opts, split_commas(*alphas));
         for (const auto& summary : summaries)
           std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 " << summary["best_top1"].get<double>()
                     << "  alpha " << summary["alpha"].get<double>() << "  f " << summary["f"].get<double>() << "  model "

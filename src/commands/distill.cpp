@@ -9,6 +9,7 @@
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
+#include "kdprune/util/logging.h"
 #include "session.h"
 
 namespace kdprune::commands {
@@ -108,7 +109,8 @@ Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier,
     spdlog::info("kd.teacher {} not loaded: alpha = 0 and no extra term (plain cross-entropy training)", kd.teacher);
   const Student* share = nullptr;
   for (const auto& e : earlier)
-    if (needs_teacher && e.teacher && e.s->config.kd.teacher == kd.teacher) share = &e;
+    if (needs_teacher && e.teacher && e.s->config.kd.teacher == kd.teacher && e.s->config.kd.teacher_arch == kd.teacher_arch)
+      share = &e;
   if (share) {
     st.teacher = share->teacher, st.teacher_meta = share->teacher_meta, st.teacher_top1 = share->teacher_top1;
   } else if (needs_teacher) {
@@ -149,7 +151,7 @@ Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier,
   // The cache is keyed by batch, not by teacher: one per teacher file.
   std::shared_ptr<losses::TeacherCache> cache;
   if (caches && needs_teacher) {
-    auto& c = (*caches)[kd.teacher];
+    auto& c = (*caches)[kd.teacher + (kd.teacher_arch.empty() ? "" : " (" + kd.teacher_arch + ")")];
     if (!c) c = std::make_shared<losses::TeacherCache>();
     cache = c;
   }
@@ -194,21 +196,52 @@ nlohmann::json distill(const CommandOptions& opts) { return distill_together({op
 std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts) {
   TeacherCaches caches;
   std::vector<Student> students;
-  for (const auto& o : opts) students.push_back(prepare(o, students, opts.size() > 1 ? &caches : nullptr));
+  for (const auto& o : opts) {
+    if (!students.empty()) logging::detach_files();  // each student's setup lines in its own log
+    students.push_back(prepare(o, students, opts.size() > 1 ? &caches : nullptr));
+  }
   std::vector<TrainingJob> jobs;
   for (auto& st : students)
     jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
+  // Each run's log gets its own setup and summary lines and, tagged, the group's training lines.
+  if (students.size() > 1)
+    for (size_t i = 0; i + 1 < students.size(); ++i) students[i].s->run().attach_log();
   const auto results = run_training_together(jobs);
-  std::vector<nlohmann::json> summaries;
-  for (size_t i = 0; i < students.size(); ++i) summaries.push_back(summarize(students[i], results[i]));
   for (const auto& [teacher, c] : caches)
     spdlog::info("{} students trained together; teacher {}: {} forwards, shared", students.size(), teacher, c->forwards);
+  std::vector<nlohmann::json> summaries;
+  std::string failed;
+  for (size_t i = 0; i < students.size(); ++i) {
+    if (students.size() > 1) logging::detach_files(), students[i].s->run().attach_log();
+    if (!results[i].error.empty()) {
+      failed += "\n  " + students[i].s->config.run.name + ": " + results[i].error;
+      continue;
+    }
+    summaries.push_back(summarize(students[i], results[i]));
+  }
+  if (!failed.empty())
+    throw Error(std::to_string(summaries.size()) + " of " + std::to_string(students.size()) +
+                " students finished; stopped:" + failed);
   return summaries;
 }
 
-std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<double>& alphas) {
+std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<std::string>& alphas) {
   if (alphas.empty()) throw Error("--alphas: expected at least one value");
+  for (size_t i = 0; i < alphas.size(); ++i) {
+    size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(alphas[i], &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != alphas[i].size() || !(v >= 0.0))
+      throw Error("--alphas: expected comma-separated numbers >= 0, got '" + alphas[i] + "'");
+    for (size_t j = 0; j < i; ++j)
+      if (std::stod(alphas[j]) == v) throw Error("--alphas: " + alphas[j] + " and " + alphas[i] + " are the same alpha");
+  }
   std::string base = load_config(opts.config_path, opts.overrides).run.name;
+  if (base.empty() && opts.resume) throw Error("--resume needs run.name: the name of the runs to continue (<run.name>-alpha<a>)");
   if (base.empty()) {  // distill-YYYYMMDD-HHMMSS, as a run without a name
     std::string ts = io::utc_timestamp();
     std::erase_if(ts, [](char c) { return c == '-' || c == ':' || c == 'Z'; });
@@ -216,13 +249,10 @@ std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std
     base = "distill-" + ts;
   }
   std::vector<CommandOptions> group;
-  for (double a : alphas) {
-    if (!(a >= 0.0)) throw Error("--alphas: expected values >= 0, got " + std::to_string(a));
+  for (const auto& a : alphas) {
     CommandOptions o = opts;
-    std::ostringstream text;
-    text << a;
-    o.overrides.push_back("kd.alpha=" + text.str());
-    o.overrides.push_back("run.name=" + base + "-alpha" + text.str());
+    o.overrides.push_back("kd.alpha=" + a);
+    o.overrides.push_back("run.name=" + base + "-alpha" + a);
     group.push_back(std::move(o));
   }
   return distill_together(group);

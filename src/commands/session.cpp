@@ -127,7 +127,9 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
     names.push_back(cfg.run.name);
   }
   const auto results = train::fit_group(runs, names);
-  for (const auto& j : jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const auto& j = jobs[i];
+    if (!results[i].error.empty()) continue;  // stopped early: no model files (its checkpoint stays)
     train::save_model(j.session->run().file("model.pt"), j.model, j.session->model_meta());
     // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
     train::export_pytorch(j.session->run().file("model.pth"), j.model, j.session->model_meta());

@@ -56,7 +56,8 @@ struct TrainingJob {
   std::vector<train::TrainObserver*> observers{};
 };
 // run_training for students trained together in lock-step (train::fit_group): one batch per step,
-// each its own run directory, metrics, checkpoints and model files.
+// each its own run directory, metrics, checkpoints and model files. A student stopped by a
+// non-finite loss has TrainResult::error set and no model files.
 std::vector<train::TrainResult> run_training_together(const std::vector<TrainingJob>& jobs);
 
 // Trains `model` on the session's view with `loss`: metrics.csv, checkpoint.pt every

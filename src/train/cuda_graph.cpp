@@ -1,6 +1,7 @@
 #include "kdprune/train/cuda_graph.h"
 
 #include <ATen/autocast_mode.h>
+#include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 
 #include "kdprune/util/error.h"
@@ -28,7 +29,11 @@ SideStream::SideStream(const torch::Device& device) : impl_(std::make_unique<Imp
 SideStream::~SideStream() {
   if (!impl_->guard) return;
   const auto index = impl_->guard->current_device().index();
-  torch::cuda::synchronize(index);
+  try {
+    torch::cuda::synchronize(index);
+  } catch (const std::exception& e) {  // never throw from a destructor (an error is already in flight)
+    spdlog::error("CUDA: synchronising the side stream failed: {}", e.what());
+  }
   impl_->guard.reset();
 }
 
@@ -42,13 +47,23 @@ bool StepGraph::supported() { return true; }
 void StepGraph::capture(const std::function<void()>& step) {
   const bool cache = at::autocast::is_autocast_cache_enabled();
   at::autocast::set_autocast_cache_enabled(false);
+  bool begun = false;
   try {
     impl_->graph.capture_begin();
+    begun = true;
     step();
+    begun = false;
     impl_->graph.capture_end();
-  } catch (...) {
+  } catch (const std::exception& e) {
     at::autocast::set_autocast_cache_enabled(cache);
-    throw;
+    // Leave capture mode, or every later CUDA call on the stream fails with a capture error
+    // instead of the real one.
+    if (begun) try {
+        impl_->graph.capture_end();
+      } catch (const std::exception&) {
+      }
+    throw Error(std::string("capturing the training step as a CUDA graph failed: ") + e.what() +
+                " (train.cuda_graph=off trains without a graph)");
   }
   at::autocast::set_autocast_cache_enabled(cache);
   impl_->captured = true;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <torch/cuda.h>
+
+#include <algorithm>
 #include <chrono>
 
 #include "kdprune/system/cpu_share.h"
@@ -59,6 +62,7 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
     const std::string tag = alone ? "" : "[" + (i < names.size() ? names[i] : "student " + std::to_string(i + 1)) + "] ";
     models.push_back(std::make_unique<ModelRun>(runs[i], shape, aug, normalise, alone, tag));
   }
+  std::vector<std::string> failures(models.size());
   int64_t first = models.front()->first_epoch(), stop = models.front()->stop();
   for (const auto& m : models) first = std::min(first, m->first_epoch()), stop = std::max(stop, m->stop());
   if (!alone) spdlog::info("{} students train together: one batch per step, shared", runs.size());
@@ -69,8 +73,9 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
   for (int64_t epoch = first; epoch < stop; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     std::vector<ModelRun*> active;
-    for (const auto& m : models)
-      if (m->first_epoch() <= epoch && epoch < m->stop()) active.push_back(m.get());
+    for (size_t i = 0; i < models.size(); ++i)
+      if (failures[i].empty() && models[i]->first_epoch() <= epoch && epoch < models[i]->stop()) active.push_back(models[i].get());
+    if (active.empty()) continue;
     const EpochPlan plan = make_epoch_plan(view, shape, aug, lead.train, lead.seed, epoch);
     for (auto* m : active) m->begin_epoch(plan, epoch);
     for (int64_t step = 0; step < shape.steps; ++step) {
@@ -85,11 +90,26 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
       if (lead.show_progress) progress.step(epoch, step, e - s, [&] { return active.front()->loss_so_far(e); });
     }
     progress.end_epoch();
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());  // the epoch's GPU work is done
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    for (auto* m : active) m->end_epoch(epoch, train_seconds);
+    for (size_t i = 0; i < models.size(); ++i) {
+      auto* m = models[i].get();
+      if (std::find(active.begin(), active.end(), m) == active.end()) continue;
+      try {
+        m->end_epoch(epoch, train_seconds);
+      } catch (const Error& e) {
+        // Alone: as always. In a group: the others train on; this one is reported at the end.
+        if (alone) throw;
+        failures[i] = e.what();
+        spdlog::error("{}", e.what());
+      }
+    }
   }
   std::vector<TrainResult> results;
-  for (const auto& m : models) results.push_back(m->finish());
+  for (size_t i = 0; i < models.size(); ++i) {
+    results.push_back(failures[i].empty() ? models[i]->finish() : TrainResult{});
+    results.back().error = failures[i];
+  }
   return results;
 }
 

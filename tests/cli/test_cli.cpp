@@ -293,4 +293,10 @@ TEST(Cli, DistillAlphasTrainTogetherAsAlone) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--alphas"), std::string::npos) << bad.out;
   EXPECT_FALSE(fs::exists(d.path() + "/bad-alpha0.5"));
+  auto twice = run("distill " + tiny(d, "twice") + teacher + " --alphas 0.5,0.50");
+  EXPECT_NE(twice.code, 0);
+  EXPECT_NE(twice.out.find("are the same alpha"), std::string::npos) << twice.out;
+  auto unnamed = run("distill --resume " + tiny(d, "") + teacher + " --alphas 0.5");
+  EXPECT_NE(unnamed.code, 0);
+  EXPECT_NE(unnamed.out.find("--resume needs run.name"), std::string::npos) << unnamed.out;
 }

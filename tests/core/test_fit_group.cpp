@@ -134,3 +134,26 @@ TEST(FitGroup, RefusesStudentsThatWouldSeeDifferentBatches) {
                                  {.model = *b, .data = data, .indices = idx, .train = t, .seed = 2, .show_progress = false}}),
                Error);
 }
+
+TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {
+  const auto data = tiny(48);
+  std::vector<int64_t> idx(48);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection t = recipe();
+  torch::manual_seed(3);
+  auto a = models::create_model("resnet8", {1, 4, 8}), b = models::create_model("resnet8", {1, 4, 8});
+  const train::LossFn diverging = [](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                     const train::BatchInfo& batch) {
+    const auto ce = train::cross_entropy_loss(x, out, y, batch);
+    return batch.epoch == 1 ? ce * std::numeric_limits<float>::quiet_NaN() : ce;
+  };
+  const auto r = train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .show_progress = false},
+                                   {.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging,
+                                    .show_progress = false}});
+  EXPECT_TRUE(r[0].error.empty()) << r[0].error;
+  EXPECT_EQ(r[0].epoch_train_loss.size(), 3u);
+  EXPECT_NE(r[1].error.find("non-finite training loss at epoch 2"), std::string::npos) << r[1].error;
+  // Alone, the same loss stops fit() with the error, as always.
+  EXPECT_THROW(train::fit({.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging, .show_progress = false}),
+               Error);
+}

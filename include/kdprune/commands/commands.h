@@ -31,7 +31,8 @@ nlohmann::json distill(const CommandOptions& opts);
 std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts);
 
 // distill_together over α values: run.name (or distill-<time>) + "-alpha<α>" for each.
-std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<double>& alphas);
+// The α values as given ("0.5"); numbers >= 0, no repeats.
+std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<std::string>& alphas);
 
 // Computes one score per training sample (score.method: forgetting, el2n, grand, moderate) from
 // score.models models of model.arch trained for score.epochs; writes scores.npy (float32),

@@ -32,6 +32,7 @@ struct TrainResult {
   double train_seconds = 0;
   int64_t epochs = 0;
   int64_t resumed_from = 0;  // epochs already done when this process started
+  std::string error;         // fit_group: why this model stopped (a non-finite loss); "" = trained
 };
 
 // What an observer sees after each optimisation step (tensors detached, on the device).
@@ -116,7 +117,8 @@ TrainResult fit(const TrainInputs& in);
 // (else kdprune::Error); schedules and epochs may differ. Each model trains exactly as fit() alone
 // would train it (the batches are a pure function of seed and epoch); a KD loss built with a shared
 // TeacherCache runs the teacher once per step for all of them. `names` tag the log lines.
-// Students trained together take the eager step (no CUDA graph).
+// Students trained together take the eager step (no CUDA graph). A model whose loss turns
+// non-finite stops with TrainResult::error set (its last good checkpoint kept); the others go on.
 std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names = {});
 
 }  // namespace kdprune::train
