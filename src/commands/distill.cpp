@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <algorithm>
 #include <map>
+#include <span>
 #include <sstream>
 
 #include "kdprune/io/run_dir.h"
@@ -84,14 +85,16 @@ struct Student {
   losses::Objective objective;
   double alpha = 0;
   losses::LossWeights w;
+  bool teacher_shared = false;  // the teacher of an earlier student of the group
 };
 
 // Teacher caches of a group, one per kd.teacher file.
 using TeacherCaches = std::map<std::string, std::shared_ptr<losses::TeacherCache>>;
 
-// `earlier`: the group's students prepared before; the first's dataset and view are reused, and a
-// teacher loaded from the same file. `caches` (groups only): one teacher forward per batch.
-Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier, TeacherCaches* caches) {
+// Everything that can fail before a run directory exists: config, teacher, student model.
+// `earlier`: the group's students checked before; the first's dataset and view are reused, and a
+// teacher loaded from the same file and architecture.
+Student check(const CommandOptions& opts, const std::vector<Student>& earlier) {
   Student st;
   st.s = earlier.empty() ? std::make_unique<Session>("distill", opts)
                          : std::make_unique<Session>("distill", opts, *earlier.front().s);
@@ -111,8 +114,9 @@ Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier,
   for (const auto& e : earlier)
     if (needs_teacher && e.teacher && e.s->config.kd.teacher == kd.teacher && e.s->config.kd.teacher_arch == kd.teacher_arch)
       share = &e;
+  st.teacher_shared = share != nullptr;
   if (share) {
-    st.teacher = share->teacher, st.teacher_meta = share->teacher_meta, st.teacher_top1 = share->teacher_top1;
+    st.teacher = share->teacher, st.teacher_meta = share->teacher_meta;
   } else if (needs_teacher) {
     if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(st.alpha) + " > 0)");
     const train::ModelExpectation expect{kd.teacher_arch, "kd.teacher_arch", s.model_spec(), s.data.info.name};
@@ -133,9 +137,25 @@ Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier,
   // (a shared teacher loads nothing; teachers of other sizes draw differently).
   torch::manual_seed(static_cast<uint64_t>(s.config.run.seed));
   st.student = s.create_model();
-  s.start_run();
+  return st;
+}
 
-  if (st.teacher && !share) {
+// Opens the run directory, evaluates the teacher, builds the objective, runs the init stage.
+// `earlier`: the group's students opened before (a shared teacher's accuracy); `caches` (groups
+// only): one teacher forward per batch.
+void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) {
+  Session& s = *st.s;
+  const auto& kd = s.config.kd;
+  const double f = s.view.f();
+  const auto& w = st.w;
+  const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
+  s.start_run();
+  const Student* share = nullptr;
+  for (const auto& e : earlier)
+    if (st.teacher_shared && e.teacher == st.teacher) share = &e;
+  if (share) {
+    st.teacher_top1 = share->teacher_top1;
+  } else if (st.teacher) {
     const auto te = train::evaluate(*st.teacher, s.data.test, s.data.info, s.config.train.eval_batch_size,
                                     s.config.train.amp, false);
     st.teacher_top1 = te.top1;
@@ -166,7 +186,6 @@ Student prepare(const CommandOptions& opts, const std::vector<Student>& earlier,
                  frozen ? " (and " + std::to_string(frozen) + " frozen, kept in the checkpoint)" : std::string());
   }
   if (st.objective.init_loss) run_init_stage(s, st.student, st.objective);
-  return st;
 }
 
 nlohmann::json summarize(const Student& st, const train::TrainResult& r) {
@@ -196,9 +215,11 @@ nlohmann::json distill(const CommandOptions& opts) { return distill_together({op
 std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts) {
   TeacherCaches caches;
   std::vector<Student> students;
-  for (const auto& o : opts) {
-    if (!students.empty()) logging::detach_files();  // each student's setup lines in its own log
-    students.push_back(prepare(o, students, opts.size() > 1 ? &caches : nullptr));
+  // Every student is checked before any run directory is made.
+  for (const auto& o : opts) students.push_back(check(o, students));
+  for (size_t i = 0; i < students.size(); ++i) {
+    if (i > 0) logging::detach_files();  // each student's setup lines in its own log
+    open(students[i], std::span<const Student>(students.data(), i), opts.size() > 1 ? &caches : nullptr);
   }
   std::vector<TrainingJob> jobs;
   for (auto& st : students)

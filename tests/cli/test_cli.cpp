@@ -293,6 +293,12 @@ TEST(Cli, DistillAlphasTrainTogetherAsAlone) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--alphas"), std::string::npos) << bad.out;
   EXPECT_FALSE(fs::exists(d.path() + "/bad-alpha0.5"));
+  // A student that fails its checks (here: no teacher for alpha > 0) leaves no run directory of
+  // the group behind.
+  auto half = run("distill " + tiny(d, "half") + " prune.fraction=0.5 --alphas 0,0.5");
+  EXPECT_NE(half.code, 0);
+  EXPECT_NE(half.out.find("kd.teacher"), std::string::npos) << half.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/half-alpha0"));
   auto twice = run("distill " + tiny(d, "twice") + teacher + " --alphas 0.5,0.50");
   EXPECT_NE(twice.code, 0);
   EXPECT_NE(twice.out.find("are the same alpha"), std::string::npos) << twice.out;
