@@ -14,7 +14,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "kdprune/data/dataset_registry.h"
+#include "bench_data.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/trainer.h"
@@ -38,15 +38,10 @@ int main(int argc, char** argv) {
   system::configure_runtime(threads, 0);
   const torch::Device device(system::resolve_device(device_arg));
 
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {images, 8, 3, 32, 32, 100, 0.5};
-  auto data = data::to_tensors(data::load_dataset(d, 0), device);
-  std::vector<int64_t> idx(static_cast<size_t>(images));
-  std::iota(idx.begin(), idx.end(), 0);
-  torch::manual_seed(1);
-  auto teacher = models::create_model(teacher_arch, {3, 100, 32});
-  teacher->to(device);
+  const auto inputs = bench::synthetic_cifar(images, 100, device);
+  const auto& data = inputs.data;
+  const auto& idx = inputs.all;
+  const auto teacher = bench::frozen_teacher(teacher_arch, 100, device);
 
   std::vector<std::string> terms;
   if (terms_arg.empty()) {

@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "kdprune/data/dataset_registry.h"
+#include "bench_data.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/trainer.h"
@@ -38,16 +38,10 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
   system::configure_runtime(threads, 0);
   const torch::Device device(system::resolve_device(device_arg));
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {images, 8, 3, 32, 32, classes, 0.5};
-  const auto data = data::to_tensors(data::load_dataset(d, 0), device);
-  std::vector<int64_t> idx(static_cast<size_t>(images));
-  std::iota(idx.begin(), idx.end(), 0);
-  torch::manual_seed(1);
-  auto teacher = models::create_model(teacher_arch, {3, classes, 32});
-  teacher->to(device);
-  teacher->eval();
+  const auto inputs = bench::synthetic_cifar(images, classes, device);
+  const auto& data = inputs.data;
+  const auto& idx = inputs.all;
+  const auto teacher = bench::frozen_teacher(teacher_arch, classes, device);
   TrainSection t;
   t.epochs = epochs, t.batch_size = batch, t.lr = 0.05, t.schedule = "constant", t.checkpoint_every = 0;
   t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last, t.cuda_graph = "off";

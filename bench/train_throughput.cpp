@@ -15,7 +15,7 @@
 #include <cstdio>
 #include <numeric>
 
-#include "kdprune/data/dataset_registry.h"
+#include "bench_data.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/trainer.h"
@@ -80,18 +80,9 @@ int main(int argc, char** argv) {
   system::configure_runtime(threads, 0);
   const torch::Device device(system::resolve_device(device_arg));
 
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {images, 8, 3, 32, 32, classes, 0.5};
-  auto data = data::to_tensors(data::load_dataset(d, 0), device);
-  Bench bench{data, std::vector<int64_t>(static_cast<size_t>(images)), nullptr};
-  std::iota(bench.idx.begin(), bench.idx.end(), 0);
-  if (!teacher_arg.empty()) {
-    torch::manual_seed(1);
-    bench.teacher = models::create_model(teacher_arg, {3, classes, 32});
-    bench.teacher->to(device);
-    bench.teacher->eval();
-  }
+  const auto inputs = bench::synthetic_cifar(images, classes, device);
+  Bench bench{inputs.data, inputs.all, nullptr};
+  if (!teacher_arg.empty()) bench.teacher = bench::frozen_teacher(teacher_arg, classes, device);
   const auto modes = split(modes_arg);
 
   const auto env = system::environment();

@@ -40,8 +40,9 @@ EpochPlan make_epoch_plan(const torch::Tensor& view, const EpochShape& shape, co
   if (!oy.empty()) plan.augment.oy = torch::cat(oy), plan.augment.ox = torch::cat(ox);
   if (!flip.empty()) plan.augment.flip = torch::cat(flip);
   plan.augment = plan.augment.to(device);
-  for (int64_t step = 0; step < shape.steps; ++step) plan.lr_host.push_back(lr_at(train, epoch, step, shape.steps));
-  plan.lr = torch::tensor(plan.lr_host, torch::kFloat64).to(torch::kFloat32).to(device);
+  std::vector<double> lr;
+  for (int64_t step = 0; step < shape.steps; ++step) lr.push_back(lr_at(train, epoch, step, shape.steps));
+  plan.lr = torch::tensor(lr, torch::kFloat64).to(torch::kFloat32).to(device);
   return plan;
 }
 
@@ -55,7 +56,6 @@ void EpochPlan::copy_from(const EpochPlan& other) {
   if (other.augment.oy.defined()) copy(augment.oy, other.augment.oy), copy(augment.ox, other.augment.ox);
   if (other.augment.flip.defined()) copy(augment.flip, other.augment.flip);
   copy(lr, other.lr);
-  lr_host = other.lr_host;
 }
 
 }  // namespace kdprune::train

@@ -30,6 +30,8 @@ std::vector<torch::Tensor> params(int64_t seed) {
 }
 }  // namespace
 
+// The reference is LibTorch's own SGD (torch/csrc/api/src/optim/sgd.cpp, SGD::step: d = g + wd·p;
+// buf = clone(d) at the first step, else m·buf + d; Nesterov d + m·buf; p -= lr·d), run here.
 TEST(DeviceSGD, MatchesTorchSGDOverStepsWithChangingLr) {
   for (const bool nesterov : {false, true})
     for (const double wd : {0.0, 5e-4}) {

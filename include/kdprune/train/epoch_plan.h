@@ -32,7 +32,6 @@ struct EpochPlan {
   torch::Tensor order;      // int64 [usable]: the dataset indices in training order
   AugmentDraws augment;     // per position in the epoch [usable]
   torch::Tensor lr;         // float32 [steps]: the learning rate of each step
-  std::vector<double> lr_host;
 
   // Overwrites this plan's tensors in place (their storage stays: a captured graph reads it).
   void copy_from(const EpochPlan& other);
