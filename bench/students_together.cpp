@@ -5,6 +5,9 @@
 //
 //   build/bench/students_together [--student resnet20] [--teacher resnet20] [--counts 1,2,5]
 //       [--images N] [--batch 64] [--epochs 2] [--device cpu|cuda] [--threads T] [--amp off|bf16] [--channels-last]
+//       [--cuda-graph off|on] [--no-alone]
+// On a GPU with --cuda-graph on, each student alone is one CUDA graph and a group is one graph with a
+// stream per student. --no-alone times only the groups (the alone column prints 0).
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -32,8 +35,11 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_arg);
   app.add_option("--threads", threads);
   app.add_option("--amp", amp);
-  bool channels_last = false;
+  bool channels_last = false, no_alone = false;
+  std::string graph = "off";
   app.add_flag("--channels-last", channels_last);
+  app.add_option("--cuda-graph", graph, "train.cuda_graph for every run")->check(CLI::IsMember({"off", "on", "auto"}));
+  app.add_flag("--no-alone", no_alone, "skip the students-alone runs");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   system::configure_runtime(threads, 0);
@@ -44,7 +50,7 @@ int main(int argc, char** argv) {
   const auto teacher = bench::frozen_teacher(teacher_arch, classes, device);
   TrainSection t;
   t.epochs = epochs, t.batch_size = batch, t.lr = 0.05, t.schedule = "constant", t.checkpoint_every = 0;
-  t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last, t.cuda_graph = "off";
+  t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last, t.cuda_graph = graph;
   KdSection kd;
   // Seconds of the timed epochs of one run: images / (images/s) per epoch after the first.
   auto timed_seconds = [&](const train::TrainResult& r) {
@@ -53,10 +59,10 @@ int main(int argc, char** argv) {
     return s;
   };
   const auto env = system::environment();
-  std::printf("students together vs alone: %s <- %s, batch %lld, %lld images, device %s, LibTorch %s, %lld threads, amp %s%s\n",
+  std::printf("students together vs alone: %s <- %s, batch %lld, %lld images, device %s, LibTorch %s, %lld threads, amp %s%s%s\n",
               student.c_str(), teacher_arch.c_str(), static_cast<long long>(batch), static_cast<long long>(images),
               device.str().c_str(), env.torch_version.c_str(), static_cast<long long>(env.cpu_threads), amp.c_str(),
-              channels_last ? ", channels-last" : "");
+              channels_last ? ", channels-last" : "", graph == "off" ? "" : (", cuda graph " + graph).c_str());
   std::printf("%4s %22s %22s %8s\n", "N", "alone (sum img/s)", "together (sum img/s)", "ratio");
   std::stringstream ss(counts_arg);
   for (std::string item; std::getline(ss, item, ',');) {
@@ -66,10 +72,12 @@ int main(int argc, char** argv) {
     // Alone: one after another.
     double alone_s = 0;
     for (double a : alphas) {
+      if (no_alone) break;
       torch::manual_seed(3);
       auto m = models::create_model(student, {3, classes, 32});
       const auto o = losses::distill_objective(teacher, m, kd, a, amp, {3, 32, 32});
-      alone_s += timed_seconds(train::fit({.model = *m, .data = data, .indices = idx, .train = t, .loss = o.loss, .show_progress = false}));
+      alone_s += timed_seconds(train::fit({.model = *m, .data = data, .indices = idx, .train = t, .loss = o.loss,
+                                           .show_progress = false, .loss_capturable = o.capturable}));
     }
     // Together.
     auto cache = std::make_shared<losses::TeacherCache>();
@@ -82,10 +90,12 @@ int main(int argc, char** argv) {
       os.push_back(losses::distill_objective(teacher, ms.back(), kd, a, amp, {3, 32, 32}, {}, cache));
     }
     for (size_t i = 0; i < alphas.size(); ++i)
-      runs.push_back({.model = *ms[i], .data = data, .indices = idx, .train = t, .loss = os[i].loss, .show_progress = false});
+      runs.push_back({.model = *ms[i], .data = data, .indices = idx, .train = t, .loss = os[i].loss, .show_progress = false,
+                      .loss_capturable = os[i].capturable});
     const double together_s = timed_seconds(train::fit_group(runs).front());
     const double work = static_cast<double>(n * images * (epochs - 1));
-    std::printf("%4lld %22.1f %22.1f %7.2fx\n", static_cast<long long>(n), work / alone_s, work / together_s, alone_s / together_s);
+    std::printf("%4lld %22.1f %22.1f %7.2fx\n", static_cast<long long>(n), no_alone ? 0.0 : work / alone_s, work / together_s,
+                no_alone ? 0.0 : alone_s / together_s);
     std::fflush(stdout);
   }
   return 0;

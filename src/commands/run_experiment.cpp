@@ -161,14 +161,9 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     return ", " + std::to_string(left) + " stages to run, ETA " + train::clock_text(eta) +
            (untimed ? " + " + std::to_string(untimed) + " not yet timed" : std::string());
   };
-  // Students trained together (train::fit_group): on the CPU, up to experiment.group_students of
-  // them whose configs differ only in kd.*, model.* and run.name; on a GPU each student alone
-  // trains faster as a CUDA graph.
-  int64_t group_limit = e.group_students;
-  if (!configs.empty()) {
-    const Config& c = configs.back();
-    if (torch::Device(system::resolve_device(c.run.device)).is_cuda() && c.train.cuda_graph != "off") group_limit = 1;
-  }
+  // Students trained together (train::fit_group): up to experiment.group_students of them whose
+  // configs differ only in kd.*, model.* and run.name (on a GPU, in one CUDA graph).
+  const int64_t group_limit = e.group_students;
   struct Pending {
     size_t stage;
     StageAction action;

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/util/error.h"
 
@@ -74,11 +75,16 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
     models::ModelOutput t;
     if (cache && cache->x.defined() && cache->x.is_same(x)) {
       t = cache->out;
+      cache->ready->wait();
     } else {
       torch::NoGradGuard no_grad;
       train::AutocastScope autocast(amp, x.device());
       t = teacher->forward_all(x);
-      if (cache) cache->x = x, cache->out = t, ++cache->forwards;
+      if (cache) {
+        cache->x = x, cache->out = t, ++cache->forwards;
+        if (!cache->ready) cache->ready = std::make_shared<train::StreamEvent>(x.device());
+        cache->ready->record();
+      }
     }
     if (w.kd != 0.0) kd_term->on_batch(batch);
     if (extra_term && w.extra != 0.0) extra_term->on_batch(batch);

@@ -4,9 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 
+#include <optional>
+#include <vector>
+
 #include "kdprune/util/error.h"
 
 #if KDPRUNE_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -35,6 +39,56 @@ SideStream::~SideStream() {
     spdlog::error("CUDA: synchronising the side stream failed: {}", e.what());
   }
   impl_->guard.reset();
+}
+
+struct StreamEvent::Impl {
+  std::optional<c10::DeviceIndex> device;  // none: a CPU device
+  at::cuda::CUDAEvent event;
+};
+
+StreamEvent::StreamEvent(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
+  if (device.is_cuda()) impl_->device = device.has_index() ? device.index() : c10::cuda::current_device();
+}
+StreamEvent::~StreamEvent() = default;
+void StreamEvent::record() {
+  if (impl_->device) impl_->event.record(c10::cuda::getCurrentCUDAStream(*impl_->device));
+}
+void StreamEvent::wait() {
+  if (impl_->device) impl_->event.block(c10::cuda::getCurrentCUDAStream(*impl_->device));
+}
+
+struct ForkJoin::Impl {
+  size_t n = 0;
+  std::optional<c10::DeviceIndex> device;  // none: run in order on the current stream
+  std::vector<c10::cuda::CUDAStream> streams;
+  at::cuda::CUDAEvent fork;
+  std::vector<at::cuda::CUDAEvent> joins;
+};
+
+ForkJoin::ForkJoin(const torch::Device& device, size_t n) : impl_(std::make_unique<Impl>()) {
+  impl_->n = n;
+  if (!device.is_cuda() || n < 2) return;
+  impl_->device = device.has_index() ? device.index() : c10::cuda::current_device();
+  for (size_t i = 0; i < n; ++i) impl_->streams.push_back(c10::cuda::getStreamFromPool(false, *impl_->device));
+  impl_->joins.resize(n);
+}
+ForkJoin::~ForkJoin() = default;
+
+void ForkJoin::run(const std::function<void(size_t)>& work) {
+  auto& m = *impl_;
+  if (!m.device) {
+    for (size_t i = 0; i < m.n; ++i) work(i);
+    return;
+  }
+  const auto origin = c10::cuda::getCurrentCUDAStream(*m.device);
+  m.fork.record(origin);
+  for (size_t i = 0; i < m.n; ++i) {
+    c10::cuda::CUDAStreamGuard guard(m.streams[i]);
+    m.fork.block(m.streams[i]);
+    work(i);
+    m.joins[i].record(m.streams[i]);
+  }
+  for (auto& j : m.joins) j.block(origin);
 }
 
 struct StepGraph::Impl {
@@ -78,6 +132,21 @@ SideStream::SideStream(const torch::Device& device) : impl_(std::make_unique<Imp
   if (device.is_cuda()) throw Error("this kdprune was built without CUDA support");
 }
 SideStream::~SideStream() = default;
+
+struct StreamEvent::Impl {};
+StreamEvent::StreamEvent(const torch::Device&) : impl_(std::make_unique<Impl>()) {}
+StreamEvent::~StreamEvent() = default;
+void StreamEvent::record() {}
+void StreamEvent::wait() {}
+
+struct ForkJoin::Impl {
+  size_t n = 0;
+};
+ForkJoin::ForkJoin(const torch::Device&, size_t n) : impl_(std::make_unique<Impl>()) { impl_->n = n; }
+ForkJoin::~ForkJoin() = default;
+void ForkJoin::run(const std::function<void(size_t)>& work) {
+  for (size_t i = 0; i < impl_->n; ++i) work(i);
+}
 
 struct StepGraph::Impl {
   bool captured = false;

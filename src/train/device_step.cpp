@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "kdprune/train/cuda_graph.h"
+#include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/precision.h"
 
 namespace kdprune::train {
@@ -33,13 +34,50 @@ void EpochTotals::add(const torch::Tensor& loss, const torch::Tensor& logits, co
   correct.add_(logits.argmax(1).eq(labels).sum());
 }
 
-DeviceStep::DeviceStep(const TrainInputs& in, torch::optim::SGD& opt, const EpochShape& shape, const AugmentSpec& aug,
-                       const data::Normalizer& normalise, bool graph)
-    : in_(in), opt_(opt), sgd_(opt), shape_(shape), aug_(aug), normalise_(normalise),
-      totals_(in.data.train.images.device()) {
-  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(in.data.train.images.device());
+DeviceUpdate::DeviceUpdate(const TrainInputs& in, torch::optim::SGD& opt, const EpochShape& shape)
+    : in_(in), opt_(opt), sgd_(opt), shape_(shape), totals_(in.data.train.images.device()) {
+  lr_ = torch::zeros({shape.steps}, torch::TensorOptions().dtype(torch::kFloat32).device(in.data.train.images.device()));
+}
+
+void DeviceUpdate::begin_epoch(int64_t epoch) {
+  std::vector<float> lr;
+  for (int64_t s = 0; s < shape_.steps; ++s) lr.push_back(static_cast<float>(lr_at(in_.train, epoch, s, shape_.steps)));
+  lr_.copy_(torch::tensor(lr));  // in place: a captured graph reads this storage
+  totals_.reset();
+}
+
+StepOutputs DeviceUpdate::run(const DeviceBatch& b) {
+  const auto& t = in_.train;
+  models::ModelOutput out;
+  {
+    AutocastScope autocast(t.amp, b.x.device());
+    std::optional<torch::NoGradGuard> frozen;
+    if (in_.freeze_model) frozen.emplace();
+    out = in_.model.forward_all(b.x);
+  }
+  // Epoch, step and seed are the capture-time values: only losses without per-step host state
+  // (TrainInputs::loss_capturable) are captured.
+  const BatchInfo info{b.positions, b.epoch, b.step, shape_.n, stream_seed(in_.seed, b.epoch * shape_.steps + b.step, kLossStream)};
+  const auto loss = in_.loss(b.x, out, b.labels, info);
+  // Gradients set to none: backward writes fresh ones (inside a capture, into the graph's pool).
+  for (auto& group : opt_.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  loss.backward();
+  sgd_.step(lr_.index_select(0, b.step_index.view({1})));
+  StepOutputs o{b.indices, out.logits.detach(), b.labels};
+  totals_.add(loss.detach(), o.logits, o.labels, b.step_index, b.len);
+  return o;
+}
+
+DeviceStep::DeviceStep(const TrainInputs& lead, std::vector<DeviceUpdate*> updates, const EpochShape& shape,
+                       const AugmentSpec& aug, const data::Normalizer& normalise, bool graph)
+    : lead_(lead), updates_(std::move(updates)), shape_(shape), aug_(aug), normalise_(normalise),
+      eager_out_(updates_.size()), graph_out_(updates_.size()) {
+  const auto device = lead.data.train.images.device();
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
   step_index_ = torch::zeros({}, i64);
   lanes_ = torch::arange(shape.batch, i64);
+  fork_ = std::make_unique<ForkJoin>(device, updates_.size());
   if (graph) graph_ = std::make_unique<StepGraph>();
 }
 
@@ -47,51 +85,32 @@ DeviceStep::~DeviceStep() = default;
 
 void DeviceStep::begin_epoch(const EpochPlan& plan, int64_t epoch) {
   plan_.copy_from(plan);
-  totals_.reset();
   step_index_.zero_();
   epoch_ = epoch;
 }
 
-StepOutputs DeviceStep::compute(int64_t len, int64_t step) {
-  const auto& t = in_.train;
+void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& out) {
   const auto pos = step_index_ * shape_.batch + lanes_.slice(0, 0, len);
-  const auto positions = plan_.positions.index_select(0, pos);
-  StepOutputs o;
-  o.indices = plan_.order.index_select(0, pos);
-  auto x = apply_augment(in_.data.train.images.index_select(0, o.indices), plan_.augment.index_select(pos), normalise_, aug_);
-  if (t.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  o.labels = in_.data.train.labels.index_select(0, o.indices);
-  models::ModelOutput out;
-  {
-    AutocastScope autocast(t.amp, x.device());
-    std::optional<torch::NoGradGuard> frozen;
-    if (in_.freeze_model) frozen.emplace();
-    out = in_.model.forward_all(x);
-  }
-  // Epoch, step and seed are the capture-time values: only losses without per-step host state
-  // (TrainInputs::loss_capturable) are captured.
-  const BatchInfo batch{positions, epoch_, step, shape_.n, stream_seed(in_.seed, epoch_ * shape_.steps + step, kLossStream)};
-  const auto loss = in_.loss(x, out, o.labels, batch);
-  // Gradients set to none: backward writes fresh ones (inside a capture, into the graph's pool).
-  for (auto& group : opt_.param_groups())
-    for (auto& p : group.params()) p.mutable_grad().reset();
-  loss.backward();
-  sgd_.step(plan_.lr.index_select(0, step_index_.view({1})));
-  o.logits = out.logits.detach();
-  totals_.add(loss.detach(), o.logits, o.labels, step_index_, len);
+  DeviceBatch b{.step_index = step_index_, .epoch = epoch_, .step = step, .len = len};
+  b.positions = plan_.positions.index_select(0, pos);
+  b.indices = plan_.order.index_select(0, pos);
+  b.x = apply_augment(lead_.data.train.images.index_select(0, b.indices), plan_.augment.index_select(pos), normalise_, aug_);
+  if (lead_.train.channels_last) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
+  b.labels = lead_.data.train.labels.index_select(0, b.indices);
+  // The batch's tensors outlive the join below, so no stream reuses their memory while another reads it.
+  fork_->run([&](size_t i) { out[i] = updates_[i]->run(b); });
   step_index_.add_(1);
-  return o;
 }
 
 void DeviceStep::run(int64_t step) {
   const int64_t len = std::min(shape_.batch, shape_.usable - step * shape_.batch);
   if (!graph_ || len != shape_.batch || (!graph_->captured() && warmed_up_ < kWarmupSteps)) {
     if (graph_ && len == shape_.batch) ++warmed_up_;
-    eager_out_ = compute(len, step);
+    compute(len, step, eager_out_);
     current_ = &eager_out_;
     return;
   }
-  if (!graph_->captured()) graph_->capture([&] { graph_out_ = compute(len, step); });
+  if (!graph_->captured()) graph_->capture([&] { compute(len, step, graph_out_); });
   graph_->replay();
   current_ = &graph_out_;
 }

@@ -1,7 +1,5 @@
 #include "kdprune/train/epoch_plan.h"
 
-#include "kdprune/train/lr_schedule.h"
-
 namespace kdprune::train {
 
 uint64_t stream_seed(int64_t seed, int64_t epoch, uint64_t stream) {
@@ -23,7 +21,7 @@ EpochShape::EpochShape(int64_t n_, int64_t batch_) : n(n_), batch(batch_) {
 }
 
 EpochPlan make_epoch_plan(const torch::Tensor& view, const EpochShape& shape, const AugmentSpec& spec,
-                          const TrainSection& train, int64_t seed, int64_t epoch) {
+                          int64_t seed, int64_t epoch) {
   const auto device = view.device();
   EpochPlan plan;
   plan.positions = epoch_permutation(shape.n, seed, epoch).slice(0, 0, shape.usable).to(device);
@@ -40,9 +38,6 @@ EpochPlan make_epoch_plan(const torch::Tensor& view, const EpochShape& shape, co
   if (!oy.empty()) plan.augment.oy = torch::cat(oy), plan.augment.ox = torch::cat(ox);
   if (!flip.empty()) plan.augment.flip = torch::cat(flip);
   plan.augment = plan.augment.to(device);
-  std::vector<double> lr;
-  for (int64_t step = 0; step < shape.steps; ++step) lr.push_back(lr_at(train, epoch, step, shape.steps));
-  plan.lr = torch::tensor(lr, torch::kFloat64).to(torch::kFloat32).to(device);
   return plan;
 }
 
@@ -55,7 +50,6 @@ void EpochPlan::copy_from(const EpochPlan& other) {
   copy(order, other.order);
   if (other.augment.oy.defined()) copy(augment.oy, other.augment.oy), copy(augment.ox, other.augment.ox);
   if (other.augment.flip.defined()) copy(augment.flip, other.augment.flip);
-  copy(lr, other.lr);
 }
 
 }  // namespace kdprune::train

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/metrics_log.h"
+#include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
@@ -26,23 +28,25 @@ void to_channels_last(models::ModelImpl& model) {
     if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
 }
 
-// train.cuda_graph: auto captures where it can; on refuses, with the reason, where it cannot.
-bool use_cuda_graph(const TrainInputs& in, bool cuda, bool alone) {
-  const auto& mode = in.train.cuda_graph;
-  if (mode == "off") return false;
+}  // namespace
+
+StepPath step_path(const TrainInputs& in, bool cuda) {
+  const auto& t = in.train;
+  // The device-indexed step without a graph is for tests (TrainInputs::device_step); fp16 loss
+  // scaling needs the standard step.
+  const StepPath eager = in.device_step && t.amp != "fp16" ? StepPath::device : StepPath::standard;
+  if (t.cuda_graph == "off") return eager;
   std::string why;
   if (!cuda) why = "the device is not CUDA";
   else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
-  else if (in.train.amp == "fp16") why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
+  else if (t.amp == "fp16") why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
   else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
-  else if (!alone) why = "students trained together share eager steps";
-  if (why.empty()) return true;
-  if (mode == "on") throw Error("train.cuda_graph=on: cannot capture the training step: " + why + "; use auto or off");
+  if (why.empty()) return StepPath::graph;
+  // auto trains without a graph where it cannot capture; on refuses, with the reason.
+  if (t.cuda_graph == "on") throw Error("train.cuda_graph=on: cannot capture the training step: " + why + "; use auto or off");
   if (cuda) spdlog::info("training step not captured as a CUDA graph: {}", why);
-  return false;
+  return eager;
 }
-
-}  // namespace
 
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
                  int64_t begin, int64_t end) {
@@ -56,8 +60,7 @@ Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec
   return b;
 }
 
-ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const AugmentSpec& aug,
-                   const data::Normalizer& normalise, bool alone, const std::string& tag)
+ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path, const std::string& tag)
     : in_(in), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
   auto& model = in.model;
   const auto& t = in.train;
@@ -78,12 +81,7 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const Augment
   opt_ = std::make_unique<torch::optim::SGD>(
       params_, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weight_decay));
   scaler_ = std::make_unique<GradScaler>(t.amp == "fp16", device);
-  graph_ = use_cuda_graph(in, device.is_cuda(), alone);
-  // The device-indexed step (captured on CUDA): everything on a side stream (capture needs one).
-  if (graph_ || (alone && in.device_step && !scaler_->enabled())) {
-    if (graph_) side_.emplace(device);
-    device_step_ = std::make_unique<DeviceStep>(in, *opt_, shape, aug, normalise, graph_);
-  }
+  if (path != StepPath::standard) update_ = std::make_unique<DeviceUpdate>(in, *opt_, shape);
   if (in.resume && !in.checkpoint_path.empty() && std::filesystem::exists(in.checkpoint_path)) {
     state_ = load_checkpoint(in.checkpoint_path, model, *opt_, "this run's model", in.loss_modules.get());
     if (state_.scaler.defined() && scaler_->enabled()) scaler_->load_state(state_.scaler);
@@ -96,18 +94,17 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const Augment
   result_.best_top1 = state_.best_top1;
   result_.best_epoch = state_.best_epoch;
   if (stop_ < t.epochs) spdlog::info("{}stopping after epoch {} of a {}-epoch schedule", tag_, stop_, t.epochs);
-  spdlog::info("{}training on {} samples, {} steps/epoch, epochs {}..{} (crop pad {}, flip {}, amp {}, channels_last {}, cuda graph {})",
-               tag_, shape.n, shape.steps, state_.epochs_done + 1, stop_, aug.pad, aug.flip, t.amp, t.channels_last,
-               graph_ ? "on" : "off");
+  spdlog::info("{}training on {} samples, {} steps/epoch, epochs {}..{} (amp {}, channels_last {}, cuda graph {})", tag_,
+               shape.n, shape.steps, state_.epochs_done + 1, stop_, t.amp, t.channels_last, path == StepPath::graph ? "on" : "off");
 }
 
 ModelRun::~ModelRun() = default;
 
-void ModelRun::begin_epoch(const EpochPlan& plan, int64_t epoch) {
+void ModelRun::begin_epoch(int64_t epoch) {
   epoch_ = epoch;
   lr_.clear();
   for (int64_t s = 0; s < shape_.steps; ++s) lr_.push_back(lr_at(in_.train, epoch, s, shape_.steps));
-  if (device_step_) device_step_->begin_epoch(plan, epoch);
+  if (update_) update_->begin_epoch(epoch);
   else totals_.reset();
 }
 
@@ -117,10 +114,7 @@ void ModelRun::observe(int64_t epoch, int64_t step, const StepOutputs& out) {
   for (auto* o : in_.observers) o->on_step(r);
 }
 
-void ModelRun::device_step(int64_t step) {
-  device_step_->run(step);
-  observe(epoch_, step, device_step_->outputs());
-}
+void ModelRun::after_device_step(int64_t step, const StepOutputs& out) { observe(epoch_, step, out); }
 
 void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
   const auto& t = in_.train;
@@ -143,7 +137,7 @@ void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
 }
 
 double ModelRun::loss_so_far(int64_t samples) const {
-  const auto& totals = device_step_ ? device_step_->totals() : totals_;
+  const auto& totals = update_ ? update_->totals() : totals_;
   return totals.loss_sum.item<double>() / static_cast<double>(samples);
 }
 
@@ -155,7 +149,7 @@ void ModelRun::save(int64_t epochs_done) {
 
 void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
   const auto& t = in_.train;
-  const auto& totals = device_step_ ? device_step_->totals() : totals_;
+  const auto& totals = update_ ? update_->totals() : totals_;
   const double lr = lr_.back();
   const int64_t usable = shape_.usable;
   if (const int64_t bad = totals.first_bad.item<int64_t>(); bad >= 0) {

@@ -4,10 +4,8 @@
 // The loop that feeds it batches lives in trainer.cpp; a group's models share each batch.
 #include <chrono>
 #include <memory>
-#include <optional>
 
 #include "kdprune/train/checkpoint.h"
-#include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/device_step.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/train/trainer.h"
@@ -23,23 +21,29 @@ struct Batch {
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
                  int64_t begin, int64_t end);
 
+// How a model's steps run: the standard step (a host-side batch, torch::optim::SGD, fp16 loss
+// scaling), the device-indexed step (DeviceStep) run eagerly, or that step captured as a CUDA graph.
+enum class StepPath { standard, device, graph };
+
+// The path a model can take on its own (train.cuda_graph, the device, amp, the loss); `on` where
+// a graph is impossible is an Error that gives the reason.
+StepPath step_path(const TrainInputs& in, bool cuda);
+
 class ModelRun {
  public:
-  // `alone`: the run has the loop to itself, so it may take the device-step / CUDA-graph path.
-  ModelRun(const TrainInputs& in, const EpochShape& shape, const AugmentSpec& aug, const data::Normalizer& normalise,
-           bool alone, const std::string& tag);
+  // `path`: the path its group takes (fit_group decides it for all its models).
+  ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path, const std::string& tag);
   ~ModelRun();
   ModelRun(const ModelRun&) = delete;
   ModelRun& operator=(const ModelRun&) = delete;
 
   int64_t first_epoch() const { return state_.epochs_done; }
   int64_t stop() const { return stop_; }
-  bool uses_device_step() const { return device_step_ != nullptr; }
-  bool cuda_graph() const { return graph_; }
+  DeviceUpdate* device_update() { return update_.get(); }  // null on the standard path
 
-  void begin_epoch(const EpochPlan& plan, int64_t epoch);
-  void device_step(int64_t step);                            // the device-indexed / graphed path
-  void step(const Batch& batch, int64_t epoch, int64_t step);  // the standard path
+  void begin_epoch(int64_t epoch);
+  void after_device_step(int64_t step, const StepOutputs& out);  // the device path: observers
+  void step(const Batch& batch, int64_t epoch, int64_t step);    // the standard path
   double loss_so_far(int64_t samples) const;                 // syncs: for the progress line only
   void end_epoch(int64_t epoch, double train_seconds);
   TrainResult finish();
@@ -54,9 +58,7 @@ class ModelRun {
   std::vector<torch::Tensor> params_;
   std::unique_ptr<torch::optim::SGD> opt_;
   std::unique_ptr<GradScaler> scaler_;
-  bool graph_ = false;
-  std::optional<SideStream> side_;  // before device_step_: the graph's step is made on it
-  std::unique_ptr<DeviceStep> device_step_;
+  std::unique_ptr<DeviceUpdate> update_;  // the device path's update, totals and learning rates
   EpochTotals totals_;
   std::vector<double> lr_;  // this run's learning rate per step of the current epoch
   int64_t epoch_ = 0;

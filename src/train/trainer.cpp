@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "kdprune/system/cpu_share.h"
+#include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 #include "model_run.h"
@@ -41,6 +43,23 @@ void check_group(const std::vector<TrainInputs>& runs) {
                   " differs from student 1)");
   }
 }
+// One path for the whole group (the models share each step): the graph only if every model can be
+// captured, else the eager path all can take.
+StepPath group_path(const std::vector<TrainInputs>& runs, bool cuda) {
+  std::vector<StepPath> paths;
+  for (const auto& r : runs) paths.push_back(step_path(r, cuda));
+  const auto path = *std::min_element(paths.begin(), paths.end());
+  if (path == StepPath::graph || runs.size() == 1) return path;
+  const auto blocker = std::find(paths.begin(), paths.end(), path) - paths.begin();
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (paths[i] == StepPath::graph && runs[i].train.cuda_graph == "on")
+      throw Error("train.cuda_graph=on: student " + std::to_string(i + 1) + " trains together with student " +
+                  std::to_string(blocker + 1) + ", whose step cannot be captured; use auto or train them apart");
+  if (std::find(paths.begin(), paths.end(), StepPath::graph) != paths.end())
+    spdlog::info("students trained together: not captured as a CUDA graph (student {}'s step cannot be)", blocker + 1);
+  return path;
+}
+
 }  // namespace
 
 std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names) {
@@ -56,11 +75,16 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
   const AugmentSpec aug = augment_spec(lead.data.info, lead.data.train.images.size(2), lead.augment);
   const data::Normalizer normalise(lead.data.info, device);
   const bool alone = runs.size() == 1;
+  const StepPath path = group_path(runs, device.is_cuda());
+  // A graph is recorded on a side stream (capture cannot use the legacy default stream); the whole
+  // run, evaluation included, stays on it.
+  std::optional<SideStream> side;
+  if (path == StepPath::graph) side.emplace(device);
 
   std::vector<std::unique_ptr<ModelRun>> models;
   for (size_t i = 0; i < runs.size(); ++i) {
     const std::string tag = alone ? "" : "[" + (i < names.size() ? names[i] : "student " + std::to_string(i + 1)) + "] ";
-    models.push_back(std::make_unique<ModelRun>(runs[i], shape, aug, normalise, alone, tag));
+    models.push_back(std::make_unique<ModelRun>(runs[i], shape, path, tag));
   }
   std::vector<std::string> failures(models.size());
   int64_t first = models.front()->first_epoch(), stop = models.front()->stop();
@@ -69,6 +93,10 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
 
   system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda());
   Progress progress(stop, shape.steps, first, 30.0);
+  // The device path's step, for the models it was made for (a model that stops or joins later
+  // changes the set, and the step, with its graph, is made again).
+  std::unique_ptr<DeviceStep> device_step;
+  std::vector<ModelRun*> stepping;
   // Epochs are a pure function of (seed, epoch), so a student resumed later joins at its epoch.
   for (int64_t epoch = first; epoch < stop; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -76,13 +104,25 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
     for (size_t i = 0; i < models.size(); ++i)
       if (failures[i].empty() && models[i]->first_epoch() <= epoch && epoch < models[i]->stop()) active.push_back(models[i].get());
     if (active.empty()) continue;
-    const EpochPlan plan = make_epoch_plan(view, shape, aug, lead.train, lead.seed, epoch);
-    for (auto* m : active) m->begin_epoch(plan, epoch);
+    const EpochPlan plan = make_epoch_plan(view, shape, aug, lead.seed, epoch);
+    for (auto* m : active) m->begin_epoch(epoch);
+    if (path != StepPath::standard) {
+      if (active != stepping) {
+        if (device_step && path == StepPath::graph) spdlog::info("the group changed at epoch {}: capturing its step again", epoch + 1);
+        std::vector<DeviceUpdate*> updates;
+        for (auto* m : active) updates.push_back(m->device_update());
+        device_step.reset();
+        device_step = std::make_unique<DeviceStep>(lead, updates, shape, aug, normalise, path == StepPath::graph);
+        stepping = active;
+      }
+      device_step->begin_epoch(plan, epoch);
+    }
     for (int64_t step = 0; step < shape.steps; ++step) {
       governor.tick();
       const int64_t s = step * shape.batch, e = std::min(shape.usable, s + shape.batch);
-      if (alone && active.front()->uses_device_step()) {
-        active.front()->device_step(step);
+      if (device_step) {
+        device_step->run(step);
+        for (size_t i = 0; i < active.size(); ++i) active[i]->after_device_step(step, device_step->outputs(i));
       } else {
         const Batch batch = make_batch(lead, plan, aug, normalise, s, e);
         for (auto* m : active) m->step(batch, epoch, step);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <numeric>
 
 #include "kdprune/data/dataset_registry.h"
@@ -156,4 +157,102 @@ TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {
   // Alone, the same loss stops fit() with the error, as always.
   EXPECT_THROW(train::fit({.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging, .show_progress = false}),
                Error);
+}
+
+// The group's device-indexed step (one batch made on the device, each student's update on its own
+// stream on a GPU; run eagerly here) trains every student as the standard group step does, one
+// teacher forward per step; a student that stops mid-run makes the step be rebuilt for the rest.
+namespace {
+struct GroupRun {
+  std::vector<train::TrainResult> results;
+  std::vector<models::Model> models;
+  int64_t teacher_forwards = 0;
+};
+// Students α = 0, 0.5, 0.9 and a fourth whose loss turns NaN in epoch 2 (lr 1e12 on a GPU, where
+// the loss is captured once and host-side tricks cannot reach it).
+GroupRun kd_group(const data::TensorDataset& data, const std::vector<int64_t>& idx, const TrainSection& t,
+                  const TrainSection& wild, const models::Model& teacher, bool device_step, const train::LossFn& fourth) {
+  GroupRun g;
+  auto cache = std::make_shared<losses::TeacherCache>();
+  std::vector<losses::Objective> objectives;
+  const auto spec = models::ModelSpec{data.train.images.size(1), 4, data.train.images.size(2)};
+  const std::vector<int64_t> input = {data.train.images.size(1), data.train.images.size(2), data.train.images.size(3)};
+  for (double a : {0.0, 0.5, 0.9}) {
+    torch::manual_seed(3);
+    g.models.push_back(models::create_model("resnet8", spec));
+    objectives.push_back(losses::distill_objective(teacher, nullptr, KdSection{}, a, t.amp, input, {}, cache));
+  }
+  torch::manual_seed(3);
+  g.models.push_back(models::create_model("resnet8", spec));
+  std::vector<train::TrainInputs> runs;
+  for (size_t i = 0; i < 4; ++i)
+    runs.push_back({.model = *g.models[i], .data = data, .indices = idx, .train = i < 3 ? t : wild, .seed = 11,
+                    .loss = i < 3 ? objectives[i].loss : fourth, .show_progress = false, .loss_capturable = true,
+                    .device_step = device_step});
+  g.results = train::fit_group(runs);
+  g.teacher_forwards = cache->forwards;
+  return g;
+}
+}  // namespace
+
+TEST(FitGroup, TheDeviceStepTrainsAGroupAsTheStandardStep) {
+  const auto data = tiny(70);  // 4 full batches of 16 + 6
+  std::vector<int64_t> idx(70);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection t = recipe();
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {1, 4, 8});
+  const train::LossFn diverging = [](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                     const train::BatchInfo& batch) {
+    const auto ce = train::cross_entropy_loss(x, out, y, batch);
+    return batch.epoch == 1 ? ce * std::numeric_limits<float>::quiet_NaN() : ce;
+  };
+  const auto standard = kd_group(data, idx, t, t, teacher, false, diverging);
+  const auto device = kd_group(data, idx, t, t, teacher, true, diverging);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(device.results[i].error.empty()) << device.results[i].error;
+    ASSERT_EQ(device.results[i].epoch_train_loss.size(), 3u);
+    // As in DeviceStep.MatchesTheStandardStepOnCpu: the two updates round differently.
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(device.results[i].epoch_train_loss[e], standard.results[i].epoch_train_loss[e],
+                  1e-4 * standard.results[i].epoch_train_loss[e])
+          << "student " << i << " epoch " << e;
+    EXPECT_NEAR(device.results[i].final_eval.top1, standard.results[i].final_eval.top1, 1e-9 + 100.0 / 24) << "student " << i;
+  }
+  EXPECT_NE(device.results[3].error.find("non-finite training loss at epoch 2"), std::string::npos) << device.results[3].error;
+  EXPECT_EQ(device.teacher_forwards, 15);
+  EXPECT_EQ(standard.teacher_forwards, 15);
+}
+
+// On a GPU: the group captured as one CUDA graph (a stream per student) trains as the eager device
+// step; a diverging student stops alone and the others' step is captured again without it.
+TEST(CudaGraph, AGroupCapturedOnStreamsTrainsAsTheEagerGroup) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {200, 64, 3, 32, 32, 4, 0.5};  // 3 × 64 + 8: the short batch runs eagerly
+  const auto data = data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCUDA));
+  std::vector<int64_t> idx(200);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 3, t.batch_size = 64, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 0;
+  TrainSection wild = t;
+  wild.lr = 1e12, wild.warmup_epochs = 0;
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {3, 4, 32});
+  teacher->to(torch::kCUDA);
+  std::vector<GroupRun> runs;
+  for (const std::string mode : {"off", "on"}) {
+    t.cuda_graph = wild.cuda_graph = mode;
+    runs.push_back(kd_group(data, idx, t, wild, teacher, true, train::cross_entropy_loss));
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(runs[1].results[i].error.empty()) << runs[1].results[i].error;
+    ASSERT_EQ(runs[1].results[i].epoch_train_loss.size(), 3u);
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(runs[1].results[i].epoch_train_loss[e], runs[0].results[i].epoch_train_loss[e],
+                  2e-3 * runs[0].results[i].epoch_train_loss[e])
+          << "student " << i << " epoch " << e;
+  }
+  for (const auto& r : runs) EXPECT_NE(r.results[3].error.find("non-finite training loss"), std::string::npos) << r.results[3].error;
 }

@@ -4,6 +4,10 @@
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/train/trainer.h"
 
+namespace kdprune::train {
+class StreamEvent;
+}
+
 namespace kdprune::losses {
 
 struct Objective {
@@ -21,6 +25,9 @@ struct TeacherCache {
   torch::Tensor x;  // the batch the outputs belong to (held, so its address cannot be reused)
   models::ModelOutput out;
   int64_t forwards = 0;  // teacher forwards actually run
+  // Marks the outputs ready: on a GPU the students of a group step on streams of their own, and the
+  // teacher runs on the first one's; the others wait for this before reading the outputs.
+  std::shared_ptr<train::StreamEvent> ready;
 };
 
 // `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need

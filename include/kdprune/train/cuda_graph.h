@@ -1,6 +1,8 @@
 #pragma once
-// A training step captured once as a CUDA graph and replayed (at::cuda::CUDAGraph), and the side
-// stream capture needs. Without CUDA support in the build, supported() is false and the rest throws.
+// A training step captured once as a CUDA graph and replayed (at::cuda::CUDAGraph), the side
+// stream capture needs, and the fork/join of several streams that lets a group's students run side
+// by side (inside a capture too). Without CUDA support in the build, supported() is false, graphs
+// and side streams throw, and the stream helpers run everything in order on the host's stream.
 #include <torch/torch.h>
 
 #include <functional>
@@ -16,6 +18,40 @@ class SideStream {
   ~SideStream();
   SideStream(const SideStream&) = delete;
   SideStream& operator=(const SideStream&) = delete;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Orders work between streams: record() marks the current stream's work so far, wait() makes the
+// current stream wait for it (inside a capture both become edges of the graph). Off CUDA: nothing.
+class StreamEvent {
+ public:
+  explicit StreamEvent(const torch::Device& device);
+  ~StreamEvent();
+  StreamEvent(const StreamEvent&) = delete;
+  StreamEvent& operator=(const StreamEvent&) = delete;
+  void record();
+  void wait();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// n pieces of independent work on n streams of their own: each stream first waits for the current
+// stream's work so far, and the current stream then waits for all of them, so what follows sees
+// every result. The streams are fixed at construction (a capture and its eager warm-up steps must
+// use the same ones: cuBLAS keeps a workspace per stream). With n = 1 or off CUDA the work runs in
+// order on the current stream.
+class ForkJoin {
+ public:
+  ForkJoin(const torch::Device& device, size_t n);
+  ~ForkJoin();
+  ForkJoin(const ForkJoin&) = delete;
+  ForkJoin& operator=(const ForkJoin&) = delete;
+  void run(const std::function<void(size_t)>& work);
 
  private:
   struct Impl;

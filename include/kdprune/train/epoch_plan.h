@@ -1,6 +1,6 @@
 #pragma once
-// Everything random or scheduled about one epoch, drawn at its start as device tensors: the
-// order of the training view, the augmentation draws and the learning rate of every step. The
+// Everything random about one epoch, drawn at its start as device tensors: the order of the
+// training view and the augmentation draws (each model's learning rates are its own). The
 // values are pure functions of (seed, epoch) and do not depend on how the epoch is run: the eager
 // loop reads host-side slices, a CUDA-graph step reads its slice through a device-side step index.
 #include <torch/torch.h>
@@ -31,7 +31,6 @@ struct EpochPlan {
   torch::Tensor positions;  // int64 [usable]: the epoch's permutation (positions in the view)
   torch::Tensor order;      // int64 [usable]: the dataset indices in training order
   AugmentDraws augment;     // per position in the epoch [usable]
-  torch::Tensor lr;         // float32 [steps]: the learning rate of each step
 
   // Overwrites this plan's tensors in place (their storage stays: a captured graph reads it).
   void copy_from(const EpochPlan& other);
@@ -39,6 +38,6 @@ struct EpochPlan {
 
 // view: the training view's dataset indices (int64, on the device).
 EpochPlan make_epoch_plan(const torch::Tensor& view, const EpochShape& shape, const AugmentSpec& spec,
-                          const TrainSection& train, int64_t seed, int64_t epoch);
+                          int64_t seed, int64_t epoch);
 
 }  // namespace kdprune::train

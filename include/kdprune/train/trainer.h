@@ -117,8 +117,9 @@ TrainResult fit(const TrainInputs& in);
 // (else kdprune::Error); schedules and epochs may differ. Each model trains exactly as fit() alone
 // would train it (the batches are a pure function of seed and epoch); a KD loss built with a shared
 // TeacherCache runs the teacher once per step for all of them. `names` tag the log lines.
-// Students trained together take the eager step (no CUDA graph). A model whose loss turns
-// non-finite stops with TrainResult::error set (its last good checkpoint kept); the others go on.
+// On CUDA the group's step is one CUDA graph (train.cuda_graph) when every model's can be captured,
+// each model on a stream of its own inside it. A model whose loss turns non-finite stops with
+// TrainResult::error set (its last good checkpoint kept); the others go on.
 std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names = {});
 
 }  // namespace kdprune::train

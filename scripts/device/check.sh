@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One GPU session in one command: build (scripts/device/build.sh), the tests that need CUDA, a CLI
+# run on the GPU, and the KD-step bench table (bench/gpu_kd_step.sh). Prepared so a lent GPU's few
+# minutes go to one call:
+#   bash scripts/device/check.sh [build-dir]      (carry .devdeps; default build-gpu)
+# Environment: SKIP_BENCH=1; the bench's IMAGES, REPEATS, MODES, COUNTS (bench/gpu_kd_step.sh).
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build="${1:-$root/build-gpu}"
+section() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
+section build
+TARGETS="${TARGETS:-kdprune kdprune_core_tests train_throughput students_together}" \
+  bash "$root/scripts/device/build.sh" "$build" >"$build.log" 2>&1 || { tail -40 "$build.log"; exit 1; }
+tail -3 "$build.log"
+# shellcheck disable=SC1091
+source "$build/device-env.sh"
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
+section "CUDA tests"
+"$build/tests/kdprune_core_tests" --gtest_brief=1 \
+  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*' 2>&1 | tail -25
+section "CLI on the GPU"
+tmp=$(mktemp -d)
+common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train_size=2048 data.synthetic.test_size=512
+  train.epochs=2 model.arch=resnet8)
+"$build/kdprune" train-teacher "${common[@]}" run.name=teacher 2>&1 | tail -2
+"$build/kdprune" distill --alphas 0,0.5,0.9 "${common[@]}" run.name=group kd.teacher="$tmp/teacher/model.pt" 2>&1 | tail -8
+section bench
+[ "${SKIP_BENCH:-0}" = 1 ] || KDPRUNE_BUILD_DIR="$build" bash "$root/bench/gpu_kd_step.sh"
+section done
