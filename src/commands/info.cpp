@@ -5,6 +5,7 @@
 #include "kdprune/commands/commands.h"
 #include "kdprune/config/config_lookup.h"
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/dist/collective.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
 #include "kdprune/prune/selection.h"
@@ -26,6 +27,8 @@ std::string info_report() {
 #else
   o << "SVHN .mat support: no (built without matio)\n";
 #endif
+  o << "data-parallel: " << (dist::Collective::available() ? "gloo (c10d; torchrun/Slurm environment)" : "no (built without the gloo headers)")
+    << "\n";
   o << "\ndatasets:\n";
   for (const auto& d : data::dataset_registry()) o << "  " << d.name << "  - " << d.description << "\n";
   o << "\nmodels:\n";

@@ -22,15 +22,30 @@ Config resolved(const CommandOptions& opts) {
   logging::init(c.run.log_level);
   return c;
 }
+// A data-parallel rank on CUDA takes the GPU of its LOCAL_RANK.
 torch::Device pick_device(const Config& c) {
   torch::Device d(system::resolve_device(c.run.device));
   system::configure_runtime(c.run.threads, c.run.seed);
+  const auto env = dist::launch_env();
+  if (env.distributed() && d.is_cuda()) d = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
   return d;
+}
+// Joins the data-parallel job the launcher's environment describes (none: null).
+std::shared_ptr<dist::Collective> join_job() {
+  const auto env = dist::launch_env();
+  if (!env.distributed()) return nullptr;
+  logging::set_rank(env.rank, env.world);
+  const char* t = std::getenv("KDPRUNE_DIST_TIMEOUT");
+  const int64_t seconds = t && *t ? std::atoll(t) : 600;
+  if (seconds <= 0) throw Error(std::string("KDPRUNE_DIST_TIMEOUT='") + t + "': expected seconds > 0");
+  spdlog::info("data-parallel: joining as rank {} of {} ({}; store {}:{}; timeout {} s)", env.rank, env.world, env.launcher,
+               env.master_addr, env.master_port, seconds);
+  return dist::Collective::connect(env, std::chrono::seconds(seconds));
 }
 }  // namespace
 
 Session::Session(const std::string& command, const CommandOptions& opts)
-    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts) {
+    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts), collective_(join_job()) {
   data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
   spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
                raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
@@ -74,8 +89,16 @@ models::Model Session::create_model() const {
   return loaded.model;
 }
 
+bool Session::writes() const { return !collective_ || collective_->rank() == 0; }
+
 void Session::start_run() {
-  run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config, command_, opts_.force));
+  if (!writes()) {  // rank 0 opens the directory; this rank follows once it exists
+    collective_->barrier();
+    run_.emplace(io::RunDir::follow(collective_->broadcast_string(""), command_, opts_.resume, collective_->rank()));
+  } else {
+    run_.emplace(opts_.resume ? io::RunDir::reopen(config, command_) : io::RunDir::create(config, command_, opts_.force));
+    if (collective_) collective_->barrier(), collective_->broadcast_string(run_->path());
+  }
   run_->attach_log();
   spdlog::info("kdprune {} ({}) {}: {} run directory {}", KDPRUNE_VERSION, git_commit(), command_,
                run_->resumed() ? "resuming" : "new", run_->path());
@@ -85,7 +108,7 @@ void Session::start_run() {
   spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
   // Datasets read from image files: which file each training index is, so that scores and subsets
   // made elsewhere can be mapped by path.
-  if (!data.info.train_files.empty()) {
+  if (!data.info.train_files.empty() && writes()) {
     std::string text = "index\tpath\tlabel\n";
     const auto labels = data.train.labels.to(torch::kCPU, torch::kInt64).contiguous();
     const int64_t* y = labels.data_ptr<int64_t>();
@@ -105,7 +128,8 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
     const std::string checkpoint = s.run().file("checkpoint.pt");
     // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
     const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
-    metrics.push_back(std::make_unique<io::MetricsLog>(s.run().path(), train::metrics_columns(), done));
+    // Data-parallel: rank 0 writes the metrics (the other ranks' rows would be the same).
+    metrics.push_back(s.writes() ? std::make_unique<io::MetricsLog>(s.run().path(), train::metrics_columns(), done) : nullptr);
     runs.push_back({.model = *j.model,
                     .data = s.data,
                     .indices = s.view.indices,
@@ -123,13 +147,14 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
                       train::save_model(s.run().file("best.pt"), model, s.model_meta());
                     },
                     .loss_capturable = j.loss_capturable,
-                    .adapt_threads = cfg.run.adapt_threads});
+                    .adapt_threads = cfg.run.adapt_threads,
+                    .collective = s.collective()});
     names.push_back(cfg.run.name);
   }
   const auto results = train::fit_group(runs, names);
   for (size_t i = 0; i < jobs.size(); ++i) {
     const auto& j = jobs[i];
-    if (!results[i].error.empty()) continue;  // stopped early: no model files (its checkpoint stays)
+    if (!results[i].error.empty() || !j.session->writes()) continue;  // stopped early: no model files (its checkpoint stays)
     train::save_model(j.session->run().file("model.pt"), j.model, j.session->model_meta());
     // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
     train::export_pytorch(j.session->run().file("model.pth"), j.model, j.session->model_meta());

@@ -8,6 +8,7 @@
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/data/tensor_dataset.h"
+#include "kdprune/dist/collective.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/models/model.h"
@@ -24,8 +25,13 @@ class Session {
   // (else kdprune::Error naming both runs).
   Session(const std::string& command, const CommandOptions& opts, const Session& share);
 
-  // Creates (or, with --resume, re-opens) the run directory and starts logging into it.
+  // Creates (or, with --resume, re-opens) the run directory and starts logging into it. In a
+  // data-parallel job rank 0 does, and the other ranks follow it (io::RunDir::follow).
   void start_run();
+  // The data-parallel job this process is a rank of (launcher environment, dist/launch_env.h);
+  // null when it runs alone.
+  dist::Collective* collective() const { return collective_.get(); }
+  bool writes() const;  // this process writes the run's files (not a data-parallel rank other than 0)
   const io::RunDir& run() const { return *run_; }
 
   const Config config;
@@ -41,6 +47,7 @@ class Session {
   std::string command_;
   CommandOptions opts_;
   std::optional<io::RunDir> run_;
+  std::shared_ptr<dist::Collective> collective_;
 };
 
 // Configs that may train together: equal apart from kd.*, model.* and run.name.

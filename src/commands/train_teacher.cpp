@@ -13,10 +13,16 @@ nlohmann::json train_teacher(const CommandOptions& opts) {
   s.start_run();
   spdlog::info("model {}: {} parameters", s.config.model.arch, models::parameter_count(*model));
   // Forgetting events come for free from the training loop (one argmax per batch).
+  // Not in a data-parallel run: each rank sees only its part of every batch.
   prune::ForgettingCounter forgetting(s.data.train.size(), s.device);
-  const train::TrainResult r = run_training(s, model, train::cross_entropy_loss, {&forgetting});
+  const bool count = s.collective() == nullptr;
+  const train::TrainResult r =
+      run_training(s, model, train::cross_entropy_loss, count ? std::vector<train::TrainObserver*>{&forgetting}
+                                                              : std::vector<train::TrainObserver*>{});
   nlohmann::json summary = training_summary(s, model, r);
-  if (r.resumed_from == 0 && r.epochs > 0) {
+  if (!count) {
+    summary["forgetting_scores"] = nullptr;
+  } else if (r.resumed_from == 0 && r.epochs > 0) {
     // One score per training sample; samples outside the training view were never seen: 0.
     const auto scores = forgetting.scores().cpu();
     const auto acc = scores.accessor<double, 1>();

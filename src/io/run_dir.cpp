@@ -120,9 +120,21 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   return r;
 }
 
-void RunDir::attach_log() const { logging::attach_file(file("log.txt")); }
+RunDir RunDir::follow(const std::string& path, const std::string& command, bool resumed, int64_t rank) {
+  if (!std::filesystem::is_directory(path)) throw Error("rank " + std::to_string(rank) + ": run directory '" + path +
+                                                        "' is not visible here (ranks need a shared file system)");
+  RunDir r(path, std::filesystem::path(path).filename().string(), command);
+  r.resumed_ = resumed;
+  r.follower_rank_ = rank;
+  return r;
+}
+
+void RunDir::attach_log() const {
+  logging::attach_file(file(follower_rank_ < 0 ? "log.txt" : "log.rank" + std::to_string(follower_rank_) + ".txt"));
+}
 
 void RunDir::write_summary(nlohmann::json summary) const {
+  if (follower_rank_ >= 0) return;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   summary["command"] = command_;
   summary["run_name"] = name_;

@@ -91,12 +91,11 @@ void DeviceStep::begin_epoch(const EpochPlan& plan, int64_t epoch) {
 
 void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& out) {
   const auto pos = step_index_ * shape_.batch + lanes_.slice(0, 0, len);
-  DeviceBatch b{.step_index = step_index_, .epoch = epoch_, .step = step, .len = len};
-  b.positions = plan_.positions.index_select(0, pos);
-  b.indices = plan_.order.index_select(0, pos);
-  b.x = apply_augment(lead_.data.train.images.index_select(0, b.indices), plan_.augment.index_select(pos), normalise_, aug_);
-  if (lead_.train.channels_last) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
-  b.labels = lead_.data.train.labels.index_select(0, b.indices);
+  const auto indices = plan_.order.index_select(0, pos);
+  auto x = apply_augment(lead_.data.train.images.index_select(0, indices), plan_.augment.index_select(pos), normalise_, aug_);
+  if (lead_.train.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  const DeviceBatch b{indices, plan_.positions.index_select(0, pos), x, lead_.data.train.labels.index_select(0, indices),
+                      step_index_, epoch_, step, len};
   // The batch's tensors outlive the join below, so no stream reuses their memory while another reads it.
   fork_->run([&](size_t i) { out[i] = updates_[i]->run(b); });
   step_index_.add_(1);

@@ -14,8 +14,9 @@ torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch) {
   return torch::randperm(n, gen, torch::kInt64);
 }
 
-EpochShape::EpochShape(int64_t n_, int64_t batch_) : n(n_), batch(batch_) {
-  usable = (n > 1 && n % batch == 1) ? n - 1 : n;
+EpochShape::EpochShape(int64_t n_, int64_t batch_, int64_t min_last) : n(n_), batch(batch_) {
+  const int64_t last = n % batch;
+  usable = (last > 0 && last < min_last && n > last) ? n - last : n;
   steps = (usable + batch - 1) / batch;
   full_steps = usable / batch;
 }

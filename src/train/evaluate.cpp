@@ -1,24 +1,27 @@
 #include <cmath>
 
+#include "kdprune/dist/collective.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/train/trainer.h"
 
 namespace kdprune::train {
 
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size, const std::string& amp, bool channels_last) {
+                    int64_t batch_size, const std::string& amp, bool channels_last, dist::Collective* collective) {
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
   const int64_t n = split.size();
+  const int64_t world = collective ? collective->world() : 1, rank = collective ? collective->rank() : 0;
+  const int64_t first = n * rank / world, last = n * (rank + 1) / world;  // this rank's part
   const int64_t k = std::min<int64_t>(5, info.classes);
   const auto dev = split.labels.device();
   auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(dev));
   auto c1 = torch::zeros({}, torch::TensorOptions().dtype(torch::kInt64).device(dev)), c5 = c1.clone();
   auto class_hits = torch::zeros({info.classes}, c1.options());
   const data::Normalizer normalise(info, dev);
-  for (int64_t s = 0; s < n; s += batch_size) {
-    const int64_t e = std::min(n, s + batch_size);
+  for (int64_t s = first; s < last; s += batch_size) {
+    const int64_t e = std::min(last, s + batch_size);
     auto x = normalise(split.images.slice(0, s, e));
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = split.labels.slice(0, s, e);
@@ -38,6 +41,7 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
     class_hits.index_add_(0, y, top1_hit.to(torch::kInt64));
   }
   if (was_training) model.train();
+  if (collective) collective->allreduce({loss_sum, c1, c5, class_hits});
   EvalResult r;
   r.samples = n;
   if (n == 0) return r;

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <limits>
 #include <optional>
 
+#include "kdprune/dist/collective.h"
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/metrics_log.h"
 #include "kdprune/train/cuda_graph.h"
@@ -61,7 +63,7 @@ Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec
 }
 
 ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path, const std::string& tag)
-    : in_(in), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
+    : in_(in), collective_(in.collective && in.collective->world() > 1 ? in.collective : nullptr), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
   auto& model = in.model;
   const auto& t = in.train;
   const auto device = in.data.train.images.device();
@@ -88,6 +90,15 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
     spdlog::info("{}resumed from {} after epoch {} of {}", tag_, in.checkpoint_path, state_.epochs_done, t.epochs);
   } else if (in.resume) {
     spdlog::info("{}no checkpoint to resume from; starting at epoch 1", tag_);
+  }
+  if (collective_) {  // every rank starts from rank 0's weights (and resumed state)
+    std::vector<torch::Tensor> state = model.parameters();
+    for (const auto& b : model.buffers()) state.push_back(b);
+    if (in.loss_modules)
+      for (const auto& p : in.loss_modules->parameters()) state.push_back(p);
+    collective_->broadcast(state);
+    spdlog::info("{}data-parallel: rank {} of {}, {} samples per rank per step", tag_, collective_->rank(),
+                 collective_->world(), t.batch_size);
   }
   stop_ = in.stop_epoch >= 0 ? std::min(in.stop_epoch, t.epochs) : t.epochs;
   result_.resumed_from = state_.epochs_done;
@@ -119,6 +130,7 @@ void ModelRun::after_device_step(int64_t step, const StepOutputs& out) { observe
 void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
   const auto& t = in_.train;
   set_lr(*opt_, lr_[static_cast<size_t>(step)]);
+  if (collective_) collective_->broadcast(in_.model.buffers());  // BatchNorm statistics follow rank 0 (DDP's broadcast_buffers)
   models::ModelOutput out;
   {
     AutocastScope autocast(t.amp, b.x.device());
@@ -129,7 +141,20 @@ void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
   const BatchInfo info{b.positions, epoch, step, shape_.n, stream_seed(in_.seed, epoch * shape_.steps + step, kLossStream)};
   const auto loss = in_.loss(b.x, out, b.labels, info);
   opt_->zero_grad();
-  scaler_->scale(loss).backward();
+  if (collective_) {
+    // Weighted by this rank's share of the step's samples, summed over ranks and divided by the
+    // world: Σ_r (n_r / N)·g_r, the gradient of the whole step's mean loss.
+    const double share = static_cast<double>((b.end - b.begin) * collective_->world()) / static_cast<double>(b.step_size);
+    scaler_->scale(loss * share).backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : params_)
+      if (p.grad().defined()) grads.push_back(p.grad());
+    collective_->allreduce(grads);
+    torch::NoGradGuard no_grad;
+    at::_foreach_div_(grads, static_cast<double>(collective_->world()));
+  } else {
+    scaler_->scale(loss).backward();
+  }
   scaler_->step(*opt_);
   const StepOutputs o{b.indices, out.logits.detach(), b.labels};
   totals_.add(loss.detach(), o.logits, o.labels, torch::full({}, step, b.indices.options()), b.end - b.begin);
@@ -141,15 +166,26 @@ double ModelRun::loss_so_far(int64_t samples) const {
   return totals.loss_sum.item<double>() / static_cast<double>(samples);
 }
 
+bool ModelRun::writes() const { return !collective_ || collective_->rank() == 0; }
+
+void ModelRun::reduce_totals(EpochTotals& totals) {
+  constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
+  auto bad = torch::where(totals.first_bad.lt(0), torch::full_like(totals.first_bad, kNone), totals.first_bad);
+  collective_->allreduce({totals.loss_sum, totals.correct});
+  collective_->allreduce({bad}, dist::Reduce::min);
+  totals.first_bad.copy_(torch::where(bad.eq(kNone), torch::full_like(bad, -1), bad));
+}
+
 void ModelRun::save(int64_t epochs_done) {
-  if (in_.checkpoint_path.empty()) return;
+  if (in_.checkpoint_path.empty() || !writes()) return;
   TrainState s{epochs_done, result_.best_top1, result_.best_epoch, scaler_->enabled() ? scaler_->state() : torch::Tensor()};
   save_checkpoint(in_.checkpoint_path, in_.model, *opt_, s, in_.loss_modules.get());
 }
 
 void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
   const auto& t = in_.train;
-  const auto& totals = update_ ? update_->totals() : totals_;
+  auto& totals = update_ ? update_->totals() : totals_;
+  if (collective_) reduce_totals(totals);
   const double lr = lr_.back();
   const int64_t usable = shape_.usable;
   if (const int64_t bad = totals.first_bad.item<int64_t>(); bad >= 0) {
@@ -179,13 +215,15 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
   };
   std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
                                io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
+  // Data-parallel: every rank takes rank 0's BatchNorm statistics before it evaluates or saves.
+  if (collective_) collective_->broadcast(in_.model.buffers());
   if ((epoch + 1) % t.eval_every == 0 || last) {
     auto& e = result_.final_eval;
-    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last);
+    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last, collective_);
     if (result_.best_epoch < 0 || e.top1 > result_.best_top1) {
       result_.best_top1 = e.top1;
       result_.best_epoch = epoch + 1;
-      if (in_.on_best) in_.on_best(epoch + 1);
+      if (in_.on_best && writes()) in_.on_best(epoch + 1);
     }
     row[4] = io::csv_field(e.loss);
     row[5] = io::csv_field(e.top1);
@@ -197,7 +235,7 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
                  train_loss, train_acc, ips, run_eta());
   }
   row[8] = io::csv_field(seconds_since(start_));
-  if (in_.metrics) in_.metrics->append(row);
+  if (in_.metrics && writes()) in_.metrics->append(row);
   if (last || (t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0)) save(epoch + 1);
 }
 
@@ -207,7 +245,7 @@ TrainResult ModelRun::finish() {
   result_.train_seconds = train_time_;
   result_.images_per_second = train_time_ > 0 ? static_cast<double>(trained_images_) / train_time_ : 0;
   if (result_.resumed_from >= stop_ || stop_ == 0) {  // nothing trained here: still report the model
-    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last);
+    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last, collective_);
     if (result_.best_epoch < 0) result_.best_top1 = result_.final_eval.top1;
   }
   return result_;

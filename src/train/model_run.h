@@ -16,6 +16,7 @@ namespace kdprune::train {
 struct Batch {
   torch::Tensor indices, positions, x, labels;
   int64_t begin = 0, end = 0;  // the samples' range in the epoch's order
+  int64_t step_size = 0;       // data-parallel: the samples of this step over all ranks
 };
 
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
@@ -51,8 +52,11 @@ class ModelRun {
  private:
   void observe(int64_t epoch, int64_t step, const StepOutputs& out);
   void save(int64_t epochs_done);
+  bool writes() const;  // this process writes checkpoints and metrics (rank 0, or not data-parallel)
+  void reduce_totals(EpochTotals& totals);  // data-parallel: the epoch's totals over all ranks
 
   const TrainInputs& in_;
+  dist::Collective* collective_;  // null unless data-parallel with more than one rank
   EpochShape shape_;
   std::string tag_;  // "" alone; the run's name in a group's log lines
   std::vector<torch::Tensor> params_;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 
+#include "kdprune/dist/collective.h"
 #include "kdprune/system/cpu_share.h"
 #include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/progress.h"
@@ -45,7 +46,12 @@ void check_group(const std::vector<TrainInputs>& runs) {
 }
 // One path for the whole group (the models share each step): the graph only if every model can be
 // captured, else the eager path all can take.
-StepPath group_path(const std::vector<TrainInputs>& runs, bool cuda) {
+StepPath group_path(const std::vector<TrainInputs>& runs, bool cuda, bool data_parallel) {
+  if (data_parallel) {  // the gradients are reduced on the host between backward and update
+    if (runs.front().train.cuda_graph == "on")
+      throw Error("train.cuda_graph=on: data-parallel training steps eagerly (its gradient reduction is not captured); use auto or off");
+    return StepPath::standard;
+  }
   std::vector<StepPath> paths;
   for (const auto& r : runs) paths.push_back(step_path(r, cuda));
   const auto path = *std::min_element(paths.begin(), paths.end());
@@ -71,11 +77,18 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
   const torch::Tensor view = torch::tensor(lead.indices, torch::kInt64).to(device);
   const int64_t n = view.size(0);
   if (n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
-  const EpochShape shape(n, lead.train.batch_size);
+  // Data-parallel: each step takes world × batch samples, this rank its part of them.
+  dist::Collective* collective = lead.collective && lead.collective->world() > 1 ? lead.collective : nullptr;
+  const int64_t world = collective ? collective->world() : 1, rank = collective ? collective->rank() : 0;
+  if (collective && runs.size() > 1)
+    throw Error("data-parallel training trains one model per process (train the students one at a time)");
+  if (collective && !lead.observers.empty())
+    throw Error("data-parallel training: scoring observers see one rank's samples only; score in one process");
+  const EpochShape shape(n, lead.train.batch_size * world, 2 * world);
   const AugmentSpec aug = augment_spec(lead.data.info, lead.data.train.images.size(2), lead.augment);
   const data::Normalizer normalise(lead.data.info, device);
   const bool alone = runs.size() == 1;
-  const StepPath path = group_path(runs, device.is_cuda());
+  const StepPath path = group_path(runs, device.is_cuda(), collective != nullptr);
   // A graph is recorded on a side stream (capture cannot use the legacy default stream); the whole
   // run, evaluation included, stays on it.
   std::optional<SideStream> side;
@@ -124,7 +137,9 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
         device_step->run(step);
         for (size_t i = 0; i < active.size(); ++i) active[i]->after_device_step(step, device_step->outputs(i));
       } else {
-        const Batch batch = make_batch(lead, plan, aug, normalise, s, e);
+        const int64_t len = e - s;
+        Batch batch = make_batch(lead, plan, aug, normalise, s + len * rank / world, s + len * (rank + 1) / world);
+        batch.step_size = len;
         for (auto* m : active) m->step(batch, epoch, step);
       }
       if (lead.show_progress) progress.step(epoch, step, e - s, [&] { return active.front()->loss_so_far(e); });

@@ -8,11 +8,14 @@
 
 namespace kdprune::logging {
 namespace {
+std::string rank_tag;  // "[rank r/W] " in data-parallel runs
+std::string console_pattern() { return "[%H:%M:%S] %^%l%$ " + rank_tag + "%v"; }
+std::string file_pattern() { return "[%Y-%m-%d %H:%M:%S.%e] %l " + rank_tag + "%v"; }
 std::shared_ptr<spdlog::logger> logger() {
   auto l = spdlog::get("kdprune");
   if (!l) {
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    console->set_pattern("[%H:%M:%S] %^%l%$ %v");
+    console->set_pattern(console_pattern());
     l = std::make_shared<spdlog::logger>("kdprune", console);
     spdlog::register_logger(l);
     spdlog::set_default_logger(l);
@@ -32,13 +35,19 @@ void attach_file(const std::string& path) {
   auto l = logger();
   try {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-    file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] %l %v");
+    file->set_pattern(file_pattern());
     file->set_level(l->level());
     l->sinks().push_back(file);
     l->flush_on(spdlog::level::info);
   } catch (const spdlog::spdlog_ex& e) {
     throw Error("log file '" + path + "': " + e.what());
   }
+}
+
+void set_rank(int64_t rank, int64_t world) {
+  rank_tag = "[rank " + std::to_string(rank) + "/" + std::to_string(world) + "] ";
+  auto l = logger();
+  for (size_t i = 0; i < l->sinks().size(); ++i) l->sinks()[i]->set_pattern(i == 0 ? console_pattern() : file_pattern());
 }
 
 void detach_files() {

@@ -23,6 +23,9 @@ class RunDir {
   // `config` (creates it when absent). Refuses a finished run, a different config, or an empty
   // run.name.
   static RunDir reopen(const Config& config, const std::string& command);
+  // Data-parallel ranks other than 0: the run directory rank 0 opened, written by rank 0 alone;
+  // this rank logs to log.rank<r>.txt there and writes nothing else (write_summary does nothing).
+  static RunDir follow(const std::string& path, const std::string& command, bool resumed, int64_t rank);
 
   const std::string& path() const { return path_; }
   const std::string& name() const { return name_; }
@@ -42,6 +45,7 @@ class RunDir {
   std::chrono::steady_clock::time_point started_;
   std::string started_at_;
   bool resumed_ = false;
+  int64_t follower_rank_ = -1;  // follow(): this rank
   std::shared_ptr<RunLock> lock_;  // held as long as any copy of this RunDir lives
 };
 

@@ -17,14 +17,15 @@ inline constexpr uint64_t kOrderStream = 1, kAugmentStream = 2, kLossStream = 3;
 // The permutation of the training view for an epoch: a pure function of (seed, epoch).
 torch::Tensor epoch_permutation(int64_t n, int64_t seed, int64_t epoch);
 
-// How an epoch of n samples splits into batches. BatchNorm cannot train on a batch of one: a lone
-// last sample sits out that epoch.
+// How an epoch of n samples splits into batches. BatchNorm cannot train on a batch of one: a last
+// batch smaller than `min_last` sits out that epoch (2: a lone sample; data-parallel training
+// splits each batch over W ranks and needs 2·W).
 struct EpochShape {
   int64_t n = 0, batch = 0;
   int64_t usable = 0;      // samples trained on
   int64_t steps = 0;       // batches, the last possibly short
   int64_t full_steps = 0;  // batches of exactly `batch`
-  EpochShape(int64_t n, int64_t batch);
+  EpochShape(int64_t n, int64_t batch, int64_t min_last = 2);
 };
 
 struct EpochPlan {

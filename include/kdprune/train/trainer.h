@@ -13,6 +13,9 @@
 namespace kdprune::io {
 class MetricsLog;
 }
+namespace kdprune::dist {
+class Collective;
+}
 
 namespace kdprune::train {
 
@@ -100,12 +103,22 @@ struct TrainInputs {
   bool device_step = false;
   // Follow the free cores on a shared CPU (system/cpu_share.h): between 1 and the configured threads.
   bool adapt_threads = false;
+  // Data-parallel training (null or a world of 1: none). train.batch_size is per rank: each step
+  // takes the next world × batch_size samples of the epoch's order, rank r the r-th of W equal
+  // parts; gradients are averaged weighted by the parts' sizes (so W ranks × B train as one × W·B
+  // on a model without batch statistics), BatchNorm buffers follow rank 0 (broadcast each step, as
+  // PyTorch's DDP does), totals and evaluation (test set split over ranks) are reduced, and only
+  // rank 0 writes checkpoints and metrics. One model per process, standard step, no observers.
+  dist::Collective* collective = nullptr;
 };
 
 std::vector<std::string> metrics_columns();
 
+// `collective`: each rank evaluates its part of the split, and the sums are reduced (all ranks get
+// the whole result).
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size, const std::string& amp = "off", bool channels_last = false);
+                    int64_t batch_size, const std::string& amp = "off", bool channels_last = false,
+                    dist::Collective* collective = nullptr);
 
 // Trains; throws kdprune::Error (naming epoch and step) on a non-finite loss, leaving the last
 // good checkpoint in place.

@@ -1,0 +1,175 @@
+#include "kdprune/dist/collective.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <map>
+
+#include "kdprune/util/error.h"
+
+#if KDPRUNE_WITH_GLOO
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+
+namespace kdprune::dist {
+
+#if KDPRUNE_WITH_GLOO
+
+namespace {
+c10d::ReduceOp reduce_op(Reduce op) {
+  switch (op) {
+    case Reduce::min: return c10d::ReduceOp::MIN;
+    case Reduce::max: return c10d::ReduceOp::MAX;
+    default: return c10d::ReduceOp::SUM;
+  }
+}
+
+// The tensors grouped by (dtype, device): one flat buffer per group travels.
+std::map<std::pair<int, std::string>, std::vector<torch::Tensor>> by_kind(const std::vector<torch::Tensor>& tensors) {
+  std::map<std::pair<int, std::string>, std::vector<torch::Tensor>> groups;
+  for (const auto& t : tensors)
+    if (t.defined() && t.numel() > 0) groups[{static_cast<int>(t.scalar_type()), t.device().str()}].push_back(t);
+  return groups;
+}
+
+torch::Tensor flatten(const std::vector<torch::Tensor>& ts) {
+  std::vector<torch::Tensor> flat;
+  for (const auto& t : ts) flat.push_back(t.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+
+void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& ts) {
+  torch::NoGradGuard no_grad;
+  int64_t at = 0;
+  for (const auto& t : ts) {
+    t.copy_(flat.slice(0, at, at + t.numel()).view(t.sizes()));
+    at += t.numel();
+  }
+}
+}  // namespace
+
+bool Collective::available() { return true; }
+
+c10::intrusive_ptr<c10d::Store> Collective::local_store() { return c10::make_intrusive<c10d::HashStore>(); }
+
+std::unique_ptr<Collective> Collective::connect(const LaunchEnv& env, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions o;
+  o.port = static_cast<std::uint16_t>(env.master_port);
+  o.isServer = env.rank == 0;
+  o.numWorkers = static_cast<size_t>(env.world);
+  o.waitWorkers = true;
+  o.timeout = timeout;
+  c10::intrusive_ptr<c10d::Store> store;
+  try {
+    store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world) + ": cannot join the job at " +
+                env.master_addr + ":" + std::to_string(env.master_port) + " (MASTER_ADDR:MASTER_PORT): " +
+                std::string(e.what()).substr(0, 200));
+  }
+  return over_store(store, env.rank, env.world, timeout);
+}
+
+std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
+                                                   int64_t world, std::chrono::milliseconds timeout) {
+  auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+  // Loopback when this machine's hostname does not resolve; otherwise its address.
+  options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  c10::intrusive_ptr<c10d::Backend> backend;
+  try {
+    backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(rank), static_cast<int>(world), options);
+  } catch (const std::exception& e) {
+    throw Error("rank " + std::to_string(rank) + " of " + std::to_string(world) +
+                ": cannot set up the Gloo process group: " + std::string(e.what()).substr(0, 200));
+  }
+  return std::unique_ptr<Collective>(new Collective(store, backend, rank, world, timeout));
+}
+
+void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
+  if (world_ == 1) return;
+  for (auto& [kind, ts] : by_kind(tensors)) {
+    std::vector<torch::Tensor> buf{flatten(ts)};
+    try {
+      c10d::AllreduceOptions o;
+      o.reduceOp = reduce_op(op);
+      backend_->allreduce(buf, o)->wait(timeout_);
+    } catch (const std::exception& e) {
+      fail("allreduce", e);
+    }
+    unflatten(buf.front(), ts);
+  }
+}
+
+void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root) {
+  if (world_ == 1) return;
+  for (auto& [kind, ts] : by_kind(tensors)) {
+    std::vector<torch::Tensor> buf{flatten(ts)};
+    try {
+      c10d::BroadcastOptions o;
+      o.rootRank = root;
+      backend_->broadcast(buf, o)->wait(timeout_);
+    } catch (const std::exception& e) {
+      fail("broadcast", e);
+    }
+    unflatten(buf.front(), ts);
+  }
+}
+
+void Collective::barrier() {
+  if (world_ == 1) return;
+  try {
+    backend_->barrier()->wait(timeout_);
+  } catch (const std::exception& e) {
+    fail("barrier", e);
+  }
+}
+
+#else
+
+bool Collective::available() { return false; }
+c10::intrusive_ptr<c10d::Store> Collective::local_store() {
+  throw Error("data-parallel training: this kdprune was built without c10d's Gloo backend (libgloo-dev headers)");
+}
+std::unique_ptr<Collective> Collective::connect(const LaunchEnv&, std::chrono::milliseconds) { return local_store(), nullptr; }
+std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>&, int64_t, int64_t,
+                                                   std::chrono::milliseconds) {
+  return local_store(), nullptr;
+}
+void Collective::allreduce(const std::vector<torch::Tensor>&, Reduce) {}
+void Collective::broadcast(const std::vector<torch::Tensor>&, int64_t) {}
+void Collective::barrier() {}
+
+#endif
+
+Collective::Collective(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::Backend> backend, int64_t rank,
+                       int64_t world, std::chrono::milliseconds timeout)
+    : store_(std::move(store)), backend_(std::move(backend)), rank_(rank), world_(world), timeout_(timeout) {}
+
+Collective::~Collective() = default;
+
+std::string Collective::broadcast_string(const std::string& s, int64_t root) {
+  auto size = torch::tensor({static_cast<int64_t>(s.size())}, torch::kInt64);
+  broadcast({size}, root);
+  auto bytes = torch::zeros({size.item<int64_t>()}, torch::kUInt8);
+  if (rank_ == root && !s.empty()) std::memcpy(bytes.data_ptr(), s.data(), s.size());
+  broadcast({bytes}, root);
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()));
+}
+
+void Collective::fail(const std::string& op, const std::exception& e) const {
+  // Gloo's message, on one line: without its source location ("[/path/pair.cc:561] ") and
+  // anything unprintable.
+  std::string raw = e.what();
+  raw = raw.substr(0, raw.find('\n'));
+  if (raw.rfind("[/", 0) == 0 && raw.find("] ") != std::string::npos) raw = raw.substr(raw.find("] ") + 2);
+  std::string msg;
+  for (char c : raw)
+    if (c >= 0x20 && c < 0x7f && msg.size() < 200) msg += c;
+  throw Error("rank " + std::to_string(rank_) + " of " + std::to_string(world_) + ": " + op +
+              " failed (another rank stopped, or did not answer within " + std::to_string(timeout_.count() / 1000) +
+              " s): " + msg);
+}
+
+}  // namespace kdprune::dist

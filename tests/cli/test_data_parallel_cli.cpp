@@ -1,0 +1,76 @@
+// Data-parallel runs through the binary: two ranks launched by scripts/launch_local.sh (torchrun's
+// environment) write one run directory with a log per rank; a rank killed mid-run makes the other
+// stop with a clear error within the timeout.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "run_cli.h"
+#include "test_files.h"
+
+namespace fs = std::filesystem;
+using kdprune::test::read_bytes;
+using kdprune::test::TempDir;
+
+namespace {
+kdprune::test::Result shell(const std::string& script) {
+  const std::string cmd = "bash -c '" + script + "' 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  return {WEXITSTATUS(pclose(p)), out};
+}
+std::string free_port() {  // a random high port; tests running at once rarely collide
+  std::random_device rd;
+  return std::to_string(20000 + rd() % 30000);
+}
+std::string tiny(const TempDir& d, const std::string& name, int epochs) {
+  return "run.root=" + d.path() + " run.name=" + name +
+         " data.name=synthetic data.synthetic.train_size=256 data.synthetic.test_size=64"
+         " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4"
+         " model.arch=resnet8 train.batch_size=16 train.schedule=constant run.threads=1 train.epochs=" +
+         std::to_string(epochs);
+}
+bool available() { return kdprune::test::run("info").out.find("data-parallel: gloo") != std::string::npos; }
+}  // namespace
+
+TEST(CliDataParallel, TwoRanksWriteOneRunDirectoryAndALogEach) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const auto r = shell("KDPRUNE=" + std::string(KDPRUNE_BIN) + " MASTER_PORT=" + free_port() + " " KDPRUNE_SOURCE_DIR
+                       "/scripts/launch_local.sh 2 train-teacher " + tiny(d, "ddp", 2));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string dir = d.path() + "/ddp";
+  for (const char* f : {"model.pt", "model.pth", "summary.json", "metrics.csv", "log.txt", "log.rank1.txt", "checkpoint.pt"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(dir + "/log.rank0.txt"));
+  const std::string log1 = read_bytes(dir + "/log.rank1.txt");
+  EXPECT_NE(log1.find("[rank 1/2] "), std::string::npos) << log1;
+  EXPECT_NE(log1.find("rank 1 of 2, 16 samples per rank per step"), std::string::npos) << log1;
+  EXPECT_NE(read_bytes(dir + "/log.txt").find("[rank 0/2] "), std::string::npos);
+  const auto s = nlohmann::json::parse(read_bytes(dir + "/summary.json"));
+  EXPECT_EQ(s["epochs"], 2);
+  EXPECT_TRUE(s["forgetting_scores"].is_null());
+  // One row per epoch, written by rank 0 alone.
+  const std::string csv = read_bytes(dir + "/metrics.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3) << csv;
+}
+
+TEST(CliDataParallel, AKilledRankMakesTheOtherStopWithAClearError) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + free_port() + " WORLD_SIZE=2 KDPRUNE_DIST_TIMEOUT=20 ";
+  const std::string args = " train-teacher " + tiny(d, "killed", 200);
+  const auto r = shell(env + "RANK=0 " + std::string(KDPRUNE_BIN) + args + " 2>" + d.path() + "/r0.txt & p0=$!; " + env +
+                       "RANK=1 " + KDPRUNE_BIN + args + " 2>" + d.path() + "/r1.txt & p1=$!; " +
+                       "for i in $(seq 600); do grep -q \"epoch 2/\" " + d.path() + "/r1.txt && break; sleep 0.1; done; " +
+                       "kill -9 $p1; start=$SECONDS; wait $p0; echo \"rank0=$? after $((SECONDS - start)) s\"");
+  const std::string r0 = read_bytes(d.path() + "/r0.txt");
+  EXPECT_NE(r.out.find("rank0=1 "), std::string::npos) << r.out << r0;
+  EXPECT_NE(r0.find("rank 0 of 2: "), std::string::npos) << r0;
+  EXPECT_NE(r0.find("failed"), std::string::npos) << r0;
+  EXPECT_FALSE(fs::exists(d.path() + "/killed/summary.json"));
+}

@@ -1,0 +1,192 @@
+// Data-parallel training over c10d Gloo, ranks run as threads over one in-process store: W ranks ×
+// batch B train as one process × batch W·B (a model without batch statistics), the ranks' parts
+// of each epoch are disjoint and cover the view, a 2-rank checkpoint resumes in 1 rank, and a rank
+// that stops makes the others fail with a one-line error instead of hanging.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <set>
+#include <thread>
+
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/dist/collective.h"
+#include "kdprune/train/checkpoint.h"
+#include "kdprune/train/trainer.h"
+#include "kdprune/util/error.h"
+#include "test_files.h"
+
+using namespace kdprune;
+
+namespace {
+// Conv + linear, no batch statistics: ranks that see different halves of a batch compute, after
+// averaging, the gradient of the whole batch.
+struct PlainNet : models::ModelImpl {
+  torch::nn::Conv2d conv{torch::nn::Conv2dOptions(1, 6, 3).padding(1)};
+  torch::nn::Linear fc{6, 4};
+  PlainNet() {
+    register_module("conv", conv);
+    register_module("fc", fc);
+  }
+  models::ModelOutput forward_all(const torch::Tensor& x) override {
+    auto h = torch::relu(conv(x)).mean({2, 3});
+    return {fc(h), h, {}};
+  }
+};
+std::shared_ptr<PlainNet> plain_net(uint64_t seed) {
+  torch::manual_seed(seed);
+  return std::make_shared<PlainNet>();
+}
+data::TensorDataset tiny(int64_t train) {
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {train, 24, 1, 8, 8, 4, 0.5};
+  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
+}
+TrainSection recipe(int64_t batch) {
+  TrainSection t;
+  t.epochs = 3, t.batch_size = batch, t.lr = 0.1, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
+  t.cuda_graph = "off";
+  return t;
+}
+// Runs `body(rank, collective)` on `world` threads over one store; returns each rank's error ("" = none).
+std::vector<std::string> run_ranks(int64_t world, const std::function<void(int64_t, dist::Collective&)>& body,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto store = dist::Collective::local_store();
+  std::vector<std::string> errors(world);
+  std::vector<std::thread> threads;
+  for (int64_t r = 0; r < world; ++r)
+    threads.emplace_back([&, r] {
+      try {
+        auto c = dist::Collective::over_store(store, r, world, timeout);
+        body(r, *c);
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  return errors;
+}
+bool close_weights(const models::ModelImpl& a, const models::ModelImpl& b, double tol) {
+  auto pa = a.parameters(), pb = b.parameters();
+  for (size_t i = 0; i < pa.size(); ++i)
+    if (!torch::allclose(pa[i], pb[i], tol, tol)) return false;
+  return true;
+}
+}  // namespace
+
+TEST(DataParallel, TwoRanksOfHalfTheBatchTrainAsOneProcess) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = tiny(70);  // global batches of 16: 4 full + 6 (3 per rank)
+  std::vector<int64_t> idx(70);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection one = recipe(16), half = recipe(8);
+  auto reference = plain_net(3);
+  const auto single = train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
+  std::vector<std::shared_ptr<PlainNet>> nets = {plain_net(3), plain_net(99)};  // rank 1 starts from rank 0's weights
+  std::vector<train::TrainResult> results(2);
+  const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
+    results[r] = train::fit({.model = *nets[r], .data = data, .indices = idx, .train = half, .seed = 11,
+                             .show_progress = false, .collective = &c});
+  });
+  for (const auto& e : errors) ASSERT_EQ(e, "");
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(close_weights(*nets[r], *reference, 1e-5)) << "rank " << r;
+    ASSERT_EQ(results[r].epoch_train_loss.size(), 3u);
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(results[r].epoch_train_loss[e], single.epoch_train_loss[e], 1e-5 * single.epoch_train_loss[e]) << "epoch " << e;
+    // Evaluation: each rank scored half the test set; the reduced result is the whole one.
+    EXPECT_NEAR(results[r].final_eval.top1, single.final_eval.top1, 1e-9);
+    EXPECT_NEAR(results[r].final_eval.loss, single.final_eval.loss, 1e-5 * single.final_eval.loss);
+    EXPECT_EQ(results[r].final_eval.samples, 24);
+  }
+}
+
+TEST(DataParallel, RanksSeeDisjointPartsThatCoverTheViewEachEpoch) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = tiny(50);
+  std::vector<int64_t> idx(40);
+  std::iota(idx.begin(), idx.end(), 5);  // a view: samples 5..44
+  TrainSection t = recipe(4);
+  t.epochs = 2, t.checkpoint_every = 0;
+  std::mutex mu;
+  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> seen;  // (epoch, rank) -> view positions
+  const auto errors = run_ranks(3, [&](int64_t r, dist::Collective& c) {
+    auto net = plain_net(3);
+    const train::LossFn loss = [&, r](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                      const train::BatchInfo& b) {
+      std::lock_guard<std::mutex> lock(mu);
+      auto& v = seen[{b.epoch, r}];
+      const auto p = b.positions.contiguous();
+      v.insert(v.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+      return train::cross_entropy_loss(x, out, y, b);
+    };
+    train::fit({.model = *net, .data = data, .indices = idx, .train = t, .seed = 2, .loss = loss, .show_progress = false,
+                .collective = &c});
+  });
+  for (const auto& e : errors) ASSERT_EQ(e, "");
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    std::multiset<int64_t> all;
+    for (int64_t r = 0; r < 3; ++r) {
+      const auto& v = seen[{epoch, r}];
+      EXPECT_GE(v.size(), 12u) << "rank " << r;  // 40 = 3 steps of 12 + 4 (split 1/1/2: too small, sits out)
+      all.insert(v.begin(), v.end());
+    }
+    EXPECT_EQ(all.size(), 36u) << "epoch " << epoch;  // the last 4 need 2 per rank: they sit out
+    EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()).size(), all.size()) << "disjoint";
+    for (auto p : all) EXPECT_TRUE(p >= 0 && p < 40);
+  }
+}
+
+TEST(DataParallel, ATwoRankCheckpointResumesInOneRank) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = tiny(70);
+  std::vector<int64_t> idx(70);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection one = recipe(16), half = recipe(8);
+  kdprune::test::TempDir dir;
+  auto reference = plain_net(3);
+  train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
+  const std::string ck = dir.file("checkpoint.pt");
+  const auto errors = run_ranks(2, [&](int64_t, dist::Collective& c) {
+    auto net = plain_net(3);
+    train::fit({.model = *net, .data = data, .indices = idx, .train = half, .seed = 11, .checkpoint_path = ck,
+                .show_progress = false, .stop_epoch = 2, .collective = &c});
+  });
+  for (const auto& e : errors) ASSERT_EQ(e, "");
+  EXPECT_EQ(train::checkpoint_epochs_done(ck), 2);  // written once, by rank 0
+  auto resumed = plain_net(42);
+  const auto r = train::fit({.model = *resumed, .data = data, .indices = idx, .train = one, .seed = 11, .checkpoint_path = ck,
+                             .resume = true, .show_progress = false});
+  EXPECT_EQ(r.resumed_from, 2);
+  EXPECT_TRUE(close_weights(*resumed, *reference, 1e-5));
+}
+
+TEST(DataParallel, ARankThatStopsMakesTheOthersFailNotHang) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = tiny(64);
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t = recipe(8);
+  t.checkpoint_every = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto errors = run_ranks(
+      2,
+      [&](int64_t r, dist::Collective& c) {
+        auto net = plain_net(3);
+        const train::LossFn loss = [r](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                                       const train::BatchInfo& b) {
+          if (r == 1 && b.epoch == 1 && b.step == 1) throw Error("rank 1 stopped on purpose");
+          return train::cross_entropy_loss(x, out, y, b);
+        };
+        train::fit({.model = *net, .data = data, .indices = idx, .train = t, .loss = loss, .show_progress = false,
+                    .collective = &c});
+      },
+      std::chrono::seconds(5));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(errors[1], "rank 1 stopped on purpose");
+  EXPECT_NE(errors[0].find("rank 0 of 2: "), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("failed"), std::string::npos) << errors[0];
+  EXPECT_LT(seconds, 30.0);
+}
