@@ -15,6 +15,7 @@
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
 #include "kdprune/prune/selection.h"
+#include "kdprune/dist/launch_env.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
@@ -105,6 +106,9 @@ Config relevant_keys(Config c, StageKind kind) {
 
 ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x) {
   if (opts.config_path.empty()) throw Error("run: expected --config FILE with an `experiment` section");
+  if (dist::launch_env().distributed())
+    throw Error("run: not under a data-parallel launcher (RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set); launch a "
+                "stage's train-teacher or distill command data-parallel instead (docs/distributed.md)");
   if (opts.force || opts.resume)
     throw Error("run: --force and --resume do not apply (finished stages are reused, interrupted ones resumed)");
   for (const auto& kind : x.only)

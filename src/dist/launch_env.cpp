@@ -50,7 +50,8 @@ LaunchEnv launch_env(const std::function<const char*(const char*)>& getenv_fn) {
     e.rank = integer("RANK", get("RANK"), 0);
     e.world = integer("WORLD_SIZE", get("WORLD_SIZE"), 1);
     e.local_rank = get("LOCAL_RANK") ? integer("LOCAL_RANK", get("LOCAL_RANK"), 0) : e.rank;
-  } else if (get("SLURM_PROCID") && get("SLURM_NTASKS")) {
+  } else if (get("SLURM_PROCID") && get("SLURM_NTASKS") && get("SLURM_STEP_ID")) {
+    // Only tasks started by srun (SLURM_STEP_ID): the batch script itself also sees SLURM_NTASKS.
     e.launcher = "slurm";
     e.rank = integer("SLURM_PROCID", get("SLURM_PROCID"), 0);
     e.world = integer("SLURM_NTASKS", get("SLURM_NTASKS"), 1);

@@ -36,7 +36,7 @@ TEST(LaunchEnv, TorchrunVariables) {
 }
 
 TEST(LaunchEnv, SlurmVariablesAndTheFirstHost) {
-  const auto e = env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"},
+  const auto e = env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"}, {"SLURM_STEP_ID", "0"},
                          {"SLURM_JOB_NODELIST", "gpu[03-05,09],cpu1"}});
   EXPECT_EQ(e.rank, 5);
   EXPECT_EQ(e.world, 8);
@@ -47,7 +47,9 @@ TEST(LaunchEnv, SlurmVariablesAndTheFirstHost) {
   EXPECT_EQ(dist::first_slurm_host("a1,b2"), "a1");
   EXPECT_EQ(dist::first_slurm_host("n[7]x"), "n7x");
   // torchrun inside an allocation sets both: torchrun's win.
-  EXPECT_EQ(env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"RANK", "0"}, {"WORLD_SIZE", "2"}}).world, 2);
+  EXPECT_EQ(env_of({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_STEP_ID", "0"}, {"RANK", "0"}, {"WORLD_SIZE", "2"}}).world, 2);
+  // The batch script itself (no srun step) runs alone.
+  EXPECT_FALSE(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}}).distributed());
 }
 
 TEST(LaunchEnv, BadValuesNameTheVariable) {

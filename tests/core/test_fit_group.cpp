@@ -27,6 +27,12 @@ TrainSection recipe() {
   t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
   return t;
 }
+// Cross-entropy that turns NaN in the second epoch (host-side: for the eager steps only).
+torch::Tensor nan_in_epoch_2(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
+                             const train::BatchInfo& batch) {
+  const auto ce = train::cross_entropy_loss(x, out, y, batch);
+  return batch.epoch == 1 ? ce * std::numeric_limits<float>::quiet_NaN() : ce;
+}
 bool same_weights(const models::Model& a, const models::Model& b) {
   auto pa = a->parameters(), pb = b->parameters();
   for (size_t i = 0; i < pa.size(); ++i)
@@ -143,11 +149,7 @@ TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {
   const TrainSection t = recipe();
   torch::manual_seed(3);
   auto a = models::create_model("resnet8", {1, 4, 8}), b = models::create_model("resnet8", {1, 4, 8});
-  const train::LossFn diverging = [](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
-                                     const train::BatchInfo& batch) {
-    const auto ce = train::cross_entropy_loss(x, out, y, batch);
-    return batch.epoch == 1 ? ce * std::numeric_limits<float>::quiet_NaN() : ce;
-  };
+  const train::LossFn diverging = nan_in_epoch_2;
   const auto r = train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .show_progress = false},
                                    {.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging,
                                     .show_progress = false}});
@@ -202,11 +204,7 @@ TEST(FitGroup, TheDeviceStepTrainsAGroupAsTheStandardStep) {
   const TrainSection t = recipe();
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet8", {1, 4, 8});
-  const train::LossFn diverging = [](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
-                                     const train::BatchInfo& batch) {
-    const auto ce = train::cross_entropy_loss(x, out, y, batch);
-    return batch.epoch == 1 ? ce * std::numeric_limits<float>::quiet_NaN() : ce;
-  };
+  const train::LossFn diverging = nan_in_epoch_2;
   const auto standard = kd_group(data, idx, t, t, teacher, false, diverging);
   const auto device = kd_group(data, idx, t, t, teacher, true, diverging);
   for (size_t i = 0; i < 3; ++i) {

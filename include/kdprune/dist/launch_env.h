@@ -1,7 +1,8 @@
 #pragma once
 // Where this process sits in a data-parallel job, read from the launcher's environment:
-// torchrun's (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or Slurm's (SLURM_PROCID,
-// SLURM_NTASKS, SLURM_LOCALID, the first host of SLURM_JOB_NODELIST). Torch-free.
+// torchrun's (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or, in tasks srun started
+// (SLURM_STEP_ID set), Slurm's (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, the first host of
+// SLURM_JOB_NODELIST). Torch-free.
 #include <cstdint>
 #include <functional>
 #include <string>
