@@ -17,7 +17,9 @@ source "$build/device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
 section "CUDA tests"
 "$build/tests/kdprune_core_tests" --gtest_brief=1 \
-  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*' 2>&1 | tail -25
+  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*' >"$build.tests.log" 2>&1 \
+  || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
+grep -v '^\[20' "$build.tests.log" | tail -25
 section "CLI on the GPU"
 tmp=$(mktemp -d)
 common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train_size=2048 data.synthetic.test_size=512
