@@ -87,10 +87,21 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
   return std::unique_ptr<Collective>(new Collective(store, backend, rank, world, timeout));
 }
 
-void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
-  if (world_ == 1) return;
+namespace {
+// One collective per (dtype, device) group of `tensors`, on one flat buffer, written back in place.
+template <class Op>
+void on_flat_buffers(const std::vector<torch::Tensor>& tensors, Op&& op) {
   for (auto& [kind, ts] : by_kind(tensors)) {
     std::vector<torch::Tensor> buf{flatten(ts)};
+    op(buf);
+    unflatten(buf.front(), ts);
+  }
+}
+}  // namespace
+
+void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
+  if (world_ == 1) return;
+  on_flat_buffers(tensors, [&](std::vector<torch::Tensor>& buf) {
     try {
       c10d::AllreduceOptions o;
       o.reduceOp = reduce_op(op);
@@ -98,14 +109,12 @@ void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op)
     } catch (const std::exception& e) {
       fail("allreduce", e);
     }
-    unflatten(buf.front(), ts);
-  }
+  });
 }
 
 void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root) {
   if (world_ == 1) return;
-  for (auto& [kind, ts] : by_kind(tensors)) {
-    std::vector<torch::Tensor> buf{flatten(ts)};
+  on_flat_buffers(tensors, [&](std::vector<torch::Tensor>& buf) {
     try {
       c10d::BroadcastOptions o;
       o.rootRank = root;
@@ -113,8 +122,7 @@ void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t ro
     } catch (const std::exception& e) {
       fail("broadcast", e);
     }
-    unflatten(buf.front(), ts);
-  }
+  });
 }
 
 void Collective::barrier() {
