@@ -21,14 +21,21 @@ done
 status=0
 stop_others() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
 trap 'stop_others; exit 130' INT TERM
-left=$n
-while ((left > 0)); do
-  wait -n -p done_pid "${pids[@]}"; rc=$?
-  left=$((left - 1))
-  if ((rc != 0 && status == 0)); then
-    status=$rc
-    echo "launch_local.sh: a rank (pid $done_pid) failed with status $rc; stopping the others" >&2
-    stop_others
-  fi
+# Poll rather than `wait -n -p` (bash >= 5.1 only): bash reaps its children as they end and keeps
+# their status for `wait PID`.
+running=("${pids[@]}")
+while ((${#running[@]} > 0)); do
+  still=()
+  for p in "${running[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then still+=("$p"); continue; fi
+    wait "$p"; rc=$?
+    if ((rc != 0 && status == 0)); then
+      status=$rc
+      echo "launch_local.sh: a rank (pid $p) failed with status $rc; stopping the others" >&2
+      stop_others
+    fi
+  done
+  running=("${still[@]}")
+  ((${#running[@]} > 0)) && sleep 0.2
 done
 exit $status

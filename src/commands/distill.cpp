@@ -6,6 +6,7 @@
 #include <span>
 #include <sstream>
 
+#include "kdprune/dist/launch_env.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/model_file.h"
@@ -68,7 +69,8 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
               .parameters = std::move(features),
               .freeze_model = !o.init.trains_student,
               .loss_capturable = o.capturable,
-              .adapt_threads = cfg.run.adapt_threads});
+              .adapt_threads = cfg.run.adapt_threads,
+              .collective = s.collective()});
   student->preact_features = false;
   for (auto& [p, requires_grad] : frozen) p.set_requires_grad(requires_grad);
   spdlog::info("init stage ({}) done; main training", o.init_term);
@@ -105,6 +107,11 @@ Student check(const CommandOptions& opts, const std::vector<Student>& earlier) {
   st.w = losses::loss_weights(kd, st.alpha);
   const auto& w = st.w;
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
+  if (s.collective())
+    for (const auto& [term, weight] : {std::pair{kd.loss, w.kd}, std::pair{kd.extra, w.extra}})
+      if (weight != 0.0 && losses::kd_loss_keeps_state(term))
+        throw Error("kd loss '" + term + "' keeps per-sample state (memory banks) that data-parallel ranks would update "
+                    "apart: distill with it in one process, not under a launcher");
 
   // The teacher is checked before the run directory exists.
   // α = 0 without an extra term is plain training: a given kd.teacher is neither loaded nor run.
@@ -213,6 +220,9 @@ nlohmann::json summarize(const Student& st, const train::TrainResult& r) {
 nlohmann::json distill(const CommandOptions& opts) { return distill_together({opts}).front(); }
 
 std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts) {
+  if (opts.size() > 1 && dist::launch_env().distributed())
+    throw Error("distill --alphas: several students train together in one process; under a data-parallel launcher "
+                "(RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set) launch one distill per alpha");
   TeacherCaches caches;
   std::vector<Student> students;
   // Every student is checked before any run directory is made.

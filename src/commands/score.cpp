@@ -8,6 +8,7 @@
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/data/train_view.h"
+#include "kdprune/dist/launch_env.h"
 #include "kdprune/prune/aum.h"
 #include "kdprune/prune/dynamics.h"
 #include "kdprune/prune/memorization.h"
@@ -152,6 +153,10 @@ nlohmann::json memorization_shard_done(Session& s, const MemorizationRun& mem, s
 }  // namespace
 
 nlohmann::json score(const CommandOptions& opts) {
+  // Scores come from every sample's per-step outcomes, which a rank sees only for its part.
+  if (dist::launch_env().distributed())
+    throw Error("score: not under a data-parallel launcher (RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set); score in one "
+                "process (memorization's models spread over processes with score.shard=i/n)");
   Session s("score", opts);
   const auto& cfg = s.config;
   const auto& sc = cfg.score;

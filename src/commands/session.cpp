@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/atomic_file.h"
@@ -34,23 +35,46 @@ torch::Device pick_device(const Config& c) {
 std::shared_ptr<dist::Collective> join_job() {
   const auto env = dist::launch_env();
   if (!env.distributed()) return nullptr;
-  logging::set_rank(env.rank, env.world);
   const char* t = std::getenv("KDPRUNE_DIST_TIMEOUT");
   const int64_t seconds = t && *t ? std::atoll(t) : 600;
   if (seconds <= 0) throw Error(std::string("KDPRUNE_DIST_TIMEOUT='") + t + "': expected seconds > 0");
-  spdlog::info("data-parallel: joining as rank {} of {} ({}; store {}:{}; timeout {} s)", env.rank, env.world, env.launcher,
-               env.master_addr, env.master_port, seconds);
+  spdlog::info("data-parallel: joining as rank {} of {} ({}; store {}:{}{}; timeout {} s{})", env.rank, env.world,
+               env.launcher, env.master_addr, env.master_port, env.agent_store ? ", torchrun's agent's" : "", seconds,
+               env.socket_ifname.empty() ? "" : "; interfaces " + env.socket_ifname);
   return dist::Collective::connect(env, std::chrono::seconds(seconds));
+}
+// Every rank must run the same command on the same config (the same data order, model and
+// schedule); all ranks learn of a difference, and the ranks that differ say where.
+void check_same_job(dist::Collective& c, const std::string& job) {
+  const std::string reference = c.broadcast_string(job);
+  auto differs = torch::tensor({static_cast<int64_t>(job != reference)});
+  c.allreduce({differs}, dist::Reduce::max);
+  if (differs.item<int64_t>() == 0) return;
+  if (job == reference)
+    throw Error("data-parallel: another rank was started with a different command or config than rank 0; every rank "
+                "must get the same arguments");
+  std::istringstream mine(job), theirs(reference);
+  std::string a, b;
+  while (std::getline(mine, a) && std::getline(theirs, b) && a == b) {
+  }
+  throw Error("data-parallel: rank " + std::to_string(c.rank()) + " was started with a different command or config than "
+              "rank 0 ('" + a + "' here, '" + b + "' on rank 0); every rank must get the same arguments");
 }
 }  // namespace
 
 Session::Session(const std::string& command, const CommandOptions& opts)
-    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts), collective_(join_job()) {
+    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts) {
+  if (const auto env = dist::launch_env(); env.distributed()) logging::set_rank(env.rank, env.world);
   data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
   spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
                raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
   view = data::select_train_view(config, raw.train.labels, raw.info.classes);
   data = data::to_tensors(std::move(raw), device);
+  // Joined once the data is in: the first collective does not wait on the slowest rank's loading
+  // within the timeout.
+  collective_ = join_job();
+  if (collective_) check_same_job(*collective_, command_ + (opts_.resume ? " --resume" : "") +
+                                                    (opts_.force ? " --force" : "") + "\n" + to_yaml(config));
 }
 
 bool trainable_together(const Config& a, const Config& b) {

@@ -68,6 +68,7 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("eval_every", s.eval_every, positive_int());
   v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
   v.field("eval_batch_size", s.eval_batch_size, positive_int());
+  v.field("sync_batchnorm", s.sync_batchnorm);
 }
 
 template <class V> void describe(V& v, KdSection& s) {

@@ -4,11 +4,13 @@
 
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "kdprune/util/error.h"
 
 #if KDPRUNE_WITH_GLOO
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
@@ -57,7 +59,7 @@ c10::intrusive_ptr<c10d::Store> Collective::local_store() { return c10::make_int
 std::unique_ptr<Collective> Collective::connect(const LaunchEnv& env, std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<std::uint16_t>(env.master_port);
-  o.isServer = env.rank == 0;
+  o.isServer = env.rank == 0 && !env.agent_store;  // torchrun's agent serves it already
   o.numWorkers = static_cast<size_t>(env.world);
   o.waitWorkers = true;
   o.timeout = timeout;
@@ -69,14 +71,31 @@ std::unique_ptr<Collective> Collective::connect(const LaunchEnv& env, std::chron
                 env.master_addr + ":" + std::to_string(env.master_port) + " (MASTER_ADDR:MASTER_PORT): " +
                 std::string(e.what()).substr(0, 200));
   }
-  return over_store(store, env.rank, env.world, timeout);
+  // Under torchrun's agent store, this restart's keys apart from earlier attempts' and the agent's.
+  if (env.agent_store)
+    store = c10::make_intrusive<c10d::PrefixStore>("/kdprune/attempt_" + std::to_string(env.restart_count), store);
+  return over_store(store, env.rank, env.world, timeout, env.socket_ifname);
 }
 
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
-                                                   int64_t world, std::chrono::milliseconds timeout) {
+                                                   int64_t world, std::chrono::milliseconds timeout,
+                                                   const std::string& ifnames) {
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-  // Loopback when this machine's hostname does not resolve; otherwise its address.
-  options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  if (ifnames.empty()) {
+    // Loopback when this machine's hostname does not resolve; otherwise its address.
+    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  } else {
+    // GLOO_SOCKET_IFNAME, as torch.distributed reads it: one device per listed interface.
+    std::stringstream list(ifnames);
+    for (std::string name; std::getline(list, name, ',');) {
+      try {
+        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      } catch (const std::exception& e) {
+        throw Error("GLOO_SOCKET_IFNAME='" + ifnames + "': cannot use network interface '" + name +
+                    "' (expected names from `ip link`, comma-separated): " + std::string(e.what()).substr(0, 160));
+      }
+    }
+  }
   c10::intrusive_ptr<c10d::Backend> backend;
   try {
     backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(rank), static_cast<int>(world), options);
@@ -142,7 +161,7 @@ c10::intrusive_ptr<c10d::Store> Collective::local_store() {
 }
 std::unique_ptr<Collective> Collective::connect(const LaunchEnv&, std::chrono::milliseconds) { return local_store(), nullptr; }
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>&, int64_t, int64_t,
-                                                   std::chrono::milliseconds) {
+                                                   std::chrono::milliseconds, const std::string&) {
   return local_store(), nullptr;
 }
 void Collective::allreduce(const std::vector<torch::Tensor>&, Reduce) {}

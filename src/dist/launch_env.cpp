@@ -63,6 +63,12 @@ LaunchEnv launch_env(const std::function<const char*(const char*)>& getenv_fn) {
   if (e.rank >= e.world)
     throw Error("environment: rank " + std::to_string(e.rank) + " is not below the world size " + std::to_string(e.world));
   if (const char* addr = get("MASTER_ADDR")) e.master_addr = addr;
+  if (const char* agent = get("TORCHELASTIC_USE_AGENT_STORE"); agent && std::string(agent) == "True") {
+    e.agent_store = true;
+    if (const char* restarts = get("TORCHELASTIC_RESTART_COUNT"))
+      e.restart_count = integer("TORCHELASTIC_RESTART_COUNT", restarts, 0);
+  }
+  if (const char* ifname = get("GLOO_SOCKET_IFNAME")) e.socket_ifname = ifname;
   if (const char* port = get("MASTER_PORT")) {
     e.master_port = integer("MASTER_PORT", port, 1);
     if (e.master_port > 65535) throw Error(std::string("environment variable MASTER_PORT='") + port + "': expected a port (1..65535)");

@@ -48,9 +48,15 @@ const std::vector<KdLossEntry>& kd_loss_registry() {
       {"fsp", "FSP: flow matrices of consecutive feature maps, MSE, in an init stage of kd.init_epochs (0 after)", &make_fsp},
       {"ab", "AB: activation-boundary margin loss on pre-activation stage outputs through connectors, in an init stage (0 after)", &make_ab},
       {"ft", "FT: factor transfer, L1 of normalised factors of the last stage; paraphraser trained in an init stage, translator with the student", &make_factor_transfer},
-      {"crd", "CRD: contrastive NCE of 128-d embeddings against per-sample memory banks, kd.nce_k negatives of other classes", &make_crd},
+      {"crd", "CRD: contrastive NCE of 128-d embeddings against per-sample memory banks, kd.nce_k negatives of other classes", &make_crd, true},
   };
   return entries;
+}
+
+bool kd_loss_keeps_state(const std::string& name) {
+  for (const auto& e : kd_loss_registry())
+    if (e.name == name) return e.per_sample_state;
+  return false;
 }
 
 std::unique_ptr<DistillTerm> create_kd_loss(const std::string& name, const TermContext& ctx, const std::string& key) {

@@ -1,6 +1,7 @@
 #include "cifar_resnet.h"
 
 #include "init.h"
+#include "kdprune/models/batch_norm.h"
 
 namespace kdprune::models {
 namespace nn = torch::nn;
@@ -15,13 +16,13 @@ nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
 struct BasicBlockImpl : nn::Module {
   BasicBlockImpl(int64_t in, int64_t out, int64_t stride)
       : conv1(register_module("conv1", conv3x3(in, out, stride))),
-        bn1(register_module("bn1", nn::BatchNorm2d(out))),
+        bn1(register_module("bn1", BatchNorm2d(out))),
         conv2(register_module("conv2", conv3x3(out, out, 1))),
-        bn2(register_module("bn2", nn::BatchNorm2d(out))) {
+        bn2(register_module("bn2", BatchNorm2d(out))) {
     if (stride != 1 || in != out)
       downsample = register_module(
           "downsample", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
-                                       nn::BatchNorm2d(out)));
+                                       BatchNorm2d(out)));
   }
   torch::Tensor forward(const torch::Tensor& x) { return torch::relu(forward_preact(x)); }
   // The block's output before its final ReLU (RepDistiller's preact).
@@ -31,9 +32,9 @@ struct BasicBlockImpl : nn::Module {
     return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1;
-  nn::BatchNorm2d bn1;
+  BatchNorm2d bn1;
   nn::Conv2d conv2;
-  nn::BatchNorm2d bn2;
+  BatchNorm2d bn2;
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);
@@ -45,7 +46,7 @@ class CifarResNet : public ModelImpl {
     const int64_t w0 = mult == 1 ? 16 : 32;
     const std::vector<int64_t> w = mult == 1 ? std::vector<int64_t>{16, 32, 64} : std::vector<int64_t>{64, 128, 256};
     conv1_ = register_module("conv1", conv3x3(in_channels, w0, 1));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(w0));
+    bn1_ = register_module("bn1", BatchNorm2d(w0));
     int64_t in = w0;
     for (int s = 0; s < 3; ++s) {
       nn::Sequential stage;
@@ -81,7 +82,7 @@ class CifarResNet : public ModelImpl {
 
  private:
   nn::Conv2d conv1_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   std::vector<nn::Sequential> stages_;
   nn::Linear fc_{nullptr};
 };

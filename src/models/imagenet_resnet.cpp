@@ -1,6 +1,7 @@
 #include "imagenet_resnet.h"
 
 #include "init.h"
+#include "kdprune/models/batch_norm.h"
 
 namespace kdprune::models {
 namespace nn = torch::nn;
@@ -8,7 +9,7 @@ namespace nn = torch::nn;
 namespace {
 
 nn::Sequential projection(int64_t in, int64_t out, int64_t stride) {
-  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)), nn::BatchNorm2d(out));
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)), BatchNorm2d(out));
 }
 
 struct BlockBase : nn::Module {
@@ -22,9 +23,9 @@ struct Basic : BlockBase {
   static constexpr int64_t expansion = 1;
   Basic(int64_t in, int64_t planes, int64_t stride) {
     conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in, planes, 3).stride(stride).padding(1).bias(false)));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", BatchNorm2d(planes));
     conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(planes, planes, 3).padding(1).bias(false)));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", BatchNorm2d(planes));
     if (stride != 1 || in != planes) downsample = register_module("downsample", projection(in, planes, stride));
   }
   torch::Tensor forward_preact(const torch::Tensor& x) override {
@@ -32,7 +33,7 @@ struct Basic : BlockBase {
     return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   nn::Sequential downsample{nullptr};
 };
 
@@ -41,11 +42,11 @@ struct Bottleneck : BlockBase {
   static constexpr int64_t expansion = 4;
   Bottleneck(int64_t in, int64_t planes, int64_t stride) {
     conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in, planes, 1).bias(false)));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", BatchNorm2d(planes));
     conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(planes, planes, 3).stride(stride).padding(1).bias(false)));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", BatchNorm2d(planes));
     conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(planes, planes * 4, 1).bias(false)));
-    bn3 = register_module("bn3", nn::BatchNorm2d(planes * 4));
+    bn3 = register_module("bn3", BatchNorm2d(planes * 4));
     if (stride != 1 || in != planes * 4) downsample = register_module("downsample", projection(in, planes * 4, stride));
   }
   torch::Tensor forward_preact(const torch::Tensor& x) override {
@@ -55,7 +56,7 @@ struct Bottleneck : BlockBase {
     return y + (downsample ? downsample->forward(x) : x);
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
 };
 
@@ -69,7 +70,7 @@ class ImageNetResNet : public ModelImpl {
       conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(spec.in_channels, 64, 3).padding(1).bias(false)));
     else
       conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(spec.in_channels, 64, 7).stride(2).padding(3).bias(false)));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(64));
+    bn1_ = register_module("bn1", BatchNorm2d(64));
     int64_t in = 64;
     for (size_t s = 0; s < blocks.size(); ++s) {
       nn::ModuleList stage;
@@ -103,7 +104,7 @@ class ImageNetResNet : public ModelImpl {
  private:
   bool small_input_ = true;
   nn::Conv2d conv1_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   std::vector<nn::ModuleList> stages_;
   nn::Linear fc_{nullptr};
 };

@@ -1,6 +1,7 @@
 #include "wide_resnet.h"
 
 #include "init.h"
+#include "kdprune/models/batch_norm.h"
 
 namespace kdprune::models {
 namespace nn = torch::nn;
@@ -11,9 +12,9 @@ namespace {
 // 1×1 conv on the *activated* input; otherwise the raw input is added.
 struct WrnBlockImpl : nn::Module {
   WrnBlockImpl(int64_t in, int64_t out, int64_t stride) : equal_in_out(in == out) {
-    bn1 = register_module("bn1", nn::BatchNorm2d(in));
+    bn1 = register_module("bn1", BatchNorm2d(in));
     conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
-    bn2 = register_module("bn2", nn::BatchNorm2d(out));
+    bn2 = register_module("bn2", BatchNorm2d(out));
     conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
     if (!equal_in_out)
       convShortcut =
@@ -25,7 +26,7 @@ struct WrnBlockImpl : nn::Module {
     return y + (equal_in_out ? x : convShortcut(a));
   }
   bool equal_in_out;
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, convShortcut{nullptr};
 };
 TORCH_MODULE(WrnBlock);
@@ -49,7 +50,7 @@ class WideResNet : public ModelImpl {
     conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(in_channels, 16, 3).padding(1).bias(false)));
     for (int s = 0; s < 3; ++s)
       blocks_.push_back(register_module("block" + std::to_string(s + 1), NetworkBlock(n, w[s], w[s + 1], s == 0 ? 1 : 2)));
-    bn1_ = register_module("bn1", nn::BatchNorm2d(w[3]));
+    bn1_ = register_module("bn1", BatchNorm2d(w[3]));
     fc_ = register_module("fc", nn::Linear(w[3], classes));
     init_resnet_weights(*this);
     nn::init::zeros_(fc_->bias);  // RepDistiller zeroes the classifier bias
@@ -79,7 +80,7 @@ class WideResNet : public ModelImpl {
  private:
   nn::Conv2d conv1_{nullptr};
   std::vector<NetworkBlock> blocks_;
-  nn::BatchNorm2d bn1_{nullptr};
+  BatchNorm2d bn1_{nullptr};
   nn::Linear fc_{nullptr};
 };
 

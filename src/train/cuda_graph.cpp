@@ -82,11 +82,25 @@ void ForkJoin::run(const std::function<void(size_t)>& work) {
   }
   const auto origin = c10::cuda::getCurrentCUDAStream(*m.device);
   m.fork.record(origin);
-  for (size_t i = 0; i < m.n; ++i) {
-    c10::cuda::CUDAStreamGuard guard(m.streams[i]);
-    m.fork.block(m.streams[i]);
-    work(i);
-    m.joins[i].record(m.streams[i]);
+  size_t i = 0;
+  try {
+    for (; i < m.n; ++i) {
+      c10::cuda::CUDAStreamGuard guard(m.streams[i]);
+      m.fork.block(m.streams[i]);
+      work(i);
+      m.joins[i].record(m.streams[i]);
+    }
+  } catch (...) {
+    // The streams forked so far (the failing one too) join the origin again, so that a capture in
+    // progress ends with this error rather than an unjoined-stream one.
+    try {
+      for (size_t k = 0; k <= i && k < m.n; ++k) {
+        m.joins[k].record(m.streams[k]);
+        m.joins[k].block(origin);
+      }
+    } catch (...) {
+    }
+    throw;
   }
   for (auto& j : m.joins) j.block(origin);
 }

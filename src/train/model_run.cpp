@@ -9,6 +9,7 @@
 #include "kdprune/dist/collective.h"
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/metrics_log.h"
+#include "kdprune/models/batch_norm.h"
 #include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/progress.h"
@@ -94,11 +95,18 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
   if (collective_) {  // every rank starts from rank 0's weights (and resumed state)
     std::vector<torch::Tensor> state = model.parameters();
     for (const auto& b : model.buffers()) state.push_back(b);
-    if (in.loss_modules)
+    if (in.loss_modules) {
       for (const auto& p : in.loss_modules->parameters()) state.push_back(p);
+      for (const auto& b : in.loss_modules->buffers()) state.push_back(b);
+    }
     collective_->broadcast(state);
-    spdlog::info("{}data-parallel: rank {} of {}, {} samples per rank per step", tag_, collective_->rank(),
-                 collective_->world(), t.batch_size);
+    if (t.sync_batchnorm) synced_bn_ = models::set_sync_batchnorm(model, collective_);
+    spdlog::info("{}data-parallel: rank {} of {}, {} samples per rank per step; BatchNorm {}", tag_, collective_->rank(),
+                 collective_->world(), t.batch_size,
+                 t.sync_batchnorm ? "statistics over all ranks (" + std::to_string(synced_bn_) + " layers synchronised)"
+                                  : "statistics per rank, running statistics rank 0's");
+  } else if (t.sync_batchnorm) {
+    spdlog::info("{}train.sync_batchnorm: one process, nothing to synchronise", tag_);
   }
   stop_ = in.stop_epoch >= 0 ? std::min(in.stop_epoch, t.epochs) : t.epochs;
   result_.resumed_from = state_.epochs_done;
@@ -109,11 +117,25 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
                shape.n, shape.steps, state_.epochs_done + 1, stop_, t.amp, t.channels_last, path == StepPath::graph ? "on" : "off");
 }
 
-ModelRun::~ModelRun() = default;
+ModelRun::~ModelRun() {
+  // The model outlives this run: its BatchNorm must not reach for the group afterwards.
+  if (synced_bn_ > 0) models::set_sync_batchnorm(in_.model, nullptr);
+}
+
+std::vector<torch::Tensor> ModelRun::rank0_buffers() const {
+  // Per-rank BatchNorm (the model's, or in the loss's modules) keeps rank 0's running statistics,
+  // as DDP's broadcast_buffers; synchronised BatchNorm computes the same statistics on every rank.
+  std::vector<torch::Tensor> b;
+  if (synced_bn_ == 0) b = in_.model.buffers();
+  if (in_.loss_modules)
+    for (const auto& t : in_.loss_modules->buffers()) b.push_back(t);
+  return b;
+}
 
 void ModelRun::begin_epoch(int64_t epoch) {
   epoch_ = epoch;
   lr_.clear();
+  epoch_samples_ = 0;
   for (int64_t s = 0; s < shape_.steps; ++s) lr_.push_back(lr_at(in_.train, epoch, s, shape_.steps));
   if (update_) update_->begin_epoch(epoch);
   else totals_.reset();
@@ -130,7 +152,7 @@ void ModelRun::after_device_step(int64_t step, const StepOutputs& out) { observe
 void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
   const auto& t = in_.train;
   set_lr(*opt_, lr_[static_cast<size_t>(step)]);
-  if (collective_) collective_->broadcast(in_.model.buffers());  // BatchNorm statistics follow rank 0 (DDP's broadcast_buffers)
+  if (collective_) collective_->broadcast(rank0_buffers());  // BatchNorm statistics follow rank 0 (DDP's broadcast_buffers)
   models::ModelOutput out;
   {
     AutocastScope autocast(t.amp, b.x.device());
@@ -158,12 +180,15 @@ void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
   scaler_->step(*opt_);
   const StepOutputs o{b.indices, out.logits.detach(), b.labels};
   totals_.add(loss.detach(), o.logits, o.labels, torch::full({}, step, b.indices.options()), b.end - b.begin);
+  epoch_samples_ += b.end - b.begin;
   observe(epoch, step, o);
 }
 
 double ModelRun::loss_so_far(int64_t samples) const {
   const auto& totals = update_ ? update_->totals() : totals_;
-  return totals.loss_sum.item<double>() / static_cast<double>(samples);
+  // Data-parallel: this rank's mean (its totals are reduced at the end of the epoch).
+  const int64_t n = collective_ ? epoch_samples_ : samples;
+  return n > 0 ? totals.loss_sum.item<double>() / static_cast<double>(n) : 0.0;
 }
 
 bool ModelRun::writes() const { return !collective_ || collective_->rank() == 0; }
@@ -216,7 +241,7 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
   std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
                                io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
   // Data-parallel: every rank takes rank 0's BatchNorm statistics before it evaluates or saves.
-  if (collective_) collective_->broadcast(in_.model.buffers());
+  if (collective_) collective_->broadcast(rank0_buffers());
   if ((epoch + 1) % t.eval_every == 0 || last) {
     auto& e = result_.final_eval;
     e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last, collective_);

@@ -54,6 +54,7 @@ class ModelRun {
   void save(int64_t epochs_done);
   bool writes() const;  // this process writes checkpoints and metrics (rank 0, or not data-parallel)
   void reduce_totals(EpochTotals& totals);  // data-parallel: the epoch's totals over all ranks
+  std::vector<torch::Tensor> rank0_buffers() const;  // data-parallel: the buffers that follow rank 0's
 
   const TrainInputs& in_;
   dist::Collective* collective_;  // null unless data-parallel with more than one rank
@@ -66,6 +67,8 @@ class ModelRun {
   EpochTotals totals_;
   std::vector<double> lr_;  // this run's learning rate per step of the current epoch
   int64_t epoch_ = 0;
+  int64_t epoch_samples_ = 0;  // this process's samples of the epoch so far (standard path)
+  int64_t synced_bn_ = 0;      // BatchNorm layers normalising over all ranks (train.sync_batchnorm)
   TrainState state_;
   TrainResult result_;
   int64_t stop_ = 0;

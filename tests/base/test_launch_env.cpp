@@ -66,3 +66,18 @@ TEST(LaunchEnv, BadValuesNameTheVariable) {
   EXPECT_NE(message({{"RANK", "0"}}).find("RANK and WORLD_SIZE"), std::string::npos);
   EXPECT_NE(message({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}}).find("MASTER_PORT"), std::string::npos);
 }
+
+TEST(LaunchEnv, TorchrunsAgentStoreAndTheGlooInterfaces) {
+  auto e = env_of({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                   {"TORCHELASTIC_RESTART_COUNT", "2"}, {"GLOO_SOCKET_IFNAME", "eth0,eth1"}});
+  EXPECT_TRUE(e.agent_store);
+  EXPECT_EQ(e.restart_count, 2);
+  EXPECT_EQ(e.socket_ifname, "eth0,eth1");
+  // torchrun writes str(False) when its rendezvous serves no store: rank 0 starts one.
+  e = env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "False"}});
+  EXPECT_FALSE(e.agent_store);
+  EXPECT_EQ(e.socket_ifname, "");
+  EXPECT_THROW(env_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                       {"TORCHELASTIC_RESTART_COUNT", "x"}}),
+               Error);
+}

@@ -1,9 +1,12 @@
 // Data-parallel runs through the binary: two ranks launched by scripts/launch_local.sh (torchrun's
-// environment) write one run directory with a log per rank; a rank killed mid-run makes the other
-// stop with a clear error within the timeout.
+// environment) or by torchrun itself write one run directory with a log per rank; a rank killed
+// mid-run makes the other stop with a clear error within the timeout; what cannot run
+// data-parallel (scoring, students trained together, per-sample-state losses), ranks started with
+// different configs and an unknown network interface are refused with one line.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -73,4 +76,85 @@ TEST(CliDataParallel, AKilledRankMakesTheOtherStopWithAClearError) {
   EXPECT_NE(r0.find("rank 0 of 2: "), std::string::npos) << r0;
   EXPECT_NE(r0.find("failed"), std::string::npos) << r0;
   EXPECT_FALSE(fs::exists(d.path() + "/killed/summary.json"));
+}
+
+namespace {
+// Two ranks started by hand with torchrun's variables; `args_of(rank)` are each rank's arguments.
+// Returns both exit codes and rank r's stderr in out ("rank0=C0 rank1=C1" then the logs).
+kdprune::test::Result two_ranks(const TempDir& d, const std::function<std::string(int)>& args_of,
+                                const std::string& extra_env = "") {
+  const std::string env = extra_env + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + free_port() + " WORLD_SIZE=2 KDPRUNE_DIST_TIMEOUT=30 ";
+  const auto r = shell(env + "RANK=0 " + std::string(KDPRUNE_BIN) + " " + args_of(0) + " 2>" + d.path() + "/r0.txt & p0=$!; " +
+                       env + "RANK=1 " + KDPRUNE_BIN + " " + args_of(1) + " 2>" + d.path() + "/r1.txt & p1=$!; " +
+                       "wait $p0; c0=$?; wait $p1; c1=$?; echo \"rank0=$c0 rank1=$c1\"");
+  return {r.code, r.out + read_bytes(d.path() + "/r0.txt") + read_bytes(d.path() + "/r1.txt")};
+}
+bool has_torchrun() {
+  return shell(std::string(KDPRUNE_PYTHON) + " -c \"import torch.distributed.run\"").code == 0;
+}
+}  // namespace
+
+TEST(CliDataParallel, TorchrunLaunchesTheRanksOverItsAgentsStore) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  if (!has_torchrun()) GTEST_SKIP() << "no torch in " << KDPRUNE_PYTHON;
+  TempDir d;
+  // torchrun serves the store at MASTER_PORT itself (TORCHELASTIC_USE_AGENT_STORE=True); the
+  // ranks bind the loopback interface named by GLOO_SOCKET_IFNAME.
+  const auto r = shell("GLOO_SOCKET_IFNAME=lo KDPRUNE_DIST_TIMEOUT=60 " + std::string(KDPRUNE_PYTHON) +
+                       " -m torch.distributed.run --nnodes 1 --nproc-per-node 2 --master-addr 127.0.0.1 --master-port " +
+                       free_port() + " --no-python " + KDPRUNE_BIN + " train-teacher " + tiny(d, "torchrun", 2));
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string dir = d.path() + "/torchrun";
+  for (const char* f : {"model.pt", "summary.json", "log.txt", "log.rank1.txt"}) EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  // The join is logged before the run directory exists: on torchrun's console.
+  EXPECT_NE(r.out.find("joining as rank 1 of 2 (torchrun; store 127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("torchrun's agent's; timeout 60 s; interfaces lo)"), std::string::npos) << r.out;
+  const std::string log1 = read_bytes(dir + "/log.rank1.txt");
+  EXPECT_NE(log1.find("rank 1 of 2, 16 samples per rank per step"), std::string::npos) << log1;
+}
+
+TEST(CliDataParallel, WhatCannotRunDataParallelIsRefusedBeforeAnyRunDirectory) {
+  TempDir d;
+  const std::string env = "RANK=0 WORLD_SIZE=2 MASTER_PORT=" + free_port() + " KDPRUNE_DIST_TIMEOUT=5 ";
+  auto r = shell(env + KDPRUNE_BIN + " score " + tiny(d, "scores", 1) + " score.method=el2n");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("score: not under a data-parallel launcher"), std::string::npos) << r.out;
+  r = shell(env + KDPRUNE_BIN + " distill --alphas 0,0.5 " + tiny(d, "group", 1));
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("distill --alphas: several students train together"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/scores"));
+  EXPECT_FALSE(fs::exists(d.path() + "/group-alpha0"));
+}
+
+TEST(CliDataParallel, ALossWithPerSampleStateIsRefusedOnEveryRank) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  ASSERT_EQ(kdprune::test::run("train-teacher " + tiny(d, "teacher", 1)).code, 0);
+  const auto r = two_ranks(d, [&](int) {
+    return "distill " + tiny(d, "crd", 1) + " kd.teacher=" + d.path() + "/teacher/model.pt kd.weighting=repdistiller" +
+           " kd.alpha=1 kd.beta=0.8 kd.extra=crd kd.nce_k=16";
+  });
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kd loss 'crd' keeps per-sample state"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/crd"));
+}
+
+TEST(CliDataParallel, RanksStartedWithDifferentConfigsAllStop) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const auto r = two_ranks(d, [&](int rank) { return "train-teacher " + tiny(d, "mixed", 1) + " run.seed=" + std::to_string(rank + 7); });
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rank 1 was started with a different command or config than rank 0 ('  seed: 8' here, '  seed: 7' on rank 0)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("another rank was started with a different command or config"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/mixed"));
+}
+
+TEST(CliDataParallel, AnUnknownNetworkInterfaceIsAOneLineError) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const auto r = two_ranks(d, [&](int) { return "train-teacher " + tiny(d, "ifname", 1); }, "GLOO_SOCKET_IFNAME=nosuch0");
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GLOO_SOCKET_IFNAME='nosuch0': cannot use network interface 'nosuch0'"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/ifname"));
 }

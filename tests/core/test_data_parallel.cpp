@@ -12,6 +12,7 @@
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/collective.h"
+#include "kdprune/models/batch_norm.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
@@ -50,6 +51,25 @@ TrainSection recipe(int64_t batch) {
   t.cuda_graph = "off";
   return t;
 }
+// Conv + BatchNorm + linear: batch statistics, which ranks share only with SyncBatchNorm.
+struct NormNet : models::ModelImpl {
+  torch::nn::Conv2d conv{torch::nn::Conv2dOptions(1, 6, 3).padding(1)};
+  models::BatchNorm2d bn{6};
+  torch::nn::Linear fc{6, 4};
+  NormNet() {
+    register_module("conv", conv);
+    register_module("bn", bn);
+    register_module("fc", fc);
+  }
+  models::ModelOutput forward_all(const torch::Tensor& x) override {
+    auto h = torch::relu(bn(conv(x))).mean({2, 3});
+    return {fc(h), h, {}};
+  }
+};
+std::shared_ptr<NormNet> norm_net(uint64_t seed) {
+  torch::manual_seed(seed);
+  return std::make_shared<NormNet>();
+}
 // Runs `body(rank, collective)` on `world` threads over one store; returns each rank's error ("" = none).
 std::vector<std::string> run_ranks(int64_t world, const std::function<void(int64_t, dist::Collective&)>& body,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
@@ -72,6 +92,12 @@ bool close_weights(const models::ModelImpl& a, const models::ModelImpl& b, doubl
   auto pa = a.parameters(), pb = b.parameters();
   for (size_t i = 0; i < pa.size(); ++i)
     if (!torch::allclose(pa[i], pb[i], tol, tol)) return false;
+  return true;
+}
+bool close_buffers(const models::ModelImpl& a, const models::ModelImpl& b, double tol) {
+  auto ba = a.buffers(), bb = b.buffers();
+  for (size_t i = 0; i < ba.size(); ++i)
+    if (!torch::allclose(ba[i].to(torch::kFloat64), bb[i].to(torch::kFloat64), tol, tol)) return false;
   return true;
 }
 }  // namespace
@@ -189,4 +215,76 @@ TEST(DataParallel, ARankThatStopsMakesTheOthersFailNotHang) {
   EXPECT_NE(errors[0].find("rank 0 of 2: "), std::string::npos) << errors[0];
   EXPECT_NE(errors[0].find("failed"), std::string::npos) << errors[0];
   EXPECT_LT(seconds, 30.0);
+}
+
+// SyncBatchNorm against torch's batch_norm on the concatenated batch: 3 ranks of unequal parts
+// (2, 3, 5 samples; one with a large offset, where a naive pooled variance would cancel), output,
+// the input's gradient, the reduced weight and bias gradients, and the running statistics.
+TEST(DataParallel, SyncBatchNormNormalisesOverEveryRanksSamples) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  torch::manual_seed(5);
+  const std::vector<int64_t> sizes{2, 3, 5};
+  auto x = torch::randn({10, 3, 4, 4}, torch::kFloat64).to(torch::kFloat32);
+  x.slice(0, 5).add_(100.0);  // rank 2's samples far from the others
+  const auto r = torch::randn({10, 3, 4, 4});  // the loss: sum(y * r)
+  const auto w = torch::rand({3}) + 0.5, b = torch::randn({3});
+  // The reference: one process, torch's batch_norm on all 10 samples.
+  auto xr = x.clone().requires_grad_(true), wr = w.clone().requires_grad_(true), br = b.clone().requires_grad_(true);
+  auto rm_ref = torch::zeros({3}), rv_ref = torch::ones({3});
+  const auto y_ref = torch::batch_norm(xr, wr, br, rm_ref, rv_ref, true, 0.1, 1e-5, false);
+  (y_ref * r).sum().backward();
+  std::vector<torch::Tensor> ys(3), gxs(3), gws(3), gbs(3), rms(3), rvs(3);
+  const auto errors = run_ranks(3, [&](int64_t k, dist::Collective& c) {
+    const int64_t at = std::accumulate(sizes.begin(), sizes.begin() + k, int64_t{0});
+    auto xk = x.slice(0, at, at + sizes[k]).clone().requires_grad_(true);
+    auto wk = w.clone().requires_grad_(true), bk = b.clone().requires_grad_(true);
+    rms[k] = torch::zeros({3}), rvs[k] = torch::ones({3});
+    ys[k] = models::sync_batch_norm(xk, wk, bk, rms[k], rvs[k], 1e-5, 0.1, c);
+    (ys[k] * r.slice(0, at, at + sizes[k])).sum().backward();
+    gxs[k] = xk.grad(), gws[k] = wk.grad(), gbs[k] = bk.grad();
+  });
+  for (const auto& e : errors) ASSERT_EQ(e, "");
+  EXPECT_TRUE(torch::allclose(torch::cat(ys).detach(), y_ref.detach(), 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(torch::cat(gxs), xr.grad(), 1e-4, 1e-4));
+  // Each rank's weight and bias gradient is its own share; their sum is the whole batch's.
+  EXPECT_TRUE(torch::allclose(gws[0] + gws[1] + gws[2], wr.grad(), 1e-3, 1e-4));
+  EXPECT_TRUE(torch::allclose(gbs[0] + gbs[1] + gbs[2], br.grad(), 1e-3, 1e-4));
+  EXPECT_FALSE(torch::allclose(gbs[0], br.grad(), 1e-3, 1e-4));
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_TRUE(torch::allclose(rms[k], rm_ref, 1e-4, 1e-4)) << "rank " << k;
+    EXPECT_TRUE(torch::allclose(rvs[k], rv_ref, 1e-3, 1e-4)) << "rank " << k;  // unbiased, over all 160 values per channel
+  }
+}
+
+// The check with batch statistics: 2 ranks × batch 8 with train.sync_batchnorm train a
+// BatchNorm model as one process × batch 16 (weights and running statistics); per-rank BatchNorm
+// (the default) does not.
+TEST(DataParallel, SyncBatchNormTrainsTwoRanksAsOneProcess) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = tiny(64);
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  const TrainSection one = recipe(16);
+  auto reference = norm_net(3);
+  const auto single = train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
+  for (const bool sync : {true, false}) {
+    TrainSection half = recipe(8);
+    half.sync_batchnorm = sync;
+    std::vector<std::shared_ptr<NormNet>> nets = {norm_net(3), norm_net(3)};
+    std::vector<train::TrainResult> results(2);
+    const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
+      results[r] = train::fit({.model = *nets[r], .data = data, .indices = idx, .train = half, .seed = 11,
+                               .show_progress = false, .collective = &c});
+    });
+    for (const auto& e : errors) ASSERT_EQ(e, "");
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_EQ(close_weights(*nets[r], *reference, 1e-4), sync) << "rank " << r << ", sync " << sync;
+      EXPECT_EQ(close_buffers(*nets[r], *reference, 1e-4), sync) << "rank " << r << ", sync " << sync;
+      if (sync) {
+        EXPECT_NEAR(results[r].epoch_train_loss.back(), single.epoch_train_loss.back(), 1e-4 * single.epoch_train_loss.back());
+        EXPECT_NEAR(results[r].final_eval.top1, single.final_eval.top1, 1e-9);
+      }
+      EXPECT_EQ(nets[r]->bn->sync, nullptr);  // released after training
+    }
+  }
 }

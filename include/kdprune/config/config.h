@@ -69,6 +69,9 @@ struct TrainSection {
   int64_t eval_every = 1;
   int64_t checkpoint_every = 10;
   int64_t eval_batch_size = 512;
+  // Data-parallel runs: BatchNorm statistics over the whole step's batch, every rank's part of it
+  // (PyTorch's SyncBatchNorm); false: each rank's own part (PyTorch DDP's default).
+  bool sync_batchnorm = false;
 };
 
 // α, or α as a function of the kept fraction f (the paper: the best α grows as f shrinks).

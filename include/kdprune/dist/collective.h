@@ -22,11 +22,13 @@ enum class Reduce { sum, min, max };
 class Collective {
  public:
   static bool available();  // this build has c10d's Gloo backend
-  // Joins the job `env` describes (rank 0 starts the store); waits up to `timeout` for the others.
+  // Joins the job `env` describes (rank 0 starts the store, or torchrun's agent serves it); waits
+  // up to `timeout` for the others.
   static std::unique_ptr<Collective> connect(const LaunchEnv& env, std::chrono::milliseconds timeout);
-  // Joins a group over an existing store (one per group, shared by its ranks).
+  // Joins a group over an existing store (one per group, shared by its ranks). `ifnames`: the
+  // network interfaces to bind, comma-separated (GLOO_SOCKET_IFNAME); "": the hostname's address.
   static std::unique_ptr<Collective> over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank, int64_t world,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout, const std::string& ifnames = "");
   // An in-process store for ranks run as threads (tests).
   static c10::intrusive_ptr<c10d::Store> local_store();
   ~Collective();

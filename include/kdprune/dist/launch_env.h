@@ -14,6 +14,14 @@ struct LaunchEnv {
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 29500;
   std::string launcher = "none";  // "torchrun" (or any RANK/WORLD_SIZE launcher), "slurm", "none"
+  // torchrun's agent already serves the store at MASTER_ADDR:MASTER_PORT
+  // (TORCHELASTIC_USE_AGENT_STORE=True): every rank joins it as a client, keys under this
+  // restart's prefix (TORCHELASTIC_RESTART_COUNT), as torch.distributed does.
+  bool agent_store = false;
+  int64_t restart_count = 0;
+  // GLOO_SOCKET_IFNAME: the network interfaces Gloo binds (comma-separated); empty: the address
+  // the hostname resolves to.
+  std::string socket_ifname;
   bool distributed() const { return world > 1; }
 };
 

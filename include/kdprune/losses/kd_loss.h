@@ -64,8 +64,13 @@ struct KdLossEntry {
   std::string name;
   std::string description;
   std::unique_ptr<DistillTerm> (*create)(const TermContext& ctx);
+  // State of its own that steps update per sample (CRD's memory banks): data-parallel ranks would
+  // update their copies apart, so such a term trains in one process only.
+  bool per_sample_state = false;
 };
 const std::vector<KdLossEntry>& kd_loss_registry();
+// The registry entry's per_sample_state; false for an unknown name or "".
+bool kd_loss_keeps_state(const std::string& name);
 // Throws kdprune::Error for an unknown name (`key` names the config key in the message), or when
 // the student's and teacher's outputs cannot be paired as the loss needs (naming the loss and the
 // layers).
