@@ -240,7 +240,7 @@ nlohmann::json score(const CommandOptions& opts) {
       const data::Normalizer normalise(s.data.info, s.device);
       for (int64_t b = 0; b < view.size(0); b += 256) {
         const auto idx = view.slice(0, b, std::min(view.size(0), b + 256));
-        parts.push_back(prune::grand_full(*model, normalise(s.data.train.images.index_select(0, idx)),
+        parts.push_back(prune::grand_full(*model, normalise(data::plain_images(s.data.train, idx)),
                                           s.data.train.labels.index_select(0, idx)));
       }
       score = torch::cat(parts).to(s.device);

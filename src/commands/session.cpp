@@ -199,7 +199,7 @@ Inference infer(models::ModelImpl& model, const data::TensorDataset& d, const to
   const data::Normalizer normalise(d.info, indices.device());
   for (int64_t s = 0; s < indices.size(0); s += batch) {
     const auto idx = indices.slice(0, s, std::min(indices.size(0), s + batch));
-    const auto out = model.forward_all(normalise(d.train.images.index_select(0, idx)));
+    const auto out = model.forward_all(normalise(data::plain_images(d.train, idx)));
     logits.push_back(out.logits.to(torch::kFloat32));
     emb.push_back(out.embedding.to(torch::kFloat32));
   }

@@ -31,6 +31,9 @@ template <class V> void describe(V& v, ImageFolderSection& s) {
   v.field("size", s.size, Rule<int64_t>{"an integer in [8, 1024]", [](const int64_t& x) { return x >= 8 && x <= 1024; }});
   v.field("max_bad", s.max_bad, non_negative_int());
   v.field("cache", s.cache);
+  v.field("stream", s.stream);
+  v.field("eval_resize", s.eval_resize, non_negative_int());
+  v.field("threads", s.threads, non_negative_int());
 }
 
 template <class V> void describe(V& v, DataSection& s) {

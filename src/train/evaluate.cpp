@@ -22,7 +22,8 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
   const data::Normalizer normalise(info, dev);
   for (int64_t s = first; s < last; s += batch_size) {
     const int64_t e = std::min(last, s + batch_size);
-    auto x = normalise(split.images.slice(0, s, e));
+    auto x = normalise(split.stream ? data::plain_images(split, torch::arange(s, e, torch::kInt64))
+                                    : split.images.slice(0, s, e));
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = split.labels.slice(0, s, e);
     torch::Tensor logits;

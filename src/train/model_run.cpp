@@ -37,10 +37,12 @@ StepPath step_path(const TrainInputs& in, bool cuda) {
   const auto& t = in.train;
   // The device-indexed step without a graph is for tests (TrainInputs::device_step); fp16 loss
   // scaling needs the standard step.
-  const StepPath eager = in.device_step && t.amp != "fp16" ? StepPath::device : StepPath::standard;
+  const bool streamed = in.data.train.stream != nullptr;
+  const StepPath eager = in.device_step && t.amp != "fp16" && !streamed ? StepPath::device : StepPath::standard;
   if (t.cuda_graph == "off") return eager;
   std::string why;
   if (!cuda) why = "the device is not CUDA";
+  else if (streamed) why = "the images are decoded per batch on the host (data.imagefolder.stream)";
   else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
   else if (t.amp == "fp16") why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
   else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
@@ -52,12 +54,20 @@ StepPath step_path(const TrainInputs& in, bool cuda) {
 }
 
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
-                 int64_t begin, int64_t end) {
+                 int64_t begin, int64_t end, int64_t epoch, torch::Tensor decoded) {
   Batch b;
   b.begin = begin, b.end = end;
   b.indices = plan.order.slice(0, begin, end);
   b.positions = plan.positions.slice(0, begin, end);
-  b.x = apply_augment(in.data.train.images.index_select(0, b.indices), plan.augment.slice(begin, end), normalise, aug);
+  if (const auto& stream = in.data.train.stream) {
+    // Streamed: the views (RandomResizedCrop + flip) are drawn per sample by the stream.
+    if (!decoded.defined())
+      decoded = data::stream_images(*stream, b.indices, in.augment, static_cast<uint64_t>(in.seed), epoch,
+                                    in.data.train.labels.device());
+    b.x = normalise(decoded);
+  } else {
+    b.x = apply_augment(in.data.train.images.index_select(0, b.indices), plan.augment.slice(begin, end), normalise, aug);
+  }
   if (in.train.channels_last) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
   b.labels = in.data.train.labels.index_select(0, b.indices);
   return b;

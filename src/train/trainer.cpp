@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <future>
 #include <chrono>
 #include <optional>
 
@@ -130,6 +131,21 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
       }
       device_step->begin_epoch(plan, epoch);
     }
+    // This rank's part [begin, end) of a step's samples in the epoch's order.
+    const auto rank_part = [&](int64_t step) {
+      const int64_t s = step * shape.batch, len = std::min(shape.usable, s + shape.batch) - s;
+      return std::pair{s + len * rank / world, s + len * (rank + 1) / world};
+    };
+    // Streamed images: the next step's are decoded on a host thread while this step trains.
+    std::future<torch::Tensor> ahead;
+    const auto decode_ahead = [&](int64_t step) {
+      const auto [begin, end] = rank_part(step);
+      const auto idx = plan.order.slice(0, begin, end).to(torch::kCPU);
+      return std::async(std::launch::async, [&lead, idx, epoch, device] {
+        return data::stream_images(*lead.data.train.stream, idx, lead.augment, static_cast<uint64_t>(lead.seed), epoch, device);
+      });
+    };
+    if (lead.data.train.stream && !device_step && shape.steps > 0) ahead = decode_ahead(0);
     for (int64_t step = 0; step < shape.steps; ++step) {
       governor.tick();
       const int64_t s = step * shape.batch, e = std::min(shape.usable, s + shape.batch);
@@ -138,7 +154,13 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
         for (size_t i = 0; i < active.size(); ++i) active[i]->after_device_step(step, device_step->outputs(i));
       } else {
         const int64_t len = e - s;
-        Batch batch = make_batch(lead, plan, aug, normalise, s + len * rank / world, s + len * (rank + 1) / world);
+        torch::Tensor decoded;
+        if (ahead.valid()) {
+          decoded = ahead.get();
+          if (step + 1 < shape.steps) ahead = decode_ahead(step + 1);
+        }
+        const auto [begin, end] = rank_part(step);
+        Batch batch = make_batch(lead, plan, aug, normalise, begin, end, epoch, decoded);
         batch.step_size = len;
         for (auto* m : active) m->step(batch, epoch, step);
       }

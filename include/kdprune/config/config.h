@@ -32,6 +32,11 @@ struct ImageFolderSection {  // data.name = imagefolder
   int64_t size = 64;          // images are resized once (shorter side, bilinear) and centre-cropped to size×size
   int64_t max_bad = 0;        // files that fail to decode: skipped up to this many (each reported), else the run stops
   std::string cache;          // the decoded set is saved here for later runs: "" = <root>/.kdprune-cache, "off" = never
+  // Decode per batch instead (ImageNet at 224): RandomResizedCrop(size) + flip for training,
+  // Resize(eval_resize) + CenterCrop(size) for evaluation; nothing held decoded or cached.
+  bool stream = false;
+  int64_t eval_resize = 0;  // 0 = size·8/7 (256 for 224)
+  int64_t threads = 0;      // decoding threads per batch; 0 = the machine's cores (at most 16)
 };
 
 struct DataSection {

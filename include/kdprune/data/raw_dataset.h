@@ -2,15 +2,20 @@
 // A dataset as loaded from disk, before it becomes tensors: uint8 images in N×C×H×W order and
 // int64 labels. Kept torch-free so the readers build and test quickly.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace kdprune::data {
 
+class ImageStream;
+
 struct ImageSplit {
   int64_t n = 0, c = 0, h = 0, w = 0;
-  std::vector<uint8_t> images;  // n*c*h*w bytes, N×C×H×W row-major
+  std::vector<uint8_t> images;  // n*c*h*w bytes, N×C×H×W row-major (empty when streamed)
   std::vector<int64_t> labels;  // n values in [0, classes)
+  // Set when the images are decoded per batch from their files (data.imagefolder.stream).
+  std::shared_ptr<const ImageStream> stream;
 };
 
 struct DatasetInfo {

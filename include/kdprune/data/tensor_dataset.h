@@ -8,10 +8,21 @@
 namespace kdprune::data {
 
 struct TensorSplit {
-  torch::Tensor images;  // uint8, N×C×H×W
+  torch::Tensor images;  // uint8, N×C×H×W; 0×C×H×W when streamed
   torch::Tensor labels;  // int64, N
+  // Set when images are decoded per batch from files (data.imagefolder.stream): read them with
+  // stream_images, not from `images`.
+  std::shared_ptr<const ImageStream> stream;
   int64_t size() const { return labels.size(0); }
 };
+
+// A streamed split's uint8 images of samples `indices` (int64, any device) on `device`: training
+// views of `epoch` (augment) or the evaluation transform.
+torch::Tensor stream_images(const ImageStream& stream, const torch::Tensor& indices, bool augment, uint64_t seed,
+                            int64_t epoch, const torch::Device& device);
+// The model-input uint8 images of samples `indices` of `split` without augmentation: an index
+// into the decoded images, or the evaluation transform of a streamed split.
+torch::Tensor plain_images(const TensorSplit& split, const torch::Tensor& indices);
 
 struct TensorDataset {
   DatasetInfo info;

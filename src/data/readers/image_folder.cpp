@@ -6,7 +6,9 @@
 // Files that fail to decode are reported with their path; up to data.imagefolder.max_bad are
 // skipped (each named in the log), more stop the load. The paths of the training samples, in
 // index order, go to DatasetInfo::train_files (a run writes them to samples.txt). The decoded set
-// is saved (data.imagefolder.cache) and reused while the files are unchanged.
+// is saved (data.imagefolder.cache) and reused while the files are unchanged. With
+// data.imagefolder.stream, nothing is decoded here: the splits carry an ImageStream that decodes
+// each batch (ImageNet's RandomResizedCrop / Resize + CenterCrop at data.imagefolder.size).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "image_io.h"
+#include "kdprune/data/image_stream.h"
 #include "kdprune/util/error.h"
 #include "readers.h"
 
@@ -134,6 +137,38 @@ RawDataset load_image_folder(const DataSection& data, int64_t) {
                    "only JPEG and PNG are decoded (torchvision's ImageFolder would list them)",
                    l->other_images);
   const int64_t size = data.imagefolder.size;
+  RawDataset ds;
+  ds.source = data.root;
+  ds.info.name = "imagefolder";
+  ds.info.classes = static_cast<int64_t>(train.classes.size());
+  ds.info.class_names = train.classes;
+  ds.info.mean = {0.485f, 0.456f, 0.406f};  // ImageNet's, as torchvision's reference recipes
+  ds.info.std = {0.229f, 0.224f, 0.225f};
+  ds.info.flip = true;
+  if (data.imagefolder.stream) {
+    // Decoded per batch as training reads them: nothing is decoded (or cached) here.
+    if (data.imagefolder.eval_resize > 0 && data.imagefolder.eval_resize < size)
+      throw Error("data.imagefolder.eval_resize: expected 0 (size·8/7) or at least data.imagefolder.size (" +
+                  std::to_string(size) + "), got " + std::to_string(data.imagefolder.eval_resize));
+    StreamSettings st;
+    st.size = size;
+    // torchvision's ImageNet recipe: Resize(256) + CenterCrop(224), i.e. size·8/7.
+    st.eval_resize = data.imagefolder.eval_resize > 0 ? data.imagefolder.eval_resize : (size * 16 + 7) / 14;
+    st.max_bad = data.imagefolder.max_bad;
+    st.threads = data.imagefolder.threads;
+    for (auto* split : {&ds.train, &ds.test}) {
+      const Listing& l = split == &ds.train ? train : val;
+      split->n = static_cast<int64_t>(l.files.size()), split->c = 3, split->h = size, split->w = size;
+      split->labels = l.labels;
+      split->stream = std::make_shared<const ImageStream>(l.files, st);
+    }
+    spdlog::info("imagefolder: {} train / {} val files decoded per batch ({} threads): training views RandomResizedCrop({}) + "
+                 "flip, evaluation Resize({}) + CenterCrop({})",
+                 train.files.size(), val.files.size(), st.threads > 0 ? std::to_string(st.threads) : "all cores", size,
+                 st.eval_resize, size);
+    ds.info.train_files = std::move(train.files);
+    return ds;
+  }
   // The decoded set is kept beside the folder for later runs (data.imagefolder.cache).
   const std::string& cache_dir = data.imagefolder.cache;
   const std::string cache =
@@ -166,16 +201,8 @@ RawDataset load_image_folder(const DataSection& data, int64_t) {
   }
   check_failures(decoded->first, data.imagefolder.max_bad, "train");
   check_failures(decoded->second, data.imagefolder.max_bad, "val");
-  RawDataset ds;
-  ds.source = data.root;
   ds.train = std::move(decoded->first.images);
   ds.test = std::move(decoded->second.images);
-  ds.info.name = "imagefolder";
-  ds.info.classes = static_cast<int64_t>(train.classes.size());
-  ds.info.class_names = train.classes;
-  ds.info.mean = {0.485f, 0.456f, 0.406f};  // ImageNet's, as torchvision's reference recipes
-  ds.info.std = {0.229f, 0.224f, 0.225f};
-  ds.info.flip = true;
   ds.info.train_files = std::move(decoded->first.files);
   return ds;
 }

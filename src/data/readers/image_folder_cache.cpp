@@ -51,6 +51,7 @@ std::string folder_fingerprint(const std::vector<std::string>& train_files, cons
                                int64_t size) {
   Fnv f;
   f.add(size);
+  f.add(std::string("pillow13-pass-order"));  // caches of the horizontal-first resize are decoded again
   for (const auto* list : {&train_files, &val_files}) {
     f.add(static_cast<int64_t>(list->size()));
     for (const auto& p : *list) {

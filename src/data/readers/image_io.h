@@ -2,6 +2,7 @@
 // Image files for the imagefolder dataset: decoding (image_decode.cpp) and the resize + centre
 // crop that turns them into one size (image_resize.cpp). Torch-free.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,20 @@ RgbImage decode_image(const std::string& path);
 // longer int(size·long/short), with Pillow's bilinear resampling (its antialiased support and 8-bit
 // fixed-point arithmetic, horizontal pass first), then the centre size×size. Returns C×H×W bytes.
 std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t size);
+// Resize(resize) + CenterCrop(crop), torchvision's evaluation transform (ImageNet: 256, 224).
+std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t resize, int64_t crop);
+
+// A region of an image: rows [top, top + h), columns [left, left + w).
+struct CropBox {
+  int64_t top = 0, left = 0, h = 0, w = 0;
+};
+// torchvision's F.resized_crop on a PIL image (img.crop(box).resize((size, size), BILINEAR)),
+// then mirrored left-right if `flip`. Returns C×size×size bytes.
+std::vector<uint8_t> resized_crop(const RgbImage& img, const CropBox& box, int64_t size, bool flip);
+// torchvision RandomResizedCrop.get_params (scale (0.08, 1), ratio (3/4, 4/3)) with `uniform`
+// drawing from [0, 1): up to 10 tries of area and log-aspect, else central_crop_box.
+CropBox random_resized_crop_box(int64_t height, int64_t width, const std::function<double()>& uniform);
+CropBox central_crop_box(int64_t height, int64_t width);
 
 // One split of an image folder after decoding: the images that decoded (in listing order), their
 // files, and a message per file that did not.

@@ -84,29 +84,91 @@ RgbImage resample(const RgbImage& in, int64_t out_size, bool horizontal) {
   return out;
 }
 
+// Pillow's two-pass resize to out_w × out_h. Pillow 13 (libImaging/Resample.c,
+// ImagingResampleInner) runs the vertical pass first when the height shrinks by more than twice
+// as many pixels as the width ("to make the horizontal pass faster"); earlier Pillow always went
+// horizontal first. The order changes rounding of the 8-bit intermediate by ±1 here and there.
+RgbImage resize_two_pass(RgbImage r, int64_t out_w, int64_t out_h) {
+  const bool vertical_first = r.h - out_h > 0 && r.h - out_h > (r.w - out_w) * 2;
+  if (vertical_first && out_h != r.h) r = resample(r, out_h, false);
+  if (out_w != r.w) r = resample(r, out_w, true);
+  if (out_h != r.h) r = resample(r, out_h, false);
+  return r;
+}
+
 }  // namespace
 
-std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t size) {
-  if (img.h < 1 || img.w < 1) throw Error("resize: an empty image");
-  // torchvision _compute_resized_output_size: the shorter side to size, the longer int(size·long/short).
-  const bool wide = img.w > img.h;
-  const int64_t short_side = wide ? img.h : img.w, long_side = wide ? img.w : img.h;
-  const auto new_long = static_cast<int64_t>(static_cast<double>(size) * static_cast<double>(long_side) /
-                                             static_cast<double>(short_side));
-  const int64_t new_w = wide ? new_long : size, new_h = wide ? size : new_long;
-  RgbImage r = img;
-  if (new_w != r.w) r = resample(r, new_w, true);  // Pillow: horizontal pass first
-  if (new_h != r.h) r = resample(r, new_h, false);
-  // CenterCrop: int(round((H − size) / 2)), Python's round (half to even).
-  const auto top = static_cast<int64_t>(std::nearbyint(static_cast<double>(r.h - size) / 2.0));
-  const auto left = static_cast<int64_t>(std::nearbyint(static_cast<double>(r.w - size) / 2.0));
+namespace {
+// H×W×3 rows [top, top+h) and columns [left, left+w) of `img` to C×size×size bytes (optionally
+// mirrored left-right), reading the crop without copying it first.
+std::vector<uint8_t> crop_to_chw(const RgbImage& r, int64_t top, int64_t left, int64_t size, bool flip) {
   std::vector<uint8_t> chw(static_cast<size_t>(3 * size * size));
   for (int ch = 0; ch < 3; ++ch)
     for (int64_t y = 0; y < size; ++y)
-      for (int64_t x = 0; x < size; ++x)
+      for (int64_t x = 0; x < size; ++x) {
+        const int64_t sx = flip ? size - 1 - x : x;
         chw[static_cast<size_t>((ch * size + y) * size + x)] =
-            r.pixels[static_cast<size_t>(((top + y) * r.w + left + x) * 3 + ch)];
+            r.pixels[static_cast<size_t>(((top + y) * r.w + left + sx) * 3 + ch)];
+      }
   return chw;
+}
+}  // namespace
+
+std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t size) { return resize_centre_crop(img, size, size); }
+
+std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t resize, int64_t crop) {
+  if (img.h < 1 || img.w < 1) throw Error("resize: an empty image");
+  // torchvision _compute_resized_output_size: the shorter side to resize, the longer int(resize·long/short).
+  const bool wide = img.w > img.h;
+  const int64_t short_side = wide ? img.h : img.w, long_side = wide ? img.w : img.h;
+  const auto new_long = static_cast<int64_t>(static_cast<double>(resize) * static_cast<double>(long_side) /
+                                             static_cast<double>(short_side));
+  const int64_t new_w = wide ? new_long : resize, new_h = wide ? resize : new_long;
+  const RgbImage r = resize_two_pass(img, new_w, new_h);
+  if (crop > r.h || crop > r.w) throw Error("resize: a centre crop of " + std::to_string(crop) + " from " + std::to_string(r.h) + "x" + std::to_string(r.w));
+  // CenterCrop: int(round((H − crop) / 2)), Python's round (half to even).
+  const auto top = static_cast<int64_t>(std::nearbyint(static_cast<double>(r.h - crop) / 2.0));
+  const auto left = static_cast<int64_t>(std::nearbyint(static_cast<double>(r.w - crop) / 2.0));
+  return crop_to_chw(r, top, left, crop, false);
+}
+
+std::vector<uint8_t> resized_crop(const RgbImage& img, const CropBox& box, int64_t size, bool flip) {
+  if (box.h < 1 || box.w < 1 || box.top < 0 || box.left < 0 || box.top + box.h > img.h || box.left + box.w > img.w)
+    throw Error("resized crop: the box is not inside the " + std::to_string(img.h) + "x" + std::to_string(img.w) + " image");
+  RgbImage r;
+  r.h = box.h, r.w = box.w;
+  r.pixels.resize(static_cast<size_t>(box.h * box.w * 3));
+  for (int64_t y = 0; y < box.h; ++y)
+    std::copy_n(img.pixels.begin() + ((box.top + y) * img.w + box.left) * 3, box.w * 3, r.pixels.begin() + y * box.w * 3);
+  r = resize_two_pass(std::move(r), size, size);  // PIL's crop, then resize((size, size), BILINEAR)
+  return crop_to_chw(r, 0, 0, size, flip);
+}
+
+CropBox random_resized_crop_box(int64_t height, int64_t width, const std::function<double()>& uniform) {
+  // torchvision RandomResizedCrop.get_params, scale (0.08, 1), ratio (3/4, 4/3).
+  const double area = static_cast<double>(height * width);
+  const double log_lo = std::log(3.0 / 4.0), log_hi = std::log(4.0 / 3.0);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target = area * (0.08 + (1.0 - 0.08) * uniform());
+    const double aspect = std::exp(log_lo + (log_hi - log_lo) * uniform());
+    const auto w = static_cast<int64_t>(std::nearbyint(std::sqrt(target * aspect)));
+    const auto h = static_cast<int64_t>(std::nearbyint(std::sqrt(target / aspect)));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      const auto top = std::min(height - h, static_cast<int64_t>(uniform() * static_cast<double>(height - h + 1)));
+      const auto left = std::min(width - w, static_cast<int64_t>(uniform() * static_cast<double>(width - w + 1)));
+      return {top, left, h, w};
+    }
+  }
+  return central_crop_box(height, width);
+}
+
+CropBox central_crop_box(int64_t height, int64_t width) {
+  // get_params' fallback: the whole image, clamped to the ratio range, centred.
+  const double in_ratio = static_cast<double>(width) / static_cast<double>(height);
+  int64_t w = width, h = height;
+  if (in_ratio < 3.0 / 4.0) h = static_cast<int64_t>(std::nearbyint(static_cast<double>(w) / (3.0 / 4.0)));
+  else if (in_ratio > 4.0 / 3.0) w = static_cast<int64_t>(std::nearbyint(static_cast<double>(h) * (4.0 / 3.0)));
+  return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
 }  // namespace kdprune::data

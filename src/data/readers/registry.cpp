@@ -34,7 +34,7 @@ void check_splits(const RawDataset& ds) {
     const char* which = s == &ds.train ? "train" : "test";
     if (s->n < 1) throw Error(ds.source + ": the " + std::string(which) + " split has no images");
     if (s->labels.size() != static_cast<size_t>(s->n) ||
-        s->images.size() != static_cast<size_t>(s->n) * static_cast<size_t>(s->c * s->h * s->w))
+        s->images.size() != (s->stream ? size_t{0} : static_cast<size_t>(s->n) * static_cast<size_t>(s->c * s->h * s->w)))
       throw Error(ds.source + ": the " + std::string(which) + " split's sizes do not match its data");
   }
   if (ds.train.c != ds.test.c || ds.train.h != ds.test.h || ds.train.w != ds.test.w)

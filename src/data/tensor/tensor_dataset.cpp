@@ -1,8 +1,17 @@
 #include "kdprune/data/tensor_dataset.h"
 
+#include "kdprune/data/image_stream.h"
+
 namespace kdprune::data {
 namespace {
 TensorSplit to_split(ImageSplit&& s, const torch::Device& device) {
+  if (s.stream) {
+    TensorSplit t;
+    t.images = torch::empty({0, s.c, s.h, s.w}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+    t.labels = torch::tensor(s.labels, torch::kInt64).to(device);
+    t.stream = std::move(s.stream);
+    return t;
+  }
   auto* images = new std::vector<uint8_t>(std::move(s.images));
   auto* labels = new std::vector<int64_t>(std::move(s.labels));
   TensorSplit t;
@@ -16,6 +25,22 @@ TensorSplit to_split(ImageSplit&& s, const torch::Device& device) {
   return t;
 }
 }  // namespace
+
+torch::Tensor stream_images(const ImageStream& stream, const torch::Tensor& indices, bool augment, uint64_t seed,
+                            int64_t epoch, const torch::Device& device) {
+  const auto idx = indices.to(torch::kCPU, torch::kInt64).contiguous();
+  const int64_t s = stream.settings().size;
+  // Pinned host memory: the copy to a GPU can overlap the step before it.
+  auto out = torch::empty({idx.numel(), 3, s, s},
+                          torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(device.is_cuda()));
+  stream.batch(idx.data_ptr<int64_t>(), idx.numel(), augment, seed, epoch, out.data_ptr<uint8_t>());
+  return device.is_cpu() ? out : out.to(device, /*non_blocking=*/true);
+}
+
+torch::Tensor plain_images(const TensorSplit& split, const torch::Tensor& indices) {
+  if (split.stream) return stream_images(*split.stream, indices, false, 0, 0, split.labels.device());
+  return split.images.index_select(0, indices.to(split.images.device()));
+}
 
 TensorDataset to_tensors(RawDataset&& raw, const torch::Device& device) {
   TensorDataset d;
