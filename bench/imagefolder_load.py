@@ -5,7 +5,12 @@ quality 90, smooth content plus noise: ~60-110 KB each, like ImageNet's).
 load DIR SIZE WORKERS: times the PyTorch users' loading of train/ (PIL open + convert("RGB") +
 torchvision's Resize(SIZE) + CenterCrop(SIZE) as PIL does them, to a uint8 array), in WORKERS
 processes; prints images/s.
+rrc DIR SIZE WORKERS: the same with torchvision's ImageNet training views instead:
+RandomResizedCrop(SIZE) (get_params: scale (0.08, 1), ratio (3/4, 4/3), 10 tries, centred
+fallback) + RandomHorizontalFlip, as PIL calls (crop, resize BILINEAR, transpose).
 """
+import math
+import random
 import os
 import sys
 import time
@@ -40,16 +45,39 @@ def decode(args):
         return np.asarray(im.crop((left, top, left + size, top + size))).shape
 
 
-def load(root, size, workers):
+def random_view(args):
+    path, size = args
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        width, height = im.size
+        area = width * height
+        box = None
+        for _ in range(10):
+            target = area * random.uniform(0.08, 1.0)
+            aspect = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
+            w, h = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                top, left = random.randint(0, height - h), random.randint(0, width - w)
+                box = (left, top, left + w, top + h)
+                break
+        if box is None:
+            box = (0, 0, width, height)
+        im = im.crop(box).resize((size, size), Image.BILINEAR)
+        if random.random() < 0.5:
+            im = im.transpose(Image.FLIP_LEFT_RIGHT)
+        return np.asarray(im).shape
+
+
+def load(root, size, workers, fn=decode):
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, "train")) for f in fs)
     jobs = [(f, size) for f in files]
     start = time.perf_counter()
     if workers == 1:
         for j in jobs:
-            decode(j)
+            fn(j)
     else:
         with Pool(workers) as p:
-            p.map(decode, jobs, chunksize=16)
+            p.map(fn, jobs, chunksize=16)
     print(f"{len(files) / (time.perf_counter() - start):.1f}")
 
 
@@ -57,4 +85,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]))
     else:
-        load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), random_view if sys.argv[1] == "rrc" else decode)

@@ -5,6 +5,9 @@
 # side by side in one invocation, the better of two runs each. Prints images/s. kdprune's time is the
 # whole `kdprune info --dataset` process (start-up ~0.4 s, listing, train/ and val/), PIL's the
 # decode loop alone over train/.
+# Then the streamed route (data.imagefolder.stream) at 224: kdprune's per-batch decoding of
+# training views (bench/stream_load: RandomResizedCrop + flip, threads = cores) against the PIL loop
+# of torchvision's RandomResizedCrop + flip (processes = cores), the decode loops alone.
 #   IMAGES=600 SIZES="64 224" bench/imagefolder_load.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,4 +38,12 @@ for size in $SIZES; do
     p=$(best taskset -c "$cpus" "$py" "$root/bench/imagefolder_load.py" load "$dir" "$size" "$cores")
     awk -v s="$size" -v c="$cores" -v k="$k" -v p="$p" 'BEGIN { printf "%-6s %-7s %14.1f %18.1f %7.2fx\n", s, c, k, p, k / p }'
   done
+done
+printf "\nstreamed training views (RandomResizedCrop 224 + flip), decode loop alone\n"
+printf "%-7s %14s %18s %8s\n" cores kdprune PIL-loop ratio
+for cores in 1 2; do
+  cpus=0; [ "$cores" = 2 ] && cpus=0,1
+  k=$(best taskset -c "$cpus" "$build/bench/stream_load" --root "$dir" --size 224 --threads "$cores")
+  p=$(best taskset -c "$cpus" "$py" "$root/bench/imagefolder_load.py" rrc "$dir" 224 "$cores")
+  awk -v c="$cores" -v k="$k" -v p="$p" 'BEGIN { printf "%-7s %14.1f %18.1f %7.2fx\n", c, k, p, k / p }'
 done
