@@ -4,6 +4,8 @@
 // depend on the decoding threads).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -45,4 +47,23 @@ TEST(CliImageStream, TrainsFromFilesDecodedPerBatch) {
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("images failed to decode so far (data.imagefolder.max_bad = 0)"), std::string::npos) << bad.out;
   EXPECT_FALSE(fs::exists(d.file("c/model.pt")));
+}
+
+TEST(CliImageStream, DataParallelRanksDecodeTheirParts) {
+  if (kdprune::test::run("info").out.find("data-parallel: gloo") == std::string::npos) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const std::string make = std::string(KDPRUNE_PYTHON) + " " + KDPRUNE_SOURCE_DIR + "/tests/python/make_image_folder.py " +
+                           d.file("folder") + " 16";
+  ASSERT_EQ(std::system(make.c_str()), 0) << make;
+  const std::string cmd = "KDPRUNE=" + std::string(KDPRUNE_BIN) + " MASTER_PORT=" + std::to_string(20000 + getpid() % 30000) +
+                          " bash " KDPRUNE_SOURCE_DIR "/scripts/launch_local.sh 2 train-teacher run.root=" + d.path() +
+                          " run.name=ddp data.name=imagefolder data.root=" + d.file("folder") +
+                          " data.imagefolder.stream=true data.imagefolder.size=16 data.imagefolder.max_bad=1 model.arch=resnet8"
+                          " train.epochs=1 train.batch_size=2 train.sync_batchnorm=true run.threads=1 2>&1";
+  const int code = std::system(cmd.c_str());
+  EXPECT_EQ(code, 0) << cmd;
+  EXPECT_TRUE(fs::exists(d.file("ddp/model.pt")));
+  const std::string log1 = read_bytes(d.file("ddp/log.rank1.txt"));
+  EXPECT_NE(log1.find("BatchNorm statistics over all ranks"), std::string::npos) << log1;
+  EXPECT_NE(log1.find("rank 1 of 2, 2 samples per rank per step"), std::string::npos) << log1;
 }
