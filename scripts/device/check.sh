@@ -3,7 +3,9 @@
 # run on the GPU, and the KD-step bench table (bench/gpu_kd_step.sh). Prepared so a lent GPU's few
 # minutes go to one call:
 #   bash scripts/device/check.sh [build-dir]      (carry .devdeps; default build-gpu)
-# Environment: SKIP_BENCH=1; the bench's IMAGES, REPEATS, MODES, COUNTS (bench/gpu_kd_step.sh).
+# Environment: SKIP_BENCH=1; the bench's IMAGES, REPEATS, MODES, COUNTS (bench/gpu_kd_step.sh);
+# IMAGENET=1 adds bench/imagenet_train.sh (ResNet-18/50 at 224 from a streamed folder against the
+# DataLoader loop; its IMAGENET_IMAGES, default 3200).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="${1:-$root/build-gpu}"
@@ -28,4 +30,8 @@ common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train
 "$build/kdprune" distill --alphas 0,0.5,0.9 "${common[@]}" run.name=group kd.teacher="$tmp/teacher/model.pt" 2>&1 | tail -8
 section bench
 [ "${SKIP_BENCH:-0}" = 1 ] || KDPRUNE_BUILD_DIR="$build" bash "$root/bench/gpu_kd_step.sh"
+if [ "${IMAGENET:-0}" = 1 ]; then
+  section "ImageNet-style bench"
+  KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-3200}" bash "$root/bench/imagenet_train.sh"
+fi
 section done

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# ImageNet-style training throughput on one device, side by side in one invocation: kdprune
+# train-teacher on a streamed image folder (data.imagefolder.stream: decode + RandomResizedCrop(224)
+# + flip on the host's cores, a step ahead) against the PyTorch users' loop (bench/imagenet_train.py:
+# DataLoader with WORKERS processes, torchvision's transforms and ResNet), ResNet-18 and ResNet-50,
+# fp32 and bf16 + channels-last. Images/s: kdprune's from its last epoch (metrics.csv), the loop's
+# over STEPS steps after a warm-up. The JPEGs are generated (500x375, bench/imagefolder_load.py).
+#   DEVICE=cuda IMAGES=6400 BATCH=128 WORKERS=16 bench/imagenet_train.sh
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="${KDPRUNE_BUILD_DIR:-$root/build}"
+py="${PYTHON:-$HOME/.cache/kdprune/venv/bin/python}"
+DEVICE=${DEVICE:-cuda}; IMAGES=${IMAGES:-6400}; BATCH=${BATCH:-128}; WORKERS=${WORKERS:-$(nproc)}
+ARCHS=${ARCHS:-"resnet18 resnet50"}; MODES=${MODES:-"fp32 bf16+CL"}
+STEPS=${STEPS:-$(( IMAGES / BATCH - 5 ))}
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+"$py" "$root/bench/imagefolder_load.py" make "$dir/data" "$IMAGES"
+kd() {  # arch mode
+  local extra=""
+  [ "$2" = "bf16+CL" ] && extra="train.amp=bf16 train.channels_last=true"
+  # shellcheck disable=SC2086
+  "$build/kdprune" train-teacher run.root="$dir/runs" run.name="$1-$2" --force data.name=imagefolder data.root="$dir/data" \
+    data.imagefolder.stream=true data.imagefolder.size=224 data.imagefolder.threads="$WORKERS" model.arch="$1" \
+    train.epochs=2 train.batch_size="$BATCH" train.lr=0.1 train.schedule=cosine train.eval_every=2 \
+    run.device="$DEVICE" $extra >/dev/null 2>&1
+  # metrics.csv: epoch,lr,train_loss,train_acc,test_loss,top1,top5,images_per_second,seconds
+  tail -1 "$dir/runs/$1-$2/metrics.csv" | cut -d, -f8
+}
+printf "ImageNet-style training, %s images of 500x375 -> 224, batch %s, %s loader threads/workers, device %s\n" \
+  "$IMAGES" "$BATCH" "$WORKERS" "$DEVICE"
+[ "$DEVICE" = cuda ] && "$py" -c "import torch; print(torch.cuda.get_device_name())" || lscpu | sed -n 's/^Model name: *//p'
+printf "%-9s %-8s %12s %16s %8s\n" model mode kdprune PyTorch-loop ratio
+for arch in $ARCHS; do
+  for mode in $MODES; do
+    k=$(kd "$arch" "$mode")
+    p=$("$py" "$root/bench/imagenet_train.py" "$dir/data" "$arch" "$BATCH" "$WORKERS" "$STEPS" "$DEVICE" "$mode")
+    awk -v a="$arch" -v m="$mode" -v k="$k" -v p="$p" 'BEGIN { printf "%-9s %-8s %12.1f %16.1f %7.2fx\n", a, m, k, p, k / p }'
+  done
+done
