@@ -35,7 +35,7 @@ while ((${#running[@]} > 0)); do
       stop_others
     fi
   done
-  running=("${still[@]}")
+  running=(${still[@]+"${still[@]}"})  # an empty array under set -u on bash < 4.4 too
   ((${#running[@]} > 0)) && sleep 0.2
 done
 exit $status

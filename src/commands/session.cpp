@@ -73,8 +73,16 @@ Session::Session(const std::string& command, const CommandOptions& opts)
   // Joined once the data is in: the first collective does not wait on the slowest rank's loading
   // within the timeout.
   collective_ = join_job();
-  if (collective_) check_same_job(*collective_, command_ + (opts_.resume ? " --resume" : "") +
-                                                    (opts_.force ? " --force" : "") + "\n" + to_yaml(config));
+  if (collective_) {
+    // The data folder may be a per-node copy (a different path): the data are compared by their
+    // sizes instead.
+    Config c = config;
+    c.data.root.clear(), c.data.imagefolder.cache.clear();
+    check_same_job(*collective_, command_ + (opts_.resume ? " --resume" : "") + (opts_.force ? " --force" : "") +
+                                     "\ndata: " + std::to_string(data.train.size()) + " train, " +
+                                     std::to_string(data.test.size()) + " test, " + std::to_string(data.info.classes) +
+                                     " classes\n" + to_yaml(c));
+  }
 }
 
 bool trainable_together(const Config& a, const Config& b) {

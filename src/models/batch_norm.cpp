@@ -51,8 +51,10 @@ struct SyncBatchNormFn : torch::autograd::Function<SyncBatchNormFn> {
       running_mean.mul_(1 - factor).add_(mean.to(running_mean.scalar_type()), factor);
       running_var.mul_(1 - factor).add_((m2 / (n - 1)).to(running_var.scalar_type()), factor);
     }
-    const auto xhat = (xf - mean.to(torch::kFloat32).view(shape)) * invstd.view(shape);
-    ctx->save_for_backward({xhat, invstd, weight});
+    const auto mean32 = mean.to(torch::kFloat32);
+    const auto xhat = (xf - mean32.view(shape)) * invstd.view(shape);
+    // x in its own dtype (bf16 under autocast), not the float32 xhat: backward recomputes it.
+    ctx->save_for_backward({x, mean32, invstd, weight});
     ctx->saved_data["n"] = n;
     ctx->saved_data["sync"] = reinterpret_cast<int64_t>(sync);
     ctx->saved_data["dtype"] = x.scalar_type();
@@ -61,7 +63,9 @@ struct SyncBatchNormFn : torch::autograd::Function<SyncBatchNormFn> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
     const auto saved = ctx->get_saved_variables();
-    const auto &xhat = saved[0], &invstd = saved[1], &weight = saved[2];
+    const auto &invstd = saved[2], &weight = saved[3];
+    const auto xhat = (saved[0].to(torch::kFloat32) - saved[1].view(channel_shape(saved[0]))) *
+                      invstd.view(channel_shape(saved[0]));
     const double n = ctx->saved_data["n"].toDouble();
     auto* sync = reinterpret_cast<dist::Collective*>(ctx->saved_data["sync"].toInt());
     const auto dtype = ctx->saved_data["dtype"].toScalarType();

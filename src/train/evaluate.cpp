@@ -22,10 +22,16 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
   const data::Normalizer normalise(info, dev);
   for (int64_t s = first; s < last; s += batch_size) {
     const int64_t e = std::min(last, s + batch_size);
-    auto x = normalise(split.stream ? data::plain_images(split, torch::arange(s, e, torch::kInt64))
-                                    : split.images.slice(0, s, e));
+    torch::Tensor x, y = split.labels.slice(0, s, e);
+    if (split.stream) {
+      // A file that failed to decode is scored as the sample that took its place (its label too).
+      auto b = data::stream_images(*split.stream, torch::arange(s, e, torch::kInt64), false, 0, 0, dev);
+      x = normalise(b.images);
+      if (b.substituted) y = split.labels.index_select(0, b.samples);
+    } else {
+      x = normalise(split.images.slice(0, s, e));
+    }
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-    auto y = split.labels.slice(0, s, e);
     torch::Tensor logits;
     {
       AutocastScope autocast(amp, dev);

@@ -54,17 +54,18 @@ StepPath step_path(const TrainInputs& in, bool cuda) {
 }
 
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
-                 int64_t begin, int64_t end, int64_t epoch, torch::Tensor decoded) {
+                 int64_t begin, int64_t end, int64_t epoch, const data::StreamedBatch* decoded) {
   Batch b;
   b.begin = begin, b.end = end;
   b.indices = plan.order.slice(0, begin, end);
   b.positions = plan.positions.slice(0, begin, end);
   if (const auto& stream = in.data.train.stream) {
     // Streamed: the views (RandomResizedCrop + flip) are drawn per sample by the stream.
-    if (!decoded.defined())
-      decoded = data::stream_images(*stream, b.indices, in.augment, static_cast<uint64_t>(in.seed), epoch,
-                                    in.data.train.labels.device());
-    b.x = normalise(decoded);
+    const auto d = decoded ? *decoded
+                           : data::stream_images(*stream, b.indices, in.augment, static_cast<uint64_t>(in.seed), epoch,
+                                                 in.data.train.labels.device());
+    b.x = normalise(d.images);
+    if (d.substituted) b.indices = d.samples;  // a file that failed to decode: the sample in its place, with its label
   } else {
     b.x = apply_augment(in.data.train.images.index_select(0, b.indices), plan.augment.slice(begin, end), normalise, aug);
   }

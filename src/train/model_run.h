@@ -22,7 +22,7 @@ struct Batch {
 // `decoded`: a streamed dataset's uint8 images of these samples, decoded ahead (trainer.cpp);
 // undefined: indexed from the dataset (or, streamed, decoded now).
 Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec& aug, const data::Normalizer& normalise,
-                 int64_t begin, int64_t end, int64_t epoch = 0, torch::Tensor decoded = {});
+                 int64_t begin, int64_t end, int64_t epoch = 0, const data::StreamedBatch* decoded = nullptr);
 
 // How a model's steps run: the standard step (a host-side batch, torch::optim::SGD, fp16 loss
 // scaling), the device-indexed step (DeviceStep) run eagerly, or that step captured as a CUDA graph.

@@ -137,10 +137,11 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
       return std::pair{s + len * rank / world, s + len * (rank + 1) / world};
     };
     // Streamed images: the next step's are decoded on a host thread while this step trains.
-    std::future<torch::Tensor> ahead;
+    std::future<data::StreamedBatch> ahead;
+    const torch::Tensor order_cpu = lead.data.train.stream ? plan.order.to(torch::kCPU) : torch::Tensor();
     const auto decode_ahead = [&](int64_t step) {
       const auto [begin, end] = rank_part(step);
-      const auto idx = plan.order.slice(0, begin, end).to(torch::kCPU);
+      const auto idx = order_cpu.slice(0, begin, end);
       return std::async(std::launch::async, [&lead, idx, epoch, device] {
         return data::stream_images(*lead.data.train.stream, idx, lead.augment, static_cast<uint64_t>(lead.seed), epoch, device);
       });
@@ -154,13 +155,13 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
         for (size_t i = 0; i < active.size(); ++i) active[i]->after_device_step(step, device_step->outputs(i));
       } else {
         const int64_t len = e - s;
-        torch::Tensor decoded;
+        std::optional<data::StreamedBatch> decoded;
         if (ahead.valid()) {
           decoded = ahead.get();
           if (step + 1 < shape.steps) ahead = decode_ahead(step + 1);
         }
         const auto [begin, end] = rank_part(step);
-        Batch batch = make_batch(lead, plan, aug, normalise, begin, end, epoch, decoded);
+        Batch batch = make_batch(lead, plan, aug, normalise, begin, end, epoch, decoded ? &*decoded : nullptr);
         batch.step_size = len;
         for (auto* m : active) m->step(batch, epoch, step);
       }

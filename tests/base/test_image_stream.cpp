@@ -182,8 +182,16 @@ TEST(ImageStream, BrokenFilesCountAgainstMaxBad) {
         << e.what();
   }
   ds = streamed(d.path(), 16, 1);
-  ds.train.stream->batch(batch, 3, true, 0, 0, out.data());  // its slot takes sample 0's view
+  // Its slot takes sample 0's view, and says so: the label must be sample 0's too.
+  const auto held = ds.train.stream->batch(batch, 3, true, 0, 0, out.data());
+  EXPECT_EQ(held, (std::vector<int64_t>{0, 0, 1}));
   EXPECT_TRUE(std::equal(out.begin(), out.begin() + bytes, out.begin() + bytes));
   EXPECT_EQ(ds.train.stream->failures(), 1);
+  // Alone in its batch: the next sample of the split that decodes.
+  const auto alone = ds.train.stream->batch(&broken, 1, false, 0, 0, out.data());
+  EXPECT_EQ(alone, (std::vector<int64_t>{(broken + 1) % ds.train.n}));
+  const int64_t outside[] = {ds.train.n};
+  EXPECT_THROW(ds.train.stream->batch(outside, 1, false, 0, 0, out.data()), Error);
+  EXPECT_EQ(ds.train.stream->failures(), 1);  // not counted as a broken file
   EXPECT_THROW(streamed(d.path(), 16, 1, 12), Error);  // eval_resize below size
 }

@@ -29,14 +29,19 @@ class ImageStream {
   const std::string& file(int64_t i) const { return files_[static_cast<size_t>(i)]; }
 
   // n×3×size×size bytes into `out`: sample indices[k] as a training view (augment) or through the
-  // evaluation transform (not augment). A file that fails to decode is reported with its path and
-  // its slot takes another sample of the batch; once more than max_bad files have failed, or every
-  // file of a batch, kdprune::Error naming the file.
-  void batch(const int64_t* indices, int64_t n, bool augment, uint64_t seed, int64_t epoch, uint8_t* out) const;
+  // evaluation transform (not augment). Returns the sample each slot holds: indices[k], except
+  // where a file failed to decode: it is reported with its path, and its slot takes the first
+  // sample of the batch that decoded (or, if none did, the next one after it in the split that
+  // does), whose index the caller must use for the label. Once more than max_bad files of this
+  // split have failed, kdprune::Error naming the file. An index out of range is an Error at once.
+  std::vector<int64_t> batch(const int64_t* indices, int64_t n, bool augment, uint64_t seed, int64_t epoch,
+                             uint8_t* out) const;
 
   int64_t failures() const;  // files that failed to decode so far
 
  private:
+  std::vector<uint8_t> view(int64_t i, bool augment, uint64_t seed, int64_t epoch) const;  // C×size×size
+  void count_failure(int64_t i, const std::string& why) const;  // Error past max_bad
   std::vector<std::string> files_;
   StreamSettings settings_;
   mutable std::mutex mu_;

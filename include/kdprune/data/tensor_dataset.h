@@ -17,11 +17,18 @@ struct TensorSplit {
 };
 
 // A streamed split's uint8 images of samples `indices` (int64, any device) on `device`: training
-// views of `epoch` (augment) or the evaluation transform.
-torch::Tensor stream_images(const ImageStream& stream, const torch::Tensor& indices, bool augment, uint64_t seed,
+// views of `epoch` (augment) or the evaluation transform. `samples` (int64, on `device`) are the
+// samples the images are of: `indices`, unless a file failed to decode and its slot holds another
+// sample (ImageStream::batch), whose label then goes with it.
+struct StreamedBatch {
+  torch::Tensor images, samples;
+  bool substituted = false;  // some slot holds another sample than asked for
+};
+StreamedBatch stream_images(const ImageStream& stream, const torch::Tensor& indices, bool augment, uint64_t seed,
                             int64_t epoch, const torch::Device& device);
 // The model-input uint8 images of samples `indices` of `split` without augmentation: an index
-// into the decoded images, or the evaluation transform of a streamed split.
+// into the decoded images, or the evaluation transform of a streamed split (where a file that
+// fails to decode is another sample's image: see StreamedBatch).
 torch::Tensor plain_images(const TensorSplit& split, const torch::Tensor& indices);
 
 struct TensorDataset {

@@ -42,25 +42,42 @@ int64_t ImageStream::failures() const {
   return static_cast<int64_t>(bad_.size());
 }
 
-void ImageStream::batch(const int64_t* indices, int64_t n, bool augment, uint64_t seed, int64_t epoch, uint8_t* out) const {
-  const int64_t s = settings_.size, bytes = 3 * s * s;
+std::vector<uint8_t> ImageStream::view(int64_t i, bool augment, uint64_t seed, int64_t epoch) const {
+  const RgbImage img = decode_image(file(i));
+  if (!augment) return resize_centre_crop(img, settings_.eval_resize, settings_.size);
+  SampleRng rng(seed, epoch, i);
+  const CropBox box = random_resized_crop_box(img.h, img.w, [&] { return rng.uniform(); });
+  return resized_crop(img, box, settings_.size, rng.uniform() < 0.5);
+}
+
+void ImageStream::count_failure(int64_t i, const std::string& why) const {
+  size_t bad_count = 0;
+  bool first_time = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    first_time = bad_.insert(i).second;
+    bad_count = bad_.size();
+  }
+  if (static_cast<int64_t>(bad_count) > settings_.max_bad)
+    throw Error("imagefolder: " + std::to_string(bad_count) + " images failed to decode so far (data.imagefolder.max_bad = " +
+                std::to_string(settings_.max_bad) + "); the latest: " + why);
+  if (first_time) spdlog::warn("imagefolder: skipped {} (its place in the batch taken by another sample, with its label)", why);
+}
+
+std::vector<int64_t> ImageStream::batch(const int64_t* indices, int64_t n, bool augment, uint64_t seed, int64_t epoch,
+                                        uint8_t* out) const {
+  const int64_t bytes = 3 * settings_.size * settings_.size;
+  for (int64_t k = 0; k < n; ++k)
+    if (indices[k] < 0 || indices[k] >= size())
+      throw Error("imagefolder stream: sample " + std::to_string(indices[k]) + " out of range (" + std::to_string(size()) +
+                  " files)");
   std::vector<char> ok(static_cast<size_t>(n), 0);
   std::vector<std::string> errors(static_cast<size_t>(n));
   std::atomic<int64_t> next{0};
   auto work = [&] {
     for (int64_t k = next++; k < n; k = next++) {
-      const int64_t i = indices[k];
       try {
-        if (i < 0 || i >= size()) throw Error("imagefolder stream: sample " + std::to_string(i) + " out of range");
-        const RgbImage img = decode_image(file(i));
-        std::vector<uint8_t> chw;
-        if (augment) {
-          SampleRng rng(seed, epoch, i);
-          const CropBox box = random_resized_crop_box(img.h, img.w, [&] { return rng.uniform(); });
-          chw = resized_crop(img, box, s, rng.uniform() < 0.5);
-        } else {
-          chw = resize_centre_crop(img, settings_.eval_resize, s);
-        }
+        const auto chw = view(indices[k], augment, seed, epoch);
         std::memcpy(out + k * bytes, chw.data(), static_cast<size_t>(bytes));
         ok[static_cast<size_t>(k)] = 1;
       } catch (const std::exception& e) {
@@ -75,24 +92,31 @@ void ImageStream::batch(const int64_t* indices, int64_t n, bool augment, uint64_
   work();
   for (auto& t : pool) t.join();
 
-  const auto good = std::find(ok.begin(), ok.end(), 1);
+  std::vector<int64_t> held(indices, indices + n);
+  int64_t good = std::find(ok.begin(), ok.end(), 1) - ok.begin();
   for (int64_t k = 0; k < n; ++k) {
     if (ok[static_cast<size_t>(k)]) continue;
-    size_t bad_count = 0;
-    bool first_time = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      first_time = bad_.insert(indices[k]).second;
-      bad_count = bad_.size();
+    count_failure(indices[k], errors[static_cast<size_t>(k)]);
+    if (good == n) {
+      // No sample of the batch decoded (a batch of one, say): the next file after it that does.
+      int64_t tries = 0;
+      for (int64_t j = (indices[k] + 1) % size(); good == n; j = (j + 1) % size()) {
+        if (++tries > size()) throw Error("imagefolder: no file of the split decodes; the first failure: " + errors[static_cast<size_t>(k)]);
+        try {
+          const auto chw = view(j, augment, seed, epoch);
+          std::memcpy(out + k * bytes, chw.data(), static_cast<size_t>(bytes));
+          held[static_cast<size_t>(k)] = j;
+          good = k;
+        } catch (const std::exception& e) {
+          count_failure(j, e.what());  // throws once past max_bad: the search ends
+        }
+      }
+      continue;
     }
-    const std::string& why = errors[static_cast<size_t>(k)];
-    if (static_cast<int64_t>(bad_count) > settings_.max_bad)
-      throw Error("imagefolder: " + std::to_string(bad_count) + " images failed to decode so far (data.imagefolder.max_bad = " +
-                  std::to_string(settings_.max_bad) + "); the latest: " + why);
-    if (good == ok.end()) throw Error("imagefolder: no image of a batch decoded; the first: " + why);
-    if (first_time) spdlog::warn("imagefolder: skipped {} (its place in the batch taken by another sample)", why);
-    std::memcpy(out + k * bytes, out + (good - ok.begin()) * bytes, static_cast<size_t>(bytes));
+    std::memcpy(out + k * bytes, out + good * bytes, static_cast<size_t>(bytes));
+    held[static_cast<size_t>(k)] = held[static_cast<size_t>(good)];
   }
+  return held;
 }
 
 }  // namespace kdprune::data
