@@ -45,24 +45,26 @@ def decode(args):
         return np.asarray(im.crop((left, top, left + size, top + size))).shape
 
 
+def random_resized_crop(img, size):
+    """torchvision's RandomResizedCrop(size) on a PIL image: get_params, then crop + resize."""
+    width, height = img.size
+    area = width * height
+    box = (0, 0, width, height)  # the fallback (this folder's 4:3 images are within the ratio range)
+    for _ in range(10):
+        target = area * random.uniform(0.08, 1.0)
+        aspect = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
+        w, h = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            top, left = random.randint(0, height - h), random.randint(0, width - w)
+            box = (left, top, left + w, top + h)
+            break
+    return img.crop(box).resize((size, size), Image.BILINEAR)
+
+
 def random_view(args):
     path, size = args
     with Image.open(path) as im:
-        im = im.convert("RGB")
-        width, height = im.size
-        area = width * height
-        box = None
-        for _ in range(10):
-            target = area * random.uniform(0.08, 1.0)
-            aspect = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
-            w, h = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
-            if 0 < w <= width and 0 < h <= height:
-                top, left = random.randint(0, height - h), random.randint(0, width - w)
-                box = (left, top, left + w, top + h)
-                break
-        if box is None:
-            box = (0, 0, width, height)
-        im = im.crop(box).resize((size, size), Image.BILINEAR)
+        im = random_resized_crop(im.convert("RGB"), size)
         if random.random() < 0.5:
             im = im.transpose(Image.FLIP_LEFT_RIGHT)
         return np.asarray(im).shape

@@ -4,7 +4,6 @@ worker processes (pin_memory, drop_last), torchvision's ResNet-18/50 (an identic
 when torchvision is not installed), SGD lr 0.1, momentum 0.9, weight decay 5e-4, cross-entropy.
 Prints the images/s of the steps after the first WARMUP (data waits included).
 usage: imagenet_train.py ROOT ARCH BATCH WORKERS STEPS DEVICE [bf16+CL]"""
-import math
 import os
 import random
 import sys
@@ -14,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 from PIL import Image
+
+from imagefolder_load import random_resized_crop  # bench/imagefolder_load.py, beside this file
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
@@ -26,19 +27,6 @@ def listing(root):
         for folder, _, names in sorted(os.walk(os.path.join(root, c))):
             files += [(os.path.join(folder, n), label) for n in sorted(names) if n.lower().endswith((".jpg", ".jpeg", ".png"))]
     return files, len(classes)
-
-
-def random_resized_crop(img, size):  # torchvision's RandomResizedCrop.get_params + resized_crop
-    width, height = img.size
-    area = width * height
-    for _ in range(10):
-        target = area * random.uniform(0.08, 1.0)
-        aspect = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
-        w, h = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
-        if 0 < w <= width and 0 < h <= height:
-            top, left = random.randint(0, height - h), random.randint(0, width - w)
-            return img.crop((left, top, left + w, top + h)).resize((size, size), Image.BILINEAR)
-    return img.resize((size, size), Image.BILINEAR)
 
 
 class Folder(torch.utils.data.Dataset):
