@@ -59,7 +59,9 @@ uint8_t clip8(int64_t v) {
   return static_cast<uint8_t>(v >> kPrecisionBits);
 }
 
-// One pass along an axis of an H×W×3 image: `horizontal` resamples x, else y.
+// One pass along an axis of an H×W×3 image: `horizontal` resamples x, else y. Pillow's 32-bit
+// accumulators (int32, half added first); the vertical pass runs over whole rows, so the compiler
+// vectorises it.
 RgbImage resample(const RgbImage& in, int64_t out_size, bool horizontal) {
   const int64_t in_size = horizontal ? in.w : in.h;
   const Coeffs c = precompute(in_size, out_size);
@@ -67,20 +69,40 @@ RgbImage resample(const RgbImage& in, int64_t out_size, bool horizontal) {
   out.h = horizontal ? in.h : out_size;
   out.w = horizontal ? out_size : in.w;
   out.pixels.resize(static_cast<size_t>(out.h * out.w * 3));
-  for (int64_t y = 0; y < out.h; ++y)
-    for (int64_t x = 0; x < out.w; ++x) {
-      const int64_t o = horizontal ? x : y;
-      const int64_t first = c.bounds[static_cast<size_t>(o * 2)], count = c.bounds[static_cast<size_t>(o * 2 + 1)];
-      const int32_t* k = &c.k[static_cast<size_t>(o * c.ksize)];
-      for (int ch = 0; ch < 3; ++ch) {
-        int64_t ss = int64_t{1} << (kPrecisionBits - 1);
+  constexpr int32_t kHalf = int32_t{1} << (kPrecisionBits - 1);
+  if (horizontal) {
+    for (int64_t y = 0; y < out.h; ++y) {
+      const uint8_t* row = in.pixels.data() + y * in.w * 3;
+      uint8_t* o = out.pixels.data() + y * out.w * 3;
+      for (int64_t x = 0; x < out.w; ++x) {
+        const int64_t first = c.bounds[static_cast<size_t>(x * 2)], count = c.bounds[static_cast<size_t>(x * 2 + 1)];
+        const int32_t* k = &c.k[static_cast<size_t>(x * c.ksize)];
+        const uint8_t* p = row + first * 3;
+        int32_t s0 = kHalf, s1 = kHalf, s2 = kHalf;
         for (int64_t i = 0; i < count; ++i) {
-          const int64_t sy = horizontal ? y : first + i, sx = horizontal ? first + i : x;
-          ss += static_cast<int64_t>(in.pixels[static_cast<size_t>((sy * in.w + sx) * 3 + ch)]) * k[i];
+          s0 += p[i * 3] * k[i];
+          s1 += p[i * 3 + 1] * k[i];
+          s2 += p[i * 3 + 2] * k[i];
         }
-        out.pixels[static_cast<size_t>((y * out.w + x) * 3 + ch)] = clip8(ss);
+        o[x * 3] = clip8(s0), o[x * 3 + 1] = clip8(s1), o[x * 3 + 2] = clip8(s2);
       }
     }
+    return out;
+  }
+  const int64_t line = in.w * 3;
+  std::vector<int32_t> acc(static_cast<size_t>(line));
+  for (int64_t y = 0; y < out.h; ++y) {
+    const int64_t first = c.bounds[static_cast<size_t>(y * 2)], count = c.bounds[static_cast<size_t>(y * 2 + 1)];
+    const int32_t* k = &c.k[static_cast<size_t>(y * c.ksize)];
+    std::fill(acc.begin(), acc.end(), kHalf);
+    for (int64_t i = 0; i < count; ++i) {
+      const uint8_t* row = in.pixels.data() + (first + i) * line;
+      const int32_t ki = k[i];
+      for (int64_t j = 0; j < line; ++j) acc[static_cast<size_t>(j)] += row[j] * ki;
+    }
+    uint8_t* o = out.pixels.data() + y * line;
+    for (int64_t j = 0; j < line; ++j) o[j] = clip8(acc[static_cast<size_t>(j)]);
+  }
   return out;
 }
 
