@@ -88,6 +88,20 @@ std::vector<std::string> run_ranks(int64_t world, const std::function<void(int64
   for (auto& t : threads) t.join();
   return errors;
 }
+// Rank r trains nets[r] with `t` (seed 11) on `world` = nets.size() threads; each rank's result
+// and error ("" = none).
+template <class Net>
+std::pair<std::vector<train::TrainResult>, std::vector<std::string>> fit_ranks(const std::vector<std::shared_ptr<Net>>& nets,
+                                                                                const data::TensorDataset& data,
+                                                                                const std::vector<int64_t>& idx,
+                                                                                const TrainSection& t) {
+  std::vector<train::TrainResult> results(nets.size());
+  const auto errors = run_ranks(static_cast<int64_t>(nets.size()), [&](int64_t r, dist::Collective& c) {
+    results[r] = train::fit({.model = *nets[r], .data = data, .indices = idx, .train = t, .seed = 11,
+                             .show_progress = false, .collective = &c});
+  });
+  return {results, errors};
+}
 bool close_weights(const models::ModelImpl& a, const models::ModelImpl& b, double tol) {
   auto pa = a.parameters(), pb = b.parameters();
   for (size_t i = 0; i < pa.size(); ++i)
@@ -111,11 +125,7 @@ TEST(DataParallel, TwoRanksOfHalfTheBatchTrainAsOneProcess) {
   auto reference = plain_net(3);
   const auto single = train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
   std::vector<std::shared_ptr<PlainNet>> nets = {plain_net(3), plain_net(99)};  // rank 1 starts from rank 0's weights
-  std::vector<train::TrainResult> results(2);
-  const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
-    results[r] = train::fit({.model = *nets[r], .data = data, .indices = idx, .train = half, .seed = 11,
-                             .show_progress = false, .collective = &c});
-  });
+  const auto [results, errors] = fit_ranks(nets, data, idx, half);
   for (const auto& e : errors) ASSERT_EQ(e, "");
   for (int r = 0; r < 2; ++r) {
     EXPECT_TRUE(close_weights(*nets[r], *reference, 1e-5)) << "rank " << r;
@@ -271,11 +281,7 @@ TEST(DataParallel, SyncBatchNormTrainsTwoRanksAsOneProcess) {
     TrainSection half = recipe(8);
     half.sync_batchnorm = sync;
     std::vector<std::shared_ptr<NormNet>> nets = {norm_net(3), norm_net(3)};
-    std::vector<train::TrainResult> results(2);
-    const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
-      results[r] = train::fit({.model = *nets[r], .data = data, .indices = idx, .train = half, .seed = 11,
-                               .show_progress = false, .collective = &c});
-    });
+    const auto [results, errors] = fit_ranks(nets, data, idx, half);
     for (const auto& e : errors) ASSERT_EQ(e, "");
     for (int r = 0; r < 2; ++r) {
       EXPECT_EQ(close_weights(*nets[r], *reference, 1e-4), sync) << "rank " << r << ", sync " << sync;

@@ -17,9 +17,9 @@ struct TensorSplit {
 };
 
 // A streamed split's uint8 images of samples `indices` (int64, any device) on `device`: training
-// views of `epoch` (augment) or the evaluation transform. `samples` (int64, on `device`) are the
-// samples the images are of: `indices`, unless a file failed to decode and its slot holds another
-// sample (ImageStream::batch), whose label then goes with it.
+// views of `epoch` (augment) or the evaluation transform. Where a file failed to decode, its slot
+// holds another sample (ImageStream::batch), whose label goes with it: then `substituted` is set
+// and `samples` (int64, on `device`) are the samples the images are of (else undefined: `indices`).
 struct StreamedBatch {
   torch::Tensor images, samples;
   bool substituted = false;  // some slot holds another sample than asked for

@@ -40,7 +40,7 @@ StreamedBatch stream_images(const ImageStream& stream, const torch::Tensor& indi
   StreamedBatch b;
   b.substituted = !std::equal(held.begin(), held.end(), idx.data_ptr<int64_t>());
   b.images = device.is_cpu() ? out : out.to(device, /*non_blocking=*/true);
-  b.samples = b.substituted ? torch::tensor(held, torch::kInt64).to(device) : indices.to(device);
+  if (b.substituted) b.samples = torch::tensor(held, torch::kInt64).to(device);
   return b;
 }
 
