@@ -22,7 +22,7 @@ kd() {  # arch mode
   "$build/kdprune" train-teacher run.root="$dir/runs" run.name="$1-$2" --force data.name=imagefolder data.root="$dir/data" \
     data.imagefolder.stream=true data.imagefolder.size=224 data.imagefolder.threads="$WORKERS" model.arch="$1" \
     train.epochs=2 train.batch_size="$BATCH" train.lr=0.1 train.schedule=cosine train.eval_every=2 \
-    run.device="$DEVICE" $extra >/dev/null 2>&1
+    run.device="$DEVICE" $extra >"$dir/$1-$2.log" 2>&1 || { echo "kdprune $1 $2 failed:" >&2; tail -5 "$dir/$1-$2.log" >&2; }
   # metrics.csv: epoch,lr,train_loss,train_acc,test_loss,top1,top5,images_per_second,seconds
   tail -1 "$dir/runs/$1-$2/metrics.csv" | cut -d, -f8
 }

@@ -103,3 +103,10 @@ else()
   endif()
   message(STATUS "kdprune: LibTorch from Torch_DIR=${Torch_DIR}")
 endif()
+
+# libstdc++ first among the programs' shared libraries. The torch 2.11 wheels (those of the GPU
+# machines) carry a static copy of libstdc++'s std::filesystem and export it from libtorch.so and
+# libtorch_cpu.so; a program that needs libtorch before libstdc++ resolves std::filesystem::remove_all
+# to libtorch.so's copy, which calls a weak symbol the loader leaves null (SIGSEGV). Named first,
+# libstdc++ is searched first, so every std:: function is the real one (tests/core/test_link_order.cpp).
+target_link_options(kdprune_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "kdprune/io/remove_tree.h"
+
 namespace kdprune::test {
 namespace fs = std::filesystem;
 
@@ -18,7 +20,7 @@ TempDir::TempDir() {
 }
 TempDir::~TempDir() {
   std::error_code ec;
-  fs::remove_all(path_, ec);
+  io::remove_tree(path_, ec);
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

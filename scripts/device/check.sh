@@ -5,7 +5,9 @@
 #   bash scripts/device/check.sh [build-dir]      (carry .devdeps; default build-gpu)
 # Environment: SKIP_BENCH=1; the bench's IMAGES, REPEATS, MODES, COUNTS (bench/gpu_kd_step.sh);
 # IMAGENET=1 adds bench/imagenet_train.sh (ResNet-18/50 at 224 from a streamed folder against the
-# DataLoader loop; its IMAGENET_IMAGES, default 3200).
+# DataLoader loop; its IMAGENET_IMAGES, default 3200). DEBUG_TESTS=<gtest filter> runs those tests
+# under cuda-gdb (the GPU image has no gdb; cuda-gdb debugs host code too) and prints the stack of
+# a crash with symbols, where the test binary's own crash trace shows addresses only.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="${1:-$root/build-gpu}"
@@ -22,6 +24,11 @@ section "CUDA tests"
   --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*' >"$build.tests.log" 2>&1 \
   || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
 grep -v '^\[20' "$build.tests.log" | tail -25
+if [ -n "${DEBUG_TESTS:-}" ] && command -v cuda-gdb >/dev/null; then
+  section "cuda-gdb: $DEBUG_TESTS"
+  timeout 180 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' \
+    --args "$build/tests/kdprune_core_tests" --gtest_filter="$DEBUG_TESTS" 2>&1 | grep -v '^\[20\|New Thread\|exited' | tail -60
+fi
 section "CLI on the GPU"
 tmp=$(mktemp -d)
 common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train_size=2048 data.synthetic.test_size=512

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "kdprune/io/atomic_file.h"
+#include "kdprune/io/remove_tree.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "kdprune/version.h"
@@ -60,7 +61,7 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
       throw Error("run directory '" + dir.string() + "' already exists (" +
                   (is_finished(dir.string()) ? "a finished run" : "an unfinished run") +
                   "); choose another run.name or pass --force to overwrite it");
-    fs::remove_all(dir, ec);
+    io::remove_tree(dir.string(), ec);
     if (ec) throw Error("run directory '" + dir.string() + "': cannot remove for --force: " + ec.message());
   }
   fs::create_directories(dir, ec);
@@ -68,7 +69,7 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
   try {
     write_file_atomic((dir / "config.yaml").string(), to_yaml(config));
   } catch (...) {
-    fs::remove_all(dir, ec);
+    io::remove_tree(dir.string(), ec);
     throw;
   }
   RunDir r(dir.string(), name, command);

@@ -12,6 +12,7 @@
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/atomic_file.h"
+#include "kdprune/io/remove_tree.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
 
@@ -100,7 +101,8 @@ TEST(ImageFolder, MatchesTorchvisionsOrderDecodeAndResize) {
   cfg.imagefolder.max_bad = 0;
   EXPECT_THROW(data::load_dataset(cfg, 0), Error) << "the cached failures count";
   cfg.imagefolder.max_bad = 1;
-  std::filesystem::remove_all(d.file(".kdprune-cache"));
+  std::error_code ec;
+  io::remove_tree(d.file(".kdprune-cache"), ec);
   cfg.imagefolder.cache = "off";
   data::load_dataset(cfg, 0);
   EXPECT_FALSE(std::filesystem::exists(d.file(".kdprune-cache")));

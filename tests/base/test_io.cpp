@@ -16,6 +16,7 @@
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
+#include "kdprune/io/remove_tree.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
@@ -273,4 +274,26 @@ TEST(IndexList, SubsetFromATextFile) {
   } catch (const kdprune::Error& e) {
     EXPECT_NE(std::string(e.what()).find("index 12 is outside the training set of 10 samples"), std::string::npos) << e.what();
   }
+}
+
+// remove_tree stands in for std::filesystem::remove_all (see io/remove_tree.h): the same count,
+// links removed and not followed, a missing path 0 and no error.
+TEST(RemoveTree, RemovesATreeAndCountsAsRemoveAll) {
+  kdprune::test::TempDir d;
+  const std::string outside = d.file("keep/target.txt"), tree = d.file("tree");
+  kdprune::test::write_bytes(outside, "kept");
+  kdprune::test::write_bytes(tree + "/a.txt", "1");
+  kdprune::test::write_bytes(tree + "/sub/deeper/b.bin", "22");
+  std::filesystem::create_directories(tree + "/empty");
+  std::filesystem::create_symlink(d.file("keep"), tree + "/sub/link");  // to a directory outside
+  std::error_code ec;
+  // tree, a.txt, sub, deeper, b.bin, empty, link: 7 entries, as remove_all counts them.
+  EXPECT_EQ(kdprune::io::remove_tree(tree, ec), 7u) << ec.message();
+  EXPECT_FALSE(ec);
+  EXPECT_FALSE(std::filesystem::exists(tree));
+  EXPECT_TRUE(std::filesystem::exists(outside)) << "a link's target is not removed";
+  EXPECT_EQ(kdprune::io::remove_tree(tree, ec), 0u);
+  EXPECT_FALSE(ec) << "a missing path is not an error";
+  EXPECT_EQ(kdprune::io::remove_tree(outside, ec), 1u) << "a single file";
+  EXPECT_FALSE(std::filesystem::exists(outside));
 }

@@ -1,0 +1,46 @@
+// The programs find std:: functions in libstdc++, not in a copy a torch wheel exports: the torch
+// 2.11 wheels export std::filesystem from libtorch.so, whose remove_all crashes (reproduced with a
+// program linked against that wheel's libraries; cmake/KdpruneTorch.cmake puts libstdc++ first).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+// The shared libraries `program` needs, in the order the loader searches them.
+std::vector<std::string> needed(const std::string& program) {
+  std::vector<std::string> libs;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("readelf -d '" + program + "' 2>/dev/null").c_str(), "r"), pclose);
+  if (!pipe) return libs;
+  std::array<char, 512> line{};
+  while (fgets(line.data(), line.size(), pipe.get())) {
+    const std::string s(line.data());
+    if (s.find("(NEEDED)") == std::string::npos) continue;
+    const auto open = s.find('['), close = s.find(']');
+    if (open != std::string::npos && close > open) libs.push_back(s.substr(open + 1, close - open - 1));
+  }
+  return libs;
+}
+
+}  // namespace
+
+TEST(LinkOrder, TheCliSearchesLibstdcxxBeforeLibtorch) {
+  const auto libs = needed(KDPRUNE_BIN);
+  if (libs.empty()) GTEST_SKIP() << "readelf is not available";
+  // A toolchain that links libstdc++ statically (the GPU machines' /opt/gcc) has none to order;
+  // there kdprune avoids the one crashing function instead (io::remove_tree).
+  if (std::none_of(libs.begin(), libs.end(), [](const std::string& l) { return l.rfind("libstdc++", 0) == 0; }))
+    GTEST_SKIP() << "libstdc++ is linked statically";
+  const auto at = [&](const std::string& prefix) {
+    for (size_t i = 0; i < libs.size(); ++i)
+      if (libs[i].rfind(prefix, 0) == 0) return static_cast<int64_t>(i);
+    return static_cast<int64_t>(-1);
+  };
+  ASSERT_GE(at("libtorch"), 0) << "kdprune does not link libtorch?";
+  EXPECT_LT(at("libstdc++"), at("libtorch"));
+}
