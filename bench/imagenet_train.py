@@ -2,8 +2,11 @@
 torchvision's RandomResizedCrop(224) + RandomHorizontalFlip + ToTensor + Normalize in DataLoader
 worker processes (pin_memory, drop_last), torchvision's ResNet-18/50 (an identical definition here
 when torchvision is not installed), SGD lr 0.1, momentum 0.9, weight decay 5e-4, cross-entropy.
-Prints the images/s of the steps after the first WARMUP (data waits included).
-usage: imagenet_train.py ROOT ARCH BATCH WORKERS STEPS DEVICE [bf16+CL]"""
+Prints the images/s of the last of EPOCHS epochs, timed whole, from the start of its iteration to
+its last step's end on the device (data waits included): as kdprune reports an epoch. (Timing a few
+steps after a warm-up instead measured batches the workers had decoded during the warm-up: with
+WORKERS x prefetch_factor 2 batches in flight, that is the GPU without its loader.)
+usage: imagenet_train.py ROOT ARCH BATCH WORKERS EPOCHS DEVICE [bf16+CL]"""
 import os
 import random
 import sys
@@ -110,7 +113,7 @@ def resnet(arch, classes):
 
 
 def main():
-    root, arch, batch, workers, steps, device = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+    root, arch, batch, workers, epochs, device = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
     fast = len(sys.argv) > 7 and sys.argv[7] == "bf16+CL"
     data = Folder(os.path.join(root, "train"))
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers, drop_last=True,
@@ -119,13 +122,11 @@ def main():
     if fast:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    warmup, done, start = 5, 0, None
-    while done < warmup + steps:
+    for _ in range(epochs):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start, images = time.perf_counter(), 0
         for x, y in loader:
-            if done == warmup:
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             if fast:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -134,12 +135,11 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            done += 1
-            if done == warmup + steps:
-                break
-    if device == "cuda":
-        torch.cuda.synchronize()
-    print(f"{steps * batch / (time.perf_counter() - start):.1f}")
+            images += x.size(0)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    print(f"{images / seconds:.1f}")
 
 
 if __name__ == "__main__":

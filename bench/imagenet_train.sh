@@ -3,8 +3,9 @@
 # train-teacher on a streamed image folder (data.imagefolder.stream: decode + RandomResizedCrop(224)
 # + flip on the host's cores, a step ahead) against the PyTorch users' loop (bench/imagenet_train.py:
 # DataLoader with WORKERS processes, torchvision's transforms and ResNet), ResNet-18 and ResNet-50,
-# fp32 and bf16 + channels-last. Images/s: kdprune's from its last epoch (metrics.csv), the loop's
-# over STEPS steps after a warm-up. The JPEGs are generated (500x375, bench/imagefolder_load.py).
+# fp32 and bf16 + channels-last. Images/s of the last of EPOCHS epochs, each side's epoch timed
+# whole, data waits included (kdprune's from metrics.csv). The JPEGs are generated (500x375,
+# bench/imagefolder_load.py).
 #   DEVICE=cuda IMAGES=6400 BATCH=128 WORKERS=16 bench/imagenet_train.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,7 +13,7 @@ build="${KDPRUNE_BUILD_DIR:-$root/build}"
 py="${PYTHON:-$HOME/.cache/kdprune/venv/bin/python}"
 DEVICE=${DEVICE:-cuda}; IMAGES=${IMAGES:-6400}; BATCH=${BATCH:-128}; WORKERS=${WORKERS:-$(nproc)}
 ARCHS=${ARCHS:-"resnet18 resnet50"}; MODES=${MODES:-"fp32 bf16+CL"}
-STEPS=${STEPS:-$(( IMAGES / BATCH - 5 ))}
+EPOCHS=${EPOCHS:-2}  # both sides report the last epoch's images/s
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 "$py" "$root/bench/imagefolder_load.py" make "$dir/data" "$IMAGES"
 kd() {  # arch mode
@@ -21,7 +22,7 @@ kd() {  # arch mode
   # shellcheck disable=SC2086
   "$build/kdprune" train-teacher run.root="$dir/runs" run.name="$1-$2" --force data.name=imagefolder data.root="$dir/data" \
     data.imagefolder.stream=true data.imagefolder.size=224 data.imagefolder.threads="$WORKERS" model.arch="$1" \
-    train.epochs=2 train.batch_size="$BATCH" train.lr=0.1 train.schedule=cosine train.eval_every=2 \
+    train.epochs="$EPOCHS" train.batch_size="$BATCH" train.lr=0.1 train.schedule=cosine train.eval_every="$EPOCHS" \
     run.device="$DEVICE" $extra >"$dir/$1-$2.log" 2>&1 || { echo "kdprune $1 $2 failed:" >&2; tail -5 "$dir/$1-$2.log" >&2; }
   # metrics.csv: epoch,lr,train_loss,train_acc,test_loss,top1,top5,images_per_second,seconds
   tail -1 "$dir/runs/$1-$2/metrics.csv" | cut -d, -f8
@@ -33,7 +34,7 @@ printf "%-9s %-8s %12s %16s %8s\n" model mode kdprune PyTorch-loop ratio
 for arch in $ARCHS; do
   for mode in $MODES; do
     k=$(kd "$arch" "$mode")
-    p=$("$py" "$root/bench/imagenet_train.py" "$dir/data" "$arch" "$BATCH" "$WORKERS" "$STEPS" "$DEVICE" "$mode")
+    p=$("$py" "$root/bench/imagenet_train.py" "$dir/data" "$arch" "$BATCH" "$WORKERS" "$EPOCHS" "$DEVICE" "$mode")
     awk -v a="$arch" -v m="$mode" -v k="$k" -v p="$p" 'BEGIN { printf "%-9s %-8s %12.1f %16.1f %7.2fx\n", a, m, k, p, k / p }'
   done
 done
