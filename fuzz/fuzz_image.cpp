@@ -3,8 +3,10 @@
 // decoded-set cache reader (image_folder_cache.cpp).
 //
 // Input: byte 0 is the mode, the rest one file.
-//   mode % 2 == 0: decode_image(file), then resize_centre_crop to 16×16
+//   mode % 2 == 0: decode_image(file), then resize_centre_crop to 16×16; and the partial decode of
+//                  a box (decode_image_region) must give the full decode's pixels of that box
 //   mode % 2 == 1: read_folder_cache(file, fingerprint) with the fingerprint the file claims
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -32,6 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const auto chw = data::resize_centre_crop(img, 16);
         FUZZ_CHECK(chw.size() == 3 * 16 * 16, "the crop is not 3x16x16");
       }
+      // A box from the input's size: the middle third, at least one pixel each way.
+      const data::CropBox box{img.h / 3, img.w / 3, std::max<int64_t>(1, img.h / 3), std::max<int64_t>(1, img.w / 3)};
+      const auto region = data::decode_image_region(kdprune_fuzz::write_file("image", bytes),
+                                                    [&](int64_t, int64_t) { return box; });
+      FUZZ_CHECK(region.image.pixels == data::crop(img, box).pixels, "the partial decode differs from the full one");
       kdprune_fuzz::accepted("decode_image: " + std::to_string(img.w) + "x" + std::to_string(img.h));
     } else {
       // The cache's own fingerprint, so that the reader goes past that check.

@@ -154,16 +154,24 @@ std::vector<uint8_t> resize_centre_crop(const RgbImage& img, int64_t resize, int
   return crop_to_chw(r, top, left, crop, false);
 }
 
-std::vector<uint8_t> resized_crop(const RgbImage& img, const CropBox& box, int64_t size, bool flip) {
+RgbImage crop(const RgbImage& img, const CropBox& box) {
   if (box.h < 1 || box.w < 1 || box.top < 0 || box.left < 0 || box.top + box.h > img.h || box.left + box.w > img.w)
-    throw Error("resized crop: the box is not inside the " + std::to_string(img.h) + "x" + std::to_string(img.w) + " image");
+    throw Error("crop: the box is not inside the " + std::to_string(img.h) + "x" + std::to_string(img.w) + " image");
   RgbImage r;
   r.h = box.h, r.w = box.w;
   r.pixels.resize(static_cast<size_t>(box.h * box.w * 3));
   for (int64_t y = 0; y < box.h; ++y)
     std::copy_n(img.pixels.begin() + ((box.top + y) * img.w + box.left) * 3, box.w * 3, r.pixels.begin() + y * box.w * 3);
-  r = resize_two_pass(std::move(r), size, size);  // PIL's crop, then resize((size, size), BILINEAR)
+  return r;
+}
+
+std::vector<uint8_t> resized_crop(RgbImage&& cropped, int64_t size, bool flip) {
+  const auto r = resize_two_pass(std::move(cropped), size, size);  // PIL's crop, then resize((size, size), BILINEAR)
   return crop_to_chw(r, 0, 0, size, flip);
+}
+
+std::vector<uint8_t> resized_crop(const RgbImage& img, const CropBox& box, int64_t size, bool flip) {
+  return resized_crop(crop(img, box), size, flip);
 }
 
 CropBox random_resized_crop_box(int64_t height, int64_t width, const std::function<double()>& uniform) {

@@ -43,11 +43,13 @@ int64_t ImageStream::failures() const {
 }
 
 std::vector<uint8_t> ImageStream::view(int64_t i, bool augment, uint64_t seed, int64_t epoch) const {
-  const RgbImage img = decode_image(file(i));
-  if (!augment) return resize_centre_crop(img, settings_.eval_resize, settings_.size);
+  if (!augment) return resize_centre_crop(decode_image(file(i)), settings_.eval_resize, settings_.size);
+  // The box is drawn from the image's size (in the file's header), then only its part is decoded.
   SampleRng rng(seed, epoch, i);
-  const CropBox box = random_resized_crop_box(img.h, img.w, [&] { return rng.uniform(); });
-  return resized_crop(img, box, settings_.size, rng.uniform() < 0.5);
+  auto region = decode_image_region(file(i), [&](int64_t h, int64_t w) {
+    return random_resized_crop_box(h, w, [&] { return rng.uniform(); });
+  });
+  return resized_crop(std::move(region.image), settings_.size, rng.uniform() < 0.5);
 }
 
 void ImageStream::count_failure(int64_t i, const std::string& why) const {
