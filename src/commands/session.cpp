@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kdprune/data/dataset_registry.h"
+#include "kdprune/dist/job_store.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/metrics_log.h"
 #include "kdprune/system/environment.h"
@@ -31,8 +32,9 @@ torch::Device pick_device(const Config& c) {
   if (env.distributed() && d.is_cuda()) d = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
   return d;
 }
-// Joins the data-parallel job the launcher's environment describes (none: null).
-std::shared_ptr<dist::Collective> join_job() {
+// Joins the data-parallel job the launcher's environment describes (none: null): its store now,
+// the process group once the data are in.
+std::shared_ptr<dist::JobStore> join_job() {
   const auto env = dist::launch_env();
   if (!env.distributed()) return nullptr;
   const char* t = std::getenv("KDPRUNE_DIST_TIMEOUT");
@@ -41,7 +43,7 @@ std::shared_ptr<dist::Collective> join_job() {
   spdlog::info("data-parallel: joining as rank {} of {} ({}; store {}:{}{}; timeout {} s{})", env.rank, env.world,
                env.launcher, env.master_addr, env.master_port, env.agent_store ? ", torchrun's agent's" : "", seconds,
                env.socket_ifname.empty() ? "" : "; interfaces " + env.socket_ifname);
-  return dist::Collective::connect(env, std::chrono::seconds(seconds));
+  return dist::JobStore::connect(env, std::chrono::seconds(seconds));
 }
 // Every rank must run the same command on the same config (the same data order, model and
 // schedule); all ranks learn of a difference, and the ranks that differ say where.
@@ -64,16 +66,24 @@ void check_same_job(dist::Collective& c, const std::string& job) {
 
 Session::Session(const std::string& command, const CommandOptions& opts)
     : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts) {
-  if (const auto env = dist::launch_env(); env.distributed()) logging::set_rank(env.rank, env.world);
-  data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
-  spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
-               raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
-  view = data::select_train_view(config, raw.train.labels, raw.info.classes);
-  data = data::to_tensors(std::move(raw), device);
-  // Joined once the data is in: the first collective does not wait on the slowest rank's loading
-  // within the timeout.
-  collective_ = join_job();
-  if (collective_) {
+  const auto env = dist::launch_env();
+  if (env.distributed()) logging::set_rank(env.rank, env.world);
+  const auto job = join_job();
+  try {
+    data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
+    spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
+                 raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
+    view = data::select_train_view(config, raw.train.labels, raw.info.classes);
+    data = data::to_tensors(std::move(raw), device);
+  } catch (const std::exception& e) {
+    if (job) job->report_failure(std::string("while loading its data: ") + e.what());  // the others stop at once
+    throw;
+  }
+  if (job) {
+    // The process group forms once every rank's data are in; a rank that failed to load has said
+    // so in the store, and this one stops now rather than after the timeout.
+    job->wait_all_ready("loaded its data");
+    collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, job->timeout(), env.socket_ifname);
     // The data folder may be a per-node copy (a different path): the data are compared by their
     // sizes instead.
     Config c = config;

@@ -10,9 +10,7 @@
 
 #if KDPRUNE_WITH_GLOO
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
 namespace kdprune::dist {
@@ -55,27 +53,6 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& ts) 
 bool Collective::available() { return true; }
 
 c10::intrusive_ptr<c10d::Store> Collective::local_store() { return c10::make_intrusive<c10d::HashStore>(); }
-
-std::unique_ptr<Collective> Collective::connect(const LaunchEnv& env, std::chrono::milliseconds timeout) {
-  c10d::TCPStoreOptions o;
-  o.port = static_cast<std::uint16_t>(env.master_port);
-  o.isServer = env.rank == 0 && !env.agent_store;  // torchrun's agent serves it already
-  o.numWorkers = static_cast<size_t>(env.world);
-  o.waitWorkers = true;
-  o.timeout = timeout;
-  c10::intrusive_ptr<c10d::Store> store;
-  try {
-    store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
-  } catch (const std::exception& e) {
-    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world) + ": cannot join the job at " +
-                env.master_addr + ":" + std::to_string(env.master_port) + " (MASTER_ADDR:MASTER_PORT): " +
-                std::string(e.what()).substr(0, 200));
-  }
-  // Under torchrun's agent store, this restart's keys apart from earlier attempts' and the agent's.
-  if (env.agent_store)
-    store = c10::make_intrusive<c10d::PrefixStore>("/kdprune/attempt_" + std::to_string(env.restart_count), store);
-  return over_store(store, env.rank, env.world, timeout, env.socket_ifname);
-}
 
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
                                                    int64_t world, std::chrono::milliseconds timeout,
@@ -159,7 +136,6 @@ bool Collective::available() { return false; }
 c10::intrusive_ptr<c10d::Store> Collective::local_store() {
   throw Error("data-parallel training: this kdprune was built without c10d's Gloo backend (libgloo-dev headers)");
 }
-std::unique_ptr<Collective> Collective::connect(const LaunchEnv&, std::chrono::milliseconds) { return local_store(), nullptr; }
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>&, int64_t, int64_t,
                                                    std::chrono::milliseconds, const std::string&) {
   return local_store(), nullptr;

@@ -2,9 +2,11 @@
 // environment) or by torchrun itself write one run directory with a log per rank; a rank killed
 // mid-run makes the other stop with a clear error within the timeout; what cannot run
 // data-parallel (scoring, students trained together, per-sample-state losses), ranks started with
-// different configs and an unknown network interface are refused with one line.
+// different configs and an unknown network interface are refused with one line; a rank that cannot
+// load its data stops the others at once.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -83,7 +85,7 @@ namespace {
 // Returns both exit codes and rank r's stderr in out ("rank0=C0 rank1=C1" then the logs).
 kdprune::test::Result two_ranks(const TempDir& d, const std::function<std::string(int)>& args_of,
                                 const std::string& extra_env = "") {
-  const std::string env = extra_env + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + free_port() + " WORLD_SIZE=2 KDPRUNE_DIST_TIMEOUT=30 ";
+  const std::string env = " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + free_port() + " WORLD_SIZE=2 KDPRUNE_DIST_TIMEOUT=30 " + extra_env + " ";
   const auto r = shell(env + "RANK=0 " + std::string(KDPRUNE_BIN) + " " + args_of(0) + " 2>" + d.path() + "/r0.txt & p0=$!; " +
                        env + "RANK=1 " + KDPRUNE_BIN + " " + args_of(1) + " 2>" + d.path() + "/r1.txt & p1=$!; " +
                        "wait $p0; c0=$?; wait $p1; c1=$?; echo \"rank0=$c0 rank1=$c1\"");
@@ -148,6 +150,27 @@ TEST(CliDataParallel, RanksStartedWithDifferentConfigsAllStop) {
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("another rank was started with a different command or config"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(d.path() + "/mixed"));
+}
+
+TEST(CliDataParallel, ARankThatCannotLoadItsDataStopsTheOthersAtOnce) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  // Rank 1's data folder is missing (a per-node copy that is not there); the timeout is long.
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = two_ranks(
+      d,
+      [&](int rank) {
+        return "train-teacher " + tiny(d, "noload", 1) +
+               (rank == 1 ? " data.name=imagefolder data.root=" + d.path() + "/no-such-folder" : std::string());
+      },
+      "KDPRUNE_DIST_TIMEOUT=300");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data-parallel: rank 1 failed: while loading its data: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no-such-folder"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rank 0 of 2 stops too"), std::string::npos) << r.out;
+  EXPECT_LT(seconds, 60) << "rank 0 waited for the timeout";
+  EXPECT_FALSE(fs::exists(d.path() + "/noload"));
 }
 
 TEST(CliDataParallel, AnUnknownNetworkInterfaceIsAOneLineError) {

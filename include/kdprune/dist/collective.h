@@ -22,10 +22,7 @@ enum class Reduce { sum, min, max };
 class Collective {
  public:
   static bool available();  // this build has c10d's Gloo backend
-  // Joins the job `env` describes (rank 0 starts the store, or torchrun's agent serves it); waits
-  // up to `timeout` for the others.
-  static std::unique_ptr<Collective> connect(const LaunchEnv& env, std::chrono::milliseconds timeout);
-  // Joins a group over an existing store (one per group, shared by its ranks). `ifnames`: the
+  // Joins a group over an existing store (one per group, shared by its ranks: a JobStore's). `ifnames`: the
   // network interfaces to bind, comma-separated (GLOO_SOCKET_IFNAME); "": the hostname's address.
   static std::unique_ptr<Collective> over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank, int64_t world,
                                                 std::chrono::milliseconds timeout, const std::string& ifnames = "");

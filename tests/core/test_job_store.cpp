@@ -1,0 +1,60 @@
+// The job store's readiness barrier (dist::JobStore, what data-parallel ranks pass once their data
+// are loaded), over an in-process store with ranks as threads: all ready, one rank's failure
+// stopping the others at once, and the ranks still missing named after the timeout.
+#include <gtest/gtest.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "kdprune/dist/job_store.h"
+#include "kdprune/util/error.h"
+
+using kdprune::Error;
+using kdprune::dist::JobStore;
+using namespace std::chrono_literals;
+
+namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(JobStore, ReturnsOnceEveryRankIsReady) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  JobStore a(store, 0, 3, 10s), b(store, 1, 3, 10s), c(store, 2, 3, 10s);
+  auto fa = std::async(std::launch::async, [&] { a.wait_all_ready("loaded its data"); });
+  auto fb = std::async(std::launch::async, [&] { b.wait_all_ready("loaded its data"); });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(fa.wait_for(0ms), std::future_status::timeout) << "rank 2 is not ready yet";
+  c.wait_all_ready("loaded its data");
+  EXPECT_NO_THROW(fa.get());
+  EXPECT_NO_THROW(fb.get());
+}
+
+TEST(JobStore, ARankThatFailedStopsTheOthersWithItsReason) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  JobStore a(store, 0, 2, 60s), b(store, 1, 2, 60s);
+  const auto start = std::chrono::steady_clock::now();
+  auto waiting = std::async(std::launch::async, [&] { return error_of([&] { a.wait_all_ready("loaded its data"); }); });
+  std::this_thread::sleep_for(30ms);
+  b.report_failure("while loading its data: 'x.jpg': truncated\nsecond line");
+  b.report_failure("a later reason");  // the first report stays
+  EXPECT_EQ(waiting.get(), "data-parallel: rank 1 failed: while loading its data: 'x.jpg': truncated; rank 0 of 2 stops too");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "not the 60 s timeout";
+}
+
+TEST(JobStore, NamesTheRanksStillMissingAfterTheTimeout) {
+  auto store = c10::make_intrusive<c10d::HashStore>();
+  JobStore a(store, 0, 3, 200ms), c(store, 2, 3, 200ms);
+  store->set("/kdprune/ready/2", std::vector<uint8_t>{'1'});
+  EXPECT_EQ(error_of([&] { a.wait_all_ready("loaded its data"); }),
+            "data-parallel: rank 0 of 3: rank(s) 1 had not loaded its data after 200 ms (KDPRUNE_DIST_TIMEOUT)");
+}
