@@ -115,6 +115,8 @@ def resnet(arch, classes):
 def main():
     root, arch, batch, workers, epochs, device = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
     fast = len(sys.argv) > 7 and sys.argv[7] == "bf16+CL"
+    if epochs < 1:
+        sys.exit("imagenet_train.py: EPOCHS must be at least 1")
     data = Folder(os.path.join(root, "train"))
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers, drop_last=True,
                                          pin_memory=device == "cuda", persistent_workers=workers > 0)

@@ -24,8 +24,9 @@ kd() {  # arch mode
     data.imagefolder.stream=true data.imagefolder.size=224 data.imagefolder.threads="$WORKERS" model.arch="$1" \
     train.epochs="$EPOCHS" train.batch_size="$BATCH" train.lr=0.1 train.schedule=cosine train.eval_every="$EPOCHS" \
     run.device="$DEVICE" $extra >"$dir/$1-$2.log" 2>&1 || { echo "kdprune $1 $2 failed:" >&2; tail -5 "$dir/$1-$2.log" >&2; }
-  # metrics.csv: epoch,lr,train_loss,train_acc,test_loss,top1,top5,images_per_second,seconds
-  tail -1 "$dir/runs/$1-$2/metrics.csv" | cut -d, -f8
+  # metrics.csv: epoch,lr,train_loss,train_acc,...,images_per_second,seconds; the last epoch's row
+  # only (nan when the run did not get there).
+  awk -F, -v e="$EPOCHS" '$1 == e { v = $8 } END { print (v == "" ? "nan" : v) }' "$dir/runs/$1-$2/metrics.csv" 2>/dev/null || echo nan
 }
 printf "ImageNet-style training, %s images of 500x375 -> 224, batch %s, %s loader threads/workers, device %s\n" \
   "$IMAGES" "$BATCH" "$WORKERS" "$DEVICE"
@@ -34,7 +35,9 @@ printf "%-9s %-8s %12s %16s %8s\n" model mode kdprune PyTorch-loop ratio
 for arch in $ARCHS; do
   for mode in $MODES; do
     k=$(kd "$arch" "$mode")
-    p=$("$py" "$root/bench/imagenet_train.py" "$dir/data" "$arch" "$BATCH" "$WORKERS" "$EPOCHS" "$DEVICE" "$mode")
-    awk -v a="$arch" -v m="$mode" -v k="$k" -v p="$p" 'BEGIN { printf "%-9s %-8s %12.1f %16.1f %7.2fx\n", a, m, k, p, k / p }'
+    p=$("$py" "$root/bench/imagenet_train.py" "$dir/data" "$arch" "$BATCH" "$WORKERS" "$EPOCHS" "$DEVICE" "$mode") || p=""
+    awk -v a="$arch" -v m="$mode" -v k="$k" -v p="$p" 'BEGIN {
+      if (k == "nan" || p == "") printf "%-9s %-8s %12s %16s %8s\n", a, m, k, p, "-"
+      else printf "%-9s %-8s %12.1f %16.1f %7.2fx\n", a, m, k, p, k / p }'
   done
 done

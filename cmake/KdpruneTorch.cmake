@@ -109,4 +109,8 @@ endif()
 # libtorch_cpu.so; a program that needs libtorch before libstdc++ resolves std::filesystem::remove_all
 # to libtorch.so's copy, which calls a weak symbol the loader leaves null (SIGSEGV). Named first,
 # libstdc++ is searched first, so every std:: function is the real one (tests/core/test_link_order.cpp).
-target_link_options(kdprune_torch INTERFACE "LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")
+# One linker item (CMake de-duplicates link options one by one); not with libc++ or a static
+# libstdc++ asked for in the flags.
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT "${CMAKE_CXX_FLAGS} ${CMAKE_EXE_LINKER_FLAGS}" MATCHES "stdlib=libc\\+\\+|static-libstdc")
+  target_link_options(kdprune_torch INTERFACE "LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
+endif()

@@ -10,6 +10,7 @@
 namespace kdprune::dist {
 namespace {
 const std::string kFailed = "/kdprune/failed";
+const std::string kFailureRead = "/kdprune/failure_read";  // ranks that have read the report
 std::string ready_key(int64_t rank) { return "/kdprune/ready/" + std::to_string(rank); }
 std::string one_line(const std::string& s) { return s.substr(0, std::min<size_t>(s.find('\n'), 300)); }
 std::string duration_text(std::chrono::milliseconds t) {
@@ -35,12 +36,12 @@ std::shared_ptr<JobStore> JobStore::connect(const LaunchEnv& env, std::chrono::m
   // Under torchrun's agent store, this restart's keys apart from earlier attempts' and the agent's.
   if (env.agent_store)
     store = c10::make_intrusive<c10d::PrefixStore>("/kdprune/attempt_" + std::to_string(env.restart_count), store);
-  return std::make_shared<JobStore>(store, env.rank, env.world, timeout, where);
+  return std::make_shared<JobStore>(store, env.rank, env.world, timeout, where, o.isServer);
 }
 
 JobStore::JobStore(c10::intrusive_ptr<c10d::Store> store, int64_t rank, int64_t world, std::chrono::milliseconds timeout,
-                   std::string where)
-    : store_(std::move(store)), rank_(rank), world_(world), timeout_(timeout), where_(std::move(where)) {}
+                   std::string where, bool serves)
+    : store_(std::move(store)), rank_(rank), world_(world), timeout_(timeout), where_(std::move(where)), serves_(serves) {}
 
 void JobStore::wait_all_ready(const std::string& what) {
   const std::string me = "rank " + std::to_string(rank_) + " of " + std::to_string(world_);
@@ -53,6 +54,7 @@ void JobStore::wait_all_ready(const std::string& what) {
     for (auto pause = std::chrono::milliseconds(5);; pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
       if (store_->check({kFailed})) {
         const auto why = store_->get(kFailed);
+        store_->add(kFailureRead, 1);  // the reporter's process may be holding the store for us
         throw Error("data-parallel: " + std::string(why.begin(), why.end()) + "; " + me + " stops too");
       }
       if (store_->check(keys)) return;
@@ -77,6 +79,11 @@ void JobStore::report_failure(const std::string& message) noexcept {
   try {
     const std::string text = "rank " + std::to_string(rank_) + " failed: " + one_line(message);
     store_->compareSet(kFailed, {}, std::vector<uint8_t>(text.begin(), text.end()));  // the first report stays
+    if (!serves_) return;
+    // The store ends with this process: give the others, polling every 100 ms, time to read it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (store_->add(kFailureRead, 0) < world_ - 1 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   } catch (...) {  // the store is gone: the others learn of it from that
   }
 }

@@ -2,9 +2,9 @@
 
 #include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 namespace kdprune::io {
 namespace {
@@ -13,9 +13,12 @@ namespace {
 thread_local std::uintmax_t removed = 0;
 thread_local int first_error = 0;
 
-int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
-  if (std::remove(path) == 0) ++removed;  // unlink for files and links, rmdir for (emptied) directories
-  else if (first_error == 0) first_error = errno;
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+  // A directory that could not be listed keeps its entries: report why (not rmdir's ENOTEMPTY).
+  if (type == FTW_DNR && first_error == 0) first_error = EACCES;
+  const bool directory = type == FTW_DP || type == FTW_DNR;
+  if ((directory ? rmdir(path) : unlink(path)) == 0) ++removed;
+  else if (errno != ENOENT && first_error == 0) first_error = errno;  // gone meanwhile: as remove_all
   return 0;  // go on: remove what can be removed
 }
 

@@ -173,6 +173,27 @@ TEST(CliDataParallel, ARankThatCannotLoadItsDataStopsTheOthersAtOnce) {
   EXPECT_FALSE(fs::exists(d.path() + "/noload"));
 }
 
+TEST(CliDataParallel, WhenRank0CannotLoadItsDataTheOthersStopToo) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  // Rank 0 serves the job's store: it waits for rank 1 to read its report before it ends.
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = two_ranks(
+      d,
+      [&](int rank) {
+        return "train-teacher " + tiny(d, "noload0", 1) +
+               (rank == 0 ? " data.name=imagefolder data.root=" + d.path() + "/no-such-folder" : std::string());
+      },
+      "KDPRUNE_DIST_TIMEOUT=300");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  // Rank 1 reads rank 0's reason, or, had it still been loading after rank 0's 3 s, finds the store gone.
+  EXPECT_TRUE(r.out.find("data-parallel: rank 0 failed: while loading its data: ") != std::string::npos ||
+              r.out.find("lost the job's store") != std::string::npos)
+      << r.out;
+  EXPECT_LT(seconds, 60) << "rank 1 waited for the timeout";
+}
+
 TEST(CliDataParallel, AnUnknownNetworkInterfaceIsAOneLineError) {
   if (!available()) GTEST_SKIP() << "built without c10d Gloo";
   TempDir d;

@@ -20,8 +20,10 @@ class JobStore {
   // waits up to `timeout` for every rank to connect.
   static std::shared_ptr<JobStore> connect(const LaunchEnv& env, std::chrono::milliseconds timeout);
   // Over an existing store (tests: an in-process one).
+  // `serves`: this process holds the store's server (rank 0 without torchrun's agent), which ends
+  // with it.
   JobStore(c10::intrusive_ptr<c10d::Store> store, int64_t rank, int64_t world, std::chrono::milliseconds timeout,
-           std::string where = "");
+           std::string where = "", bool serves = false);
 
   const c10::intrusive_ptr<c10d::Store>& store() const { return store_; }
   int64_t rank() const { return rank_; }
@@ -33,7 +35,8 @@ class JobStore {
   // timeout, or a store that went away (rank 0 stopped).
   void wait_all_ready(const std::string& what);
   // Tells the other ranks that this one stops, with its one-line reason (the first report stays).
-  // Never throws: it runs on the way out of an error.
+  // The store's server then waits (up to 3 s) for the waiting ranks to have read it before its
+  // process ends. Never throws: it runs on the way out of an error.
   void report_failure(const std::string& message) noexcept;
 
  private:
@@ -41,6 +44,7 @@ class JobStore {
   int64_t rank_, world_;
   std::chrono::milliseconds timeout_;
   std::string where_;  // "addr:port" for messages
+  bool serves_;
 };
 
 }  // namespace kdprune::dist

@@ -81,7 +81,12 @@ RgbImage decode_jpeg(const std::string& bytes, const std::string& path, const Bo
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
-  check_pixels(static_cast<int64_t>(cinfo.image_width) * cinfo.image_height, path);
+  try {
+    check_pixels(static_cast<int64_t>(cinfo.image_width) * cinfo.image_height, path);
+  } catch (...) {
+    jpeg_destroy_decompress(&cinfo);
+    throw;
+  }
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   jpeg_start_decompress(&cinfo);
