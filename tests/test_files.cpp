@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kdprune/io/remove_tree.h"
+#include "kdprune/util/error.h"
 
 namespace kdprune::test {
 namespace fs = std::filesystem;
@@ -21,6 +22,15 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   io::remove_tree(path_, ec);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {

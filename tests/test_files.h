@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for tests that write small files in the real formats.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class TempDir {
 void write_bytes(const std::string& path, const std::string& bytes);
 void write_gzip(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
+
+// The message of the kdprune::Error that f throws ("" when it throws none).
+std::string error_of(const std::function<void()>& f);
 
 // IDX file bytes: magic 00 00 08 ndim, big-endian dims, then data.
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data);

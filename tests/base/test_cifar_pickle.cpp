@@ -17,14 +17,7 @@ using kdprune::test::TempDir;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using kdprune::test::error_of;
 
 DataSection section(const std::string& name, const std::string& root) {
   DataSection d;

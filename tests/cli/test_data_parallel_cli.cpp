@@ -152,19 +152,26 @@ TEST(CliDataParallel, RanksStartedWithDifferentConfigsAllStop) {
   EXPECT_FALSE(fs::exists(d.path() + "/mixed"));
 }
 
-TEST(CliDataParallel, ARankThatCannotLoadItsDataStopsTheOthersAtOnce) {
-  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
-  TempDir d;
-  // Rank 1's data folder is missing (a per-node copy that is not there); the timeout is long.
+namespace {
+// Rank `failing`'s data folder is missing (a per-node copy that is not there), with a timeout far
+// longer than the test: the ranks' output and the seconds until both had stopped.
+std::pair<kdprune::test::Result, double> one_rank_cannot_load(const TempDir& d, int failing) {
   const auto start = std::chrono::steady_clock::now();
   const auto r = two_ranks(
       d,
       [&](int rank) {
         return "train-teacher " + tiny(d, "noload", 1) +
-               (rank == 1 ? " data.name=imagefolder data.root=" + d.path() + "/no-such-folder" : std::string());
+               (rank == failing ? " data.name=imagefolder data.root=" + d.path() + "/no-such-folder" : std::string());
       },
       "KDPRUNE_DIST_TIMEOUT=300");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {r, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+}
+}  // namespace
+
+TEST(CliDataParallel, ARankThatCannotLoadItsDataStopsTheOthersAtOnce) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const auto [r, seconds] = one_rank_cannot_load(d, 1);
   EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("data-parallel: rank 1 failed: while loading its data: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no-such-folder"), std::string::npos) << r.out;
@@ -177,15 +184,7 @@ TEST(CliDataParallel, WhenRank0CannotLoadItsDataTheOthersStopToo) {
   if (!available()) GTEST_SKIP() << "built without c10d Gloo";
   TempDir d;
   // Rank 0 serves the job's store: it waits for rank 1 to read its report before it ends.
-  const auto start = std::chrono::steady_clock::now();
-  const auto r = two_ranks(
-      d,
-      [&](int rank) {
-        return "train-teacher " + tiny(d, "noload0", 1) +
-               (rank == 0 ? " data.name=imagefolder data.root=" + d.path() + "/no-such-folder" : std::string());
-      },
-      "KDPRUNE_DIST_TIMEOUT=300");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto [r, seconds] = one_rank_cannot_load(d, 0);
   EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
   // Rank 1 reads rank 0's reason, or, had it still been loading after rank 0's 3 s, finds the store gone.
   EXPECT_TRUE(r.out.find("data-parallel: rank 0 failed: while loading its data: ") != std::string::npos ||

@@ -12,21 +12,11 @@
 
 #include "kdprune/dist/job_store.h"
 #include "kdprune/util/error.h"
+#include "test_files.h"
 
-using kdprune::Error;
 using kdprune::dist::JobStore;
+using kdprune::test::error_of;
 using namespace std::chrono_literals;
-
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST(JobStore, ReturnsOnceEveryRankIsReady) {
   auto store = c10::make_intrusive<c10d::HashStore>();

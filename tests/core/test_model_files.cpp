@@ -16,14 +16,7 @@ using namespace kdprune;
 using kdprune::test::TempDir;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using kdprune::test::error_of;
 
 // A resnet8 (1 channel, 4 classes) model file as save_model writes it, with these metadata entries.
 void write_model(const std::string& path, const std::vector<std::pair<std::string, c10::IValue>>& meta) {

@@ -24,14 +24,7 @@ namespace {
 const std::string kPython = KDPRUNE_PYTHON;
 const std::string kScripts = std::string(KDPRUNE_SOURCE_DIR) + "/tests/python";
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using kdprune::test::error_of;
 
 torch::Tensor tensor_named(const train::PyTorchStateDict& sd, const std::string& name) {
   for (const auto& [k, t] : sd.tensors)
