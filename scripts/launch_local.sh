@@ -19,15 +19,19 @@ for ((r = 0; r < n; r++)); do
   pids+=($!)
 done
 status=0
-stop_others() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
+# The ranks still running, from bash's own job table (not `kill -0`: a rank's PID, once it has
+# ended, may be another process's).
+live() { printf ' %s ' $(jobs -rp); }
+stop_others() { for p in $(jobs -rp); do kill "$p" 2>/dev/null; done; }
 trap 'stop_others; exit 130' INT TERM
 # Poll rather than `wait -n -p` (bash >= 5.1 only): bash reaps its children as they end and keeps
 # their status for `wait PID`.
 running=("${pids[@]}")
 while ((${#running[@]} > 0)); do
   still=()
+  now=$(live)
   for p in "${running[@]}"; do
-    if kill -0 "$p" 2>/dev/null; then still+=("$p"); continue; fi
+    if [[ $now == *" $p "* ]]; then still+=("$p"); continue; fi
     wait "$p"; rc=$?
     if ((rc != 0 && status == 0)); then
       status=$rc
