@@ -72,6 +72,8 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
   v.field("eval_batch_size", s.eval_batch_size, positive_int());
   v.field("sync_batchnorm", s.sync_batchnorm);
+  v.field("grad_bucket_mb", s.grad_bucket_mb, positive());
+  v.field("grad_overlap", s.grad_overlap);
 }
 
 template <class V> void describe(V& v, KdSection& s) {

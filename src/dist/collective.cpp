@@ -108,6 +108,25 @@ void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op)
   });
 }
 
+Collective::Work Collective::start_allreduce(const torch::Tensor& flat) {
+  if (world_ == 1) return {};
+  try {
+    std::vector<torch::Tensor> buf{flat};
+    return backend_->allreduce(buf);
+  } catch (const std::exception& e) {
+    fail("allreduce", e);
+  }
+}
+
+void Collective::wait(const Work& work) {
+  if (!work) return;
+  try {
+    work->wait(timeout_);
+  } catch (const std::exception& e) {
+    fail("allreduce", e);
+  }
+}
+
 void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root) {
   if (world_ == 1) return;
   on_flat_buffers(tensors, [&](std::vector<torch::Tensor>& buf) {
@@ -141,6 +160,8 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
   return local_store(), nullptr;
 }
 void Collective::allreduce(const std::vector<torch::Tensor>&, Reduce) {}
+Collective::Work Collective::start_allreduce(const torch::Tensor&) { return {}; }
+void Collective::wait(const Work&) {}
 void Collective::broadcast(const std::vector<torch::Tensor>&, int64_t) {}
 void Collective::barrier() {}
 

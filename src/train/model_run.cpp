@@ -111,9 +111,13 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
       for (const auto& b : in.loss_modules->buffers()) state.push_back(b);
     }
     collective_->broadcast(state);
+    const auto bucket_bytes = static_cast<int64_t>(t.grad_bucket_mb * (1 << 20));
+    const dist::BucketSizes buckets{.first_bytes = std::min<int64_t>(dist::BucketSizes{}.first_bytes, bucket_bytes), .bytes = bucket_bytes};
+    reducer_ = std::make_unique<dist::GradReducer>(*collective_, params_, buckets, t.grad_overlap);
     if (t.sync_batchnorm) synced_bn_ = models::set_sync_batchnorm(model, collective_);
-    spdlog::info("{}data-parallel: rank {} of {}, {} samples per rank per step; BatchNorm {}", tag_, collective_->rank(),
-                 collective_->world(), t.batch_size,
+    spdlog::info("{}data-parallel: rank {} of {}, {} samples per rank per step; gradients in {} bucket(s) of <= {} MiB, {}; BatchNorm {}",
+                 tag_, collective_->rank(), collective_->world(), t.batch_size, reducer_->buckets(), t.grad_bucket_mb,
+                 t.grad_overlap ? "reduced during backward" : "reduced after backward",
                  t.sync_batchnorm ? "statistics over all ranks (" + std::to_string(synced_bn_) + " layers synchronised)"
                                   : "statistics per rank, running statistics rank 0's");
   } else if (t.sync_batchnorm) {
@@ -178,13 +182,9 @@ void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
     // Weighted by this rank's share of the step's samples, summed over ranks and divided by the
     // world: Σ_r (n_r / N)·g_r, the gradient of the whole step's mean loss.
     const double share = static_cast<double>((b.end - b.begin) * collective_->world()) / static_cast<double>(b.step_size);
+    reducer_->prepare();
     scaler_->scale(loss * share).backward();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : params_)
-      if (p.grad().defined()) grads.push_back(p.grad());
-    collective_->allreduce(grads);
-    torch::NoGradGuard no_grad;
-    at::_foreach_div_(grads, static_cast<double>(collective_->world()));
+    reducer_->finish();  // .grad: the mean over ranks
   } else {
     scaler_->scale(loss).backward();
   }

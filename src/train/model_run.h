@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 
+#include "kdprune/dist/grad_reducer.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/device_step.h"
 #include "kdprune/train/precision.h"
@@ -60,6 +61,7 @@ class ModelRun {
 
   const TrainInputs& in_;
   dist::Collective* collective_;  // null unless data-parallel with more than one rank
+  std::unique_ptr<dist::GradReducer> reducer_;  // data-parallel: averages the gradients during backward
   EpochShape shape_;
   std::string tag_;  // "" alone; the run's name in a group's log lines
   std::vector<torch::Tensor> params_;

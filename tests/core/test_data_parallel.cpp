@@ -1,7 +1,8 @@
 // Data-parallel training over c10d Gloo, ranks run as threads over one in-process store: W ranks ×
 // batch B train as one process × batch W·B (a model without batch statistics), the ranks' parts
 // of each epoch are disjoint and cover the view, a 2-rank checkpoint resumes in 1 rank, and a rank
-// that stops makes the others fail with a one-line error instead of hanging.
+// that stops makes the others fail with a one-line error instead of hanging; gradient buckets
+// (GradReducer) against each rank's gradients averaged by hand.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/collective.h"
+#include "kdprune/dist/grad_reducer.h"
 #include "kdprune/models/batch_norm.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/trainer.h"
@@ -121,21 +123,102 @@ TEST(DataParallel, TwoRanksOfHalfTheBatchTrainAsOneProcess) {
   const auto data = tiny(70);  // global batches of 16: 4 full + 6 (3 per rank)
   std::vector<int64_t> idx(70);
   std::iota(idx.begin(), idx.end(), 0);
-  const TrainSection one = recipe(16), half = recipe(8);
+  const TrainSection one = recipe(16);
   auto reference = plain_net(3);
   const auto single = train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
-  std::vector<std::shared_ptr<PlainNet>> nets = {plain_net(3), plain_net(99)};  // rank 1 starts from rank 0's weights
-  const auto [results, errors] = fit_ranks(nets, data, idx, half);
-  for (const auto& e : errors) ASSERT_EQ(e, "");
-  for (int r = 0; r < 2; ++r) {
-    EXPECT_TRUE(close_weights(*nets[r], *reference, 1e-5)) << "rank " << r;
-    ASSERT_EQ(results[r].epoch_train_loss.size(), 3u);
-    for (size_t e = 0; e < 3; ++e)
-      EXPECT_NEAR(results[r].epoch_train_loss[e], single.epoch_train_loss[e], 1e-5 * single.epoch_train_loss[e]) << "epoch " << e;
-    // Evaluation: each rank scored half the test set; the reduced result is the whole one.
-    EXPECT_NEAR(results[r].final_eval.top1, single.final_eval.top1, 1e-9);
-    EXPECT_NEAR(results[r].final_eval.loss, single.final_eval.loss, 1e-5 * single.final_eval.loss);
-    EXPECT_EQ(results[r].final_eval.samples, 24);
+  // One bucket (the default 25 MiB), then two of about 40 bytes ([fc.bias, fc.weight], [conv.bias,
+  // conv.weight]), reduced during backward and after it.
+  for (const auto& [bucket_mb, overlap] : {std::pair{25.0, true}, std::pair{40.0 / (1 << 20), true}, std::pair{40.0 / (1 << 20), false}}) {
+    SCOPED_TRACE("grad_bucket_mb " + std::to_string(bucket_mb) + (overlap ? ", overlap" : ", after backward"));
+    TrainSection half = recipe(8);
+    half.grad_bucket_mb = bucket_mb, half.grad_overlap = overlap;
+    std::vector<std::shared_ptr<PlainNet>> nets = {plain_net(3), plain_net(99)};  // rank 1 starts from rank 0's weights
+    const auto [results, errors] = fit_ranks(nets, data, idx, half);
+    for (const auto& e : errors) ASSERT_EQ(e, "");
+    for (int r = 0; r < 2; ++r) {
+      EXPECT_TRUE(close_weights(*nets[r], *reference, 1e-5)) << "rank " << r;
+      ASSERT_EQ(results[r].epoch_train_loss.size(), 3u);
+      for (size_t e = 0; e < 3; ++e)
+        EXPECT_NEAR(results[r].epoch_train_loss[e], single.epoch_train_loss[e], 1e-5 * single.epoch_train_loss[e]) << "epoch " << e;
+      // Evaluation: each rank scored half the test set; the reduced result is the whole one.
+      EXPECT_NEAR(results[r].final_eval.top1, single.final_eval.top1, 1e-9);
+      EXPECT_NEAR(results[r].final_eval.loss, single.final_eval.loss, 1e-5 * single.final_eval.loss);
+      EXPECT_EQ(results[r].final_eval.samples, 24);
+    }
+  }
+}
+
+TEST(GradReducer, BucketsFollowTheReverseParameterOrderAndTheSizeCaps) {
+  // float sizes 100, 300, 50, 400 (400, 1200, 200, 1600 bytes); first cap 1000, then 1500:
+  // [3] (1600 >= 1000), then 2, 1, 0 (200 + 1200 + 400 = 1800 >= 1500).
+  const std::vector<torch::Tensor> p = {torch::zeros({100}), torch::zeros({10, 30}), torch::zeros({50}), torch::zeros({400})};
+  EXPECT_EQ(dist::assign_buckets(p, {.first_bytes = 1000, .bytes = 1500}),
+            (std::vector<std::vector<size_t>>{{3}, {2, 1, 0}}));
+  // A double parameter goes to a bucket of its own kind; unfilled buckets close at the end.
+  const std::vector<torch::Tensor> q = {torch::zeros({10}), torch::zeros({10}, torch::kFloat64), torch::zeros({10})};
+  EXPECT_EQ(dist::assign_buckets(q, {.first_bytes = 1000, .bytes = 1500}),
+            (std::vector<std::vector<size_t>>{{2, 0}, {1}}));
+  EXPECT_EQ(dist::assign_buckets(q, {.first_bytes = 1, .bytes = 1}), (std::vector<std::vector<size_t>>{{2}, {1}, {0}}));
+}
+
+namespace {
+// Three layers; `skip_last` leaves c out of the graph (a parameter one rank's step does not use).
+struct ThreeLayers : torch::nn::Module {
+  torch::nn::Linear a{5, 7}, b{7, 3}, c{3, 2};
+  ThreeLayers() {
+    register_module("a", a);
+    register_module("b", b);
+    register_module("c", c);
+  }
+  torch::Tensor loss(const torch::Tensor& x, bool skip_last) {
+    auto h = b(torch::tanh(a(x)));
+    return skip_last ? h.pow(2).mean() : c(torch::tanh(h)).pow(2).mean() + h.mean();
+  }
+};
+std::vector<torch::Tensor> grads_of(ThreeLayers& m, const torch::Tensor& x, bool skip_last) {
+  m.zero_grad();
+  m.loss(x, skip_last).backward();
+  std::vector<torch::Tensor> g;
+  for (const auto& p : m.parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+  return g;
+}
+}  // namespace
+
+TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradients) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  torch::manual_seed(5);
+  const std::vector<torch::Tensor> x = {torch::randn({4, 5}), torch::randn({6, 5})};
+  for (const bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "during backward" : "after backward");
+    // Independently: each rank's gradients alone, averaged; rank 0 leaves c unused.
+    torch::manual_seed(9);
+    ThreeLayers ref;
+    const auto g0 = grads_of(ref, x[0], true), g1 = grads_of(ref, x[1], false);
+    std::vector<std::vector<torch::Tensor>> got(2);
+    std::vector<int64_t> early(2), buckets(2);
+    const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
+      torch::manual_seed(9);
+      ThreeLayers m;
+      dist::GradReducer reducer(c, m.parameters(), {.first_bytes = 1, .bytes = 1}, overlap);  // a bucket per parameter
+      for (int step = 0; step < 2; ++step) {  // the second step starts from the first's .grad: it is overwritten
+        reducer.prepare();
+        m.loss(x[r], r == 0).backward();
+        reducer.finish();
+      }
+      for (const auto& p : m.parameters()) got[r].push_back(p.grad().clone());
+      early[r] = reducer.started_during_backward(), buckets[r] = static_cast<int64_t>(reducer.buckets());
+    });
+    for (const auto& e : errors) ASSERT_EQ(e, "");
+    for (int r = 0; r < 2; ++r) {
+      ASSERT_EQ(got[r].size(), g0.size());
+      for (size_t k = 0; k < g0.size(); ++k)
+        EXPECT_TRUE(torch::allclose(got[r][k], (g0[k] + g1[k]) / 2, 1e-6, 1e-7)) << "rank " << r << ", parameter " << k;
+      EXPECT_EQ(buckets[r], 6);
+    }
+    // Buckets start in order: rank 0 never fills c's (the first two), so nothing starts early there;
+    // rank 1 starts all six during each backward.
+    EXPECT_EQ(early[0], 0);
+    EXPECT_EQ(early[1], overlap ? 12 : 0);
   }
 }
 

@@ -77,6 +77,11 @@ struct TrainSection {
   // Data-parallel runs: BatchNorm statistics over the whole step's batch, every rank's part of it
   // (PyTorch's SyncBatchNorm); false: each rank's own part (PyTorch DDP's default).
   bool sync_batchnorm = false;
+  // Data-parallel runs: gradients are averaged in buckets of about this many MiB (the first 1 MiB),
+  // each started as soon as backward has filled it (overlap) or all after backward (PyTorch DDP's
+  // bucket_cap_mb and Reducer).
+  double grad_bucket_mb = 25;
+  bool grad_overlap = true;
 };
 
 // α, or α as a function of the kept fraction f (the paper: the best α grows as f shrinks).

@@ -36,6 +36,12 @@ class Collective {
   // In place, element-wise over ranks; tensors of any shapes and sizes (flattened into one buffer
   // per dtype and device).
   void allreduce(const std::vector<torch::Tensor>& tensors, Reduce op = Reduce::sum);
+  // The sum over ranks of one contiguous tensor, in place, started now and finished by wait():
+  // gradient buckets reduce this way while backward goes on (GradReducer). Every rank must start
+  // the same reductions in the same order.
+  using Work = c10::intrusive_ptr<c10d::Work>;
+  Work start_allreduce(const torch::Tensor& flat);
+  void wait(const Work& work);  // throws as allreduce does
   // Every rank's tensors become root's, in place.
   void broadcast(const std::vector<torch::Tensor>& tensors, int64_t root = 0);
   void barrier();
