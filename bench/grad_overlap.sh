@@ -2,18 +2,19 @@
 # Data-parallel gradient reduction on this machine: images/s of 2 ranks (scripts/launch_local.sh,
 # Gloo over loopback, THREADS threads each) with the gradients reduced after backward, or in
 # buckets started during backward (train.grad_overlap, train.grad_bucket_mb), next to one process
-# with the whole batch on 2 x THREADS threads. Each run: train-teacher on synthetic 3x32x32 images,
-# the images/s of its last epoch (the first warms up). One invocation, runs one after another:
-#   IMAGES=2048 EPOCHS=2 ARCH=resnet18 BATCH=32 THREADS=1 bench/grad_overlap.sh
+# with the whole batch on 2 x THREADS threads. Each run: train-teacher on synthetic 3xSIZExSIZE
+# images, the images/s of its last epoch (the first warms up). One invocation, runs one after
+# another; small images make the step's compute small next to ResNet-18's 45 MB of gradients:
+#   IMAGES=2048 EPOCHS=2 ARCH=resnet18 SIZE=32 BATCH=32 THREADS=1 REPEATS=1 bench/grad_overlap.sh
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin="${KDPRUNE_BIN:-$root/build/kdprune}"
-IMAGES=${IMAGES:-2048}; EPOCHS=${EPOCHS:-2}; ARCH=${ARCH:-resnet18}; BATCH=${BATCH:-32}; THREADS=${THREADS:-1}
+IMAGES=${IMAGES:-2048}; EPOCHS=${EPOCHS:-2}; ARCH=${ARCH:-resnet18}; BATCH=${BATCH:-32}; THREADS=${THREADS:-1}; SIZE=${SIZE:-32}
 REPEATS=${REPEATS:-1}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 common=(data.name=synthetic data.synthetic.train_size="$IMAGES" data.synthetic.test_size=64
-        data.synthetic.channels=3 data.synthetic.height=32 data.synthetic.width=32 data.synthetic.classes=10
+        data.synthetic.channels=3 data.synthetic.height="$SIZE" data.synthetic.width="$SIZE" data.synthetic.classes=10
         model.arch="$ARCH" train.epochs="$EPOCHS" train.schedule=constant train.eval_every=1000 train.checkpoint_every=0)
 last_ips() { tail -1 "$work/$1/metrics.csv" | awk -F, '{ print $8 }'; }  # images_per_s of the last epoch
 
@@ -28,8 +29,8 @@ run() {  # NAME RANKS THREADS BATCH ARGS...
   grep -m1 -o 'gradients in [0-9]* bucket(s)' "$work/$name.out" | grep -o '[0-9]*' || echo "-"
 }
 
-printf "%s, %s images x %s epochs, global batch %s, %s thread(s) per rank, %s cores; last epoch's img/s\n" \
-  "$ARCH" "$IMAGES" "$EPOCHS" $((2 * BATCH)) "$THREADS" "$(nproc)"
+printf "%s on %sx%s, %s images x %s epochs, global batch %s, %s thread(s) per rank, %s cores; last epoch's img/s\n" \
+  "$ARCH" "$SIZE" "$SIZE" "$IMAGES" "$EPOCHS" $((2 * BATCH)) "$THREADS" "$(nproc)"
 printf "%-40s %8s %10s %8s\n" setting buckets "img/s" "ratio"
 base=""
 for rep in $(seq "$REPEATS"); do

@@ -1,6 +1,12 @@
 #include "kdprune/dist/grad_reducer.h"
 
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <algorithm>
 #include <map>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "kdprune/util/error.h"
 
@@ -8,40 +14,51 @@ namespace kdprune::dist {
 
 std::vector<std::vector<size_t>> assign_buckets(const std::vector<torch::Tensor>& params, const BucketSizes& sizes) {
   // Reverse order: backward reaches the last layers first (DDP's heuristic). One open bucket per
-  // (dtype, device); a bucket closes in the order it filled, so the list stays in gradient order.
+  // (dtype, device), its first closing at first_bytes, the next at bytes (as DDP's
+  // compute_bucket_assignment_by_size); each kind's last, unfilled bucket comes after the others.
+  struct Open {
+    std::vector<size_t> indices;
+    int64_t bytes = 0;
+    bool closed_one = false;
+  };
   std::vector<std::vector<size_t>> buckets;
-  std::map<std::pair<int, std::string>, std::pair<std::vector<size_t>, int64_t>> open;  // kind -> (indices, bytes)
+  std::map<std::pair<int, std::string>, Open> open;
   for (size_t k = params.size(); k-- > 0;) {
     const auto& p = params[k];
-    auto& [indices, bytes] = open[{static_cast<int>(p.scalar_type()), p.device().str()}];
-    indices.push_back(k);
-    bytes += p.numel() * static_cast<int64_t>(p.element_size());
-    if (bytes >= (buckets.empty() ? sizes.first_bytes : sizes.bytes)) {
-      buckets.push_back(std::move(indices));
-      indices.clear();
-      bytes = 0;
+    auto& b = open[{static_cast<int>(p.scalar_type()), p.device().str()}];
+    b.indices.push_back(k);
+    b.bytes += p.numel() * static_cast<int64_t>(p.element_size());
+    if (b.bytes >= (b.closed_one ? sizes.bytes : sizes.first_bytes)) {
+      buckets.push_back(std::move(b.indices));
+      b = Open{.closed_one = true};
     }
   }
   for (auto& [kind, b] : open)
-    if (!b.first.empty()) buckets.push_back(std::move(b.first));
+    if (!b.indices.empty()) buckets.push_back(std::move(b.indices));
   return buckets;
 }
 
 GradReducer::GradReducer(Collective& collective, std::vector<torch::Tensor> params, const BucketSizes& sizes, bool overlap)
     : collective_(collective), params_(std::move(params)), where_(params_.size()), arrived_(params_.size()), overlap_(overlap) {
-  for (const auto& p : params_)
-    if (!p.requires_grad()) throw Error("GradReducer: a parameter that requires no gradient");
+  for (const auto& p : params_) {
+    if (!p.requires_grad() || !p.is_leaf()) throw Error("GradReducer: a parameter that is not a leaf requiring a gradient");
+    // One device: autograd then runs every hook on one thread (a thread per device otherwise).
+    if (p.device() != params_.front().device()) throw Error("GradReducer: parameters on more than one device");
+    accumulators_.push_back(torch::autograd::impl::gradient_edge(p).function);
+  }
   for (auto& indices : assign_buckets(params_, sizes)) {
     Bucket b;
     int64_t n = 0;
     for (size_t k : indices) n += params_[k].numel();
-    b.flat = torch::zeros({n}, params_[indices.front()].options().requires_grad(false));
+    const auto count = static_cast<int64_t>(indices.size());
+    b.flat = torch::zeros({n + count}, params_[indices.front()].options().requires_grad(false));
     int64_t at = 0;
     for (size_t k : indices) {
       where_[k] = {buckets_.size(), b.views.size()};
       b.views.push_back(b.flat.slice(0, at, at + params_[k].numel()).view(params_[k].sizes()));
       at += params_[k].numel();
     }
+    b.used = b.flat.slice(0, n);
     b.params = std::move(indices);
     b.pending = b.params.size();
     buckets_.push_back(std::move(b));
@@ -54,16 +71,42 @@ GradReducer::~GradReducer() {
   for (size_t k = 0; k < hooks_.size(); ++k) params_[k].remove_hook(hooks_[k]);
 }
 
-void GradReducer::prepare() {
-  for (auto& b : buckets_) b.pending = b.params.size();
-  std::fill(arrived_.begin(), arrived_.end(), false);
+void GradReducer::prepare(const torch::Tensor& loss) {
+  // The parameters this backward reaches: the AccumulateGrad nodes below the loss's grad_fn.
+  std::unordered_map<const torch::autograd::Node*, size_t> param_of;
+  for (size_t k = 0; k < accumulators_.size(); ++k) param_of[accumulators_[k].get()] = k;
+  std::vector<bool> reached(params_.size(), false);
+  std::unordered_set<const torch::autograd::Node*> seen;
+  std::vector<torch::autograd::Node*> todo;
+  if (auto* root = loss.grad_fn().get()) todo.push_back(root);
+  while (!todo.empty()) {
+    auto* node = todo.back();
+    todo.pop_back();
+    if (!seen.insert(node).second) continue;
+    if (const auto it = param_of.find(node); it != param_of.end()) reached[it->second] = true;
+    for (const auto& e : node->next_edges())
+      if (e.function) todo.push_back(e.function.get());
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& b : buckets_) {
+    b.pending = b.params.size();
+    std::vector<float> used(b.params.size());
+    for (size_t slot = 0; slot < b.params.size(); ++slot) {
+      const size_t k = b.params[slot];
+      arrived_[k] = !reached[k];  // not reached: zero now, so the bucket need not wait for it
+      used[slot] = reached[k] ? 1.0f : 0.0f;
+      if (!reached[k]) b.views[slot].zero_(), --b.pending;
+    }
+    b.used.copy_(torch::from_blob(used.data(), {static_cast<int64_t>(used.size())}, torch::kFloat32));
+  }
   next_ = 0;
   armed_ = true;
+  if (overlap_) start_ready();  // buckets of parameters this step does not use at all
 }
 
 void GradReducer::on_grad(size_t param, const torch::Tensor& grad) {
   // Autograd runs a leaf's hooks once, on its summed gradient, before accumulating it into .grad.
-  if (!armed_ || arrived_[param]) return;
+  if (!armed_ || arrived_[param] || !grad.defined()) return;  // an undefined gradient: zero, in finish()
   const auto [bucket, slot] = where_[param];
   auto& b = buckets_[bucket];
   torch::NoGradGuard no_grad;
@@ -96,8 +139,11 @@ void GradReducer::finish() {
   for (auto& b : buckets_) {
     collective_.wait(b.work);
     b.work.reset();
+    // After the sum: how many ranks used each parameter.
+    const auto used_by = b.used.to(torch::kCPU, torch::kFloat32, /*non_blocking=*/false, /*copy=*/true).contiguous();
     b.flat.div_(world);
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
+      if (used_by.data_ptr<float>()[slot] == 0.0f) continue;  // no rank did: .grad stays as it is
       auto& p = params_[b.params[slot]];
       if (p.grad().defined()) p.mutable_grad().copy_(b.views[slot]);
       else p.mutable_grad() = torch::empty_like(p).copy_(b.views[slot]);  // the parameter's layout, as autograd's

@@ -111,7 +111,7 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
       for (const auto& b : in.loss_modules->buffers()) state.push_back(b);
     }
     collective_->broadcast(state);
-    const auto bucket_bytes = static_cast<int64_t>(t.grad_bucket_mb * (1 << 20));
+    const auto bucket_bytes = static_cast<int64_t>(std::min(t.grad_bucket_mb, 1e6) * (1 << 20));  // at most ~1 TB
     const dist::BucketSizes buckets{.first_bytes = std::min<int64_t>(dist::BucketSizes{}.first_bytes, bucket_bytes), .bytes = bucket_bytes};
     reducer_ = std::make_unique<dist::GradReducer>(*collective_, params_, buckets, t.grad_overlap);
     if (t.sync_batchnorm) synced_bn_ = models::set_sync_batchnorm(model, collective_);
@@ -182,8 +182,9 @@ void ModelRun::step(const Batch& b, int64_t epoch, int64_t step) {
     // Weighted by this rank's share of the step's samples, summed over ranks and divided by the
     // world: Σ_r (n_r / N)·g_r, the gradient of the whole step's mean loss.
     const double share = static_cast<double>((b.end - b.begin) * collective_->world()) / static_cast<double>(b.step_size);
-    reducer_->prepare();
-    scaler_->scale(loss * share).backward();
+    const auto scaled = scaler_->scale(loss * share);
+    reducer_->prepare(scaled);
+    scaled.backward();
     reducer_->finish();  // .grad: the mean over ranks
   } else {
     scaler_->scale(loss).backward();

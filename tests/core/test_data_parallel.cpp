@@ -162,63 +162,75 @@ TEST(GradReducer, BucketsFollowTheReverseParameterOrderAndTheSizeCaps) {
 }
 
 namespace {
-// Three layers; `skip_last` leaves c out of the graph (a parameter one rank's step does not use).
-struct ThreeLayers : torch::nn::Module {
-  torch::nn::Linear a{5, 7}, b{7, 3}, c{3, 2};
-  ThreeLayers() {
+// Three layers used in the loss and one never used; `skip_c` leaves c out of the graph too (a
+// parameter one rank's step does not use).
+struct FourLayers : torch::nn::Module {
+  torch::nn::Linear a{5, 7}, b{7, 3}, c{3, 2}, unused{2, 2};
+  FourLayers() {
     register_module("a", a);
     register_module("b", b);
     register_module("c", c);
+    register_module("unused", unused);
   }
-  torch::Tensor loss(const torch::Tensor& x, bool skip_last) {
+  torch::Tensor loss(const torch::Tensor& x, bool skip_c) {
     auto h = b(torch::tanh(a(x)));
-    return skip_last ? h.pow(2).mean() : c(torch::tanh(h)).pow(2).mean() + h.mean();
+    return skip_c ? h.pow(2).mean() : c(torch::tanh(h)).pow(2).mean() + h.mean();
   }
 };
-std::vector<torch::Tensor> grads_of(ThreeLayers& m, const torch::Tensor& x, bool skip_last) {
+// Each parameter's gradient of m.loss(x, skip_c) alone (zero where it gets none).
+std::vector<torch::Tensor> grads_of(FourLayers& m, const torch::Tensor& x, bool skip_c) {
   m.zero_grad();
-  m.loss(x, skip_last).backward();
+  m.loss(x, skip_c).backward();
   std::vector<torch::Tensor> g;
   for (const auto& p : m.parameters()) g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
   return g;
+}
+std::shared_ptr<FourLayers> four_layers() {  // the same weights every time
+  torch::manual_seed(9);
+  return std::make_shared<FourLayers>();
 }
 }  // namespace
 
 TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradients) {
   if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
   torch::manual_seed(5);
-  const std::vector<torch::Tensor> x = {torch::randn({4, 5}), torch::randn({6, 5})};
+  // x[step][rank]; rank 0's steps leave c unused, and no rank uses `unused`.
+  const std::vector<std::vector<torch::Tensor>> x = {{torch::randn({4, 5}), torch::randn({6, 5})},
+                                                     {torch::randn({3, 5}), torch::randn({5, 5})}};
+  auto ref = four_layers();
+  const auto g0 = grads_of(*ref, x[1][0], true), g1 = grads_of(*ref, x[1][1], false);
   for (const bool overlap : {true, false}) {
     SCOPED_TRACE(overlap ? "during backward" : "after backward");
-    // Independently: each rank's gradients alone, averaged; rank 0 leaves c unused.
-    torch::manual_seed(9);
-    ThreeLayers ref;
-    const auto g0 = grads_of(ref, x[0], true), g1 = grads_of(ref, x[1], false);
-    std::vector<std::vector<torch::Tensor>> got(2);
+    std::vector<std::shared_ptr<FourLayers>> nets = {four_layers(), four_layers()};  // made here: one generator
     std::vector<int64_t> early(2), buckets(2);
     const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
-      torch::manual_seed(9);
-      ThreeLayers m;
+      auto& m = *nets[r];
       dist::GradReducer reducer(c, m.parameters(), {.first_bytes = 1, .bytes = 1}, overlap);  // a bucket per parameter
-      for (int step = 0; step < 2; ++step) {  // the second step starts from the first's .grad: it is overwritten
-        reducer.prepare();
-        m.loss(x[r], r == 0).backward();
+      for (int step = 0; step < 2; ++step) {  // the second step's gradients replace the first's
+        m.zero_grad();
+        const auto loss = m.loss(x[step][r], r == 0);
+        reducer.prepare(loss);
+        loss.backward();
         reducer.finish();
       }
-      for (const auto& p : m.parameters()) got[r].push_back(p.grad().clone());
-      early[r] = reducer.started_during_backward(), buckets[r] = static_cast<int64_t>(reducer.buckets());
+      early[r] = reducer.started_early(), buckets[r] = static_cast<int64_t>(reducer.buckets());
     });
     for (const auto& e : errors) ASSERT_EQ(e, "");
     for (int r = 0; r < 2; ++r) {
-      ASSERT_EQ(got[r].size(), g0.size());
-      for (size_t k = 0; k < g0.size(); ++k)
-        EXPECT_TRUE(torch::allclose(got[r][k], (g0[k] + g1[k]) / 2, 1e-6, 1e-7)) << "rank " << r << ", parameter " << k;
-      EXPECT_EQ(buckets[r], 6);
+      const auto got = nets[r]->parameters();
+      ASSERT_EQ(got.size(), 8u);
+      for (size_t k = 0; k < 6; ++k) {  // a, b, c: the mean (c's is rank 1's over 2)
+        ASSERT_TRUE(got[k].grad().defined()) << "rank " << r << ", parameter " << k;
+        EXPECT_TRUE(torch::allclose(got[k].grad(), (g0[k] + g1[k]) / 2, 1e-6, 1e-7)) << "rank " << r << ", parameter " << k;
+      }
+      // Used by no rank: no gradient, as in one process (SGD then leaves it alone).
+      EXPECT_FALSE(got[6].grad().defined()) << "rank " << r;
+      EXPECT_FALSE(got[7].grad().defined()) << "rank " << r;
+      EXPECT_EQ(buckets[r], 8);
+      // Overlapping, every bucket starts before finish(): `unused`'s (and, on rank 0, c's) at
+      // prepare(), as the walk from the loss does not reach them, the others as backward fills them.
+      EXPECT_EQ(early[r], overlap ? 16 : 0) << "rank " << r;
     }
-    // Buckets start in order: rank 0 never fills c's (the first two), so nothing starts early there;
-    // rank 1 starts all six during each backward.
-    EXPECT_EQ(early[0], 0);
-    EXPECT_EQ(early[1], overlap ? 12 : 0);
   }
 }
 

@@ -6,8 +6,17 @@
 // whatever is left, waits, and writes the averages into the parameters' .grad.
 //
 // Buckets start strictly in bucket order on every rank (a bucket that fills early waits for the
-// ones before it), so the ranks' collectives always match. A gradient a rank did not produce
-// (a parameter its step did not use) counts as zero, and every rank gets the average's .grad.
+// ones before it), so the ranks' collectives always match. Before backward, the step's autograd
+// graph is walked from the loss (DDP's find_unused_parameters): a parameter it does not reach
+// counts as zero at once, so its bucket need not wait for it. Each bucket also carries one flag per
+// parameter, "this rank used it": a parameter some rank used gets the average as .grad on every
+// rank; one no rank used keeps .grad as it was (undefined after zero_grad), as in one process, so
+// SGD's weight decay and momentum leave it alone.
+//
+// The ranks' buckets pair with each other by order; another collective inside backward
+// (SyncBatchNorm's) pairs correctly as long as the ranks' graphs are alike (the same model and
+// loss on every rank, as in kdprune), not where one rank's step uses parameters another's skips.
+#include <torch/csrc/autograd/edge.h>
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -34,20 +43,21 @@ class GradReducer {
   GradReducer(const GradReducer&) = delete;
   GradReducer& operator=(const GradReducer&) = delete;
 
-  // Before a step's backward: the gradients it produces are this step's. Hooks that fire outside
-  // prepare() ... finish() do nothing.
-  void prepare();
+  // Before a step's backward from `loss`: the gradients it produces are this step's. Hooks that
+  // fire outside prepare() ... finish() do nothing.
+  void prepare(const torch::Tensor& loss);
   // After backward: every parameter's .grad is the mean over ranks of its gradient.
   void finish();
 
   size_t buckets() const { return buckets_.size(); }
-  int64_t started_during_backward() const { return started_early_; }  // buckets, over all steps so far
+  int64_t started_early() const { return started_early_; }  // buckets started before finish(), over all steps
 
  private:
   struct Bucket {
     std::vector<size_t> params;  // indices into params_
-    torch::Tensor flat;          // their gradients, one after another
+    torch::Tensor flat;          // their gradients, one after another, then a used flag for each
     std::vector<torch::Tensor> views;  // flat's piece for each, shaped as the parameter
+    torch::Tensor used;                // flat's last params.size() values: 1 where this rank used it
     size_t pending = 0;                // gradients still to arrive this step
     Collective::Work work;
   };
@@ -61,6 +71,8 @@ class GradReducer {
   std::vector<std::pair<size_t, size_t>> where_;  // param -> (bucket, slot)
   std::vector<bool> arrived_;                     // param -> its gradient is in its bucket this step
   std::vector<unsigned> hooks_;
+  // The parameters' AccumulateGrad nodes (held, as DDP does, so they stay the ones autograd uses).
+  std::vector<decltype(torch::autograd::Edge::function)> accumulators_;
   bool overlap_ = true;
   bool armed_ = false;
   size_t next_ = 0;  // the next bucket to start
