@@ -29,7 +29,13 @@ torch::Device pick_device(const Config& c) {
   torch::Device d(system::resolve_device(c.run.device));
   system::configure_runtime(c.run.threads, c.run.seed);
   const auto env = dist::launch_env();
-  if (env.distributed() && d.is_cuda()) d = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+  if (env.distributed() && d.is_cuda()) {
+    const auto gpus = static_cast<int64_t>(torch::cuda::device_count());
+    if (env.local_rank >= gpus)
+      throw Error("run.device=" + c.run.device + ": this rank's LOCAL_RANK is " + std::to_string(env.local_rank) + " but this machine has " +
+                  std::to_string(gpus) + " CUDA device(s); start at most one rank per GPU on each machine");
+    d = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+  }
   return d;
 }
 // Joins the data-parallel job the launcher's environment describes (none: null): its store now,
