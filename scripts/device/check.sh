@@ -8,6 +8,10 @@
 # DataLoader loop; its IMAGENET_IMAGES, default 3200). DEBUG_TESTS=<gtest filter> runs those tests
 # under cuda-gdb (the GPU image has no gdb; cuda-gdb debugs host code too) and prints the stack of
 # a crash with symbols, where the test binary's own crash trace shows addresses only.
+# COMPARE=<tar.gz of another commit's tree, top folder tree/> (carry it: made here with
+#   mkdir -p .compare && git archive --format=tar.gz --prefix=tree/ <commit> -o .compare/<commit>.tar.gz)
+# builds that tree's train_throughput too and runs the eager KD-step rows of both builds, alternating,
+# COMPARE_REPEATS times (default 3): which commit made the eager step slower or faster.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="${1:-$root/build-gpu}"
@@ -40,5 +44,19 @@ section bench
 if [ "${IMAGENET:-0}" = 1 ]; then
   section "ImageNet-style bench"
   KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-3200}" bash "$root/bench/imagenet_train.sh"
+fi
+if [ -n "${COMPARE:-}" ]; then
+  section "eager KD step: this tree against $COMPARE"
+  other=$(mktemp -d); tar -xzf "$COMPARE" -C "$other"; ln -s "$root/.devdeps" "$other/tree/.devdeps"
+  (cd "$other/tree" && TARGETS=train_throughput bash scripts/device/build.sh "$other/build") >"$other/build.log" 2>&1 \
+    || { echo "the other tree did not build:"; tail -20 "$other/build.log"; }
+  for rep in $(seq "${COMPARE_REPEATS:-3}"); do
+    for b in "$build" "$other/build"; do
+      [ -x "$b/bench/train_throughput" ] || continue
+      r=$("$b/bench/train_throughput" --device cuda --teacher resnet32 --models resnet32 --batches 64 --images 10000 \
+        --epochs 3 --repeats 1 --modes fp32,bf16 2>/dev/null | tail -1)
+      printf '%-8s repeat %s: %s\n' "$([ "$b" = "$build" ] && echo this || basename "$COMPARE" .tar.gz)" "$rep" "$r"
+    done
+  done
 fi
 section done
