@@ -39,7 +39,8 @@ std::vector<std::vector<size_t>> assign_buckets(const std::vector<torch::Tensor>
 }
 
 GradReducer::GradReducer(Collective& collective, std::vector<torch::Tensor> params, const BucketSizes& sizes, bool overlap)
-    : collective_(collective), params_(std::move(params)), where_(params_.size()), arrived_(params_.size()), overlap_(overlap) {
+    : collective_(collective), params_(std::move(params)), where_(params_.size()), arrived_(params_.size()),
+      unreached_(params_.size()), overlap_(overlap) {
   for (const auto& p : params_) {
     if (!p.requires_grad() || !p.is_leaf()) throw Error("GradReducer: a parameter that is not a leaf requiring a gradient");
     // One device: autograd then runs every hook on one thread (a thread per device otherwise).
@@ -93,7 +94,7 @@ void GradReducer::prepare(const torch::Tensor& loss) {
     std::vector<float> used(b.params.size());
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
       const size_t k = b.params[slot];
-      arrived_[k] = !reached[k];  // not reached: zero now, so the bucket need not wait for it
+      arrived_[k] = unreached_[k] = !reached[k];  // not reached: zero now, so the bucket need not wait for it
       used[slot] = reached[k] ? 1.0f : 0.0f;
       if (!reached[k]) b.views[slot].zero_(), --b.pending;
     }
@@ -106,7 +107,12 @@ void GradReducer::prepare(const torch::Tensor& loss) {
 
 void GradReducer::on_grad(size_t param, const torch::Tensor& grad) {
   // Autograd runs a leaf's hooks once, on its summed gradient, before accumulating it into .grad.
-  if (!armed_ || arrived_[param] || !grad.defined()) return;  // an undefined gradient: zero, in finish()
+  if (!armed_ || !grad.defined()) return;  // an undefined gradient: zero, in finish()
+  if (unreached_[param])  // its AccumulateGrad is not the one held (the parameter moved to another dtype or device)
+    throw Error("data-parallel: a gradient arrived for parameter " + std::to_string(param) + " (" +
+                std::to_string(params_[param].numel()) + " values), which the walk from the loss did not reach; "
+                "the parameters changed after the gradient reducer was made");
+  if (arrived_[param]) return;
   const auto [bucket, slot] = where_[param];
   auto& b = buckets_[bucket];
   torch::NoGradGuard no_grad;

@@ -239,6 +239,20 @@ TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradients) {
   expect_mean_of_ranks(torch::Device(torch::kCPU));
 }
 
+TEST(GradReducer, AGradientTheGraphWalkDidNotExpectIsAnErrorNotLost) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto errors = run_ranks(1, [&](int64_t, dist::Collective& c) {
+    auto m = four_layers();
+    dist::GradReducer reducer(c, m->parameters(), {}, true);
+    m->to(torch::kFloat64);  // new AccumulateGrad nodes: the reducer's walk no longer finds them
+    const auto loss = m->loss(torch::randn({2, 5}, torch::kFloat64), false);
+    reducer.prepare(loss);
+    loss.backward();
+  });
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("which the walk from the loss did not reach"), std::string::npos) << errors[0];
+}
+
 // CUDA gradients: hooks on autograd's device thread, Gloo staging the buckets through the host
 // (both ranks on one GPU: Gloo does not mind). Run by scripts/device/check.sh.
 TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradientsOnCuda) {

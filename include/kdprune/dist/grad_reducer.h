@@ -70,6 +70,7 @@ class GradReducer {
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // param -> (bucket, slot)
   std::vector<bool> arrived_;                     // param -> its gradient is in its bucket this step
+  std::vector<bool> unreached_;                   // param -> the walk from this step's loss did not reach it
   std::vector<unsigned> hooks_;
   // The parameters' AccumulateGrad nodes (held, as DDP does, so they stay the ones autograd uses).
   std::vector<decltype(torch::autograd::Edge::function)> accumulators_;
