@@ -11,6 +11,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 
 #include "run_cli.h"
 #include "test_files.h"
@@ -46,7 +47,7 @@ TEST(CliDataParallel, TwoRanksWriteOneRunDirectoryAndALogEach) {
   if (!available()) GTEST_SKIP() << "built without c10d Gloo";
   TempDir d;
   const auto r = shell("KDPRUNE=" + std::string(KDPRUNE_BIN) + " MASTER_PORT=" + free_port() + " " KDPRUNE_SOURCE_DIR
-                       "/scripts/launch_local.sh 2 train-teacher " + tiny(d, "ddp", 2));
+                       "/scripts/launch_local.sh 2 train-teacher " + tiny(d, "ddp", 2) + " train.grad_bucket_mb=0.05");
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string dir = d.path() + "/ddp";
   for (const char* f : {"model.pt", "model.pth", "summary.json", "metrics.csv", "log.txt", "log.rank1.txt", "checkpoint.pt"})
@@ -55,6 +56,11 @@ TEST(CliDataParallel, TwoRanksWriteOneRunDirectoryAndALogEach) {
   const std::string log1 = read_bytes(dir + "/log.rank1.txt");
   EXPECT_NE(log1.find("[rank 1/2] "), std::string::npos) << log1;
   EXPECT_NE(log1.find("rank 1 of 2, 16 samples per rank per step"), std::string::npos) << log1;
+  // resnet8's 78k parameters (311 KB) in buckets of 0.05 MiB (52 KB; a bucket closes once it holds
+  // that much, so the layer3 convolutions, 147 KB each, fill one alone): 4, started during backward.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log1, m, std::regex("gradients in ([0-9]+) bucket\\(s\\) of <= 0.05 MiB, reduced during backward"))) << log1;
+  EXPECT_EQ(std::stoi(m[1].str()), 4);
   EXPECT_NE(read_bytes(dir + "/log.txt").find("[rank 0/2] "), std::string::npos);
   const auto s = nlohmann::json::parse(read_bytes(dir + "/summary.json"));
   EXPECT_EQ(s["epochs"], 2);
@@ -113,6 +119,11 @@ TEST(CliDataParallel, TorchrunLaunchesTheRanksOverItsAgentsStore) {
   EXPECT_NE(r.out.find("torchrun's agent's; timeout 60 s; interfaces lo)"), std::string::npos) << r.out;
   const std::string log1 = read_bytes(dir + "/log.rank1.txt");
   EXPECT_NE(log1.find("rank 1 of 2, 16 samples per rank per step"), std::string::npos) << log1;
+  // resnet8's 78k parameters (311 KB) in buckets of 0.05 MiB (52 KB; a bucket closes once it holds
+  // that much, so the layer3 convolutions, 147 KB each, fill one alone): 4, started during backward.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log1, m, std::regex("gradients in ([0-9]+) bucket\\(s\\) of <= 0.05 MiB, reduced during backward"))) << log1;
+  EXPECT_EQ(std::stoi(m[1].str()), 4);
 }
 
 TEST(CliDataParallel, WhatCannotRunDataParallelIsRefusedBeforeAnyRunDirectory) {
