@@ -41,8 +41,10 @@ std::vector<std::vector<size_t>> assign_buckets(const std::vector<torch::Tensor>
 GradReducer::GradReducer(Collective& collective, std::vector<torch::Tensor> params, const BucketSizes& sizes, bool overlap)
     : collective_(collective), params_(std::move(params)), where_(params_.size()), arrived_(params_.size()),
       unreached_(params_.size()), overlap_(overlap) {
+  std::unordered_set<const void*> distinct;
   for (const auto& p : params_) {
     if (!p.requires_grad() || !p.is_leaf()) throw Error("GradReducer: a parameter that is not a leaf requiring a gradient");
+    if (!distinct.insert(p.unsafeGetTensorImpl()).second) throw Error("GradReducer: a parameter listed twice");
     // One device: autograd then runs every hook on one thread (a thread per device otherwise).
     if (p.device() != params_.front().device()) throw Error("GradReducer: parameters on more than one device");
     accumulators_.push_back(torch::autograd::impl::gradient_edge(p).function);
@@ -73,6 +75,15 @@ GradReducer::~GradReducer() {
 }
 
 void GradReducer::prepare(const torch::Tensor& loss) {
+  if (armed_) {  // the last step stopped between prepare() and finish() (an exception): let its reductions end first
+    for (auto& b : buckets_) {
+      try {
+        collective_.wait(b.work);
+      } catch (const std::exception&) {
+      }
+      b.work.reset();
+    }
+  }
   // The parameters this backward reaches: the AccumulateGrad nodes below the loss's grad_fn.
   std::unordered_map<const torch::autograd::Node*, size_t> param_of;
   for (size_t k = 0; k < accumulators_.size(); ++k) param_of[accumulators_[k].get()] = k;
@@ -91,14 +102,12 @@ void GradReducer::prepare(const torch::Tensor& loss) {
   torch::NoGradGuard no_grad;
   for (auto& b : buckets_) {
     b.pending = b.params.size();
-    std::vector<float> used(b.params.size());
+    b.used.fill_(1);  // on the device, no host sync; set to 0 below and, for a gradient that never came, in finish()
     for (size_t slot = 0; slot < b.params.size(); ++slot) {
       const size_t k = b.params[slot];
       arrived_[k] = unreached_[k] = !reached[k];  // not reached: zero now, so the bucket need not wait for it
-      used[slot] = reached[k] ? 1.0f : 0.0f;
-      if (!reached[k]) b.views[slot].zero_(), --b.pending;
+      if (!reached[k]) b.views[slot].zero_(), b.used[static_cast<int64_t>(slot)].fill_(0), --b.pending;
     }
-    b.used.copy_(torch::from_blob(used.data(), {static_cast<int64_t>(used.size())}, torch::kFloat32));
   }
   next_ = 0;
   armed_ = true;
@@ -137,8 +146,10 @@ void GradReducer::finish() {
   // The rest, in order; a gradient this rank did not produce counts as zero.
   for (; next_ < buckets_.size(); ++next_) {
     auto& b = buckets_[next_];
+    // A bucket with such a gradient never starts early. Reached but undefined (a Function that
+    // returned none for it): unused, as in one process.
     for (size_t slot = 0; slot < b.params.size(); ++slot)
-      if (!arrived_[b.params[slot]]) b.views[slot].zero_();
+      if (!arrived_[b.params[slot]]) b.views[slot].zero_(), b.used[static_cast<int64_t>(slot)].fill_(0);
     start(b);
   }
   const double world = static_cast<double>(collective_.world());

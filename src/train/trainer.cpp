@@ -48,7 +48,7 @@ void check_group(const std::vector<TrainInputs>& runs) {
 // One path for the whole group (the models share each step): the graph only if every model can be
 // captured, else the eager path all can take.
 StepPath group_path(const std::vector<TrainInputs>& runs, bool cuda, bool data_parallel) {
-  if (data_parallel) {  // the gradients are reduced on the host between backward and update
+  if (data_parallel) {  // the gradients are reduced during and after backward, not inside a captured step
     if (runs.front().train.cuda_graph == "on")
       throw Error("train.cuda_graph=on: data-parallel training steps eagerly (its gradient reduction is not captured); use auto or off");
     return StepPath::standard;

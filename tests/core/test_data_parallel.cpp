@@ -126,8 +126,8 @@ TEST(DataParallel, TwoRanksOfHalfTheBatchTrainAsOneProcess) {
   const TrainSection one = recipe(16);
   auto reference = plain_net(3);
   const auto single = train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
-  // One bucket (the default 25 MiB), then two of about 40 bytes ([fc.bias, fc.weight], [conv.bias,
-  // conv.weight]), reduced during backward and after it.
+  // One bucket (the default 25 MiB), then two with a 40-byte cap ([fc.bias, fc.weight]: 112 bytes,
+  // [conv.bias, conv.weight]: 240), reduced during backward and after it.
   for (const auto& [bucket_mb, overlap] : {std::pair{25.0, true}, std::pair{40.0 / (1 << 20), true}, std::pair{40.0 / (1 << 20), false}}) {
     SCOPED_TRACE("grad_bucket_mb " + std::to_string(bucket_mb) + (overlap ? ", overlap" : ", after backward"));
     TrainSection half = recipe(8);
@@ -189,8 +189,8 @@ std::shared_ptr<FourLayers> four_layers() {  // the same weights every time
   torch::manual_seed(9);
   return std::make_shared<FourLayers>();
 }
-// Two ranks (threads, Gloo) with their models on `device`, a bucket per parameter.
-void expect_mean_of_ranks(const torch::Device& device) {
+// Two ranks (threads, Gloo) with their models on `device`, buckets of `sizes` (`buckets` of them).
+void expect_mean_of_ranks(const torch::Device& device, const dist::BucketSizes& sizes, int64_t buckets_expected) {
   torch::manual_seed(5);
   // x[step][rank]; rank 0's steps leave c unused, and no rank uses `unused`.
   const std::vector<std::vector<torch::Tensor>> x = {{torch::randn({4, 5}), torch::randn({6, 5})},
@@ -204,7 +204,7 @@ void expect_mean_of_ranks(const torch::Device& device) {
     std::vector<int64_t> early(2), buckets(2);
     const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
       auto& m = *nets[r];
-      dist::GradReducer reducer(c, m.parameters(), {.first_bytes = 1, .bytes = 1}, overlap);  // a bucket per parameter
+      dist::GradReducer reducer(c, m.parameters(), sizes, overlap);
       for (int step = 0; step < 2; ++step) {  // the second step's gradients replace the first's
         m.zero_grad();
         const auto loss = m.loss(x[step][r].to(device), r == 0);
@@ -225,10 +225,10 @@ void expect_mean_of_ranks(const torch::Device& device) {
       // Used by no rank: no gradient, as in one process (SGD then leaves it alone).
       EXPECT_FALSE(got[6].grad().defined()) << "rank " << r;
       EXPECT_FALSE(got[7].grad().defined()) << "rank " << r;
-      EXPECT_EQ(buckets[r], 8);
-      // Overlapping, every bucket starts before finish(): `unused`'s (and, on rank 0, c's) at
-      // prepare(), as the walk from the loss does not reach them, the others as backward fills them.
-      EXPECT_EQ(early[r], overlap ? 16 : 0) << "rank " << r;
+      EXPECT_EQ(buckets[r], buckets_expected);
+      // Overlapping, every bucket starts before finish() in both steps: `unused`'s (and, on rank 0,
+      // c's) at prepare(), as the walk from the loss does not reach them, the others as backward fills them.
+      EXPECT_EQ(early[r], overlap ? 2 * buckets_expected : 0) << "rank " << r;
     }
   }
 }
@@ -236,7 +236,21 @@ void expect_mean_of_ranks(const torch::Device& device) {
 
 TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradients) {
   if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
-  expect_mean_of_ranks(torch::Device(torch::kCPU));
+  const torch::Device cpu(torch::kCPU);
+  {
+    SCOPED_TRACE("a bucket per parameter");
+    expect_mean_of_ranks(cpu, {.first_bytes = 1, .bytes = 1}, 8);
+  }
+  {
+    // 40-byte cap: [unused.bias, unused.weight, c.bias, c.weight] (56 bytes: flags 0 on every rank
+    // and, for c, on rank 0 only), [b.bias, b.weight], [a.bias, a.weight].
+    SCOPED_TRACE("buckets of several parameters");
+    expect_mean_of_ranks(cpu, {.first_bytes = 40, .bytes = 40}, 3);
+  }
+  {
+    SCOPED_TRACE("one bucket");
+    expect_mean_of_ranks(cpu, {}, 1);
+  }
 }
 
 TEST(GradReducer, AGradientTheGraphWalkDidNotExpectIsAnErrorNotLost) {
@@ -258,7 +272,7 @@ TEST(GradReducer, AGradientTheGraphWalkDidNotExpectIsAnErrorNotLost) {
 TEST(GradReducer, EveryRankGetsTheMeanOfTheRanksGradientsOnCuda) {
   if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
-  expect_mean_of_ranks(torch::Device(torch::kCUDA, 0));
+  expect_mean_of_ranks(torch::Device(torch::kCUDA, 0), {.first_bytes = 40, .bytes = 40}, 3);
 }
 
 TEST(DataParallel, RanksSeeDisjointPartsThatCoverTheViewEachEpoch) {
