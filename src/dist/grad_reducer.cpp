@@ -30,7 +30,7 @@ std::vector<std::vector<size_t>> assign_buckets(const std::vector<torch::Tensor>
     b.bytes += p.numel() * static_cast<int64_t>(p.element_size());
     if (b.bytes >= (b.closed_one ? sizes.bytes : sizes.first_bytes)) {
       buckets.push_back(std::move(b.indices));
-      b = Open{.closed_one = true};
+      b.indices.clear(), b.bytes = 0, b.closed_one = true;
     }
   }
   for (auto& [kind, b] : open)
