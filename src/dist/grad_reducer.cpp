@@ -48,6 +48,7 @@ GradReducer::GradReducer(Collective& collective, std::vector<torch::Tensor> para
     // One device: autograd then runs every hook on one thread (a thread per device otherwise).
     if (p.device() != params_.front().device()) throw Error("GradReducer: parameters on more than one device");
     accumulators_.push_back(torch::autograd::impl::gradient_edge(p).function);
+    param_of_[accumulators_.back().get()] = accumulators_.size() - 1;
   }
   for (auto& indices : assign_buckets(params_, sizes)) {
     Bucket b;
@@ -85,8 +86,6 @@ void GradReducer::prepare(const torch::Tensor& loss) {
     }
   }
   // The parameters this backward reaches: the AccumulateGrad nodes below the loss's grad_fn.
-  std::unordered_map<const torch::autograd::Node*, size_t> param_of;
-  for (size_t k = 0; k < accumulators_.size(); ++k) param_of[accumulators_[k].get()] = k;
   std::vector<bool> reached(params_.size(), false);
   std::unordered_set<const torch::autograd::Node*> seen;
   std::vector<torch::autograd::Node*> todo;
@@ -95,7 +94,7 @@ void GradReducer::prepare(const torch::Tensor& loss) {
     auto* node = todo.back();
     todo.pop_back();
     if (!seen.insert(node).second) continue;
-    if (const auto it = param_of.find(node); it != param_of.end()) reached[it->second] = true;
+    if (const auto it = param_of_.find(node); it != param_of_.end()) reached[it->second] = true;
     for (const auto& e : node->next_edges())
       if (e.function) todo.push_back(e.function.get());
   }

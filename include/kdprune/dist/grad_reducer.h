@@ -20,6 +20,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "kdprune/dist/collective.h"
@@ -74,6 +75,7 @@ class GradReducer {
   std::vector<unsigned> hooks_;
   // The parameters' AccumulateGrad nodes (held, as DDP does, so they stay the ones autograd uses).
   std::vector<decltype(torch::autograd::Edge::function)> accumulators_;
+  std::unordered_map<const torch::autograd::Node*, size_t> param_of_;  // accumulator -> parameter
   bool overlap_ = true;
   bool armed_ = false;
   size_t next_ = 0;  // the next bucket to start
