@@ -25,7 +25,7 @@ source "$build/device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
 section "CUDA tests"
 "$build/tests/kdprune_core_tests" --gtest_brief=1 \
-  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*' >"$build.tests.log" 2>&1 \
+  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*' >"$build.tests.log" 2>&1 \
   || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
 grep -v '^\[20' "$build.tests.log" | tail -25
 if [ -n "${DEBUG_TESTS:-}" ] && command -v cuda-gdb >/dev/null; then
@@ -39,6 +39,18 @@ common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train
   train.epochs=2 model.arch=resnet8)
 "$build/kdprune" train-teacher "${common[@]}" run.name=teacher 2>&1 | tail -2
 "$build/kdprune" distill --alphas 0,0.5,0.9 "${common[@]}" run.name=group kd.teacher="$tmp/teacher/model.pt" 2>&1 | tail -8
+section "2 ranks on one GPU (both LOCAL_RANK 0): NCCL refuses with one line, Gloo trains"
+for backend in nccl gloo; do
+  port=$((29600 + RANDOM % 1000))
+  for r in 0 1; do
+    RANK=$r WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port KDPRUNE_DIST_TIMEOUT=60 timeout 150 \
+      "$build/kdprune" train-teacher "${common[@]}" run.name="two-$backend" train.epochs=1 train.dist_backend=$backend \
+      >"$tmp/$backend.$r.log" 2>&1 &
+  done
+  wait
+  echo "-- train.dist_backend=$backend:"
+  grep -hE "reduce over|NCCL|Error|error|rank 0 of 2,|epoch 1/" "$tmp/$backend".*.log | cut -c1-320 | head -8
+done
 section bench
 [ "${SKIP_BENCH:-0}" = 1 ] || KDPRUNE_BUILD_DIR="$build" bash "$root/bench/gpu_kd_step.sh"
 if [ "${IMAGENET:-0}" = 1 ]; then

@@ -27,7 +27,10 @@ std::string info_report() {
 #else
   o << "SVHN .mat support: no (built without matio)\n";
 #endif
-  o << "data-parallel: " << (dist::Collective::available() ? "gloo (c10d; torchrun/Slurm environment)" : "no (built without the gloo headers)")
+  o << "data-parallel: "
+    << (!dist::Collective::available()        ? "no (built without the gloo headers)"
+        : dist::Collective::nccl_available() ? "gloo, nccl for CUDA tensors (c10d; torchrun/Slurm environment)"
+                                              : "gloo (c10d; torchrun/Slurm environment; no NCCL in this build)")
     << "\n";
   o << "\ndatasets:\n";
   for (const auto& d : data::dataset_registry()) o << "  " << d.name << "  - " << d.description << "\n";

@@ -38,6 +38,20 @@ torch::Device pick_device(const Config& c) {
   }
   return d;
 }
+// The process group's options: NCCL for this rank's GPU where train.dist_backend asks for it or,
+// with auto, where this build has it.
+dist::GroupOptions group_options(const Config& c, const torch::Device& device, const dist::JobStore& job,
+                                 const dist::LaunchEnv& env) {
+  dist::GroupOptions g;
+  g.timeout = job.timeout(), g.ifnames = env.socket_ifname;
+  const auto& backend = c.train.dist_backend;
+  if (backend == "nccl" && !device.is_cuda())
+    throw Error("train.dist_backend=nccl: NCCL reduces CUDA tensors, and this run is on " + device.str() +
+                " (run.device=cuda, or train.dist_backend=gloo)");
+  if (device.is_cuda() && (backend == "nccl" || (backend == "auto" && dist::Collective::nccl_available())))
+    g.nccl_device = device;
+  return g;
+}
 // Joins the data-parallel job the launcher's environment describes (none: null): its store now,
 // the process group once the data are in.
 std::shared_ptr<dist::JobStore> join_job() {
@@ -75,6 +89,13 @@ Session::Session(const std::string& command, const CommandOptions& opts)
   const auto env = dist::launch_env();
   if (env.distributed()) logging::set_rank(env.rank, env.world);
   const auto job = join_job();
+  dist::GroupOptions group;
+  if (job) try {
+      group = group_options(config, device, *job, env);
+    } catch (const std::exception& e) {
+      job->report_failure(e.what());  // the others stop at once
+      throw;
+    }
   try {
     data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
     spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
@@ -89,7 +110,8 @@ Session::Session(const std::string& command, const CommandOptions& opts)
     // The process group forms once every rank's data are in; a rank that failed to load has said
     // so in the store, and this one stops now rather than after the timeout.
     job->wait_all_ready("loaded its data");
-    collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, job->timeout(), env.socket_ifname);
+    collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, group);
+    if (device.is_cuda()) spdlog::info("data-parallel: CUDA tensors reduce over {}", collective_->backend_name(device));
     // The data folder may be a per-node copy (a different path): the data are compared by their
     // sizes instead.
     Config c = config;

@@ -74,6 +74,7 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("sync_batchnorm", s.sync_batchnorm);
   v.field("grad_bucket_mb", s.grad_bucket_mb, positive());
   v.field("grad_overlap", s.grad_overlap);
+  v.field("dist_backend", s.dist_backend, one_of({"auto", "nccl", "gloo"}));
 }
 
 template <class V> void describe(V& v, KdSection& s) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "kdprune/util/error.h"
+#include "nccl_backend.h"
 
 #if KDPRUNE_WITH_GLOO
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
@@ -51,12 +52,14 @@ void unflatten(const torch::Tensor& flat, const std::vector<torch::Tensor>& ts) 
 }  // namespace
 
 bool Collective::available() { return true; }
+bool Collective::nccl_available() { return nccl_built(); }
 
 c10::intrusive_ptr<c10d::Store> Collective::local_store() { return c10::make_intrusive<c10d::HashStore>(); }
 
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank,
-                                                   int64_t world, std::chrono::milliseconds timeout,
-                                                   const std::string& ifnames) {
+                                                   int64_t world, const GroupOptions& group) {
+  const auto timeout = group.timeout;
+  const auto& ifnames = group.ifnames;
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   if (ifnames.empty()) {
     // Loopback when this machine's hostname does not resolve; otherwise its address.
@@ -80,7 +83,10 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
     throw Error("rank " + std::to_string(rank) + " of " + std::to_string(world) +
                 ": cannot set up the Gloo process group: " + std::string(e.what()).substr(0, 200));
   }
-  return std::unique_ptr<Collective>(new Collective(store, backend, rank, world, timeout));
+  std::unique_ptr<Collective> c(new Collective(store, backend, rank, world, timeout));
+  c->reduce_alone_ = group.reduce_alone;
+  if (group.nccl_device) c->cuda_backend_ = make_nccl_backend(store, rank, world, timeout, *group.nccl_device);
+  return c;
 }
 
 namespace {
@@ -96,12 +102,12 @@ void on_flat_buffers(const std::vector<torch::Tensor>& tensors, Op&& op) {
 }  // namespace
 
 void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op) {
-  if (world_ == 1) return;
+  if (alone()) return;
   on_flat_buffers(tensors, [&](std::vector<torch::Tensor>& buf) {
     try {
       c10d::AllreduceOptions o;
       o.reduceOp = reduce_op(op);
-      backend_->allreduce(buf, o)->wait(timeout_);
+      wait_for(backend_for(buf.front().device())->allreduce(buf, o));
     } catch (const std::exception& e) {
       fail("allreduce", e);
     }
@@ -109,31 +115,39 @@ void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op)
 }
 
 Collective::Work Collective::start_allreduce(const torch::Tensor& flat) {
-  if (world_ == 1) return {};
+  if (alone()) return {};
   try {
     std::vector<torch::Tensor> buf{flat};
-    return backend_->allreduce(buf);
+    return backend_for(flat.device())->allreduce(buf);
   } catch (const std::exception& e) {
     fail("allreduce", e);
   }
 }
 
+void Collective::wait_for(const Work& work) const {
+  // NCCL's: the current stream waits for it (the host goes on); its watchdog applies the timeout.
+  if (is_nccl_work(*work))
+    work->wait();
+  else
+    work->wait(timeout_);
+}
+
 void Collective::wait(const Work& work) {
   if (!work) return;
   try {
-    work->wait(timeout_);
+    wait_for(work);
   } catch (const std::exception& e) {
     fail("allreduce", e);
   }
 }
 
 void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t root) {
-  if (world_ == 1) return;
+  if (alone()) return;
   on_flat_buffers(tensors, [&](std::vector<torch::Tensor>& buf) {
     try {
       c10d::BroadcastOptions o;
       o.rootRank = root;
-      backend_->broadcast(buf, o)->wait(timeout_);
+      wait_for(backend_for(buf.front().device())->broadcast(buf, o));
     } catch (const std::exception& e) {
       fail("broadcast", e);
     }
@@ -141,7 +155,7 @@ void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t ro
 }
 
 void Collective::barrier() {
-  if (world_ == 1) return;
+  if (alone()) return;
   try {
     backend_->barrier()->wait(timeout_);
   } catch (const std::exception& e) {
@@ -152,11 +166,12 @@ void Collective::barrier() {
 #else
 
 bool Collective::available() { return false; }
+bool Collective::nccl_available() { return false; }
 c10::intrusive_ptr<c10d::Store> Collective::local_store() {
   throw Error("data-parallel training: this kdprune was built without c10d's Gloo backend (libgloo-dev headers)");
 }
 std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d::Store>&, int64_t, int64_t,
-                                                   std::chrono::milliseconds, const std::string&) {
+                                                   const GroupOptions&) {
   return local_store(), nullptr;
 }
 void Collective::allreduce(const std::vector<torch::Tensor>&, Reduce) {}
@@ -171,7 +186,13 @@ Collective::Collective(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr
                        int64_t world, std::chrono::milliseconds timeout)
     : store_(std::move(store)), backend_(std::move(backend)), rank_(rank), world_(world), timeout_(timeout) {}
 
-Collective::~Collective() = default;
+Collective::~Collective() {
+  if (cuda_backend_) shutdown_nccl_backend(*cuda_backend_);
+}
+
+std::string Collective::backend_name(const torch::Device& device) const {
+  return device.is_cuda() && cuda_backend_ ? "nccl" : "gloo";
+}
 
 std::string Collective::broadcast_string(const std::string& s, int64_t root) {
   auto size = torch::tensor({static_cast<int64_t>(s.size())}, torch::kInt64);
@@ -183,8 +204,8 @@ std::string Collective::broadcast_string(const std::string& s, int64_t root) {
 }
 
 void Collective::fail(const std::string& op, const std::exception& e) const {
-  // Gloo's message, on one line: without its source location ("[/path/pair.cc:561] ") and
-  // anything unprintable.
+  // The backend's message, on one line: without Gloo's source location ("[/path/pair.cc:561] ")
+  // and anything unprintable.
   std::string raw = e.what();
   raw = raw.substr(0, raw.find('\n'));
   if (raw.rfind("[/", 0) == 0 && raw.find("] ") != std::string::npos) raw = raw.substr(raw.find("] ") + 2);

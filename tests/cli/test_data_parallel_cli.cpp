@@ -2,7 +2,7 @@
 // environment) or by torchrun itself write one run directory with a log per rank; a rank killed
 // mid-run makes the other stop with a clear error within the timeout; what cannot run
 // data-parallel (scoring, students trained together, per-sample-state losses), ranks started with
-// different configs and an unknown network interface are refused with one line; a rank that cannot
+// different configs, NCCL for a run on the CPU and an unknown network interface are refused with one line; a rank that cannot
 // load its data stops the others at once.
 #include <gtest/gtest.h>
 
@@ -162,6 +162,17 @@ TEST(CliDataParallel, RanksStartedWithDifferentConfigsAllStop) {
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("another rank was started with a different command or config"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(d.path() + "/mixed"));
+}
+
+TEST(CliDataParallel, NcclForARunOnTheCpuIsAOneLineErrorOnEveryRank) {
+  if (!available()) GTEST_SKIP() << "built without c10d Gloo";
+  TempDir d;
+  const auto r = two_ranks(d, [&](int) { return "train-teacher " + tiny(d, "nccl", 1) + " run.device=cpu train.dist_backend=nccl"; });
+  EXPECT_NE(r.out.find("rank0=1 rank1=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train.dist_backend=nccl: NCCL reduces CUDA tensors, and this run is on cpu (run.device=cuda, or "
+                       "train.dist_backend=gloo)"),
+            std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/nccl"));
 }
 
 namespace {

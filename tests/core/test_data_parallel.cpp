@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "data_parallel_fixtures.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/collective.h"
 #include "kdprune/dist/grad_reducer.h"
@@ -23,36 +24,12 @@
 using namespace kdprune;
 
 namespace {
-// Conv + linear, no batch statistics: ranks that see different halves of a batch compute, after
-// averaging, the gradient of the whole batch.
-struct PlainNet : models::ModelImpl {
-  torch::nn::Conv2d conv{torch::nn::Conv2dOptions(1, 6, 3).padding(1)};
-  torch::nn::Linear fc{6, 4};
-  PlainNet() {
-    register_module("conv", conv);
-    register_module("fc", fc);
-  }
-  models::ModelOutput forward_all(const torch::Tensor& x) override {
-    auto h = torch::relu(conv(x)).mean({2, 3});
-    return {fc(h), h, {}};
-  }
-};
-std::shared_ptr<PlainNet> plain_net(uint64_t seed) {
-  torch::manual_seed(seed);
-  return std::make_shared<PlainNet>();
-}
-data::TensorDataset tiny(int64_t train) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {train, 24, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
-}
-TrainSection recipe(int64_t batch) {
-  TrainSection t;
-  t.epochs = 3, t.batch_size = batch, t.lr = 0.1, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
-  t.cuda_graph = "off";
-  return t;
-}
+using test::close_weights;
+using test::plain_net;
+using test::PlainNet;
+using test::recipe;
+using test::run_ranks;
+using test::tiny;
 // Conv + BatchNorm + linear: batch statistics, which ranks share only with SyncBatchNorm.
 struct NormNet : models::ModelImpl {
   torch::nn::Conv2d conv{torch::nn::Conv2dOptions(1, 6, 3).padding(1)};
@@ -72,24 +49,6 @@ std::shared_ptr<NormNet> norm_net(uint64_t seed) {
   torch::manual_seed(seed);
   return std::make_shared<NormNet>();
 }
-// Runs `body(rank, collective)` on `world` threads over one store; returns each rank's error ("" = none).
-std::vector<std::string> run_ranks(int64_t world, const std::function<void(int64_t, dist::Collective&)>& body,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto store = dist::Collective::local_store();
-  std::vector<std::string> errors(world);
-  std::vector<std::thread> threads;
-  for (int64_t r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        auto c = dist::Collective::over_store(store, r, world, timeout);
-        body(r, *c);
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
-  return errors;
-}
 // Rank r trains nets[r] with `t` (seed 11) on `world` = nets.size() threads; each rank's result
 // and error ("" = none).
 template <class Net>
@@ -103,12 +62,6 @@ std::pair<std::vector<train::TrainResult>, std::vector<std::string>> fit_ranks(c
                              .show_progress = false, .collective = &c});
   });
   return {results, errors};
-}
-bool close_weights(const models::ModelImpl& a, const models::ModelImpl& b, double tol) {
-  auto pa = a.parameters(), pb = b.parameters();
-  for (size_t i = 0; i < pa.size(); ++i)
-    if (!torch::allclose(pa[i], pb[i], tol, tol)) return false;
-  return true;
 }
 bool close_buffers(const models::ModelImpl& a, const models::ModelImpl& b, double tol) {
   auto ba = a.buffers(), bb = b.buffers();

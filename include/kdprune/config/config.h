@@ -82,6 +82,9 @@ struct TrainSection {
   // bucket_cap_mb and Reducer).
   double grad_bucket_mb = 25;
   bool grad_overlap = true;
+  // Data-parallel runs: what reduces CUDA tensors. auto: NCCL where this build has it, else Gloo
+  // (through the host); CPU tensors and the host's values always go over Gloo.
+  std::string dist_backend = "auto";  // auto | nccl | gloo
 };
 
 // α, or α as a function of the kept fraction f (the paper: the best α grows as f shrinks).

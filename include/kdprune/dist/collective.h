@@ -1,16 +1,20 @@
 #pragma once
 // The collectives data-parallel training needs, on PyTorch's own distributed engine (c10d, shipped
 // in libtorch): a process group over a TCPStore (rank 0 hosts it at MASTER_ADDR:MASTER_PORT) or
-// over any c10d store (tests run ranks as threads over one HashStore). The backend is Gloo, which
-// reduces CPU tensors and stages CUDA tensors through the host; NCCL is not built in (see
-// docs/distributed.md). Every operation waits for its result; a failure (a rank that stopped, a
-// timeout) is a kdprune::Error naming this rank and the operation, never a hang past the timeout.
+// over any c10d store (tests run ranks as threads over one HashStore). CPU tensors reduce over Gloo;
+// CUDA tensors over NCCL where the group has it (GroupOptions::nccl_device, train.dist_backend),
+// else over Gloo, which stages them through the host (torch.distributed's "cpu:gloo,cuda:nccl").
+// Every operation waits for its result (NCCL's: the device's stream waits, not the host); a failure
+// (a rank that stopped, a timeout) is a kdprune::Error naming this rank and the operation, never a
+// hang past the timeout.
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "kdprune/dist/launch_env.h"
@@ -19,19 +23,38 @@ namespace kdprune::dist {
 
 enum class Reduce { sum, min, max };
 
+struct GroupOptions {
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};
+  // The network interfaces Gloo binds, comma-separated (GLOO_SOCKET_IFNAME); "": the hostname's address.
+  std::string ifnames;
+  // Set: CUDA tensors reduce over NCCL, this rank's communicator on this GPU (one GPU per rank).
+  std::optional<torch::Device> nccl_device;
+  // A group of one runs its collectives too (normally they are skipped): the only NCCL group a
+  // one-GPU machine can form, for tests.
+  bool reduce_alone = false;
+};
+
 class Collective {
  public:
-  static bool available();  // this build has c10d's Gloo backend
-  // Joins a group over an existing store (one per group, shared by its ranks: a JobStore's). `ifnames`: the
-  // network interfaces to bind, comma-separated (GLOO_SOCKET_IFNAME); "": the hostname's address.
+  static bool available();       // this build has c10d's Gloo backend
+  static bool nccl_available();  // ... and c10d's NCCL backend (a CUDA torch and its nccl.h)
+  // Joins a group over an existing store (one per group, shared by its ranks: a JobStore's).
   static std::unique_ptr<Collective> over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank, int64_t world,
-                                                std::chrono::milliseconds timeout, const std::string& ifnames = "");
+                                                const GroupOptions& options);
+  static std::unique_ptr<Collective> over_store(const c10::intrusive_ptr<c10d::Store>& store, int64_t rank, int64_t world,
+                                                std::chrono::milliseconds timeout, const std::string& ifnames = "") {
+    GroupOptions options;
+    options.timeout = timeout, options.ifnames = ifnames;
+    return over_store(store, rank, world, options);
+  }
   // An in-process store for ranks run as threads (tests).
   static c10::intrusive_ptr<c10d::Store> local_store();
   ~Collective();
 
   int64_t rank() const { return rank_; }
   int64_t world() const { return world_; }
+  // The backend that reduces tensors on `device`: "gloo" or "nccl".
+  std::string backend_name(const torch::Device& device) const;
 
   // In place, element-wise over ranks; tensors of any shapes and sizes (flattened into one buffer
   // per dtype and device).
@@ -52,10 +75,17 @@ class Collective {
   Collective(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::Backend> backend, int64_t rank, int64_t world,
              std::chrono::milliseconds timeout);
   [[noreturn]] void fail(const std::string& op, const std::exception& e) const;
+  void wait_for(const Work& work) const;  // throws the backend's error
+  bool alone() const { return world_ == 1 && !reduce_alone_; }  // nothing to exchange
+  const c10::intrusive_ptr<c10d::Backend>& backend_for(const torch::Device& device) const {
+    return device.is_cuda() && cuda_backend_ ? cuda_backend_ : backend_;
+  }
 
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::Backend> backend_;
+  c10::intrusive_ptr<c10d::Backend> backend_;       // Gloo: CPU tensors, the host's values, barriers
+  c10::intrusive_ptr<c10d::Backend> cuda_backend_;  // NCCL, where the group has it
   int64_t rank_ = 0, world_ = 1;
+  bool reduce_alone_ = false;
   std::chrono::milliseconds timeout_;
 };
 
