@@ -6,6 +6,7 @@
 #    image lacks) to the machine's own libraries;
 # 2. configures against that machine's own torch package (TORCH_PKG_DIR: the python3 that holds
 #    torch), the carried fmt 9 for the spdlog shim, SVHN's matio off (it needs HDF5);
+#    KDPRUNE_CMAKE_ARGS: more CMake arguments (e.g. -DKDPRUNE_WITH_NCCL=OFF);
 # 3. builds everything and writes <build-dir>/device-env.sh: `source` it before running kdprune or
 #    its tests there (library path, Fashion-MNIST).
 set -euo pipefail
@@ -31,7 +32,7 @@ source "$build/device-env.sh"
 export FMT_INCLUDE_DIR=/tmp/deps/usr/include
 gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
 cmake -S "$root" -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DKDPRUNE_WITH_MATIO=OFF \
-  -DTORCH_PKG_DIR="$torch_pkg" -DCMAKE_PREFIX_PATH=/tmp/deps/usr -DKDPRUNE_VENV="$(dirname "$(dirname "$(command -v "$py")")")"
+  -DTORCH_PKG_DIR="$torch_pkg" -DCMAKE_PREFIX_PATH=/tmp/deps/usr -DKDPRUNE_VENV="$(dirname "$(dirname "$(command -v "$py")")")" ${KDPRUNE_CMAKE_ARGS:-}
 targets=(); for t in ${TARGETS:-}; do targets+=(--target "$t"); done   # TARGETS="a b": only those
 cmake --build "$build" -j "$(nproc)" "${targets[@]}"
 "$build/kdprune" info

@@ -49,7 +49,7 @@ bool is_nccl_work(const c10d::Work& work) {
 
 void shutdown_nccl_backend(c10d::Backend& backend) noexcept {
   try {
-    backend.shutdown();
+    static_cast<c10d::ProcessGroupNCCL&>(backend).shutdown();
   } catch (const std::exception& e) {
     spdlog::warn("NCCL shutdown: {}", e.what());
   }
