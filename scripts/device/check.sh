@@ -5,7 +5,8 @@
 #   bash scripts/device/check.sh [build-dir]      (carry .devdeps; default build-gpu)
 # Environment: SKIP_BENCH=1; the bench's IMAGES, REPEATS, MODES, COUNTS (bench/gpu_kd_step.sh);
 # IMAGENET=1 adds bench/imagenet_train.sh (ResNet-18/50 at 224 from a streamed folder against the
-# DataLoader loop; its IMAGENET_IMAGES, default 3200). DEBUG_TESTS=<gtest filter> runs those tests
+# DataLoader loop; its IMAGENET_IMAGES, default 12800: 100 steps of 128 per epoch, so the loop's
+# refill at each epoch's start, one worker decoding a whole batch, weighs little). DEBUG_TESTS=<gtest filter> runs those tests
 # under cuda-gdb (the GPU image has no gdb; cuda-gdb debugs host code too) and prints the stack of
 # a crash with symbols, where the test binary's own crash trace shows addresses only.
 # COMPARE=<tar.gz of another commit's tree, top folder tree/> (carry it: made here with
@@ -62,7 +63,9 @@ section bench
 [ "${SKIP_BENCH:-0}" = 1 ] || KDPRUNE_BUILD_DIR="$build" bash "$root/bench/gpu_kd_step.sh"
 if [ "${IMAGENET:-0}" = 1 ]; then
   section "ImageNet-style bench"
-  KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-3200}" bash "$root/bench/imagenet_train.sh"
+  # The machine's own python (torch, torchvision), as scripts/device/build.sh uses it.
+  PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-12800}" \
+    bash "$root/bench/imagenet_train.sh"
 fi
 if [ -n "${COMPARE:-}" ]; then
   section "eager KD step: this tree against $COMPARE"
