@@ -150,11 +150,17 @@ def seeds_caption(counts):
     return f"mean ± std over {lo}–{hi} seeds per point" + (" (n = 1: no error bar)" if lo == 1 else "")
 
 
+def natural_key(name):
+    """Orders architectures by their numbers (resnet8 < resnet20 < resnet110, wrn_16_2 < wrn_40_2),
+    which within a family is their capacity: a plain string sort puts resnet20 before resnet8."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", str(name or ""))]
+
+
 def teacher_caption(kd_rows):
     """Names the teacher(s) of the KD rows: architecture, f_t when not 1, the split part when used."""
     if kd_rows.empty:
         return "no KD"
-    archs = sorted(kd_rows["teacher_arch"].unique())
+    archs = sorted(kd_rows["teacher_arch"].unique(), key=natural_key)
     fts = sorted(kd_rows["teacher_f"].unique())
     s = ("teachers " if len(archs) > 1 else "teacher ") + ", ".join(a or "?" for a in archs)
     if fts != [1.0]:
@@ -203,7 +209,7 @@ def describe(fig, name):
     leg = ax.get_legend()
     return {"figure": name, "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
             "texts": [t.get_text() for t in ax.texts], "legend": [t.get_text() for t in leg.get_texts()] if leg else [],
-            "series": series, "best_alpha": marks}
+            "series": series, "best_alpha": marks, "xticks": [t.get_text() for t in ax.get_xticklabels()]}
 
 
 def save(fig, out, name, describer=None):
@@ -288,7 +294,13 @@ def lines_by_f(d, x, xlabel, name, what, out, caption, categorical=False, mark_b
     s = s[s.groupby("f")[x].transform("nunique") > 1]
     if s.empty:
         return
-    order = [v for v in dict.fromkeys(d[x]) if v in set(s[x])] if categorical else None
+    # categorical: True (natural order of the names) or the order itself
+    if categorical is True:
+        order = sorted(set(s[x]), key=natural_key)
+    elif categorical:
+        order = [v for v in categorical if v in set(s[x])]
+    else:
+        order = None
     fs = sorted(s["f"].unique())
     counts = []
     for f, dx in zip(fs, offsets(len(fs))):
@@ -552,7 +564,7 @@ def main():
                       & (split["alpha_schedule"] == schedule)]
         d = split.assign(setting=split.apply(setting, axis=1)).drop(columns=["teacher_part", "data_part"])
         lines_by_f(d, "setting", "teacher data", "fig8_disjoint", f"disjoint teacher/student data ({pruner})", out,
-                   [teacher_caption(d), alpha_text(alpha, schedule)], categorical=True)
+                   [teacher_caption(d), alpha_text(alpha, schedule)], categorical=["same data", "disjoint"])
     for w in WARNINGS:
         print("plot_figures: warning: " + w, file=sys.stderr)
 

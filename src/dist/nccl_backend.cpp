@@ -27,15 +27,18 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
   options->timeout = timeout;
   // The Gloo group of the same job uses the store's plain keys; NCCL's unique-id exchange its own.
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("kdprune-nccl/", store);
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> pg;
   try {
-    auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, static_cast<int>(rank), static_cast<int>(world),
-                                                           options);
+    pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, static_cast<int>(rank), static_cast<int>(world), options);
     // torch.distributed.init_process_group(device_id=...): the communicator forms now, on this GPU.
     pg->setBoundDeviceId(device);
     pg->eagerConnectSingleDevice(device);
     spdlog::info("{}: NCCL {} communicator on {}", where, c10d::getNcclVersion(), device.str());
     return pg;
   } catch (const std::exception& e) {
+    // What its destructor would do anyway, without torch's warning that destroy_process_group()
+    // was not called.
+    if (pg) shutdown_nccl_backend(*pg);
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n')).substr(0, 240);
     throw Error(where + ": cannot set up NCCL on " + device.str() + " (every rank needs a GPU of its own; " +

@@ -66,6 +66,8 @@ for name, e in expect.items():
     for m in e.get("best_alpha", []):
         if m not in d["best_alpha"]:
             bad.append(f"{name}: best-alpha mark {m!r} missing (has {d['best_alpha']})")
+    if "xticks" in e and d["xticks"] != e["xticks"]:
+        bad.append(f"{name}: x axis {d['xticks']}, expected {e['xticks']}")
     for t in e.get("texts", []):
         if t not in d["texts"]:
             bad.append(f"{name}: text {t!r} not drawn (has {d['texts']})")
@@ -78,9 +80,11 @@ check "$tmp/out.txt" '{
     "best_alpha": ["best_alpha:random:f=0.1:alpha=1", "best_alpha:random:f=0.5:alpha=0.5"], "texts": ["α=1", "α=0.5"]},
   "fig6_accuracy_vs_alpha": {"title": ["mean ± std over 2 seeds", "teacher resnet20", "best α"], "series": 2,
     "best_alpha": ["best_alpha:f=0.1:alpha=1", "best_alpha:f=0.5:alpha=0.5"], "texts": ["best α=1", "best α=0.5"]},
-  "fig7_teacher_capacity": {"title": ["mean ± std over 2 seeds", "teachers resnet20, resnet8", "α=0.5"], "series": 2},
+  "fig7_teacher_capacity": {"title": ["mean ± std over 2 seeds", "teachers resnet8, resnet20", "α=0.5"], "series": 2,
+    "xticks": ["resnet8", "resnet20"]},
   "fig5_teacher_fraction_resnet20": {"title": ["mean ± std over 2 seeds", "teacher resnet20", "α=0.5"], "series": 2},
-  "fig8_disjoint": {"title": ["mean ± std over 2 seeds", "teacher resnet20", "α=0.5"], "series": 2}
+  "fig8_disjoint": {"title": ["mean ± std over 2 seeds", "teacher resnet20", "α=0.5"], "series": 2,
+    "xticks": ["same data", "disjoint"]}
 }' || { echo "figure annotations:"; cat "$tmp/out.txt"; exit 1; }
 
 # One seed: the figures say so instead of claiming a standard deviation.
