@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/job_store.h"
@@ -48,6 +49,9 @@ dist::GroupOptions group_options(const Config& c, const torch::Device& device, c
   if (backend == "nccl" && !device.is_cuda())
     throw Error("train.dist_backend=nccl: NCCL reduces CUDA tensors, and this run is on " + device.str() +
                 " (run.device=cuda, or train.dist_backend=gloo)");
+  if (backend == "nccl" && !dist::Collective::nccl_available())
+    throw Error("train.dist_backend=nccl: this kdprune was built without NCCL (it needs a CUDA torch wheel with its "
+                "nvidia/nccl/include; docs/distributed.md), or train.dist_backend=gloo");
   if (device.is_cuda() && (backend == "nccl" || (backend == "auto" && dist::Collective::nccl_available())))
     g.nccl_device = device;
   return g;
@@ -110,16 +114,20 @@ Session::Session(const std::string& command, const CommandOptions& opts)
     // The process group forms once every rank's data are in; a rank that failed to load has said
     // so in the store, and this one stops now rather than after the timeout.
     job->wait_all_ready("loaded its data");
+    // Gloo first: the ranks check they run the same job (train.dist_backend included) before NCCL forms.
+    const auto nccl_device = std::exchange(group.nccl_device, std::nullopt);
     collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, group);
-    if (device.is_cuda()) spdlog::info("data-parallel: CUDA tensors reduce over {}", collective_->backend_name(device));
     // The data folder may be a per-node copy (a different path): the data are compared by their
-    // sizes instead.
+    // sizes instead. train.dist_backend=auto decides by the build: the decision is compared too.
     Config c = config;
     c.data.root.clear(), c.data.imagefolder.cache.clear();
     check_same_job(*collective_, command_ + (opts_.resume ? " --resume" : "") + (opts_.force ? " --force" : "") +
                                      "\ndata: " + std::to_string(data.train.size()) + " train, " +
                                      std::to_string(data.test.size()) + " test, " + std::to_string(data.info.classes) +
-                                     " classes\n" + to_yaml(c));
+                                     " classes\nCUDA tensors over: " + (nccl_device ? "nccl" : "gloo") + "\n" +
+                                     to_yaml(c));
+    if (nccl_device) collective_->use_nccl(*nccl_device);
+    if (device.is_cuda()) spdlog::info("data-parallel: CUDA tensors reduce over {}", collective_->backend_name(device));
   }
 }
 

@@ -85,7 +85,7 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
   }
   std::unique_ptr<Collective> c(new Collective(store, backend, rank, world, timeout));
   c->reduce_alone_ = group.reduce_alone;
-  if (group.nccl_device) c->cuda_backend_ = make_nccl_backend(store, rank, world, timeout, *group.nccl_device);
+  if (group.nccl_device) c->use_nccl(*group.nccl_device);
   return c;
 }
 
@@ -107,6 +107,7 @@ void Collective::allreduce(const std::vector<torch::Tensor>& tensors, Reduce op)
     try {
       c10d::AllreduceOptions o;
       o.reduceOp = reduce_op(op);
+      ++operations_;
       wait_for(backend_for(buf.front().device())->allreduce(buf, o));
     } catch (const std::exception& e) {
       fail("allreduce", e);
@@ -118,6 +119,7 @@ Collective::Work Collective::start_allreduce(const torch::Tensor& flat) {
   if (alone()) return {};
   try {
     std::vector<torch::Tensor> buf{flat};
+    ++operations_;
     return backend_for(flat.device())->allreduce(buf);
   } catch (const std::exception& e) {
     fail("allreduce", e);
@@ -147,6 +149,7 @@ void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t ro
     try {
       c10d::BroadcastOptions o;
       o.rootRank = root;
+      ++operations_;
       wait_for(backend_for(buf.front().device())->broadcast(buf, o));
     } catch (const std::exception& e) {
       fail("broadcast", e);
@@ -157,6 +160,7 @@ void Collective::broadcast(const std::vector<torch::Tensor>& tensors, int64_t ro
 void Collective::barrier() {
   if (alone()) return;
   try {
+    ++operations_;
     backend_->barrier()->wait(timeout_);
   } catch (const std::exception& e) {
     fail("barrier", e);
@@ -185,6 +189,11 @@ void Collective::barrier() {}
 Collective::Collective(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::Backend> backend, int64_t rank,
                        int64_t world, std::chrono::milliseconds timeout)
     : store_(std::move(store)), backend_(std::move(backend)), rank_(rank), world_(world), timeout_(timeout) {}
+
+void Collective::use_nccl(const torch::Device& device) {
+  if (cuda_backend_) throw Error("rank " + std::to_string(rank_) + ": this process group has NCCL already");
+  cuda_backend_ = make_nccl_backend(store_, rank_, world_, timeout_, device);
+}
 
 Collective::~Collective() {
   if (cuda_backend_) shutdown_nccl_backend(*cuda_backend_);

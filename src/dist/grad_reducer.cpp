@@ -12,6 +12,19 @@
 
 namespace kdprune::dist {
 
+namespace {
+// `parts` (float tensors) one after another in one host tensor: one copy where they share a device.
+torch::Tensor host_floats(const std::vector<torch::Tensor>& parts) {
+  if (parts.empty()) return torch::zeros({0});
+  bool one_device = true;
+  for (const auto& t : parts) one_device = one_device && t.device() == parts.front().device();
+  if (one_device) return torch::cat(parts).to(torch::kCPU).contiguous();
+  std::vector<torch::Tensor> host;
+  for (const auto& t : parts) host.push_back(t.to(torch::kCPU));
+  return torch::cat(host).contiguous();
+}
+}  // namespace
+
 std::vector<std::vector<size_t>> assign_buckets(const std::vector<torch::Tensor>& params, const BucketSizes& sizes) {
   // Reverse order: backward reaches the last layers first (DDP's heuristic). One open bucket per
   // (dtype, device), its first closing at first_bytes, the next at bytes (as DDP's
@@ -152,14 +165,20 @@ void GradReducer::finish() {
     start(b);
   }
   const double world = static_cast<double>(collective_.world());
+  std::vector<torch::Tensor> flags;
   for (auto& b : buckets_) {
     collective_.wait(b.work);
     b.work.reset();
-    // After the sum: how many ranks used each parameter.
-    const auto used_by = b.used.to(torch::kCPU, torch::kFloat32, /*non_blocking=*/false, /*copy=*/true).contiguous();
+    flags.push_back(b.used.to(torch::kFloat32));
+  }
+  // After the sums: how many ranks used each parameter, read on the host once per step (not once
+  // per bucket: over NCCL each read waits for the GPU).
+  const auto used_by = host_floats(flags);
+  const float* used = used_by.data_ptr<float>();
+  for (auto& b : buckets_) {
     b.flat.div_(world);
-    for (size_t slot = 0; slot < b.params.size(); ++slot) {
-      if (used_by.data_ptr<float>()[slot] == 0.0f) continue;  // no rank did: .grad stays as it is
+    for (size_t slot = 0; slot < b.params.size(); ++slot, ++used) {
+      if (*used == 0.0f) continue;  // no rank did: .grad stays as it is
       auto& p = params_[b.params[slot]];
       if (p.grad().defined()) p.mutable_grad().copy_(b.views[slot]);
       else p.mutable_grad() = torch::empty_like(p).copy_(b.views[slot]);  // the parameter's layout, as autograd's

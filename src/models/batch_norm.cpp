@@ -93,7 +93,7 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, const torch::Tensor& weigh
 }
 
 torch::Tensor BatchNorm2dImpl::forward(const torch::Tensor& x) {
-  if (!sync || sync->world() == 1 || !is_training() || !options.track_running_stats() || !options.affine())
+  if (!sync || sync->alone() || !is_training() || !options.track_running_stats() || !options.affine())
     return torch::nn::BatchNorm2dImpl::forward(x);
   _check_input_dim(x);
   {

@@ -75,7 +75,7 @@ Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec
 }
 
 ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path, const std::string& tag)
-    : in_(in), collective_(in.collective && in.collective->world() > 1 ? in.collective : nullptr), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
+    : in_(in), collective_(in.collective && !in.collective->alone() ? in.collective : nullptr), shape_(shape), tag_(tag), totals_(in.data.train.images.device()), start_(std::chrono::steady_clock::now()) {
   auto& model = in.model;
   const auto& t = in.train;
   const auto device = in.data.train.images.device();

@@ -79,7 +79,7 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
   const int64_t n = view.size(0);
   if (n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
   // Data-parallel: each step takes world × batch samples, this rank its part of them.
-  dist::Collective* collective = lead.collective && lead.collective->world() > 1 ? lead.collective : nullptr;
+  dist::Collective* collective = lead.collective && !lead.collective->alone() ? lead.collective : nullptr;
   const int64_t world = collective ? collective->world() : 1, rank = collective ? collective->rank() : 0;
   if (collective && runs.size() > 1)
     throw Error("data-parallel training trains one model per process (train the students one at a time)");

@@ -1,13 +1,17 @@
 // c10d's NCCL backend under kdprune's Collective. A lent machine has one GPU and NCCL will not put
 // two ranks on one device, so the GPU tests form a group of one that runs its collectives anyway
-// (GroupOptions::reduce_alone): every path the trainer takes through NCCL (flat buffers,
-// broadcasts, gradient buckets started during backward, the used-flags tail, waits on the device's
-// stream), with CPU tensors still over Gloo. Run by scripts/device/check.sh; skipped without a GPU
-// or without NCCL in the build. What any machine can check: a group asked for NCCL without a GPU
-// is refused with one line.
+// (GroupOptions::reduce_alone): the paths the trainer takes through NCCL (flat buffers of mixed
+// dtypes and devices, broadcasts, gradient buckets started during backward with their used-flags
+// tail, the trainer's reductions), with CPU tensors still over Gloo. What a group of one cannot
+// show: values moving between ranks (the sum over one rank is the identity) or a missing wait on
+// NCCL's stream; those rest on the Gloo tests with 2 and 3 ranks and on c10d's own semantics. Run
+// by scripts/device/check.sh; skipped without a GPU or without NCCL in the build. What any machine
+// checks: a group asked for NCCL without a GPU is refused with one line, and a group of one that
+// reduces (over Gloo) trains exactly as one process does.
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <optional>
 
 #include "data_parallel_fixtures.h"
 #include "dist/nccl_backend.h"
@@ -20,11 +24,13 @@ using namespace kdprune;
 namespace {
 const torch::Device gpu(torch::kCUDA, 0);
 
-std::unique_ptr<dist::Collective> nccl_group_of_one() {
+// A group of one that runs its collectives: CUDA tensors over NCCL on `nccl` (none: all over Gloo).
+std::unique_ptr<dist::Collective> group_of_one(std::optional<torch::Device> nccl) {
   dist::GroupOptions o;
-  o.timeout = std::chrono::seconds(60), o.nccl_device = gpu, o.reduce_alone = true;
+  o.timeout = std::chrono::seconds(60), o.nccl_device = nccl, o.reduce_alone = true;
   return dist::Collective::over_store(dist::Collective::local_store(), 0, 1, o);
 }
+std::unique_ptr<dist::Collective> nccl_group_of_one() { return group_of_one(gpu); }
 #define SKIP_WITHOUT_NCCL_GPU()                                                                       \
   if (!dist::Collective::nccl_available()) GTEST_SKIP() << "built without c10d NCCL";                \
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
@@ -74,6 +80,7 @@ TEST(NcclCollective, CudaTensorsGoOverNcclAndTheHostsValuesOverGloo) {
   c->broadcast({a, h}, 0);
   EXPECT_TRUE(torch::equal(a, a0) && torch::equal(b, b0) && torch::equal(h, h0));
   EXPECT_EQ(c->broadcast_string("run-17"), "run-17");
+  const auto before = c->operations();
   // A bucket's reduction: NCCL's work, waited for on the device's stream.
   auto flat = torch::randn({4096}, gpu);
   const auto f0 = flat.clone();
@@ -87,6 +94,7 @@ TEST(NcclCollective, CudaTensorsGoOverNcclAndTheHostsValuesOverGloo) {
   EXPECT_FALSE(dist::is_nccl_work(*host));
   c->wait(host);
   c->barrier();
+  EXPECT_EQ(c->operations() - before, 3);
 }
 
 TEST(NcclCollective, GradientBucketsOverNcclGiveTheRanksOwnGradient) {
@@ -126,21 +134,36 @@ TEST(NcclCollective, GradientBucketsOverNcclGiveTheRanksOwnGradient) {
   }
 }
 
-TEST(NcclCollective, TrainingOverNcclInAGroupOfOneIsTrainingAlone) {
-  SKIP_WITHOUT_NCCL_GPU();
-  const auto data = test::tiny(70, gpu);
+namespace {
+// Three epochs through a group of one that reduces (the trainer's data-parallel path: sharding,
+// gradient buckets, reduced metrics and evaluation) against the same training alone, on `device`.
+void expect_group_of_one_trains_as_alone(const torch::Device& device, std::optional<torch::Device> nccl) {
+  const auto data = test::tiny(70, device);
   std::vector<int64_t> idx(70);
   std::iota(idx.begin(), idx.end(), 0);
   const TrainSection t = test::recipe(16);
   auto alone = test::plain_net(3), grouped = test::plain_net(3);
-  alone->to(gpu), grouped->to(gpu);
+  alone->to(device), grouped->to(device);
   const auto a = train::fit({.model = *alone, .data = data, .indices = idx, .train = t, .seed = 11, .show_progress = false});
-  auto c = nccl_group_of_one();
+  auto c = group_of_one(nccl);
   const auto g = train::fit(
       {.model = *grouped, .data = data, .indices = idx, .train = t, .seed = 11, .show_progress = false, .collective = c.get()});
+  EXPECT_GT(c->operations(), 3 * 5) << "the trainer did not go through the group";  // >= a bucket per step
   EXPECT_TRUE(test::close_weights(*grouped, *alone, 1e-5));
   ASSERT_EQ(g.epoch_train_loss.size(), 3u);
   for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(g.epoch_train_loss[e], a.epoch_train_loss[e], 1e-5 * a.epoch_train_loss[e]);
   EXPECT_NEAR(g.final_eval.top1, a.final_eval.top1, 1e-9);
+  EXPECT_NEAR(g.final_eval.loss, a.final_eval.loss, 1e-5 * a.final_eval.loss);
   EXPECT_EQ(g.final_eval.samples, 24);
+}
+}  // namespace
+
+TEST(NcclCollective, AGroupOfOneThatReducesTrainsAsOneProcess) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  expect_group_of_one_trains_as_alone(torch::kCPU, std::nullopt);  // over Gloo
+}
+
+TEST(NcclCollective, TrainingOverNcclInAGroupOfOneIsTrainingAlone) {
+  SKIP_WITHOUT_NCCL_GPU();
+  expect_group_of_one_trains_as_alone(gpu, gpu);
 }

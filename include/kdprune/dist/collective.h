@@ -4,13 +4,15 @@
 // over any c10d store (tests run ranks as threads over one HashStore). CPU tensors reduce over Gloo;
 // CUDA tensors over NCCL where the group has it (GroupOptions::nccl_device, train.dist_backend),
 // else over Gloo, which stages them through the host (torch.distributed's "cpu:gloo,cuda:nccl").
-// Every operation waits for its result (NCCL's: the device's stream waits, not the host); a failure
-// (a rank that stopped, a timeout) is a kdprune::Error naming this rank and the operation, never a
-// hang past the timeout.
+// Every operation waits for its result. Over Gloo a failure (a rank that stopped, a timeout) is a
+// kdprune::Error naming this rank and the operation, never a hang past the timeout. Over NCCL the
+// wait is the device stream's, not the host's: a rank that stopped shows as NCCL's watchdog ending
+// this process once the timeout has passed (torch's message), at the latest.
 #include <torch/csrc/distributed/c10d/Backend.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -27,7 +29,8 @@ struct GroupOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   // The network interfaces Gloo binds, comma-separated (GLOO_SOCKET_IFNAME); "": the hostname's address.
   std::string ifnames;
-  // Set: CUDA tensors reduce over NCCL, this rank's communicator on this GPU (one GPU per rank).
+  // Set: CUDA tensors reduce over NCCL, this rank's communicator on this GPU (one GPU per rank);
+  // the same as use_nccl(device) once the group has formed.
   std::optional<torch::Device> nccl_device;
   // A group of one runs its collectives too (normally they are skipped): the only NCCL group a
   // one-GPU machine can form, for tests.
@@ -53,6 +56,14 @@ class Collective {
 
   int64_t rank() const { return rank_; }
   int64_t world() const { return world_; }
+  // Nothing to exchange: a group of one that skips its collectives (not GroupOptions::reduce_alone).
+  bool alone() const { return world_ == 1 && !reduce_alone_; }
+  // From now on CUDA tensors reduce over NCCL, this rank's communicator formed now on `device`
+  // (every rank at the same point; after the ranks have checked they run the same job, so ranks
+  // that differ in train.dist_backend stop at that check, not inside NCCL's setup).
+  void use_nccl(const torch::Device& device);
+  // Collectives this rank has started (tests: a path really went through the group).
+  int64_t operations() const { return operations_.load(); }
   // The backend that reduces tensors on `device`: "gloo" or "nccl".
   std::string backend_name(const torch::Device& device) const;
 
@@ -76,7 +87,6 @@ class Collective {
              std::chrono::milliseconds timeout);
   [[noreturn]] void fail(const std::string& op, const std::exception& e) const;
   void wait_for(const Work& work) const;  // throws the backend's error
-  bool alone() const { return world_ == 1 && !reduce_alone_; }  // nothing to exchange
   const c10::intrusive_ptr<c10d::Backend>& backend_for(const torch::Device& device) const {
     return device.is_cuda() && cuda_backend_ ? cuda_backend_ : backend_;
   }
@@ -86,6 +96,7 @@ class Collective {
   c10::intrusive_ptr<c10d::Backend> cuda_backend_;  // NCCL, where the group has it
   int64_t rank_ = 0, world_ = 1;
   bool reduce_alone_ = false;
+  std::atomic<int64_t> operations_{0};  // started from backward's hooks too
   std::chrono::milliseconds timeout_;
 };
 
