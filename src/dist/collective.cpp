@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <exception>
 #include <map>
 #include <sstream>
 
@@ -196,7 +197,8 @@ void Collective::use_nccl(const torch::Device& device) {
 }
 
 Collective::~Collective() {
-  if (cuda_backend_) shutdown_nccl_backend(*cuda_backend_);
+  // Unwinding from an error (a peer may be gone): without waiting for collectives in flight.
+  if (cuda_backend_) shutdown_nccl_backend(*cuda_backend_, std::uncaught_exceptions() > 0);
 }
 
 std::string Collective::backend_name(const torch::Device& device) const {

@@ -50,9 +50,13 @@ bool is_nccl_work(const c10d::Work& work) {
   return dynamic_cast<const c10d::ProcessGroupNCCL::WorkNCCL*>(&work) != nullptr;
 }
 
-void shutdown_nccl_backend(c10d::Backend& backend) noexcept {
+void shutdown_nccl_backend(c10d::Backend& backend, bool abort) noexcept {
   try {
-    static_cast<c10d::ProcessGroupNCCL&>(backend).shutdown();
+    auto& pg = static_cast<c10d::ProcessGroupNCCL&>(backend);
+    if (abort)
+      pg.abort();
+    else
+      pg.shutdown();
   } catch (const std::exception& e) {
     spdlog::warn("NCCL shutdown: {}", e.what());
   }
@@ -70,7 +74,7 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 
 bool is_nccl_work(const c10d::Work&) { return false; }
 
-void shutdown_nccl_backend(c10d::Backend&) noexcept {}
+void shutdown_nccl_backend(c10d::Backend&, bool) noexcept {}
 
 #endif
 

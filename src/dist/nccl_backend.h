@@ -23,7 +23,8 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 // Whether `work` is an NCCL collective's: its wait() is the device stream's, and NCCL's watchdog
 // keeps its timeout (c10d's WorkNCCL::wait(timeout) would hold the host until it ends).
 bool is_nccl_work(const c10d::Work& work);
-// Tears the communicators down (torch.distributed.destroy_process_group's part for NCCL).
-void shutdown_nccl_backend(c10d::Backend& backend) noexcept;
+// Tears the communicators down (torch.distributed.destroy_process_group's part for NCCL); `abort`:
+// without waiting for collectives in flight (unwinding from an error, a peer may be gone).
+void shutdown_nccl_backend(c10d::Backend& backend, bool abort = false) noexcept;
 
 }  // namespace kdprune::dist
