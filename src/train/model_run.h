@@ -60,7 +60,7 @@ class ModelRun {
   std::vector<torch::Tensor> rank0_buffers() const;  // data-parallel: the buffers that follow rank 0's
 
   const TrainInputs& in_;
-  dist::Collective* collective_;  // null unless data-parallel with more than one rank
+  dist::Collective* collective_;  // null unless data-parallel and not alone (Collective::alone)
   std::unique_ptr<dist::GradReducer> reducer_;  // data-parallel: averages the gradients during backward
   EpochShape shape_;
   std::string tag_;  // "" alone; the run's name in a group's log lines

@@ -148,11 +148,15 @@ void expect_group_of_one_trains_as_alone(const torch::Device& device, std::optio
   auto c = group_of_one(nccl);
   const auto g = train::fit(
       {.model = *grouped, .data = data, .indices = idx, .train = t, .seed = 11, .show_progress = false, .collective = c.get()});
-  EXPECT_GT(c->operations(), 3 * 5) << "the trainer did not go through the group";  // >= a bucket per step
+  // Through the group: the initial weights' broadcast (1), a gradient bucket per step (5 steps of
+  // 16, 16, 16, 16, 6 per epoch: 15), each epoch's totals (loss, correct, first bad step: 9) and
+  // evaluation (loss, correct: 6). PlainNet has no buffers to broadcast.
+  EXPECT_EQ(c->operations(), 1 + 15 + 9 + 6) << "the trainer did not go through the group as expected";
   EXPECT_TRUE(test::close_weights(*grouped, *alone, 1e-5));
   ASSERT_EQ(g.epoch_train_loss.size(), 3u);
   for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(g.epoch_train_loss[e], a.epoch_train_loss[e], 1e-5 * a.epoch_train_loss[e]);
-  EXPECT_NEAR(g.final_eval.top1, a.final_eval.top1, 1e-9);
+  // On the GPU cuDNN's benchmark may pick other kernels for the second fit: a near-tie may flip.
+  EXPECT_NEAR(g.final_eval.top1, a.final_eval.top1, device.is_cuda() ? 100.0 / 24 + 1e-9 : 1e-9);
   EXPECT_NEAR(g.final_eval.loss, a.final_eval.loss, 1e-5 * a.final_eval.loss);
   EXPECT_EQ(g.final_eval.samples, 24);
 }
