@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <optional>
 #include <sstream>
-#include <utility>
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/job_store.h"
@@ -39,12 +39,9 @@ torch::Device pick_device(const Config& c) {
   }
   return d;
 }
-// The process group's options: NCCL for this rank's GPU where train.dist_backend asks for it or,
-// with auto, where this build has it.
-dist::GroupOptions group_options(const Config& c, const torch::Device& device, const dist::JobStore& job,
-                                 const dist::LaunchEnv& env) {
-  dist::GroupOptions g;
-  g.timeout = job.timeout(), g.ifnames = env.socket_ifname;
+// This rank's GPU where its CUDA tensors reduce over NCCL: where train.dist_backend asks for it or,
+// with auto, where this build has it (none: over Gloo).
+std::optional<torch::Device> nccl_device_for(const Config& c, const torch::Device& device) {
   const auto& backend = c.train.dist_backend;
   if (backend == "nccl" && !device.is_cuda())
     throw Error("train.dist_backend=nccl: NCCL reduces CUDA tensors, and this run is on " + device.str() +
@@ -53,8 +50,8 @@ dist::GroupOptions group_options(const Config& c, const torch::Device& device, c
     throw Error("train.dist_backend=nccl: this kdprune was built without NCCL (it needs a CUDA torch wheel with its "
                 "nvidia/nccl/include; docs/distributed.md), or train.dist_backend=gloo");
   if (device.is_cuda() && (backend == "nccl" || (backend == "auto" && dist::Collective::nccl_available())))
-    g.nccl_device = device;
-  return g;
+    return device;
+  return std::nullopt;
 }
 // Joins the data-parallel job the launcher's environment describes (none: null): its store now,
 // the process group once the data are in.
@@ -93,9 +90,9 @@ Session::Session(const std::string& command, const CommandOptions& opts)
   const auto env = dist::launch_env();
   if (env.distributed()) logging::set_rank(env.rank, env.world);
   const auto job = join_job();
-  dist::GroupOptions group;
+  std::optional<torch::Device> nccl_device;
   if (job) try {
-      group = group_options(config, device, *job, env);
+      nccl_device = nccl_device_for(config, device);
     } catch (const std::exception& e) {
       job->report_failure(e.what());  // the others stop at once
       throw;
@@ -115,8 +112,7 @@ Session::Session(const std::string& command, const CommandOptions& opts)
     // so in the store, and this one stops now rather than after the timeout.
     job->wait_all_ready("loaded its data");
     // Gloo first: the ranks check they run the same job (train.dist_backend included) before NCCL forms.
-    const auto nccl_device = std::exchange(group.nccl_device, std::nullopt);
-    collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, group);
+    collective_ = dist::Collective::over_store(job->store(), env.rank, env.world, job->timeout(), env.socket_ifname);
     // The data folder may be a per-node copy (a different path): the data are compared by their
     // sizes instead. train.dist_backend=auto decides by the build: the decision is compared too.
     Config c = config;

@@ -201,9 +201,7 @@ Collective::~Collective() {
   if (cuda_backend_) shutdown_nccl_backend(*cuda_backend_, std::uncaught_exceptions() > 0);
 }
 
-std::string Collective::backend_name(const torch::Device& device) const {
-  return device.is_cuda() && cuda_backend_ ? "nccl" : "gloo";
-}
+std::string Collective::backend_name(const torch::Device& device) const { return backend_for(device)->getBackendName(); }
 
 std::string Collective::broadcast_string(const std::string& s, int64_t root) {
   auto size = torch::tensor({static_cast<int64_t>(s.size())}, torch::kInt64);

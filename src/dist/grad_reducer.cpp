@@ -13,15 +13,9 @@
 namespace kdprune::dist {
 
 namespace {
-// `parts` (float tensors) one after another in one host tensor: one copy where they share a device.
+// `parts` (float tensors on the parameters' one device) one after another, in one copy to the host.
 torch::Tensor host_floats(const std::vector<torch::Tensor>& parts) {
-  if (parts.empty()) return torch::zeros({0});
-  bool one_device = true;
-  for (const auto& t : parts) one_device = one_device && t.device() == parts.front().device();
-  if (one_device) return torch::cat(parts).to(torch::kCPU).contiguous();
-  std::vector<torch::Tensor> host;
-  for (const auto& t : parts) host.push_back(t.to(torch::kCPU));
-  return torch::cat(host).contiguous();
+  return parts.empty() ? torch::zeros({0}) : torch::cat(parts).to(torch::kCPU).contiguous();
 }
 }  // namespace
 
