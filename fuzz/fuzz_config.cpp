@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string yaml = parts[0];
   std::vector<std::string> overrides;
   for (size_t i = 1; i < parts.size() && overrides.size() < 8; ++i) overrides.push_back(parts[i]);
-  // An experiment file (`kdprune run`, src/pipeline/experiment.cpp): load_experiment splits off
+  // An experiment file (`kdprune run`, src/pipeline/experiment_section.cpp, experiment_plan.cpp): load_experiment splits off
   // the `experiment` section and reads it; plan() lists the stages, and the stage configs are
   // loaded as run_experiment does up front (first 64 stages). Only for inputs that name it.
   if (yaml.find("experiment") != std::string::npos) {

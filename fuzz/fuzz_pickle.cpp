@@ -1,4 +1,4 @@
-// libFuzzer harness: the data-only pickle reader (src/io/pickle.cpp) and the CIFAR python-version
+// libFuzzer harness: the data-only pickle reader (src/io/pickle_*.cpp) and the CIFAR python-version
 // reader on top of it (src/data/readers/cifar_pickle.cpp).
 //
 // Input: byte 0 is the mode, the rest one file.

@@ -1,5 +1,5 @@
 // libFuzzer harness: torch.save files (PyTorch state_dicts), train::read_torch_save_state_dict
-// (src/train/torch_save.cpp over src/io/zip_reader.cpp and src/io/pickle.cpp): the zip format
+// (src/train/torch_save.cpp over src/io/zip_reader.cpp and src/io/pickle_*.cpp): the zip format
 // and the legacy format, tensors rebuilt from their storages.
 //
 // Input: one .pth file. Zip inputs go through the CRC fix-up of fuzz_torch_common.h.

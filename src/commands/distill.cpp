@@ -9,6 +9,7 @@
 #include "kdprune/dist/launch_env.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/losses/distill_objective.h"
+#include "kdprune/train/memory.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
@@ -195,6 +196,37 @@ void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) 
   if (st.objective.init_loss) run_init_stage(s, st.student, st.objective);
 }
 
+// The students split into groups that fit train.group_max (the first student's), in order: each
+// student's training memory measured once per architecture, batch size and precision.
+std::vector<std::vector<size_t>> memory_groups(const std::vector<Student>& students) {
+  if (students.size() == 1) return {{0}};
+  const Session& first = *students.front().s;
+  const std::string& group_max = first.config.train.group_max;
+  const int64_t budget = train::group_memory_budget(group_max, first.device);
+  std::map<std::string, int64_t> measured;
+  std::vector<int64_t> bytes;
+  for (const auto& st : students) {
+    const auto& c = st.s->config;
+    const auto spec = st.s->model_spec();
+    const std::string key = c.model.arch + " batch " + std::to_string(c.train.batch_size) + " amp " + c.train.amp +
+                            (c.train.channels_last ? " channels-last" : "");
+    auto it = measured.find(key);
+    if (it == measured.end()) {
+      const int64_t b = train::training_memory_bytes(c.model.arch, spec, {spec.in_channels, spec.image_size, st.s->data.train.images.size(3)},
+                                                     c.train.batch_size, c.train.amp, c.train.channels_last, first.device);
+      it = measured.emplace(key, b).first;
+      spdlog::info("one student ({}) trains in about {} on {}", key, train::memory_text(b), first.device.str());
+    }
+    bytes.push_back(it->second);
+  }
+  const std::string what = "train.group_max=" + group_max +
+                           (group_max == "auto" ? " (90 % of the free memory: " + train::memory_text(budget) + ")" : "");
+  auto groups = train::pack_by_memory(bytes, budget, what);
+  if (groups.size() > 1)
+    spdlog::info("{} students in {} groups that fit {} each ({})", students.size(), groups.size(), train::memory_text(budget), what);
+  return groups;
+}
+
 nlohmann::json summarize(const Student& st, const train::TrainResult& r) {
   const Session& s = *st.s;
   const auto& kd = s.config.kd;
@@ -225,19 +257,28 @@ std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& 
                 "(RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set) launch one distill per alpha");
   TeacherCaches caches;
   std::vector<Student> students;
-  // Every student is checked before any run directory is made.
+  // Every student is checked (and the groups that fit in memory are made) before any run directory is.
   for (const auto& o : opts) students.push_back(check(o, students));
+  const auto groups = memory_groups(students);
   for (size_t i = 0; i < students.size(); ++i) {
     if (i > 0) logging::detach_files();  // each student's setup lines in its own log
     open(students[i], std::span<const Student>(students.data(), i), opts.size() > 1 ? &caches : nullptr);
   }
-  std::vector<TrainingJob> jobs;
-  for (auto& st : students)
-    jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
-  // Each run's log gets its own setup and summary lines and, tagged, the group's training lines.
-  if (students.size() > 1)
-    for (size_t i = 0; i + 1 < students.size(); ++i) students[i].s->run().attach_log();
-  const auto results = run_training_together(jobs);
+  std::vector<train::TrainResult> results(students.size());
+  for (const auto& group : groups) {
+    std::vector<TrainingJob> jobs;
+    for (size_t i : group) {
+      auto& st = students[i];
+      jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
+    }
+    // Each run's log gets its own setup and summary lines and, tagged, its group's training lines.
+    if (students.size() > 1) {
+      logging::detach_files();
+      for (size_t i : group) students[i].s->run().attach_log();
+    }
+    const auto trained = run_training_together(jobs);
+    for (size_t k = 0; k < group.size(); ++k) results[group[k]] = trained[k];
+  }
   for (const auto& [teacher, c] : caches)
     spdlog::info("{} students trained together; teacher {}: {} forwards, shared", students.size(), teacher, c->forwards);
   std::vector<nlohmann::json> summaries;

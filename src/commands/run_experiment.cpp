@@ -165,17 +165,18 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     return ", " + std::to_string(left) + " stages to run, ETA " + train::clock_text(eta) +
            (untimed ? " + " + std::to_string(untimed) + " not yet timed" : std::string());
   };
-  // Students trained together (train::fit_group): up to experiment.group_students of them whose
-  // configs differ only in kd.*, model.* and run.name (on a GPU, in one CUDA graph).
+  // Students trained together (train::fit_group): each student waits until a stage needs it or
+  // the plan ends; then the waiting students are packed into groups of one dataset, teacher and
+  // architecture, up to experiment.group_students each (and, inside distill_together, up to the
+  // memory train.group_max allows). A group may mix views, fractions and seeds (an α × f × seed grid).
   const int64_t group_limit = e.group_students;
   struct Pending {
     size_t stage;
     StageAction action;
     std::string fingerprint;
   };
-  std::vector<Pending> group;
-  auto run_pending = [&] {
-    if (group.empty()) return;
+  std::vector<Pending> waiting;
+  auto run_stages = [&](const std::vector<Pending>& group) {
     std::vector<CommandOptions> opts_list;
     std::string names;
     for (const auto& p : group) {
@@ -205,7 +206,26 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       seconds += took / static_cast<double>(group.size()), ++count;
       ++report.executed;
     }
-    group.clear();
+  };
+  // Students of one dataset (trainable_together), architecture and teacher share a group; one
+  // without a teacher (no KD) joins any.
+  auto groupable = [&](const Pending& a, const Pending& b) {
+    const Config &x = configs[a.stage], &y = configs[b.stage];
+    const bool same_teacher = (x.kd.teacher == y.kd.teacher && x.kd.teacher_arch == y.kd.teacher_arch) ||
+                              x.kd.teacher.empty() || y.kd.teacher.empty();
+    return trainable_together(x, y) && x.model.arch == y.model.arch && same_teacher;
+  };
+  auto run_waiting = [&] {
+    std::vector<std::vector<Pending>> groups;
+    for (const auto& p : waiting) {
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+        return static_cast<int64_t>(g.size()) < std::max<int64_t>(group_limit, 1) && groupable(g.front(), p);
+      });
+      if (it == groups.end()) groups.push_back({p});
+      else it->push_back(p);
+    }
+    waiting.clear();
+    for (const auto& g : groups) run_stages(g);
   };
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
@@ -261,19 +281,18 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     spdlog::info("[{}/{}] {}: {} ({}){}", i + 1, stages.size(), st.name, pipeline::action_name(state.action), state.reason,
                  stages_eta(i));
     const Pending job{i, state.action, state.fingerprint};
+    // A stage that reads a waiting student's run waits for it to be trained.
+    if (std::any_of(waiting.begin(), waiting.end(), [&](const Pending& p) {
+          return std::find(st.inputs.begin(), st.inputs.end(), p.stage) != st.inputs.end();
+        }))
+      run_waiting();
     if (st.kind == StageKind::student && group_limit > 1) {
-      // Students that may share batches and teacher forwards wait for their group.
-      if (!group.empty() && (group.size() >= static_cast<size_t>(group_limit) ||
-                             !trainable_together(configs[group.front().stage], resolved)))
-        run_pending();
-      group.push_back(job);
+      waiting.push_back(job);
       continue;
     }
-    run_pending();
-    group.push_back(job);
-    run_pending();
+    run_stages({job});
   }
-  run_pending();
+  run_waiting();
   report.plan = plan.str();
   report.jobs = jobs.str();
   const bool students_done = std::all_of(stages.begin(), stages.end(), [&](const pipeline::Stage& st) {

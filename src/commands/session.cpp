@@ -127,19 +127,42 @@ Session::Session(const std::string& command, const CommandOptions& opts)
   }
 }
 
+namespace {
+// The keys that choose a run's training view out of the loaded dataset (and its order and draws).
+void clear_view_keys(Config& c) {
+  c.data.fraction = 1.0, c.data.subset.clear(), c.data.split = 0.0, c.data.split_seed = -1, c.data.part = "all";
+  c.data.augment = true;
+  c.prune = PruneSection{};
+}
+bool same_view(const Config& a, const Config& b) {
+  Config x = a, y = b;
+  x.kd = y.kd, x.model = y.model, x.train = y.train, x.run.name = y.run.name;
+  return to_yaml(x) == to_yaml(y);
+}
+}  // namespace
+
 bool trainable_together(const Config& a, const Config& b) {
-  Config c = b;
-  c.kd = a.kd, c.model = a.model, c.run.name = a.run.name;
-  return to_yaml(a) == to_yaml(c);
+  Config x = a, y = b;
+  clear_view_keys(x), clear_view_keys(y);
+  x.kd = y.kd, x.model = y.model, x.train = y.train, x.run.name = y.run.name;
+  // The synthetic dataset is drawn from run.seed; every other dataset is the same for every seed.
+  if (x.data.name != "synthetic") x.run.seed = y.run.seed;
+  return to_yaml(x) == to_yaml(y);
 }
 
 Session::Session(const std::string& command, const CommandOptions& opts, const Session& share)
     : config(resolved(opts)), device(share.device), data(share.data), view(share.view), command_(command), opts_(opts) {
   if (!trainable_together(share.config, config))
     throw Error("run '" + config.run.name + "' cannot train together with '" + share.config.run.name +
-                "': their configs differ outside kd.*, model.* and run.name");
+                "': they differ in the dataset or the run's device/threads (only kd.*, model.*, train.*, run.name, "
+                "run.seed, prune.* and data's view keys may differ)");
   // The same global RNG state as a session of its own: the model's initial weights are too.
   system::configure_runtime(config.run.threads, config.run.seed);
+  if (!same_view(share.config, config)) {
+    const auto labels = data.train.labels.to(torch::kCPU, torch::kInt64).contiguous();
+    const std::vector<int64_t> y(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+    view = data::select_train_view(config, y, data.info.classes);
+  }
 }
 
 models::ModelSpec Session::model_spec() const { return {data.channels(), data.info.classes, data.train.images.size(2)}; }

@@ -20,9 +20,9 @@ namespace kdprune::commands {
 class Session {
  public:
   Session(const std::string& command, const CommandOptions& opts);
-  // A student trained together with `share`'s (train::fit_group): the same dataset and training
-  // view, not loaded again. Its config may differ from share's only in kd.*, model.* and run.name
-  // (else kdprune::Error naming both runs).
+  // A student trained together with `share`'s (train::fit_group): the same dataset, not loaded
+  // again, and its own training view (share's where the view keys agree). Its config may differ
+  // from share's only as trainable_together allows (else kdprune::Error naming both runs).
   Session(const std::string& command, const CommandOptions& opts, const Session& share);
 
   // Creates (or, with --resume, re-opens) the run directory and starts logging into it. In a
@@ -50,7 +50,9 @@ class Session {
   std::shared_ptr<dist::Collective> collective_;
 };
 
-// Configs that may train together: equal apart from kd.*, model.* and run.name.
+// Configs that may train together in one process (one dataset in memory): equal apart from kd.*,
+// model.*, train.*, run.name, prune.*, the view's data keys (fraction, subset, split, split_seed,
+// part, augment) and run.seed (unless the dataset is drawn from it: synthetic).
 bool trainable_together(const Config& a, const Config& b);
 
 // One model to train in its session (run directory), for run_training_together.

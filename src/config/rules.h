@@ -35,6 +35,10 @@ inline Rule<std::string> one_of(std::initializer_list<const char*> names) {
   for (size_t i = 0; i < list.size(); ++i) expect += (i ? ", " : " ") + list[i];
   return {expect, [list](const std::string& v) { return std::find(list.begin(), list.end(), v) != list.end(); }};
 }
+inline Rule<std::string> memory_size_or_auto() {
+  return {"auto or a memory size such as 512MiB or 40GiB",
+          [](const std::string& v) { return v == "auto" || parse_memory_size(v) > 0; }};
+}
 inline Rule<std::string> non_empty() { return {"a non-empty string", [](const std::string& v) { return !v.empty(); }}; }
 inline Rule<std::string> device_spec() {
   return {"auto, cpu, cuda or cuda:N", [](const std::string& v) {

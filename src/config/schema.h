@@ -1,6 +1,6 @@
 #pragma once
 // The one declaration of every config key: name, member, allowed values. Visitors (the YAML
-// reader and writer in config.cpp) walk these; adding a key is one line here.
+// reader and writer in config_read.cpp and config_write.cpp) walk these; adding a key is one line here.
 #include "kdprune/config/config.h"
 #include "rules.h"
 
@@ -68,6 +68,7 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("amp", s.amp, one_of({"off", "bf16", "fp16"}));
   v.field("channels_last", s.channels_last);
   v.field("cuda_graph", s.cuda_graph, one_of({"auto", "on", "off"}));
+  v.field("group_max", s.group_max, memory_size_or_auto());
   v.field("eval_every", s.eval_every, positive_int());
   v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
   v.field("eval_batch_size", s.eval_batch_size, positive_int());

@@ -12,6 +12,7 @@
 using kdprune::Config;
 using kdprune::Error;
 using kdprune::load_config;
+using kdprune::parse_memory_size;
 using kdprune::to_yaml;
 using kdprune::test::TempDir;
 using kdprune::test::write_bytes;
@@ -318,4 +319,20 @@ TEST(Config, YamlChangesListOnlyNonDefaults) {
   c2 = c;
   c2.score.shard = "0/2";
   EXPECT_NE(kdprune::to_yaml_changes(c2), y);
+}
+
+TEST(Config, MemorySizesForGroupMax) {
+  EXPECT_EQ(parse_memory_size("512MiB"), 512LL << 20);
+  EXPECT_EQ(parse_memory_size("40GiB"), 40LL << 30);
+  EXPECT_EQ(parse_memory_size("2.5G"), 5LL << 29);
+  EXPECT_EQ(parse_memory_size("1 kb"), 1024);
+  EXPECT_EQ(parse_memory_size("1048576"), 1048576);
+  for (const char* bad : {"auto", "12XB", "-3G", "0", "", "GiB", "1e30T"}) EXPECT_EQ(parse_memory_size(bad), -1) << bad;
+  EXPECT_EQ(load_config("", {"train.group_max=8GiB"}).train.group_max, "8GiB");
+  try {
+    load_config("", {"train.group_max=lots"});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("auto or a memory size"), std::string::npos) << e.what();
+  }
 }

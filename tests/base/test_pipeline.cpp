@@ -1,15 +1,13 @@
-// kdprune run's plan, stage reuse and results table, without training anything.
+// kdprune run's experiment file and plan: stages, their configs and names, and the file's errors,
+// without training anything.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "kdprune/config/config.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/pipeline/experiment.h"
-#include "kdprune/pipeline/results.h"
-#include "kdprune/pipeline/stage_state.h"
 #include "kdprune/prune/stratified.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
@@ -159,141 +157,6 @@ TEST(Pipeline, PrunerLabelsAndNumbers) {
   EXPECT_EQ(format_number(0.05), "0.05");
 }
 
-TEST(Pipeline, StageStateReusesResumesOrReruns) {
-  TempDir d;
-  const std::string dir = d.file("stage");
-  const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
-  auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
-  // What a run writes: every key (a file missing keys is one from an older kdprune, below).
-  auto full = [](const std::string& yaml) { return kdprune::to_yaml(kdprune::load_config_text(yaml, "t", {})); };
-  auto state = [&](const std::string& yaml, bool inputs_changed = false) {
-    return stage_state(dir, "distill", changes(yaml), changes(yaml), {"abc"}, true, inputs_changed);
-  };
-  EXPECT_EQ(state(a1).action, StageAction::run);
-  fs::create_directories(dir);
-  write_bytes(dir + "/config.yaml", full(a1));
-  EXPECT_EQ(state(a1).action, StageAction::rerun);  // started, no checkpoint yet
-  write_bytes(dir + "/checkpoint.pt", "x");
-  EXPECT_EQ(state(a1).action, StageAction::resume);
-  EXPECT_EQ(state(a2).action, StageAction::rerun);
-  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
-  // The run wrote every key; one with its default value spelled out is the same config.
-  write_bytes(dir + "/config.yaml", kdprune::to_yaml(kdprune::load_config_text(a1, "t", {})));
-  EXPECT_EQ(state(a1).action, StageAction::resume);
-  write_bytes(dir + "/config.yaml", "run:\n  seed: [\n");  // unreadable: not the same config
-  EXPECT_EQ(state(a1).action, StageAction::rerun);
-  write_bytes(dir + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(dir, "prune", changes(a1), changes(a1), {"abc"}, false, false).action, StageAction::rerun);
-  const std::string mem = d.file("mem");
-  fs::create_directories(mem + "/memorization");
-  write_bytes(mem + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(mem, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::resume);
-  write_bytes(dir + "/summary.json", "{}");
-  const auto s = state(a1);
-  EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
-  EXPECT_TRUE(s.adopted);
-  EXPECT_EQ(state(a2).action, StageAction::rerun);
-  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
-  write_bytes(dir + "/stage.json", "{\"command\": \"distill\", \"fingerprint\": \"0123\"}");  // version 1
-  EXPECT_TRUE(state(a1).adopted);
-  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
-  record_fingerprint(dir, "distill", s.fingerprint);
-  EXPECT_EQ(state(a1).action, StageAction::reuse);
-  EXPECT_FALSE(state(a1).adopted);
-  EXPECT_EQ(state(a2).action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
-  EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
-  // A config.yaml from an older kdprune lacks the keys added since: they read as the baseline (the
-  // defaults of that time), so its stage is not taken for one made under today's defaults.
-  const std::string old = d.file("old");
-  fs::create_directories(old);
-  std::string text = full(a1);
-  text.erase(text.find("  schedule_epochs: 0\n"), std::string("  schedule_epochs: 0\n").size());
-  write_bytes(old + "/config.yaml", text);
-  write_bytes(old + "/summary.json", "{}");
-  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::rerun);
-  write_bytes(old + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::reuse);
-}
-
-namespace {
-ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, double best, double last = 0) {
-  ResultRow r;
-  r.dataset = "fashion-mnist";
-  r.pruner = pruner;
-  r.level = pruner == "random" || pruner == "none" ? "" : "hard";
-  r.f = f;
-  r.alpha = alpha;
-  r.teacher_arch = alpha > 0 ? "resnet20" : "";
-  r.teacher_f = alpha > 0 ? 1.0 : 0.0;
-  r.seed = seed;
-  r.best_top1 = best;
-  r.top1 = last;
-  return r;
-}
-}  // namespace
-
-TEST(Pipeline, AccuracyTableMeansOverSeedsAndSpreadsFullData) {
-  const std::vector<ResultRow> rows = {row("random", 0.1, 0, 0, 80), row("random", 0.1, 0, 1, 82),
-                                       row("random", 0.1, 0.5, 0, 85), row("forgetting", 0.1, 0, 0, 70),
-                                       row("forgetting", 0.1, 0.5, 0, 75), row("none", 1.0, 0, 0, 93)};
-  const std::string t = accuracy_table(rows);
-  // header: f, then pruner x {no KD, KD}
-  EXPECT_NE(t.find("| random / no KD"), std::string::npos) << t;
-  EXPECT_NE(t.find("forgetting / KD"), std::string::npos) << t;
-  EXPECT_NE(t.find("81.00 ± 1.41 (2)"), std::string::npos) << t;  // mean 81, sample std sqrt(2)
-  EXPECT_NE(t.find("| 85.00"), std::string::npos) << t;
-  // f = 1 (pruner none) fills both pruners' no-KD columns, and has no KD entry
-  const auto line = t.substr(t.find("\n| 1 "));
-  EXPECT_NE(line.find("93.00"), line.rfind("93.00")) << line;  // twice
-  EXPECT_NE(line.find(" - "), std::string::npos) << line;
-  EXPECT_NE(t.find("best test top-1"), std::string::npos) << t;  // the paper's metric by default, and said so
-  EXPECT_NE(t.find("between seeds:"), std::string::npos) << t;
-  // --metric last: the final epoch's accuracy
-  const std::string last = accuracy_table({row("random", 0.1, 0, 0, 80, 78.5)}, "last");
-  EXPECT_NE(last.find("| 78.50"), std::string::npos) << last;
-  EXPECT_NE(last.find("final epoch"), std::string::npos) << last;
-  EXPECT_THROW(accuracy_table({row("random", 0.1, 0, 0, 80)}, "median"), kdprune::Error);
-}
-
-TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
-  TempDir d;
-  // A score run, a prune run pointing at it, and a student run using that subset.
-  fs::create_directories(d.file("score"));
-  write_bytes(d.file("score/scores.json"), R"({"method": "el2n"})");
-  write_bytes(d.file("score/scores.npy"), "");
-  fs::create_directories(d.file("prune"));
-  write_bytes(d.file("prune/subset.json"), nlohmann::json{{"method", "scores"}, {"level", "easy"}, {"class_balanced", false},
-                                                           {"scores", d.file("score/scores.npy")}}.dump());
-  fs::create_directories(d.file("teacher"));
-  write_bytes(d.file("teacher/summary.json"), R"({"f": 0.5})");
-  fs::create_directories(d.file("student"));
-  Config c = load_config("", {"data.subset=" + d.file("prune/subset.npy"), "kd.teacher=" + d.file("teacher/model.pt")});
-  write_bytes(d.file("student/config.yaml"), to_yaml(c));
-  write_bytes(d.file("student/summary.json"),
-              nlohmann::json{{"dataset", "fashion-mnist"}, {"arch", "resnet8"}, {"f", 0.1}, {"seed", 2}, {"top1", 88.5},
-                             {"top5", 99.0}, {"alpha", 0.5}, {"tau", 4.0}, {"teacher_arch", "resnet20"},
-                             {"wall_seconds", 12.345}, {"subset_size", 6000}, {"best_top1", 89.25}, {"best_epoch", 7}}.dump());
-  const ResultRow r = read_result(d.file("student"));
-  EXPECT_EQ(r.pruner, "el2n");
-  EXPECT_EQ(r.level, "easy");
-  EXPECT_DOUBLE_EQ(r.teacher_f, 0.5);
-  EXPECT_EQ(r.teacher_arch, "resnet20");
-  EXPECT_EQ(r.seed, 2);
-  const std::string csv = results_csv({r});
-  EXPECT_NE(csv.find("fashion-mnist,el2n,easy,false,,0.1,0.5,constant,4,resnet20,0.5,,all,resnet8,2,6000,88.5,99,89.25,7,12.35,"),
-            std::string::npos) << csv;
-  // The header names every field of a row.
-  const std::string header = csv.substr(0, csv.find('\n'));
-  const std::string line = csv.substr(csv.find('\n') + 1);
-  EXPECT_EQ(std::count(header.begin(), header.end(), ','), std::count(line.begin(), line.end(), ',')) << csv;
-  EXPECT_EQ(header.find("teacher_f,teacher_part,data_part"), header.find("teacher_f")) << header;
-  ResultRow odd = r;
-  odd.run_dir = "a,\"b\"";
-  EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\",,0\n"), std::string::npos);
-  EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
-}
-
 TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
   TempDir d;
   const std::string path = write_experiment(d);
@@ -369,21 +232,6 @@ TEST(Pipeline, ScoresOnTheStudentsPartAndSeededSamplingPerSeed) {
   EXPECT_NE(pool_of(unpinned), pool_of(score));
 }
 
-TEST(Pipeline, AccuracyTableKeepsDisjointAndSharedTeachersApart) {
-  // A disjoint-split experiment and its control: same teacher architecture and f_t, trained on the
-  // other part or on the students' own part. They are two conditions, not two seeds.
-  auto kd = [](const std::string& teacher_part, double best) {
-    ResultRow r = row("random", 0.1, 0.5, 0, best);
-    r.data_part = "student";
-    r.teacher_part = teacher_part;
-    return r;
-  };
-  const std::string t = accuracy_table({kd("teacher", 80), kd("student", 84)});
-  EXPECT_NE(t.find("KD resnet20 (teacher part)"), std::string::npos) << t;
-  EXPECT_NE(t.find("KD resnet20 (same part)"), std::string::npos) << t;
-  EXPECT_EQ(t.find("±"), std::string::npos) << "no condition averaged with another: " << t;
-}
-
 // Base keys that every stage reading them sets itself are named, with where they came from and
 // the experiment key to use instead; kd.alpha only when experiment.alphas is given.
 TEST(Pipeline, IgnoredBaseKeysAreNamed) {
@@ -401,26 +249,4 @@ TEST(Pipeline, IgnoredBaseKeysAreNamed) {
   text.replace(text.find("  alphas: [0, 0.5]\n"), 19, "");
   const std::string path2 = write_experiment(d, text);
   EXPECT_EQ(ignored_base_keys(load_experiment(path2, {}), {}).size(), 1u);
-}
-
-// Conditions that differ besides pruner, f and alpha (student architecture, tau, dataset) are
-// columns of their own, never averaged as seeds; the teacher is always named.
-TEST(Pipeline, AccuracyTableGroupsByEveryDifferingCondition) {
-  auto r = [](const std::string& student, double tau, double alpha, int64_t seed, double best) {
-    ResultRow x = row("random", 0.1, alpha, seed, best);
-    x.student_arch = student;
-    x.tau = tau;
-    return x;
-  };
-  const std::string t = accuracy_table({r("resnet8", 4, 0.5, 0, 80), r("resnet8", 4, 0.5, 1, 82),
-                                        r("resnet14", 4, 0.5, 0, 90), r("resnet8", 2, 0.5, 0, 70),
-                                        r("resnet8", 4, 0, 0, 60), r("resnet14", 4, 0, 0, 65)});
-  EXPECT_NE(t.find("random resnet8 student / KD tau=4 resnet20"), std::string::npos) << t;
-  EXPECT_NE(t.find("random resnet14 student / KD tau=4 resnet20"), std::string::npos) << t;
-  EXPECT_NE(t.find("random resnet8 student / KD tau=2 resnet20"), std::string::npos) << t;
-  EXPECT_NE(t.find("random resnet8 student / no KD"), std::string::npos) << t;
-  EXPECT_NE(t.find("81.00 ± 1.41 (2)"), std::string::npos) << t;  // only the two seeds of one condition
-  EXPECT_EQ(t.find("(2)"), t.rfind("(2)")) << "one averaged cell only: " << t;
-  // One teacher, one condition: the KD column still names the teacher.
-  EXPECT_NE(accuracy_table({row("random", 0.1, 0.5, 0, 80)}).find("random / KD resnet20"), std::string::npos);
 }

@@ -287,8 +287,7 @@ TEST(Cli, DistillAlphasTrainTogetherAsAlone) {
     return out;
   };
   EXPECT_EQ(losses("grp-alpha0.5"), losses("solo"));
-  // Configs that differ outside kd.* / model.* / run.name cannot train together (kdprune run groups
-  // only those that can); --alphas with a bad value is refused before any run directory exists.
+  // --alphas with a bad value is refused before any run directory exists.
   auto bad = run("distill " + tiny(d, "bad") + teacher + " --alphas 0.5,-1");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--alphas"), std::string::npos) << bad.out;
@@ -299,6 +298,12 @@ TEST(Cli, DistillAlphasTrainTogetherAsAlone) {
   EXPECT_NE(half.code, 0);
   EXPECT_NE(half.out.find("kd.teacher"), std::string::npos) << half.out;
   EXPECT_FALSE(fs::exists(d.path() + "/half-alpha0"));
+  // train.group_max: a memory budget too small for one student is one line naming the budget,
+  // before any run directory exists.
+  auto tight = run("distill " + tiny(d, "tight") + teacher + " train.group_max=64KiB --alphas 0,0.5");
+  EXPECT_NE(tight.code, 0);
+  EXPECT_NE(tight.out.find("train.group_max=64KiB: one student needs about"), std::string::npos) << tight.out;
+  EXPECT_FALSE(fs::exists(d.path() + "/tight-alpha0"));
   auto twice = run("distill " + tiny(d, "twice") + teacher + " --alphas 0.5,0.50");
   EXPECT_NE(twice.code, 0);
   EXPECT_NE(twice.out.find("are the same alpha"), std::string::npos) << twice.out;

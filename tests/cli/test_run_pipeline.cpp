@@ -130,8 +130,9 @@ TEST(RunPipeline, DryRunWritesNothingAndBadExperimentsFailClearly) {
   EXPECT_FALSE(fs::exists(d.path() + "/exp"));
 }
 
-// The students of one subset and seed train together by default (one batch and one teacher
-// forward per step) and end exactly where they end one at a time (experiment.group_students: 1).
+// The students of an α × f × seed grid train together by default (one batch and one teacher
+// forward per step within each subset and seed) and end exactly where they end one at a time
+// (experiment.group_students: 1).
 TEST(RunPipeline, GroupedStudentsMatchStudentsRunOneAtATime) {
   TempDir d;
   auto write = [&](const std::string& root) {
@@ -143,13 +144,15 @@ TEST(RunPipeline, GroupedStudentsMatchStudentsRunOneAtATime) {
                       "train: {epochs: 2, batch_size: 32, lr: 0.05, schedule: constant}\n"
                       "experiment:\n"
                       "  teacher: {train.epochs: 2}\n"
-                      "  fractions: [0.5]\n"
-                      "  alphas: [0, 0.5, 0.9]\n");
+                      "  fractions: [0.25, 0.5]\n"
+                      "  seeds: [0, 1]\n"
+                      "  alphas: [0, 0.9]\n");
     return path;
   };
   const Result grouped = run("run --config " + write("a"));
   ASSERT_EQ(grouped.code, 0) << grouped.out;
-  EXPECT_NE(grouped.out.find("3 students train together"), std::string::npos) << grouped.out;
+  // The synthetic data are drawn from run.seed: one group per seed, each of two fractions.
+  EXPECT_NE(grouped.out.find("4 students train together in 2 cohort(s)"), std::string::npos) << grouped.out;
   const Result alone = run("run --config " + write("b") + " experiment.group_students=1");
   ASSERT_EQ(alone.code, 0) << alone.out;
   EXPECT_EQ(alone.out.find("students train together"), std::string::npos) << alone.out;
@@ -167,5 +170,5 @@ TEST(RunPipeline, GroupedStudentsMatchStudentsRunOneAtATime) {
     EXPECT_EQ(field(a, "top1"), field(b, "top1")) << name;
     EXPECT_EQ(field(a, "best_top1"), field(b, "best_top1")) << name;
   }
-  EXPECT_EQ(students, 3);
+  EXPECT_EQ(students, 8);
 }

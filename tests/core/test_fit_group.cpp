@@ -123,23 +123,74 @@ TEST(FitGroup, AStudentResumedLaterJoinsAtItsEpoch) {
   EXPECT_TRUE(same_weights(b, reference));
 }
 
-TEST(FitGroup, RefusesStudentsThatWouldSeeDifferentBatches) {
-  const auto data = tiny(32);
-  std::vector<int64_t> idx(32);
-  std::iota(idx.begin(), idx.end(), 0);
-  TrainSection t = recipe(), t2 = recipe();
-  t2.batch_size = 8;
-  auto a = models::create_model("resnet8", {1, 4, 8}), b = models::create_model("resnet8", {1, 4, 8});
-  try {
-    train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .show_progress = false},
-                      {.model = *b, .data = data, .indices = idx, .train = t2, .show_progress = false}});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("train.batch_size"), std::string::npos) << e.what();
+// An α × f × seed grid in one group: students of two views (f = 0.5 and 1), two seeds, a batch
+// size of their own and α = 0 beside KD students form cohorts, each stepped in turn and each
+// through its own epochs; every student ends with the weights it gets alone, and a cohort's KD
+// students share one teacher forward per step (none across cohorts: their batches differ).
+namespace {
+struct Mixed {
+  std::vector<int64_t> view;
+  int64_t seed;
+  double alpha;
+  int64_t batch;
+};
+std::vector<Mixed> grid(const std::vector<int64_t>& half, const std::vector<int64_t>& all) {
+  return {{half, 11, 0.5, 16}, {half, 11, 0.0, 16}, {all, 11, 0.5, 16}, {half, 12, 0.5, 16}, {all, 12, 0.9, 8}};
+}
+}  // namespace
+
+TEST(FitGroup, AGridOfViewsSeedsAndAlphasTrainsEachStudentAsAlone) {
+  const auto data = tiny(80);
+  std::vector<int64_t> all(80), half;
+  std::iota(all.begin(), all.end(), 0);
+  for (int64_t i = 0; i < 80; i += 2) half.push_back(i);  // 40: 2 full batches of 16 + 8
+  const TrainSection base = recipe();
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {1, 4, 8});
+  const auto students = grid(half, all);
+  auto recipe_of = [&](const Mixed& m) {
+    TrainSection t = base;
+    t.batch_size = m.batch;
+    return t;
+  };
+  std::vector<TrainSection> recipes;
+  for (const auto& m : students) recipes.push_back(recipe_of(m));
+  std::vector<train::TrainResult> alone;
+  std::vector<models::Model> alone_models;
+  for (size_t i = 0; i < students.size(); ++i) {
+    torch::manual_seed(static_cast<uint64_t>(students[i].seed));
+    auto m = models::create_model("resnet8", {1, 4, 8});
+    const auto o = losses::distill_objective(teacher, nullptr, KdSection{}, students[i].alpha, "off", {1, 8, 8});
+    alone.push_back(train::fit({.model = *m, .data = data, .indices = students[i].view, .train = recipes[i],
+                                .seed = students[i].seed, .loss = o.loss, .show_progress = false}));
+    alone_models.push_back(m);
   }
-  EXPECT_THROW(train::fit_group({{.model = *a, .data = data, .indices = idx, .train = t, .seed = 1, .show_progress = false},
-                                 {.model = *b, .data = data, .indices = idx, .train = t, .seed = 2, .show_progress = false}}),
-               Error);
+  auto cache = std::make_shared<losses::TeacherCache>();
+  std::vector<models::Model> group_models;
+  std::vector<losses::Objective> objectives;
+  std::vector<train::TrainInputs> runs;
+  for (const auto& st : students) {
+    torch::manual_seed(static_cast<uint64_t>(st.seed));
+    group_models.push_back(models::create_model("resnet8", {1, 4, 8}));
+    objectives.push_back(losses::distill_objective(teacher, nullptr, KdSection{}, st.alpha, "off", {1, 8, 8}, {}, cache));
+  }
+  for (size_t i = 0; i < students.size(); ++i)
+    runs.push_back({.model = *group_models[i], .data = data, .indices = students[i].view, .train = recipes[i],
+                    .seed = students[i].seed, .loss = objectives[i].loss, .show_progress = false});
+  const auto together = train::fit_group(runs);
+  ASSERT_EQ(together.size(), students.size());
+  for (size_t i = 0; i < students.size(); ++i) {
+    ASSERT_TRUE(together[i].error.empty()) << together[i].error;
+    ASSERT_EQ(together[i].epoch_train_loss.size(), 3u) << "student " << i;
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(together[i].epoch_train_loss[e], alone[i].epoch_train_loss[e], 1e-6 * alone[i].epoch_train_loss[e])
+          << "student " << i << " epoch " << e;
+    EXPECT_DOUBLE_EQ(together[i].final_eval.top1, alone[i].final_eval.top1) << "student " << i;
+    EXPECT_TRUE(same_weights(group_models[i], alone_models[i])) << "student " << i;
+  }
+  // Cohorts: {0, 1} (one forward per step for student 0; α = 0 runs none), {2}, {3}, {4}; per
+  // epoch 3 + 5 + 3 + 10 steps.
+  EXPECT_EQ(cache->forwards, 3 * (3 + 5 + 3 + 10));
 }
 
 TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {

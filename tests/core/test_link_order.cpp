@@ -27,7 +27,40 @@ std::vector<std::string> needed(const std::string& program) {
   return libs;
 }
 
+// The dynamic symbols `program` takes from a shared library (nm -D --undefined-only).
+std::vector<std::string> imported(const std::string& program) {
+  std::vector<std::string> symbols;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("nm -D --undefined-only '" + program + "' 2>/dev/null").c_str(), "r"), pclose);
+  if (!pipe) return symbols;
+  std::array<char, 1024> line{};
+  while (fgets(line.data(), line.size(), pipe.get())) {
+    std::string s(line.data());
+    const auto at = s.find_last_of(' ');
+    symbols.push_back(s.substr(at == std::string::npos ? 0 : at + 1, s.find('\n') - (at == std::string::npos ? 0 : at + 1)));
+  }
+  return symbols;
+}
+
 }  // namespace
+
+// The GPU machines' segfault (FitGroup.AStudentResumedLaterJoinsAtItsEpoch, in a TempDir
+// destructor): a program linked with a static libstdc++ took std::filesystem::remove_all from
+// libtorch.so's exported copy. No program may import it unless libstdc++ itself is a needed
+// library (then it comes first; see the test below). Fails on such a machine if remove_all returns.
+TEST(LinkOrder, NoProgramImportsRemoveAllWithoutItsLibstdcxx) {
+  for (const std::string program : {std::string(KDPRUNE_BIN), std::string("/proc/self/exe")}) {
+    const auto symbols = imported(program);
+    if (symbols.empty()) GTEST_SKIP() << "nm is not available";
+    const auto libs = needed(program);
+    const bool shared_libstdcxx =
+        std::any_of(libs.begin(), libs.end(), [](const std::string& l) { return l.rfind("libstdc++", 0) == 0; });
+    for (const auto& sym : symbols)
+      if (sym.rfind("_ZNSt10filesystem", 0) == 0 && sym.find("remove_all") != std::string::npos)
+        EXPECT_TRUE(shared_libstdcxx) << program << " imports " << sym
+                                      << " with libstdc++ linked statically: it binds to libtorch.so's crashing copy; "
+                                         "use io::remove_tree";
+  }
+}
 
 TEST(LinkOrder, TheCliSearchesLibstdcxxBeforeLibtorch) {
   const auto libs = needed(KDPRUNE_BIN);

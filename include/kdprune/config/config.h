@@ -71,6 +71,9 @@ struct TrainSection {
   std::string amp = "off";  // off | bf16 | fp16
   bool channels_last = false;
   std::string cuda_graph = "auto";  // auto | on | off: capture the training step as a CUDA graph
+  // Students trained together in one process (kdprune run, distill --alphas): the memory their
+  // training may take, e.g. 40GiB or 512MiB; auto = what fits (90 % of the device's free memory).
+  std::string group_max = "auto";
   int64_t eval_every = 1;
   int64_t checkpoint_every = 10;
   int64_t eval_batch_size = 512;
@@ -180,6 +183,10 @@ struct Config {
 // override, the key path and what was expected.
 // `fallbacks` ("a.b=c") apply only to keys that neither the file nor an override sets (e.g. eval
 // takes data.name from the checkpoint unless the user names a dataset).
+// A memory size such as 512MiB, 40GiB, 2.5G or 1048576 (bytes; K, M, G, T with optional "i"/"B",
+// all powers of 1024); -1 where the text is not one.
+int64_t parse_memory_size(const std::string& text);
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides,
                    const std::vector<std::string>& fallbacks = {});
 

@@ -38,7 +38,7 @@ struct Experiment {
   std::vector<PrunerSpec> pruners;
   std::vector<double> fractions;           // kept fractions f of the students' pool
   std::vector<std::string> alphas;         // each a number or an α(f) schedule, as YAML flow text
-  int64_t group_students = 8;              // students trained together on the CPU (<= 1: one at a time)
+  int64_t group_students = 64;             // most students trained together (<= 1: one at a time); train.group_max caps by memory
 
   std::string dir() const { return root + "/" + name; }
 };

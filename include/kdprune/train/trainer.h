@@ -124,15 +124,18 @@ EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, co
 // good checkpoint in place.
 TrainResult fit(const TrainInputs& in);
 
-// Trains several models in lock-step on the same batches: one batch (gather, augmentation) per
-// step, shared, and each model its own loss, optimizer, checkpoint, metrics and evaluation. The
-// runs must share the dataset, training view, batch size, seed, augmentation, amp and layout
-// (else kdprune::Error); schedules and epochs may differ. Each model trains exactly as fit() alone
-// would train it (the batches are a pure function of seed and epoch); a KD loss built with a shared
-// TeacherCache runs the teacher once per step for all of them. `names` tag the log lines.
-// On CUDA the group's step is one CUDA graph (train.cuda_graph) when every model's can be captured,
-// each model on a stream of its own inside it. A model whose loss turns non-finite stops with
-// TrainResult::error set (its last good checkpoint kept); the others go on.
+// Trains several models in one process, each exactly as fit() alone would train it (its batches
+// are a pure function of its seed, view and epoch), with its own loss, optimizer, checkpoint,
+// metrics and evaluation. Models that share the dataset, training view, batch size, seed,
+// augmentation, amp and layout form a cohort: one batch (gather, augmentation) per step, shared,
+// and a KD loss built with a shared TeacherCache runs the teacher once per step for all of them.
+// Models of different views, seeds or batch sizes (an α × f × seed grid) form cohorts of their
+// own, stepped in turn (one step each per tick); each cohort runs through its own epochs, so a
+// smaller view finishes sooner. Schedules and epochs may differ. All models share one device.
+// On CUDA each cohort's step is one CUDA graph (train.cuda_graph) when every model's can be
+// captured, each model on a stream of its own inside it. A model whose loss turns non-finite
+// stops with TrainResult::error set (its last good checkpoint kept); the others go on.
+// `names` tag the log lines.
 std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names = {});
 
 }  // namespace kdprune::train

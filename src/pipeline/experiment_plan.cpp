@@ -1,0 +1,222 @@
+// Turning an experiment into stages (plan), their names and labels, and the command line that
+// reruns a stage by hand.
+#include "kdprune/pipeline/experiment.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kdprune/prune/stratified.h"
+#include "kdprune/util/error.h"
+#include "kdprune/util/hash.h"
+
+namespace kdprune::pipeline {
+namespace {
+
+std::string alpha_label(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && !text.empty()) return "a" + format_number(v);
+  return std::string("a") + hex64(fnv1a64(text)).substr(0, 6);  // a schedule: a short content hash
+}
+
+bool alpha_is_zero(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  return end && *end == '\0' && !text.empty() && v == 0.0;
+}
+
+}  // namespace
+
+std::string format_number(double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string PrunerSpec::label() const {
+  const std::string default_level = name == "moderate" ? "moderate" : "hard";
+  std::string s = name;
+  if (!score_free() && level != default_level) s += "-" + level;
+  if (class_balanced && name != "class_balanced_random") s += "-cb";
+  // auto is the default; top-k is too, except for DUAL, whose auto means Beta sampling at f <= 0.5.
+  if (sampling != "auto" && (sampling != "topk" || name == "dual")) s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
+  return s;
+}
+
+const char* command_of(StageKind kind) {
+  switch (kind) {
+    case StageKind::teacher: return "train-teacher";
+    case StageKind::score: return "score";
+    case StageKind::prune: return "prune";
+    case StageKind::student: return "distill";
+  }
+  return "";
+}
+
+const char* kind_name(StageKind kind) {
+  switch (kind) {
+    case StageKind::teacher: return "teacher";
+    case StageKind::score: return "score";
+    case StageKind::prune: return "prune";
+    case StageKind::student: return "student";
+  }
+  return "";
+}
+
+std::vector<Stage> plan(const Experiment& e) {
+  std::vector<Stage> stages;
+  const std::string root = "run.root=" + e.dir();
+  auto add = [&](StageKind kind, const std::string& name, std::vector<std::string> extra,
+                 const std::vector<std::string>& user, std::vector<size_t> inputs = {}, std::string scores = {}) {
+    // The stage's own keys win; the user's same keys are dropped so each key appears once.
+    std::vector<std::string> o;
+    auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+    for (const auto& u : user)
+      if (std::none_of(extra.begin(), extra.end(), [&](const auto& x) { return key_of(x) == key_of(u); })) o.push_back(u);
+    o.insert(o.end(), extra.begin(), extra.end());
+    o.push_back(root);
+    o.push_back("run.name=" + name);
+    stages.push_back({kind, name, std::move(o), std::move(scores), std::move(inputs)});
+    return stages.size() - 1;
+  };
+  std::vector<std::string> teacher_part, student_part;
+  if (e.disjoint_split > 0) {
+    teacher_part = {"data.split=" + format_number(e.disjoint_split), "data.part=" + e.teacher_part};
+    student_part = {"data.split=" + format_number(e.disjoint_split), "data.part=student"};
+  }
+
+  // Teachers: every architecture at every f_t (only needed when some alpha is not 0), or the
+  // given model files, named by their run directory.
+  struct Teacher { std::string key; std::optional<size_t> stage; std::string model; };
+  std::vector<Teacher> teachers;
+  const bool any_kd = std::any_of(e.alphas.begin(), e.alphas.end(), [](const auto& a) { return !alpha_is_zero(a); });
+  for (const auto& m : e.teacher_models) {
+    const std::filesystem::path p(m);
+    std::string key = p.has_parent_path() ? p.parent_path().filename().string() : p.stem().string();
+    teachers.push_back({key, std::nullopt, m});
+  }
+  if (any_kd)
+    for (const auto& arch : e.teacher_archs)
+      for (double ft : e.teacher_fractions) {
+        const std::string key = arch + (ft < 1.0 ? "-ft" + format_number(ft) : "");
+        std::vector<std::string> o = {"model.arch=" + arch, "data.fraction=" + format_number(ft), "data.subset=",
+                                      "prune.fraction=1"};
+        o.insert(o.end(), teacher_part.begin(), teacher_part.end());
+        const size_t t = add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides);
+        teachers.push_back({key, t, e.dir() + "/" + stages[t].name + "/model.pt"});
+      }
+
+  // Scores: one stage per score method that no file provides.
+  std::map<std::string, size_t> score_stage;
+  for (const auto& p : e.pruners)
+    if (!p.score_free() && p.scores.empty() && !score_stage.count(p.name))
+    {
+      // Scores are computed on the pool the students select from (their part of a disjoint split).
+      std::vector<std::string> o = {"score.method=" + p.name, "data.fraction=1", "data.subset=", "prune.fraction=1"};
+      o.insert(o.end(), student_part.begin(), student_part.end());
+      score_stage[p.name] = add(StageKind::score, "score-" + p.name, o, e.score_overrides);
+    }
+
+  for (double f : e.fractions) {
+    // f = 1 keeps everything: one set of students, pruner "none".
+    std::vector<const PrunerSpec*> pruners;
+    static const PrunerSpec none{.name = "none", .scores = ""};
+    if (f >= 1.0) pruners.push_back(&none);
+    else for (const auto& p : e.pruners) pruners.push_back(&p);
+    for (const PrunerSpec* p : pruners) {
+      for (int64_t seed : e.seeds) {
+        // The subset: drawn per seed where the selection samples (random, CCS, Beta); top-k and
+        // D2 subsets are a function of the scores alone, one for every seed.
+        std::optional<size_t> subset;
+        // The sampling is spelled out (auto resolved here), so the stage's config says what it does.
+        const std::string sampling =
+            p == &none ? "" : p->sampling == "auto" ? prune::auto_sampling(p->name == "dual", f, p->level, p->class_balanced) : p->sampling;
+        const bool seeded = p != &none && (p->score_free() || sampling == "ccs" || sampling == "beta");
+        if (p != &none && (seeded || seed == e.seeds.front())) {
+          const std::string name = "prune-" + p->label() + "-f" + format_number(f) + (seeded ? "-s" + std::to_string(seed) : "");
+          std::vector<std::string> o = {"prune.fraction=" + format_number(f),
+                                        std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
+                                        "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
+          o.push_back("prune.sampling=" + (p->score_free() ? std::string("topk") : sampling));
+          if (!p->score_free()) {
+            o.push_back("prune.level=" + p->level);
+            o.push_back("prune.cutoff=" + format_number(p->cutoff));
+          }
+          o.insert(o.end(), student_part.begin(), student_part.end());
+          if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
+          std::vector<size_t> in;
+          std::string scores = p->scores;
+          if (seeded) o.push_back("prune.seed=" + std::to_string(seed));
+          if (p->score_free()) {
+            o.push_back("prune.method=" + p->name);
+          } else if (scores.empty()) {
+            in.push_back(score_stage.at(p->name));
+            scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";
+          }
+          if (sampling == "d2") {
+            // D2's graph uses the embeddings of the first teacher.
+            if (teachers.empty())
+              throw Error(e.file + ": experiment.pruners: d2 sampling needs a model for its kNN graph: give "
+                          "teacher_models, or an alpha > 0 so that a teacher is trained");
+            o.push_back("prune.model=" + teachers.front().model);
+            if (teachers.front().stage) in.push_back(*teachers.front().stage);
+          }
+          subset = add(StageKind::prune, name, o, {}, in, scores);
+        } else if (p != &none) {
+          const std::string name = "prune-" + p->label() + "-f" + format_number(f);
+          for (size_t i = 0; i < stages.size(); ++i)
+            if (stages[i].name == name) subset = i;
+        }
+        for (const auto& alpha : e.alphas) {
+          const bool kd = !alpha_is_zero(alpha);
+          const size_t n_teachers = kd ? teachers.size() : 1;
+          for (size_t t = 0; t < n_teachers; ++t) {
+            std::string name = "student-" + p->label() + "-f" + format_number(f) + "-" + alpha_label(alpha);
+            if (kd) name += "-" + teachers[t].key;
+            name += "-s" + std::to_string(seed);
+            std::vector<std::string> o = {"run.seed=" + std::to_string(seed), "kd.alpha=" + alpha, "prune.fraction=1",
+                                          "data.fraction=1"};
+            std::vector<size_t> in;
+            o.push_back(kd ? "kd.teacher=" + teachers[t].model : std::string("kd.teacher="));
+            if (kd && teachers[t].stage) in.push_back(*teachers[t].stage);
+            if (subset) {
+              o.push_back("data.subset=" + e.dir() + "/" + stages[*subset].name + "/subset.npy");
+              in.push_back(*subset);
+            } else {
+              o.push_back("data.subset=");
+            }
+            o.insert(o.end(), student_part.begin(), student_part.end());
+            // Every seed's students split the data as the teachers and scores did (the base seed).
+            if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
+            add(StageKind::student, name, o, e.student_overrides, in);
+          }
+        }
+      }
+    }
+  }
+  return stages;
+}
+
+std::string command_line(const Stage& stage, const std::string& base_yaml_path) {
+  auto quote = [](const std::string& s) {
+    if (s.find_first_of(" '\"[]{}*?$&|;<>()\\") == std::string::npos) return s;
+    std::string q = "'";
+    for (char c : s) {
+      if (c == '\'') q.append("'\\''");
+      else q.push_back(c);
+    }
+    return q + "'";
+  };
+  std::string line = std::string("kdprune ") + command_of(stage.kind) + " --config " + quote(base_yaml_path);
+  if (!stage.scores_file.empty()) line.append(" --scores ").append(quote(stage.scores_file));
+  for (const auto& o : stage.overrides) line.append(" ").append(quote(o));
+  return line;
+}
+
+}  // namespace kdprune::pipeline

@@ -1,0 +1,171 @@
+#include "cohort.h"
+
+#include <spdlog/spdlog.h>
+
+#include <torch/cuda.h>
+
+#include <algorithm>
+
+#include "kdprune/dist/collective.h"
+#include "kdprune/train/progress.h"
+#include "kdprune/util/error.h"
+
+namespace kdprune::train {
+
+bool same_batches(const TrainInputs& a, const TrainInputs& b) {
+  return b.data.train.images.is_same(a.data.train.images) && b.data.test.images.is_same(a.data.test.images) &&
+         b.indices == a.indices && b.train.batch_size == a.train.batch_size && b.seed == a.seed &&
+         b.augment == a.augment && b.train.amp == a.train.amp && b.train.channels_last == a.train.channels_last;
+}
+
+namespace {
+int64_t world_of(dist::Collective* c) { return c ? c->world() : 1; }
+}  // namespace
+
+Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
+               StepPath path, dist::Collective* collective)
+    : lead_(runs.at(members.at(0))),
+      members_(std::move(members)),
+      collective_(collective),
+      world_(world_of(collective)),
+      rank_(collective ? collective->rank() : 0),
+      device_(lead_.data.train.images.device()),
+      view_(torch::tensor(lead_.indices, torch::kInt64).to(device_)),
+      shape_(view_.size(0), lead_.train.batch_size * world_, 2 * world_),
+      aug_(augment_spec(lead_.data.info, lead_.data.train.images.size(2), lead_.augment)),
+      normalise_(lead_.data.info, device_),
+      path_(path) {
+  if (shape_.n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
+  for (size_t m : members_) models_.push_back(std::make_unique<ModelRun>(runs[m], shape_, path_, tags[m]));
+  failures_.resize(models_.size());
+  epoch_ = first_epoch();
+  finished_ = epoch_ >= stop();
+}
+
+Cohort::~Cohort() {
+  // A step left unfinished by an exception must not leave a decode running on freed state.
+  if (ahead_.valid()) ahead_.wait();
+}
+
+int64_t Cohort::first_epoch() const {
+  int64_t first = models_.front()->first_epoch();
+  for (const auto& m : models_) first = std::min(first, m->first_epoch());
+  return first;
+}
+
+int64_t Cohort::stop() const {
+  int64_t stop = 0;
+  for (const auto& m : models_) stop = std::max(stop, m->stop());
+  return stop;
+}
+
+int64_t Cohort::steps_left() const {
+  if (finished_) return 0;
+  return (stop() - epoch_) * shape_.steps - (in_epoch_ ? step_ : 0);
+}
+
+std::pair<int64_t, int64_t> Cohort::rank_part(int64_t step) const {
+  // This rank's part [begin, end) of a step's samples in the epoch's order.
+  const int64_t s = step * shape_.batch, len = std::min(shape_.usable, s + shape_.batch) - s;
+  return {s + len * rank_ / world_, s + len * (rank_ + 1) / world_};
+}
+
+std::future<data::StreamedBatch> Cohort::decode_ahead(int64_t step) {
+  const auto [begin, end] = rank_part(step);
+  const auto idx = order_cpu_.slice(0, begin, end);
+  return std::async(std::launch::async, [lead = &lead_, idx, epoch = epoch_, device = device_] {
+    return data::stream_images(*lead->data.train.stream, idx, lead->augment, static_cast<uint64_t>(lead->seed), epoch, device);
+  });
+}
+
+bool Cohort::start_epoch() {
+  // Epochs are a pure function of (seed, epoch), so a model resumed later joins at its epoch.
+  for (; epoch_ < stop(); ++epoch_) {
+    active_.clear();
+    for (size_t i = 0; i < models_.size(); ++i)
+      if (failures_[i].empty() && models_[i]->first_epoch() <= epoch_ && epoch_ < models_[i]->stop())
+        active_.push_back(models_[i].get());
+    if (!active_.empty()) break;
+  }
+  if (active_.empty()) return false;
+  epoch_start_ = std::chrono::steady_clock::now();
+  plan_ = make_epoch_plan(view_, shape_, aug_, lead_.seed, epoch_);
+  for (auto* m : active_) m->begin_epoch(epoch_);
+  if (path_ != StepPath::standard) {
+    if (active_ != stepping_) {
+      if (device_step_ && path_ == StepPath::graph) spdlog::info("the group changed at epoch {}: capturing its step again", epoch_ + 1);
+      std::vector<DeviceUpdate*> updates;
+      for (auto* m : active_) updates.push_back(m->device_update());
+      device_step_.reset();
+      device_step_ = std::make_unique<DeviceStep>(lead_, updates, shape_, aug_, normalise_, path_ == StepPath::graph);
+      stepping_ = active_;
+    }
+    device_step_->begin_epoch(plan_, epoch_);
+  }
+  // Streamed images: the next step's are decoded on a host thread while this step trains.
+  order_cpu_ = lead_.data.train.stream ? plan_.order.to(torch::kCPU) : torch::Tensor();
+  if (lead_.data.train.stream && !device_step_ && shape_.steps > 0) ahead_ = decode_ahead(0);
+  step_ = 0;
+  in_epoch_ = true;
+  return true;
+}
+
+void Cohort::advance(Progress* progress, bool rethrow) {
+  if (finished_) return;
+  if (!in_epoch_ && !start_epoch()) {
+    finished_ = true;
+    return;
+  }
+  const int64_t step = step_;
+  const int64_t s = step * shape_.batch, e = std::min(shape_.usable, s + shape_.batch);
+  if (device_step_) {
+    device_step_->run(step);
+    for (size_t i = 0; i < active_.size(); ++i) active_[i]->after_device_step(step, device_step_->outputs(i));
+  } else {
+    std::optional<data::StreamedBatch> decoded;
+    if (ahead_.valid()) {
+      decoded = ahead_.get();
+      if (step + 1 < shape_.steps) ahead_ = decode_ahead(step + 1);
+    }
+    const auto [begin, end] = rank_part(step);
+    Batch batch = make_batch(lead_, plan_, aug_, normalise_, begin, end, epoch_, decoded ? &*decoded : nullptr);
+    batch.step_size = e - s;
+    for (auto* m : active_) m->step(batch, epoch_, step);
+  }
+  if (progress && lead_.show_progress) progress->step(epoch_, step, e - s, [&] { return active_.front()->loss_so_far(e); });
+  if (++step_ == shape_.steps) {
+    if (progress) progress->end_epoch();
+    finish_epoch(rethrow);
+  }
+}
+
+void Cohort::finish_epoch(bool rethrow) {
+  if (device_.is_cuda()) torch::cuda::synchronize(device_.index());  // the epoch's GPU work is done
+  const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+  for (size_t i = 0; i < models_.size(); ++i) {
+    auto* m = models_[i].get();
+    if (std::find(active_.begin(), active_.end(), m) == active_.end()) continue;
+    try {
+      m->end_epoch(epoch_, train_seconds);
+    } catch (const Error& e) {
+      // Alone: as always. In a group: the others train on; this one is reported at the end.
+      if (rethrow) throw;
+      failures_[i] = e.what();
+      spdlog::error("{}", e.what());
+    }
+  }
+  in_epoch_ = false;
+  ++epoch_;
+  finished_ = epoch_ >= stop();
+}
+
+std::vector<TrainResult> Cohort::results() {
+  std::vector<TrainResult> out;
+  for (size_t i = 0; i < models_.size(); ++i) {
+    out.push_back(failures_[i].empty() ? models_[i]->finish() : TrainResult{});
+    out.back().error = failures_[i];
+  }
+  return out;
+}
+
+}  // namespace kdprune::train

@@ -1,0 +1,78 @@
+#pragma once
+// The models of a group (train::fit_group) that see the same batches: one dataset, training view,
+// batch size, seed, augmentation, amp and layout. A cohort makes each step's batch once (and its
+// KD students share one teacher forward on it); on CUDA its step is one CUDA graph. A group of
+// several cohorts (students of different f, subsets or seeds) steps them in turn, one step each
+// per tick, each cohort through its own epochs: a cohort of a smaller view ends its epochs sooner.
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kdprune/train/trainer.h"
+#include "model_run.h"
+
+namespace kdprune::train {
+
+class Progress;
+
+// Runs that can share every batch.
+bool same_batches(const TrainInputs& a, const TrainInputs& b);
+
+class Cohort {
+ public:
+  // `members`: the runs' positions in the group; `tags` their log tags ("" alone); `path` the
+  // cohort's step path; `collective`: data-parallel (one model per process).
+  Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
+         StepPath path, dist::Collective* collective);
+  ~Cohort();
+  Cohort(const Cohort&) = delete;
+  Cohort& operator=(const Cohort&) = delete;
+
+  bool finished() const { return finished_; }
+  int64_t steps_left() const;  // upper bound on the steps this cohort still trains
+  const EpochShape& shape() const { return shape_; }
+  int64_t first_epoch() const;
+  int64_t stop() const;
+  const std::vector<size_t>& members() const { return members_; }
+  size_t size() const { return members_.size(); }
+
+  // Trains the next step (starting an epoch before its first step, ending it after its last).
+  // `progress`: the group's progress line follows this cohort. `rethrow`: a model's failure at an
+  // epoch end is thrown (a group of one), else that model stops and the others go on.
+  void advance(Progress* progress, bool rethrow);
+  // The members' results, by member order (a failed model: empty result with `error`).
+  std::vector<TrainResult> results();
+
+ private:
+  bool start_epoch();  // false: no epoch left
+  void finish_epoch(bool rethrow);
+  std::pair<int64_t, int64_t> rank_part(int64_t step) const;
+  std::future<data::StreamedBatch> decode_ahead(int64_t step);
+
+  const TrainInputs& lead_;
+  std::vector<size_t> members_;
+  dist::Collective* collective_;
+  int64_t world_ = 1, rank_ = 0;
+  torch::Device device_;
+  torch::Tensor view_;
+  EpochShape shape_;
+  AugmentSpec aug_;
+  data::Normalizer normalise_;
+  StepPath path_;
+  std::vector<std::unique_ptr<ModelRun>> models_;
+  std::vector<std::string> failures_;
+  // The device path's step for the models it was made for: a model that stops or joins later
+  // changes the set, and the step (with its graph) is made again.
+  std::unique_ptr<DeviceStep> device_step_;
+  std::vector<ModelRun*> active_, stepping_;
+  EpochPlan plan_;
+  torch::Tensor order_cpu_;                  // streamed images: the epoch's order on the host
+  std::future<data::StreamedBatch> ahead_;  // streamed images: the next step's, decoding
+  int64_t epoch_ = 0, step_ = 0;
+  bool in_epoch_ = false, finished_ = false;
+  std::chrono::steady_clock::time_point epoch_start_;
+};
+
+}  // namespace kdprune::train

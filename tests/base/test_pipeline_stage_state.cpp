@@ -1,0 +1,72 @@
+// kdprune run's stage reuse: whether a stage directory is run, resumed, rerun or reused (and
+// adopted when finished by hand), by its config, inputs and fingerprint.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "kdprune/config/config.h"
+#include "kdprune/pipeline/stage_state.h"
+#include "test_files.h"
+
+namespace fs = std::filesystem;
+using namespace kdprune;
+using namespace kdprune::pipeline;
+using kdprune::test::TempDir;
+using kdprune::test::write_bytes;
+
+TEST(Pipeline, StageStateReusesResumesOrReruns) {
+  TempDir d;
+  const std::string dir = d.file("stage");
+  const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
+  auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
+  // What a run writes: every key (a file missing keys is one from an older kdprune, below).
+  auto full = [](const std::string& yaml) { return kdprune::to_yaml(kdprune::load_config_text(yaml, "t", {})); };
+  auto state = [&](const std::string& yaml, bool inputs_changed = false) {
+    return stage_state(dir, "distill", changes(yaml), changes(yaml), {"abc"}, true, inputs_changed);
+  };
+  EXPECT_EQ(state(a1).action, StageAction::run);
+  fs::create_directories(dir);
+  write_bytes(dir + "/config.yaml", full(a1));
+  EXPECT_EQ(state(a1).action, StageAction::rerun);  // started, no checkpoint yet
+  write_bytes(dir + "/checkpoint.pt", "x");
+  EXPECT_EQ(state(a1).action, StageAction::resume);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
+  // The run wrote every key; one with its default value spelled out is the same config.
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(kdprune::load_config_text(a1, "t", {})));
+  EXPECT_EQ(state(a1).action, StageAction::resume);
+  write_bytes(dir + "/config.yaml", "run:\n  seed: [\n");  // unreadable: not the same config
+  EXPECT_EQ(state(a1).action, StageAction::rerun);
+  write_bytes(dir + "/config.yaml", full(a1));
+  EXPECT_EQ(stage_state(dir, "prune", changes(a1), changes(a1), {"abc"}, false, false).action, StageAction::rerun);
+  const std::string mem = d.file("mem");
+  fs::create_directories(mem + "/memorization");
+  write_bytes(mem + "/config.yaml", full(a1));
+  EXPECT_EQ(stage_state(mem, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::resume);
+  write_bytes(dir + "/summary.json", "{}");
+  const auto s = state(a1);
+  EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
+  EXPECT_TRUE(s.adopted);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
+  write_bytes(dir + "/stage.json", "{\"command\": \"distill\", \"fingerprint\": \"0123\"}");  // version 1
+  EXPECT_TRUE(state(a1).adopted);
+  EXPECT_EQ(state(a1, true).action, StageAction::rerun);
+  record_fingerprint(dir, "distill", s.fingerprint);
+  EXPECT_EQ(state(a1).action, StageAction::reuse);
+  EXPECT_FALSE(state(a1).adopted);
+  EXPECT_EQ(state(a2).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
+  EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
+  // A config.yaml from an older kdprune lacks the keys added since: they read as the baseline (the
+  // defaults of that time), so its stage is not taken for one made under today's defaults.
+  const std::string old = d.file("old");
+  fs::create_directories(old);
+  std::string text = full(a1);
+  text.erase(text.find("  schedule_epochs: 0\n"), std::string("  schedule_epochs: 0\n").size());
+  write_bytes(old + "/config.yaml", text);
+  write_bytes(old + "/summary.json", "{}");
+  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::rerun);
+  write_bytes(old + "/config.yaml", full(a1));
+  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::reuse);
+}
