@@ -12,6 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${KDPRUNE_BUILD_DIR:-$root/build}"
+cmake --build "$build" --target stream_load >/dev/null
 py="${PYTHON:-$HOME/.cache/kdprune/venv/bin/python}"
 IMAGES=${IMAGES:-600}; SIZES=${SIZES:-"64 224"}
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT

@@ -34,7 +34,9 @@ harnesses=("$@")
 if [ "${KDPRUNE_FUZZ_NO_BUILD:-0}" != 1 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
-    cmake -S "$root/fuzz" -B "$build" "${gen[@]}" -DCMAKE_CXX_COMPILER="${CXX_FUZZ:-clang++}" \
+    # shellcheck disable=SC1091
+    source "$root/scripts/lib/ccache.sh"
+    cmake -S "$root/fuzz" -B "$build" "${gen[@]}" -DCMAKE_CXX_COMPILER="${CXX_FUZZ:-clang++}" "${ccache_args[@]}" \
       -DKDPRUNE_FUZZ_TORCH="${KDPRUNE_FUZZ_TORCH:-ON}" >/dev/null || exit 2
   fi
   targets=()

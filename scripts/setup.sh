@@ -12,7 +12,7 @@ NUMPY_VERSION="2.3.5"
 TENSORBOARD_VERSION="2.21.0"
 PILLOW_VERSION="13.0.0"
 VENV="${KDPRUNE_VENV:-$HOME/.cache/kdprune/venv}"
-APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv
+APT_PKGS=(cmake ninja-build g++ pkg-config python3-venv ccache
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgloo-dev
   libmatio-dev zlib1g-dev dataset-fashion-mnist
   libjpeg62-turbo-dev libpng-dev      # the imagefolder dataset's JPEG and PNG decoding
