@@ -32,6 +32,8 @@
 #   JOBS=N    N students at once (all experiments' students in one queue); PRINT=1 runs the shared
 #             stages and prints the student command lines instead (run them, then this script
 #             again to collect). See scripts/lib/jobs.sh.
+#   COLLECT=1 run nothing: merge the students finished so far (those `kdprune run` would reuse,
+#             via `kdprune results`) into the CSV and table, and say how many of the planned finished
 # Trailing overrides go to every experiment. Works from any directory: CONFIG and KDPRUNE_RUNS are
 # relative to the current one. Finished stages are reused, so a second call only collects.
 set -euo pipefail
@@ -84,7 +86,9 @@ done
 
 # The helper: "plan" reads the base experiment's --dry-run plan (stdout) and prints its directory,
 # its teachers (a YAML list for experiment.teacher_models) and its one pruner with the score file
-# (a YAML list for experiment.pruners); "merge" merges the results.csv files and prints the table.
+# (a YAML list for experiment.pruners); "students" reads an experiment's plan and prints the number
+# of its students, then the run directory of each finished one (reused); "merge" merges the
+# results.csv files and prints the table.
 # Standard library only.
 read -r -d '' helper <<'PY' || true
 import csv, json, math, re, shlex, sys
@@ -131,6 +135,24 @@ def plan(text):
     print(expdir)
     print("[" + ", ".join(json.dumps(t) for t in teachers) + "]")
     print("[{" + ", ".join(f"{k}: {yval(v)}" for k, v in pruners[0].items()) + "}]")
+
+def students(text):
+    planned, finished, action, stage = 0, [], None, None
+    for line in text.splitlines():
+        if not line.startswith("\t"):
+            parts = line.split("\t")
+            action, stage = parts[0], parts[1] if len(parts) > 1 else None
+            continue
+        argv = shlex.split(line.strip())
+        if len(argv) < 2 or argv[1] != "distill":
+            continue
+        planned += 1
+        opts = dict(a.split("=", 1) for a in argv if "=" in a and not a.startswith("-"))
+        if action == "reuse":
+            finished.append(opts.get("run.root", ".") + "/" + opts.get("run.name", stage))
+    print(planned)
+    for d in finished:
+        print(d)
 
 NAMES = {"none": "no KD (CE only)", "kd": "KD", "fitnet": "FitNets", "at": "AT", "sp": "SP", "pkt": "PKT",
          "rkd": "RKD", "vid": "VID", "nst": "NST", "cc": "CC", "ab": "AB", "ft": "FT", "fsp": "FSP", "crd": "CRD"}
@@ -260,6 +282,8 @@ def merge(out_csv, out_md, metric, alpha, base, *triples):
 if __name__ == "__main__":
     if sys.argv[1] == "plan":
         plan(sys.stdin.read())
+    elif sys.argv[1] == "students":
+        students(sys.stdin.read())
     else:
         merge(*sys.argv[2:])
 PY
@@ -284,6 +308,52 @@ args_of() {
     for o in "${term_overrides[@]}"; do exp_args+=("experiment.student.$o"); done
   fi
 }
+
+# COLLECT=1: nothing runs. Each experiment's finished students (its --dry-run plan reuses them)
+# go through `kdprune results` into a results.csv of their own, and those into the usual merge.
+if [ "${COLLECT:-0}" = 1 ]; then
+  [ "${PRINT:-0}" != 1 ] || { echo "table1.sh: COLLECT=1 and PRINT=1 exclude each other" >&2; exit 1; }
+  collected=$(mktemp -d)
+  trap 'rm -rf "$collected"' EXIT
+  planned=0 finished=0 counts=() pairs=()
+  for e in "${exps[@]}"; do
+    args_of "$e"
+    if [ "$e" = base ]; then
+      exp=$name exp_plan=$plan_out
+    else
+      exp=$name-$e
+      exp_plan=$("$kdprune" run --config "$config" --dry-run "${exp_args[@]}") \
+        || { echo "table1.sh: COLLECT=1: cannot plan the experiment $exp (above)" >&2; exit 1; }
+    fi
+    mapfile -t student_lines < <("$py" -c "$helper" students <<<"$exp_plan")
+    [ "${#student_lines[@]}" -ge 1 ] || exit 1
+    n=${student_lines[0]} done_dirs=("${student_lines[@]:1}")
+    planned=$((planned + n)) finished=$((finished + ${#done_dirs[@]}))
+    counts+=("$exp ${#done_dirs[@]}/$n")
+    if [ "${#done_dirs[@]}" -gt 0 ]; then
+      "$kdprune" results "${done_dirs[@]}" --out "$collected/$e.csv" --metric "${METRIC:-best}" >&2
+    else
+      : > "$collected/$e.csv"
+    fi
+    [ "$e" = base ] || pairs+=("$e" "${beta_of[$e]}" "$collected/$e.csv")
+  done
+  list=$(printf '%s, ' "${counts[@]}")
+  summary="$finished of $planned planned students finished (${list%, })"
+  if [ "$finished" = 0 ]; then
+    echo "table1.sh: COLLECT=1: nothing to merge yet: $summary" >&2
+    exit 1
+  fi
+  echo
+  echo "Table 1 ($name; rows: none kd${methods[*]:+ ${methods[*]}}; collected, nothing trained):"
+  "$py" -c "$helper" merge "$runs/$name-table1.csv" "$runs/$name-table1.md" "${METRIC:-best}" "$alpha" \
+    "$collected/base.csv" "${pairs[@]}"
+  if [ "$finished" -lt "$planned" ]; then
+    echo "Partial (COLLECT=1): $summary." | tee -a "$runs/$name-table1.md"
+  fi
+  echo "collected: $summary"
+  echo "merged results: $runs/$name-table1.csv (table: $runs/$name-table1.md)"
+  exit 0
+fi
 
 # 1. The shared stages, in order (the base first: its teacher and scores are the others' inputs).
 for e in "${exps[@]}"; do

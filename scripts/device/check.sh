@@ -9,6 +9,11 @@
 # refill at each epoch's start, one worker decoding a whole batch, weighs little). DEBUG_TESTS=<gtest filter> runs those tests
 # under cuda-gdb (the GPU image has no gdb; cuda-gdb debugs host code too) and prints the stack of
 # a crash with symbols, where the test binary's own crash trace shows addresses only.
+# GRID=1 adds bench/grid.sh (the Fig. 6 grid, 25 students on CIFAR-100-sized synthetic data, timed
+# (a) in one process, (b) one process per student, (c) the DataLoader loop per student; GRID_EPOCHS,
+# default 2; GRID_AMP, default "off bf16"; GRID_SEQUENTIAL=0 skips (b)). PRECISION=1 adds
+# bench/precision_check.sh (fp32 against bf16 + channels-last, seeds 0,1,2, f = 0.1 and 1 on the
+# carried Fashion-MNIST; PRECISION_EPOCHS, default 15).
 # COMPARE=<tar.gz of another commit's tree, top folder tree/> (carry it: made here with
 #   mkdir -p .compare && git archive --format=tar.gz --prefix=tree/ <commit> -o .compare/<commit>.tar.gz)
 # builds that tree's train_throughput too and runs the eager KD-step rows of both builds, alternating,
@@ -33,7 +38,7 @@ source "$build/device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
 section "CUDA tests"
 "$build/tests/kdprune_core_tests" --gtest_brief=1 \
-  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*' >"$build.tests.log" 2>&1 \
+  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*:LinkOrder.*:GroupMemory.*' >"$build.tests.log" 2>&1 \
   || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
 grep -v '^\[20' "$build.tests.log" | tail -25
 if [ -n "${DEBUG_TESTS:-}" ] && command -v cuda-gdb >/dev/null; then
@@ -66,6 +71,18 @@ if [ "${IMAGENET:-0}" = 1 ]; then
   # The machine's own python (torch, torchvision), as scripts/device/build.sh uses it.
   PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-12800}" \
     bash "$root/bench/imagenet_train.sh"
+fi
+if [ "${GRID:-0}" = 1 ]; then
+  for amp in ${GRID_AMP:-off bf16}; do
+    section "grid bench, amp $amp"
+    PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda AMP=$amp EPOCHS="${GRID_EPOCHS:-2}" \
+      SEQUENTIAL="${GRID_SEQUENTIAL:-1}" bash "$root/bench/grid.sh" 2>&1 | grep -v "^== \|^   f=" || echo "grid bench FAILED"
+  done
+fi
+if [ "${PRECISION:-0}" = 1 ]; then
+  section "fp32 against bf16 + channels-last (Fashion-MNIST, paired seeds)"
+  KDPRUNE_BUILD_DIR="$build" DEVICE=cuda DATA_ROOT="$KDPRUNE_FASHION_MNIST" EPOCHS="${PRECISION_EPOCHS:-15}" \
+    bash "$root/bench/precision_check.sh" 2>&1 | grep -v "^== " || echo "precision check FAILED"
 fi
 if [ -n "${COMPARE:-}" ]; then
   section "eager KD step: this tree against $COMPARE"

@@ -7,7 +7,8 @@
 # reuse the base's teacher and scores and their students really train with kd.extra and kd.beta;
 # a second call reuses everything; TERM:BETA gives a term its own beta (and row); TERM_OVERRIDES
 # reach the feature rows' students only; plot_figures.py draws Table 1 from the merged CSV (and from the
-# results.csv files with --table1); an unknown method is refused before anything runs.
+# results.csv files with --table1); an unknown method is refused before anything runs; COLLECT=1
+# trains nothing and merges the students finished so far (one summary.json removed: 7 of 8).
 # Usage: test_table1.sh KDPRUNE_BINARY   (KDPRUNE_TEST_JOBS=N: N students at once, default 1)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -203,4 +204,27 @@ PY
 else
   echo "(plot_figures.py not checked: no python3 with matplotlib and pandas)"
 fi
+
+# COLLECT=1: one VID student unfinished (its summary.json removed); nothing trains, the other 7
+# rows are merged as they were, and the script says 7 of 8 planned students finished.
+d=$(col run_dir) f=$(col f)
+gone=$(awk -F, -v d="$d" -v f="$f" '$1 == "vid" && $f == "0.25" { print $d }' "$csv")
+[ -f "$gone/summary.json" ] || fail "no finished VID student at f = 0.25 ($gone)"
+cp "$csv" full.csv
+rm "$gone/summary.json"
+if COLLECT=1 PRINT=1 CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" > both.txt 2>&1; then
+  fail "COLLECT=1 with PRINT=1 ran"
+fi
+COLLECT=1 CONFIG=../exp.yaml KDPRUNE_RUNS=$runs "$root/scripts/table1.sh" > collect.txt 2> collect.log \
+  || { cat collect.txt collect.log; fail "COLLECT=1"; }
+grep -q " distill \|stages run" collect.txt collect.log && { cat collect.txt collect.log; fail "COLLECT=1 ran a stage"; }
+[ ! -e "$gone/summary.json" ] || fail "COLLECT=1 trained the unfinished student"
+grep -q "^collected: 7 of 8 planned students finished (t1 4/4, t1-vid 1/2, t1-at 2/2)$" collect.txt \
+  || { cat collect.txt; fail "COLLECT=1 should say 7 of 8 finished, per experiment"; }
+[ "$(wc -l < "$csv")" = 8 ] || { cat "$csv"; fail "COLLECT=1: the merged CSV should have the 7 finished rows"; }
+grep -qF "$gone" "$csv" && { cat "$csv"; fail "COLLECT=1 merged the unfinished $gone"; }
+cmp -s <(sort "$csv") <(grep -vF "$gone" full.csv | sort) || { diff full.csv "$csv"; fail "COLLECT=1: the rows differ from the full merge"; }
+grep -Eq '^\| VID +\| - +\| \**[0-9]+\.[0-9]{2}\** +\|$' collect.txt \
+  || { cat collect.txt; fail "COLLECT=1: the VID row: no cell at f = 0.25, one at f = 0.5"; }
+grep -q "Partial (COLLECT=1): 7 of 8" $runs/t1-table1.md || { cat $runs/t1-table1.md; fail "the table should say it is partial"; }
 echo "table1.sh: ok"
