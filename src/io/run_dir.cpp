@@ -91,8 +91,11 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   std::string have;
   try {
     // Read back through the schema, so keys added since the run started (at their defaults) do
-    // not block its --resume.
-    have = to_yaml(load_config((dir / "config.yaml").string(), {}));
+    // not block its --resume. Every config.yaml kdprune wrote holds its paths as resolved, relative
+    // to the directory kdprune ran in: also those written before the header line that says so
+    // (which load_config would read relative to the run directory instead).
+    const std::string path = (dir / "config.yaml").string();
+    have = to_yaml(load_config_text(read_file(path), path, {}, ""));
   } catch (const Error& e) {
     throw Error("run '" + dir.string() + "': its config.yaml cannot be read (" + e.what() +
                 "); it cannot be resumed (use --force to start over)");

@@ -13,8 +13,9 @@ struct Result {
   std::string out;
 };
 
-inline Result run(const std::string& args) {
-  const std::string cmd = std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
+// `dir`: the working directory to run in ("" = this process's).
+inline Result run(const std::string& args, const std::string& dir = "") {
+  const std::string cmd = (dir.empty() ? "" : "cd '" + dir + "' && ") + std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/distill_objective.h"
@@ -304,4 +305,48 @@ TEST(CudaGraph, AGroupCapturedOnStreamsTrainsAsTheEagerGroup) {
           << "student " << i << " epoch " << e;
   }
   for (const auto& r : runs) EXPECT_NE(r.results[3].error.find("non-finite training loss"), std::string::npos) << r.results[3].error;
+}
+
+// On a GPU: a grid of two views and two seeds in one group, each cohort's step captured as a CUDA
+// graph of its own, trains every student as the same group stepping eagerly.
+TEST(CudaGraph, AGridOfCohortsCapturedTrainsAsTheEagerGrid) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {200, 64, 3, 32, 32, 4, 0.5};
+  const auto data = data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCUDA));
+  std::vector<int64_t> all(200), part;
+  std::iota(all.begin(), all.end(), 0);
+  for (int64_t i = 0; i < 200; i += 3) part.push_back(i);  // 67: one full batch of 64 + 3
+  torch::manual_seed(7);
+  auto teacher = models::create_model("resnet8", {3, 4, 32});
+  teacher->to(torch::kCUDA);
+  std::vector<std::vector<train::TrainResult>> results;
+  for (const std::string mode : {"off", "on"}) {
+    TrainSection t;
+    t.epochs = 3, t.batch_size = 64, t.lr = 0.05, t.schedule = "cosine", t.checkpoint_every = 0, t.cuda_graph = mode;
+    auto cache = std::make_shared<losses::TeacherCache>();
+    std::vector<models::Model> nets;
+    std::vector<losses::Objective> objectives;
+    std::vector<train::TrainInputs> runs;
+    const std::vector<std::tuple<const std::vector<int64_t>*, int64_t, double>> grid = {
+        {&part, 1, 0.5}, {&part, 1, 0.0}, {&all, 1, 0.9}, {&part, 2, 0.5}};
+    for (const auto& [view, seed, alpha] : grid) {
+      torch::manual_seed(static_cast<uint64_t>(seed));
+      nets.push_back(models::create_model("resnet8", {3, 4, 32}));
+      objectives.push_back(losses::distill_objective(teacher, nullptr, KdSection{}, alpha, "off", {3, 32, 32}, {}, cache));
+    }
+    for (size_t i = 0; i < grid.size(); ++i)
+      runs.push_back({.model = *nets[i], .data = data, .indices = *std::get<0>(grid[i]), .train = t,
+                      .seed = std::get<1>(grid[i]), .loss = objectives[i].loss, .show_progress = false,
+                      .loss_capturable = true, .device_step = true});
+    results.push_back(train::fit_group(runs));
+  }
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    ASSERT_TRUE(results[1][i].error.empty()) << results[1][i].error;
+    ASSERT_EQ(results[1][i].epoch_train_loss.size(), 3u);
+    for (size_t e = 0; e < 3; ++e)
+      EXPECT_NEAR(results[1][i].epoch_train_loss[e], results[0][i].epoch_train_loss[e], 2e-3 * results[0][i].epoch_train_loss[e])
+          << "student " << i << " epoch " << e;
+  }
 }
