@@ -8,7 +8,7 @@
 #       after another: its speed is timed once per f (the loop runs the teacher for every alpha,
 #       so alpha does not change its work) and summed over the grid's students
 # and the projected wall time of the full 240-epoch grid for each. The teacher is trained first
-# (1 epoch) and not timed. Projection: each process's setup (wall time - the training time its
+# (1 epoch) with the subsets, and not timed. Projection: each process's setup (wall time - the training time its
 # metrics.csv records) once, plus its training time x 240 / EPOCHS; a group's cohorts end in the
 # same proportions at any epoch count, so its training time scales linearly.
 #   KDPRUNE_BUILD_DIR=build-gpu DEVICE=cuda EPOCHS=2 bash bench/grid.sh
@@ -37,8 +37,8 @@ now() { date +%s.%N; }
 # A run directory's training seconds: the last row of metrics.csv, column `seconds`.
 train_seconds() { tail -1 "$1/metrics.csv" | awk -F, '{print $9}'; }
 
-echo "== teacher (not timed)" >&2
-"$kdprune" run --config "$cfg" "${common[@]}" run.name=grid --only teacher >"$out/teacher.log" 2>&1 \
+echo "== teacher and subsets (not timed)" >&2
+"$kdprune" run --config "$cfg" "${common[@]}" run.name=grid --only teacher,prune >"$out/teacher.log" 2>&1 \
   || { tail -20 "$out/teacher.log"; exit 1; }
 teacher_dir=$(ls -d "$out"/grid/teacher-* | head -1)
 

@@ -12,14 +12,24 @@
 
 namespace {
 
+// The lines a shell command prints (none when it cannot run).
+std::vector<std::string> output_lines(const std::string& command) {
+  std::vector<std::string> lines;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen((command + " 2>/dev/null").c_str(), "r"), pclose);
+  if (!pipe) return lines;
+  std::array<char, 1024> line{};
+  while (fgets(line.data(), line.size(), pipe.get())) {
+    std::string s(line.data());
+    if (!s.empty() && s.back() == '\n') s.pop_back();
+    lines.push_back(s);
+  }
+  return lines;
+}
+
 // The shared libraries `program` needs, in the order the loader searches them.
 std::vector<std::string> needed(const std::string& program) {
   std::vector<std::string> libs;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("readelf -d '" + program + "' 2>/dev/null").c_str(), "r"), pclose);
-  if (!pipe) return libs;
-  std::array<char, 512> line{};
-  while (fgets(line.data(), line.size(), pipe.get())) {
-    const std::string s(line.data());
+  for (const auto& s : output_lines("readelf -d '" + program + "'")) {
     if (s.find("(NEEDED)") == std::string::npos) continue;
     const auto open = s.find('['), close = s.find(']');
     if (open != std::string::npos && close > open) libs.push_back(s.substr(open + 1, close - open - 1));
@@ -30,14 +40,7 @@ std::vector<std::string> needed(const std::string& program) {
 // The dynamic symbols `program` takes from a shared library (nm -D --undefined-only).
 std::vector<std::string> imported(const std::string& program) {
   std::vector<std::string> symbols;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(("nm -D --undefined-only '" + program + "' 2>/dev/null").c_str(), "r"), pclose);
-  if (!pipe) return symbols;
-  std::array<char, 1024> line{};
-  while (fgets(line.data(), line.size(), pipe.get())) {
-    std::string s(line.data());
-    const auto at = s.find_last_of(' ');
-    symbols.push_back(s.substr(at == std::string::npos ? 0 : at + 1, s.find('\n') - (at == std::string::npos ? 0 : at + 1)));
-  }
+  for (const auto& s : output_lines("nm -D --undefined-only '" + program + "'")) symbols.push_back(s.substr(s.find_last_of(' ') + 1));
   return symbols;
 }
 
