@@ -7,7 +7,7 @@
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/prune/d2.h"
-#include "kdprune/prune/knn.h"
+#include "kdprune/scoring/knn.h"
 #include "kdprune/prune/pool.h"
 #include "kdprune/prune/stratified.h"
 #include "kdprune/system/environment.h"

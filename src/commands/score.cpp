@@ -9,11 +9,11 @@
 #include "kdprune/io/npy.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/dist/launch_env.h"
-#include "kdprune/prune/aum.h"
-#include "kdprune/prune/dynamics.h"
+#include "kdprune/scoring/aum.h"
+#include "kdprune/scoring/dynamics.h"
 #include "kdprune/prune/memorization.h"
 #include "kdprune/prune/pool.h"
-#include "kdprune/prune/scorers.h"
+#include "kdprune/scoring/scorers.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/util/error.h"
@@ -93,7 +93,7 @@ MemorizationRun memorization(Session& s, const TrainSection& t, std::vector<int6
       // Positions in the pool of this model's training subset (seeded per model).
       std::vector<int64_t> positions(static_cast<size_t>(np));
       std::iota(positions.begin(), positions.end(), 0);
-      positions = data::random_subset(positions, subset_size, static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + 0x6d656d);
+      positions = prune::random_subset(positions, subset_size, static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + 0x6d656d);
       std::vector<int64_t> train_idx;
       for (int64_t p : positions) train_idx.push_back(pool[static_cast<size_t>(p)]);
       torch::manual_seed(static_cast<uint64_t>(seed));

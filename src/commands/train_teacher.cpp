@@ -2,7 +2,7 @@
 
 #include "kdprune/io/npy.h"
 #include "kdprune/models/model.h"
-#include "kdprune/prune/scorers.h"
+#include "kdprune/scoring/scorers.h"
 #include "session.h"
 
 namespace kdprune::commands {

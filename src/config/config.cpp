@@ -13,7 +13,7 @@
 
 #include "config_detail.h"
 #include "kdprune/util/error.h"
-#include "path_values.h"
+#include "kdprune/config/path_values.h"
 #include "yaml_document.h"
 
 namespace kdprune {

@@ -1,4 +1,4 @@
-#include "path_values.h"
+#include "kdprune/config/path_values.h"
 
 #include <cctype>
 #include <cstdlib>

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "../config/path_values.h"
+#include "kdprune/config/path_values.h"
 #include "kdprune/config/config.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
-#include "kdprune/data/train_view.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::prune {
@@ -11,13 +11,29 @@ namespace {
 uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ (stream * 0xD1B54A32D192ED03ULL + 0x7f4a); }
 }  // namespace
 
+void shuffle(std::vector<int64_t>& v, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (size_t i = v.size(); i > 1; --i) {
+    const size_t j = static_cast<size_t>(rng() % i);
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed) {
+  std::vector<int64_t> v = from;
+  shuffle(v, seed);
+  v.resize(static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(v.size()))));
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 int64_t kept_count(double f, int64_t n) {
   if (n <= 0) return 0;
   return std::clamp<int64_t>(std::llround(f * static_cast<double>(n)), 1, n);
 }
 
 std::vector<int64_t> random_selection(const std::vector<int64_t>& pool, int64_t k, int64_t seed) {
-  return data::random_subset(pool, k, mix(seed, 1));
+  return random_subset(pool, k, mix(seed, 1));
 }
 
 std::vector<int64_t> class_balanced_quotas(const std::vector<int64_t>& sizes, int64_t k) {
@@ -80,7 +96,7 @@ std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>&
   const auto by_class = group_by_class(pool, labels, static_cast<int64_t>(quota.size()));
   std::vector<int64_t> out;
   for (size_t c = 0; c < quota.size(); ++c) {
-    auto part = data::random_subset(by_class[c], quota[c], mix(seed, 100 + static_cast<uint64_t>(c)));
+    auto part = random_subset(by_class[c], quota[c], mix(seed, 100 + static_cast<uint64_t>(c)));
     out.insert(out.end(), part.begin(), part.end());
   }
   std::sort(out.begin(), out.end());

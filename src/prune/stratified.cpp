@@ -6,7 +6,7 @@
 #include <numeric>
 #include <random>
 
-#include "kdprune/data/train_view.h"
+#include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::prune {
@@ -90,7 +90,7 @@ std::vector<int64_t> ccs_sample(const std::vector<int64_t>& kept, const std::vec
   const auto budget = ccs_budgets(sizes, k);
   std::vector<int64_t> out;
   for (size_t b = 0; b < bins.size(); ++b) {
-    const auto part = data::random_subset(bins[b], budget[b], stream_seed(seed, 1000 + b));
+    const auto part = random_subset(bins[b], budget[b], stream_seed(seed, 1000 + b));
     out.insert(out.end(), part.begin(), part.end());
   }
   std::sort(out.begin(), out.end());

@@ -1,4 +1,4 @@
-#include "kdprune/prune/aum.h"
+#include "kdprune/scoring/aum.h"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "kdprune/prune/dynamics.h"
+#include "kdprune/scoring/dynamics.h"
 
 #include <limits>
 

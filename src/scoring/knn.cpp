@@ -1,4 +1,4 @@
-#include "kdprune/prune/knn.h"
+#include "kdprune/scoring/knn.h"
 
 #include "kdprune/util/error.h"
 

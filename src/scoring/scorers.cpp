@@ -1,4 +1,4 @@
-#include "kdprune/prune/scorers.h"
+#include "kdprune/scoring/scorers.h"
 
 namespace kdprune::prune {
 

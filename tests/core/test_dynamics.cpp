@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "kdprune/prune/aum.h"
-#include "kdprune/prune/dynamics.h"
-#include "kdprune/prune/knn.h"
-#include "kdprune/prune/scorers.h"
+#include "kdprune/scoring/aum.h"
+#include "kdprune/scoring/dynamics.h"
+#include "kdprune/scoring/knn.h"
+#include "kdprune/scoring/scorers.h"
 
 using namespace kdprune::prune;
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "kdprune/prune/scorers.h"
+#include "kdprune/scoring/scorers.h"
 
 using namespace kdprune;
 

@@ -31,7 +31,5 @@ struct TrainView {
 };
 TrainView select_train_view(const Config& config, const std::vector<int64_t>& labels, int64_t classes);
 
-// k of the given indices, uniformly without replacement, returned ascending. Pure function of seed.
-std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed);
 
 }  // namespace kdprune::data

@@ -7,6 +7,12 @@
 
 namespace kdprune::prune {
 
+// Fisher-Yates over mt19937_64: the same order with every standard library (std::shuffle's
+// algorithm is the library's own), so subsets are identical across toolchains.
+void shuffle(std::vector<int64_t>& v, uint64_t seed);
+// k of the given indices, uniformly without replacement, returned ascending. Pure function of seed.
+std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed);
+
 // N_f = round(f·n), at least 1 for a non-empty pool.
 int64_t kept_count(double f, int64_t n);
 

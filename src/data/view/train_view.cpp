@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 
 #include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
@@ -12,31 +11,14 @@
 
 namespace kdprune::data {
 namespace {
-// std::shuffle's output depends on the library's algorithm; a hand-written Fisher-Yates over
-// mt19937_64 keeps subsets identical across standard libraries.
-void shuffle(std::vector<int64_t>& v, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>(rng() % i);
-    std::swap(v[i - 1], v[j]);
-  }
-}
 constexpr uint64_t kSplitStream = 0x5b1u, kFractionStream = 0xf7acu;
 uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ stream; }
 }  // namespace
 
-std::vector<int64_t> random_subset(const std::vector<int64_t>& from, int64_t k, uint64_t seed) {
-  std::vector<int64_t> v = from;
-  shuffle(v, seed);
-  v.resize(static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(v.size()))));
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 SplitParts disjoint_split(int64_t n, double teacher_share, int64_t seed) {
   std::vector<int64_t> all(static_cast<size_t>(n));
   std::iota(all.begin(), all.end(), 0);
-  shuffle(all, mix(seed, kSplitStream));
+  prune::shuffle(all, mix(seed, kSplitStream));
   const auto k = static_cast<std::ptrdiff_t>(std::llround(teacher_share * static_cast<double>(n)));
   SplitParts p{{all.begin(), all.begin() + k}, {all.begin() + k, all.end()}};
   std::sort(p.teacher.begin(), p.teacher.end());
@@ -104,7 +86,7 @@ std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, in
   }
   if (data.fraction < 1.0) {
     const auto k = std::max<int64_t>(1, std::llround(data.fraction * static_cast<double>(pool.size())));
-    return random_subset(pool, k, mix(seed, kFractionStream));
+    return prune::random_subset(pool, k, mix(seed, kFractionStream));
   }
   return pool;
 }
