@@ -110,11 +110,11 @@ bool Cohort::start_epoch() {
   return true;
 }
 
-void Cohort::advance(Progress* progress, bool rethrow) {
-  if (finished_) return;
+int64_t Cohort::advance(Progress* progress, bool rethrow) {
+  if (finished_) return 0;
   if (!in_epoch_ && !start_epoch()) {
     finished_ = true;
-    return;
+    return 0;
   }
   const int64_t step = step_;
   const int64_t s = step * shape_.batch, e = std::min(shape_.usable, s + shape_.batch);
@@ -137,6 +137,7 @@ void Cohort::advance(Progress* progress, bool rethrow) {
     if (progress) progress->end_epoch();
     finish_epoch(rethrow);
   }
+  return e - s;
 }
 
 void Cohort::finish_epoch(bool rethrow) {

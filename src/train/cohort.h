@@ -38,10 +38,11 @@ class Cohort {
   const std::vector<size_t>& members() const { return members_; }
   size_t size() const { return members_.size(); }
 
-  // Trains the next step (starting an epoch before its first step, ending it after its last).
-  // `progress`: the group's progress line follows this cohort. `rethrow`: a model's failure at an
-  // epoch end is thrown (a group of one), else that model stops and the others go on.
-  void advance(Progress* progress, bool rethrow);
+  // Trains the next step (starting an epoch before its first step, ending it after its last);
+  // returns the step's samples (0 when nothing was left). `progress`: the group's progress line
+  // follows this cohort. `rethrow`: a model's failure at an epoch end is thrown (a group of one),
+  // else that model stops and the others go on.
+  int64_t advance(Progress* progress, bool rethrow);
   // The members' results, by member order (a failed model: empty result with `error`).
   std::vector<TrainResult> results();
 

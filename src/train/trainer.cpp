@@ -108,7 +108,8 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
         s += (s.empty() ? "" : ", ") + std::to_string(c->size()) + " on " + std::to_string(c->shape().n) + " samples";
       return s;
     }());
-  // The progress line follows the cohort with the most steps to go (it sets the group's wall time).
+  // The progress line follows the cohort with the most steps to go (it sets the group's wall time);
+  // its images/s count every cohort's images.
   Cohort* longest = cohorts.front().get();
   for (const auto& c : cohorts)
     if (c->steps_left() > longest->steps_left()) longest = c.get();
@@ -120,7 +121,8 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const s
     for (const auto& c : cohorts) {
       if (c->finished()) continue;
       governor.tick();
-      c->advance(c.get() == longest ? &progress : nullptr, alone);
+      if (c.get() == longest) c->advance(&progress, alone);
+      else progress.add_images(c->advance(nullptr, alone));
       busy = true;
     }
   }

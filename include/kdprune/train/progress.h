@@ -17,6 +17,8 @@ class Progress {
   ~Progress();
   // Called every step; `loss` is only evaluated (a device sync) when something is shown.
   void step(int64_t epoch, int64_t step, int64_t images, const std::function<double()>& loss);
+  // Images trained elsewhere (a group's other cohorts), counted in the images/s shown.
+  void add_images(int64_t images) { images_ += images; }
   void end_epoch();  // clears the bar so the epoch's log line starts on a clean line
 
  private:
