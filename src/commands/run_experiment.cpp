@@ -219,7 +219,8 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     std::vector<std::vector<Pending>> groups;
     for (const auto& p : waiting) {
       auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
-        return static_cast<int64_t>(g.size()) < std::max<int64_t>(group_limit, 1) && groupable(g.front(), p);
+        return static_cast<int64_t>(g.size()) < std::max<int64_t>(group_limit, 1) &&
+               std::all_of(g.begin(), g.end(), [&](const Pending& m) { return groupable(m, p); });
       });
       if (it == groups.end()) groups.push_back({p});
       else it->push_back(p);
