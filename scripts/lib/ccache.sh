@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; ccache_args is read by the sourcing script
 # Sourced by build.sh and fuzz.sh at their first configure: ccache_args, the CMake arguments that
 # compile through ccache (where installed and KDPRUNE_CCACHE is not 0). Paths under the clone are
 # hashed relative to it (base_dir), so another clone of the same commit hits the same cache
