@@ -134,17 +134,21 @@ void clear_view_keys(Config& c) {
   c.data.augment = true;
   c.prune = PruneSection{};
 }
+// The keys each student of a group sets for itself, copied from `from` (so comparisons skip them).
+void take_student_keys(Config& c, const Config& from) {
+  c.kd = from.kd, c.model = from.model, c.train = from.train, c.run.name = from.run.name;
+}
 bool same_view(const Config& a, const Config& b) {
-  Config x = a, y = b;
-  x.kd = y.kd, x.model = y.model, x.train = y.train, x.run.name = y.run.name;
-  return to_yaml(x) == to_yaml(y);
+  Config x = a;
+  take_student_keys(x, b);
+  return to_yaml(x) == to_yaml(b);
 }
 }  // namespace
 
 bool trainable_together(const Config& a, const Config& b) {
   Config x = a, y = b;
   clear_view_keys(x), clear_view_keys(y);
-  x.kd = y.kd, x.model = y.model, x.train = y.train, x.run.name = y.run.name;
+  take_student_keys(x, y);
   // The synthetic dataset is drawn from run.seed; every other dataset is the same for every seed.
   if (x.data.name != "synthetic") x.run.seed = y.run.seed;
   return to_yaml(x) == to_yaml(y);

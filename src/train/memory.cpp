@@ -61,8 +61,7 @@ int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& 
     auto x = torch::zeros(shape, torch::TensorOptions().device(device));
     if (channels_last) {
       x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      for (auto& p : model->parameters())
-        if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+      to_channels_last(*model);
     }
     const Usage before = usage(device, /*reset_peak=*/true);
     torch::Tensor loss;

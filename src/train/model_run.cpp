@@ -26,11 +26,6 @@ void set_lr(torch::optim::SGD& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 }
 
-void to_channels_last(models::ModelImpl& model) {
-  for (auto& p : model.parameters())
-    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
-}
-
 }  // namespace
 
 StepPath step_path(const TrainInputs& in, bool cuda) {

@@ -53,4 +53,9 @@ void GradScaler::load_state(const torch::Tensor& s) {
   growth_tracker_.fill_(static_cast<int64_t>(s[1].item<double>()));
 }
 
+void to_channels_last(torch::nn::Module& module) {
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace kdprune::train

@@ -2,10 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <torch/cuda.h>
-
 #include <algorithm>
-#include <chrono>
 #include <optional>
 
 #include "kdprune/dist/collective.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Mixed precision: autocast for forward passes (bf16 or fp16) and, for fp16, dynamic loss scaling
+// Mixed precision and layout: autocast for forward passes (bf16 or fp16) and, for fp16, dynamic loss scaling
 // as torch.cuda.amp.GradScaler does it (skip a step whose gradients overflowed, halve the scale;
 // double it after `growth_interval` clean steps).
 #include <torch/torch.h>
@@ -22,6 +22,9 @@ class AutocastScope {
   bool was_enabled_ = false;
   at::ScalarType old_dtype_;
 };
+
+// train.channels_last: stores the module's 4-D (conv) weights NHWC, in place.
+void to_channels_last(torch::nn::Module& module);
 
 class GradScaler {
  public:
