@@ -172,3 +172,24 @@ TEST(RunPipeline, GroupedStudentsMatchStudentsRunOneAtATime) {
   }
   EXPECT_EQ(students, 8);
 }
+
+// A group has one teacher: a student joins only if it fits every member, so the no-KD student
+// joins the first teacher's student and the second teacher's student trains in a group of its own.
+TEST(RunPipeline, StudentsOfTwoTeachersTrainInTwoGroups) {
+  TempDir d;
+  const std::string path = d.file("two.yaml");
+  write_bytes(path, "run: {root: " + d.path() + ", name: two, threads: 1}\n"
+                    "data:\n  name: synthetic\n"
+                    "  synthetic: {train_size: 64, test_size: 32, channels: 1, height: 8, width: 8, classes: 4}\n"
+                    "model: {arch: resnet8}\n"
+                    "train: {epochs: 1, batch_size: 32, lr: 0.05, schedule: constant}\n"
+                    "experiment:\n"
+                    "  teacher: {train.epochs: 1}\n"
+                    "  teacher_archs: [resnet8, resnet14]\n"
+                    "  fractions: [0.5]\n"
+                    "  alphas: [0, 0.9]\n");
+  const Result r = run("run --config " + path);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 students train together:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("3 students train together"), std::string::npos) << r.out;
+}
