@@ -20,7 +20,7 @@ run_one() {  # NAME ENV ARGS: starts a run in the background
     data.name=synthetic data.synthetic.train_size="$IMAGES" data.synthetic.test_size=256 \
     data.synthetic.channels=1 data.synthetic.height=28 data.synthetic.width=28 data.synthetic.classes=10 \
     model.arch="$ARCH" train.epochs="$EPOCHS" train.batch_size="$BATCH" train.schedule=constant \
-    train.eval_every=1000 train.checkpoint_every=0 >"$work/$name.out" 2>&1 &
+    train.eval_every=1000 train.checkpoint_every=0 train.amp=off train.channels_last=false >"$work/$name.out" 2>&1 &
 }
 ips() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['images_per_second'])" "$work/$1/summary.json"; }
 

@@ -15,7 +15,8 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 common=(data.name=synthetic data.synthetic.train_size="$IMAGES" data.synthetic.test_size=64
         data.synthetic.channels=3 data.synthetic.height="$SIZE" data.synthetic.width="$SIZE" data.synthetic.classes=10
-        model.arch="$ARCH" train.epochs="$EPOCHS" train.schedule=constant train.eval_every=1000 train.checkpoint_every=0)
+        model.arch="$ARCH" train.epochs="$EPOCHS" train.schedule=constant train.eval_every=1000 train.checkpoint_every=0
+        train.amp=off train.channels_last=false)
 last_ips() { tail -1 "$work/$1/metrics.csv" | awk -F, '{ print $8 }'; }  # images_per_s of the last epoch
 
 run() {  # NAME RANKS THREADS BATCH ARGS...

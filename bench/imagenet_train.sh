@@ -17,7 +17,7 @@ EPOCHS=${EPOCHS:-2}  # both sides report the last epoch's images/s
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 "$py" "$root/bench/imagefolder_load.py" make "$dir/data" "$IMAGES"
 kd() {  # arch mode
-  local extra=""
+  local extra="train.amp=off train.channels_last=false"  # fp32 stated: auto is bf16 on some CPUs
   [ "$2" = "bf16+CL" ] && extra="train.amp=bf16 train.channels_last=true"
   # shellcheck disable=SC2086
   "$build/kdprune" train-teacher run.root="$dir/runs" run.name="$1-$2" --force data.name=imagefolder data.root="$dir/data" \

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   }
   TrainSection t;
   t.epochs = 1, t.batch_size = batch, t.eval_every = 1, t.checkpoint_every = 0;
+  t.amp = "off", t.channels_last = "false";  // fp32, as bench/README.md's table was measured
   std::printf("%s student, %s teacher, batch %lld, %lld images, %s\n\n", student.c_str(), teacher_arch.c_str(),
               static_cast<long long>(batch), static_cast<long long>(images), device.str().c_str());
   std::printf("| term | images/s | ms/step | vs KD | trained module params |\n|---|---|---|---|---|\n");

@@ -22,11 +22,12 @@ common=(run.root="$out" run.device="$DEVICE" "${data[@]}" "${threads[@]}" train.
   train.checkpoint_every=0)
 echo "== teacher $TEACHER (fp32, ${TEACHER_EPOCHS:-$EPOCHS} epochs)" >&2
 [ -f "$out/teacher/summary.json" ] || "$kdprune" train-teacher --config "$root/configs/fashion_mnist/teacher.yaml" \
-  "${common[@]}" run.name=teacher model.arch="$TEACHER" train.epochs="${TEACHER_EPOCHS:-$EPOCHS}" >"$out/teacher.log" 2>&1 \
+  "${common[@]}" train.amp=off train.channels_last=false run.name=teacher model.arch="$TEACHER" train.epochs="${TEACHER_EPOCHS:-$EPOCHS}" >"$out/teacher.log" 2>&1 \
   || { tail -20 "$out/teacher.log"; exit 1; }
 # One experiment per precision over the same teacher: students of every f and seed, one process each.
 for prec in fp32 bf16; do
-  flags=(); [ "$prec" = fp32 ] || flags=(train.amp=bf16 train.channels_last=true)
+  flags=(train.amp=off train.channels_last=false)  # explicit: the default (auto) is bf16 on some CPUs
+  [ "$prec" = fp32 ] || flags=(train.amp=bf16 train.channels_last=true)
   echo "== students, $prec" >&2
   "$kdprune" run --config "$root/configs/fashion_mnist/distill.yaml" "${common[@]}" "${flags[@]}" run.name="$prec" \
     model.arch="$ARCH" "experiment.teacher_models=[$out/teacher/model.pt]" "experiment.pruners=[random]" \

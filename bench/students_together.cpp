@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   const auto teacher = bench::frozen_teacher(teacher_arch, classes, device);
   TrainSection t;
   t.epochs = epochs, t.batch_size = batch, t.lr = 0.05, t.schedule = "constant", t.checkpoint_every = 0;
-  t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last, t.cuda_graph = graph;
+  t.eval_every = epochs, t.amp = amp, t.channels_last = channels_last ? "true" : "false", t.cuda_graph = graph;
   KdSection kd;
   // Seconds of the timed epochs of one run: images / (images/s) per epoch after the first.
   auto timed_seconds = [&](const train::TrainResult& r) {

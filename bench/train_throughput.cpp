@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
         t.epochs = epochs;
         t.checkpoint_every = 0;
         t.amp = mode.find("bf16") != std::string::npos ? "bf16" : mode.find("fp16") != std::string::npos ? "fp16" : "off";
-        t.channels_last = mode.find("+CL") != std::string::npos;
+        t.channels_last = mode.find("+CL") != std::string::npos ? "true" : "false";
         t.cuda_graph = mode.find("+graph") != std::string::npos ? "on" : "off";
         bench.run(arch, t);  // warm-up (allocator, kernel selection, cuDNN benchmark)
         std::vector<double> runs;

@@ -11,6 +11,7 @@
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/memory.h"
 #include "kdprune/train/model_file.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "session.h"
@@ -209,11 +210,11 @@ std::vector<std::vector<size_t>> memory_groups(const std::vector<Student>& stude
     const auto& c = st.s->config;
     const auto spec = st.s->model_spec();
     const std::string key = c.model.arch + " batch " + std::to_string(c.train.batch_size) + " amp " + c.train.amp +
-                            (c.train.channels_last ? " channels-last" : "");
+                            (train::channels_last_on(c.train) ? " channels-last" : "");
     auto it = measured.find(key);
     if (it == measured.end()) {
       const int64_t b = train::training_memory_bytes(c.model.arch, spec, {spec.in_channels, spec.image_size, st.s->data.train.images.size(3)},
-                                                     c.train.batch_size, c.train.amp, c.train.channels_last, first.device);
+                                                     c.train.batch_size, c.train.amp, train::channels_last_on(c.train), first.device);
       it = measured.emplace(key, b).first;
       spdlog::info("one student ({}) trains in about {} on {}", key, train::memory_text(b), first.device.str());
     }

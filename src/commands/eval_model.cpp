@@ -7,6 +7,7 @@
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/model_file.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
@@ -32,14 +33,22 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
                 " classes (trained on " + loaded.meta.dataset + "); dataset " + ds.info.name + " has " +
                 std::to_string(ds.channels()) + " channels and " + std::to_string(ds.info.classes) + " classes");
   loaded.model->to(device);
-  const train::EvalResult r = train::evaluate(*loaded.model, ds.test, ds.info, cfg.train.eval_batch_size);
+  // The precision training evaluates in (train.amp/channels_last; auto as a run on this device
+  // gets it), so that eval reproduces a run's reported accuracy on the same device.
+  TrainSection precision = cfg.train;
+  train::resolve_precision(precision, device);
+  const bool channels_last = train::channels_last_on(precision);
+  if (channels_last) train::to_channels_last(*loaded.model);
+  const train::EvalResult r =
+      train::evaluate(*loaded.model, ds.test, ds.info, cfg.train.eval_batch_size, precision.amp, channels_last);
   nlohmann::json per_class = nlohmann::json::object();
   for (size_t c = 0; c < r.per_class_top1.size(); ++c) per_class[ds.info.class_names[c]] = r.per_class_top1[c];
   nlohmann::json result = {
       {"checkpoint", checkpoint},     {"arch", loaded.meta.arch},   {"dataset", ds.info.name},
       {"trained_on", loaded.meta.dataset}, {"top1", r.top1},        {"top5", r.top5},
       {"loss", r.loss},               {"test_size", r.samples},     {"per_class_top1", per_class},
-      {"device", device.str()},       {"environment", system::environment_json()},
+      {"device", device.str()},       {"amp", precision.amp},       {"channels_last", channels_last},
+      {"environment", system::environment_json()},
   };
   const std::string out =
       out_path.empty() ? (std::filesystem::path(checkpoint).parent_path() / "eval.json").string() : out_path;

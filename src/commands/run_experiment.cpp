@@ -249,7 +249,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       return changes;
     };
     const std::string changes = changes_of(resolved);
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, changes,
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, resolved,
                                              inputs, can_resume, inputs_changed, changes_of);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;

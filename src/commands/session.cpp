@@ -13,16 +13,22 @@
 #include "kdprune/system/environment.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/model_file.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "kdprune/version.h"
 
 namespace kdprune::commands {
 namespace {
-Config resolved(const CommandOptions& opts) {
+// The config with train.amp/channels_last=auto made concrete, so that config.yaml records what
+// the run does: a resumed run keeps what it started with, a new one gets the device's choice.
+Config resolved(const std::string& command, const CommandOptions& opts) {
   if (opts.resume && opts.force) throw Error("--resume and --force exclude each other");
   Config c = load_config(opts.config_path, opts.overrides);
   logging::init(c.run.log_level);
+  if (opts.resume)
+    if (const auto started = io::RunDir::started_config(c, command)) keep_started_precision(c.train, started->train);
+  train::resolve_precision(c.train, torch::Device(system::resolve_device(c.run.device)));
   return c;
 }
 // A data-parallel rank on CUDA takes the GPU of its LOCAL_RANK.
@@ -86,7 +92,7 @@ void check_same_job(dist::Collective& c, const std::string& job) {
 }  // namespace
 
 Session::Session(const std::string& command, const CommandOptions& opts)
-    : config(resolved(opts)), device(pick_device(config)), command_(command), opts_(opts) {
+    : config(resolved(command, opts)), device(pick_device(config)), command_(command), opts_(opts) {
   const auto env = dist::launch_env();
   if (env.distributed()) logging::set_rank(env.rank, env.world);
   const auto job = join_job();
@@ -155,7 +161,7 @@ bool trainable_together(const Config& a, const Config& b) {
 }
 
 Session::Session(const std::string& command, const CommandOptions& opts, const Session& share)
-    : config(resolved(opts)), device(share.device), data(share.data), view(share.view), command_(command), opts_(opts) {
+    : config(resolved(command, opts)), device(share.device), data(share.data), view(share.view), command_(command), opts_(opts) {
   if (!trainable_together(share.config, config))
     throw Error("run '" + config.run.name + "' cannot train together with '" + share.config.run.name +
                 "': they differ in the dataset or the run's device/threads (only kd.*, model.*, train.*, run.name, "

@@ -187,4 +187,9 @@ Shard parse_shard(const std::string& text) {
   return s;
 }
 
+void keep_started_precision(TrainSection& now, const TrainSection& started) {
+  if (now.amp == "auto") now.amp = started.amp;
+  if (now.channels_last == "auto") now.channels_last = started.channels_last;
+}
+
 }  // namespace kdprune

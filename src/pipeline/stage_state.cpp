@@ -50,22 +50,26 @@ void overlay(YAML::Node base, const YAML::Node& over) {
 }
 }  // namespace
 
-// The changes-from-default form of a run's config.yaml; empty when it is missing or unreadable.
-// Keys the file lacks (written by an older kdprune) take their baseline values, the defaults of
-// that time, not today's: a stage made before a default changed does not pass for a new one.
-std::string config_changes_of(const std::string& run_dir, const std::function<std::string(const Config&)>& changes_of) {
+// Whether a run's config.yaml is the config `planned` (compared in their changes_of form); false
+// when it is missing or unreadable. Keys the file lacks (written by an older kdprune) take their
+// baseline values, the defaults of that time, not today's: a stage made before a default changed
+// does not pass for a new one. The precision `planned` leaves to auto is the one the run started
+// with (it resumes in it: keep_started_precision).
+bool same_config(const std::string& run_dir, Config planned, const std::function<std::string(const Config&)>& changes_of) {
   const std::string path = run_dir + "/config.yaml";
-  if (!fs::exists(path)) return "";
+  if (!fs::exists(path)) return false;
   try {
     YAML::Node merged = YAML::Load(to_yaml(yaml_changes_baseline()));
     const YAML::Node file = YAML::LoadFile(path);
-    if (!file.IsMap()) return "";
+    if (!file.IsMap()) return false;
     overlay(merged, file);
-    return changes_of(load_config_text(YAML::Dump(merged), path, {}));
+    const Config started = load_config_text(YAML::Dump(merged), path, {});
+    keep_started_precision(planned.train, started.train);
+    return changes_of(started) == changes_of(planned);
   } catch (const Error&) {
-    return "";  // written by an incompatible version: treat as a different config
+    return false;  // written by an incompatible version: treat as a different config
   } catch (const YAML::Exception&) {
-    return "";
+    return false;
   }
 }
 
@@ -75,7 +79,7 @@ void record_fingerprint(const std::string& run_dir, const std::string& command, 
 }
 
 StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
-                       const std::string& config_changes, const std::vector<std::string>& input_fingerprints,
+                       const Config& planned, const std::vector<std::string>& input_fingerprints,
                        bool can_resume, bool inputs_changed,
                        const std::function<std::string(const Config&)>& changes_of) {
   std::string key = command + "\n" + key_text;
@@ -86,13 +90,13 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     s.reason = "new";
     return s;
   }
-  const bool same_config = fs::exists(run_dir + "/config.yaml") && config_changes_of(run_dir, changes_of) == config_changes;
+  const bool same = same_config(run_dir, planned, changes_of);
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
     if (recorded == s.fingerprint) {
       s.action = StageAction::reuse;
       s.reason = "finished, inputs unchanged";
-    } else if (recorded.empty() && same_config && !inputs_changed) {
+    } else if (recorded.empty() && same && !inputs_changed) {
       s.action = StageAction::reuse;
       s.reason = "finished, same config, no current fingerprint (run by hand or by an older kdprune)";
       s.adopted = true;
@@ -105,7 +109,7 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
   // Unfinished: continue from the checkpoint when nothing it depends on changed.
   // Progress worth keeping: a training checkpoint, or memorization's finished per-model outcomes.
   const bool progress = fs::exists(run_dir + "/checkpoint.pt") || fs::exists(run_dir + "/memorization");
-  if (can_resume && same_config && !inputs_changed && progress) {
+  if (can_resume && same && !inputs_changed && progress) {
     s.action = StageAction::resume;
     s.reason = "interrupted, continues from its checkpoint";
   } else {

@@ -93,7 +93,7 @@ void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& ou
   const auto pos = step_index_ * shape_.batch + lanes_.slice(0, 0, len);
   const auto indices = plan_.order.index_select(0, pos);
   auto x = apply_augment(lead_.data.train.images.index_select(0, indices), plan_.augment.index_select(pos), normalise_, aug_);
-  if (lead_.train.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  if (channels_last_on(lead_.train)) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   const DeviceBatch b{indices, plan_.positions.index_select(0, pos), x, lead_.data.train.labels.index_select(0, indices),
                       step_index_, epoch_, step, len};
   // The batch's tensors outlive the join below, so no stream reuses their memory while another reads it.

@@ -12,6 +12,7 @@
 #include "kdprune/models/batch_norm.h"
 #include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/lr_schedule.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 
@@ -64,7 +65,7 @@ Batch make_batch(const TrainInputs& in, const EpochPlan& plan, const AugmentSpec
   } else {
     b.x = apply_augment(in.data.train.images.index_select(0, b.indices), plan.augment.slice(begin, end), normalise, aug);
   }
-  if (in.train.channels_last) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
+  if (channels_last_on(in.train)) b.x = b.x.contiguous(at::MemoryFormat::ChannelsLast);
   b.labels = in.data.train.labels.index_select(0, b.indices);
   return b;
 }
@@ -75,7 +76,7 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, StepPath path
   const auto& t = in.train;
   const auto device = in.data.train.images.device();
   model.to(device);
-  if (t.channels_last) to_channels_last(model);
+  if (channels_last_on(t)) to_channels_last(model);
   if (in.freeze_model) model.eval();
   else model.train();
   params_ = in.freeze_model ? std::vector<torch::Tensor>{} : in.parameters.empty() ? model.parameters() : in.parameters;
@@ -251,7 +252,7 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
   if (collective_) collective_->broadcast(rank0_buffers());
   if ((epoch + 1) % t.eval_every == 0 || last) {
     auto& e = result_.final_eval;
-    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last, collective_);
+    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, channels_last_on(t), collective_);
     if (result_.best_epoch < 0 || e.top1 > result_.best_top1) {
       result_.best_top1 = e.top1;
       result_.best_epoch = epoch + 1;
@@ -277,7 +278,7 @@ TrainResult ModelRun::finish() {
   result_.train_seconds = train_time_;
   result_.images_per_second = train_time_ > 0 ? static_cast<double>(trained_images_) / train_time_ : 0;
   if (result_.resumed_from >= stop_ || stop_ == 0) {  // nothing trained here: still report the model
-    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, t.channels_last, collective_);
+    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, t.amp, channels_last_on(t), collective_);
     if (result_.best_epoch < 0) result_.best_top1 = result_.final_eval.top1;
   }
   return result_;

@@ -1,11 +1,38 @@
 #include "kdprune/train/precision.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/cpu/Utils.h>
+
+#include "kdprune/util/error.h"
 
 namespace kdprune::train {
 
+bool cpu_has_native_bf16() {
+  static const bool native = [] {
+    const auto caps = at::cpu::get_cpu_capabilities();
+    auto has = [&](const char* name) {
+      const auto it = caps.find(name);
+      return it != caps.end() && it->second.isBool() && it->second.toBool();
+    };
+    return has("avx512_bf16") || has("amx_bf16");
+  }();
+  return native;
+}
+
+void resolve_precision(TrainSection& t, const torch::Device& device) {
+  if (t.amp == "auto") t.amp = device.is_cpu() && cpu_has_native_bf16() ? "bf16" : "off";
+  // NHWC pays with reduced-precision convolutions (oneDNN, cuDNN tensor cores), not in fp32.
+  if (t.channels_last == "auto") t.channels_last = t.amp == "off" ? "false" : "true";
+}
+
+bool channels_last_on(const TrainSection& t) {
+  if (t.channels_last == "auto") throw Error("train.channels_last=auto: not resolved for a device (train::resolve_precision)");
+  return t.channels_last == "true";
+}
+
 AutocastScope::AutocastScope(const std::string& amp, const torch::Device& device) : type_(device.type()) {
   if (amp == "off") return;
+  if (amp == "auto") throw Error("train.amp=auto: not resolved for a device (train::resolve_precision)");
   active_ = true;
   was_enabled_ = at::autocast::is_autocast_enabled(type_);
   old_dtype_ = at::autocast::get_autocast_dtype(type_);

@@ -8,6 +8,7 @@
 #include "kdprune/dist/collective.h"
 #include "kdprune/system/cpu_share.h"
 #include "kdprune/train/cuda_graph.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 #include "cohort.h"
@@ -73,11 +74,13 @@ std::vector<std::vector<size_t>> cohorts_of(const std::vector<TrainInputs>& runs
 
 }  // namespace
 
-std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& runs, const std::vector<std::string>& names) {
-  if (runs.empty()) return {};
+std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const std::vector<std::string>& names) {
+  if (given.empty()) return {};
+  const auto device = given.front().data.train.images.device();
+  std::vector<TrainInputs> runs(given.begin(), given.end());
+  for (auto& r : runs) resolve_precision(r.train, device);
   check_group(runs);
   const auto& lead = runs.front();
-  const auto device = lead.data.train.images.device();
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   dist::Collective* collective = lead.collective && !lead.collective->alone() ? lead.collective : nullptr;
   const bool alone = runs.size() == 1;

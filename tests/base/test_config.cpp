@@ -90,10 +90,35 @@ TEST(Config, OutOfRangeValues) {
   }
   EXPECT_NE(error_of("", {"train.epochs=-1"}).find(">= 0"), std::string::npos);
   EXPECT_NE(error_of("", {"train.batch_size=0"}).find(">= 1"), std::string::npos);
-  EXPECT_NE(error_of("", {"train.amp=fp8"}).find("off, bf16, fp16"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.amp=fp8"}).find("auto, off, bf16, fp16"), std::string::npos);
+  EXPECT_NE(error_of("", {"train.channels_last=yes"}).find("auto, true, false"), std::string::npos);
   EXPECT_NE(error_of("", {"run.device=gpu"}).find("cuda:N"), std::string::npos);
   EXPECT_NE(error_of("", {"train.milestones=[10,5]"}).find("ascending"), std::string::npos);
   EXPECT_EQ(error_of("", {"data.fraction=1", "run.device=cuda:1", "train.epochs=0"}), "");
+}
+
+// train.amp and train.channels_last default to auto (made concrete for the device when a run
+// starts); a YAML boolean, as config files before auto wrote it, still reads as channels_last.
+TEST(Config, PrecisionKeysDefaultToAutoAndReadOldBooleans) {
+  const kdprune::Config d = kdprune::load_config_text("", "t", {});
+  EXPECT_EQ(d.train.amp, "auto");
+  EXPECT_EQ(d.train.channels_last, "auto");
+  const kdprune::Config old = kdprune::load_config_text("train:\n  amp: off\n  channels_last: false\n", "t", {});
+  EXPECT_EQ(old.train.amp, "off");
+  EXPECT_EQ(old.train.channels_last, "false");
+  EXPECT_EQ(kdprune::load_config_text(kdprune::to_yaml(old), "t", {}).train.channels_last, "false") << kdprune::to_yaml(old);
+  EXPECT_EQ(kdprune::load_config_text("", "t", {"train.channels_last=true"}).train.channels_last, "true");
+  // A run resumed under auto keeps what it started with; explicit values stay.
+  kdprune::TrainSection now, started;
+  started.amp = "off", started.channels_last = "false";
+  kdprune::keep_started_precision(now, started);
+  EXPECT_EQ(now.amp, "off");
+  EXPECT_EQ(now.channels_last, "false");
+  kdprune::TrainSection asked;
+  asked.amp = "bf16";
+  kdprune::keep_started_precision(asked, started);
+  EXPECT_EQ(asked.amp, "bf16");
+  EXPECT_EQ(asked.channels_last, "false");
 }
 
 TEST(Config, CrossFieldRules) {

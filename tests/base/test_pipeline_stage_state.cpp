@@ -18,11 +18,12 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   TempDir d;
   const std::string dir = d.file("stage");
   const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
-  auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
+  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
+  auto changes = [&](const std::string& yaml) { return kdprune::to_yaml_changes(config(yaml)); };
   // What a run writes: every key (a file missing keys is one from an older kdprune, below).
   auto full = [](const std::string& yaml) { return kdprune::to_yaml(kdprune::load_config_text(yaml, "t", {})); };
   auto state = [&](const std::string& yaml, bool inputs_changed = false) {
-    return stage_state(dir, "distill", changes(yaml), changes(yaml), {"abc"}, true, inputs_changed);
+    return stage_state(dir, "distill", changes(yaml), config(yaml), {"abc"}, true, inputs_changed);
   };
   EXPECT_EQ(state(a1).action, StageAction::run);
   fs::create_directories(dir);
@@ -38,11 +39,11 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   write_bytes(dir + "/config.yaml", "run:\n  seed: [\n");  // unreadable: not the same config
   EXPECT_EQ(state(a1).action, StageAction::rerun);
   write_bytes(dir + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(dir, "prune", changes(a1), changes(a1), {"abc"}, false, false).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "prune", changes(a1), config(a1), {"abc"}, false, false).action, StageAction::rerun);
   const std::string mem = d.file("mem");
   fs::create_directories(mem + "/memorization");
   write_bytes(mem + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(mem, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::resume);
+  EXPECT_EQ(stage_state(mem, "score", changes(a1), config(a1), {}, true, false).action, StageAction::resume);
   write_bytes(dir + "/summary.json", "{}");
   const auto s = state(a1);
   EXPECT_EQ(s.action, StageAction::reuse);  // finished by hand with the same config: adopted
@@ -56,8 +57,8 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   EXPECT_EQ(state(a1).action, StageAction::reuse);
   EXPECT_FALSE(state(a1).adopted);
   EXPECT_EQ(state(a2).action, StageAction::rerun);
-  EXPECT_EQ(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).action, StageAction::rerun);
-  EXPECT_NE(stage_state(dir, "distill", changes(a1), changes(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
+  EXPECT_EQ(stage_state(dir, "distill", changes(a1), config(a1), {"abd"}, true, false).action, StageAction::rerun);
+  EXPECT_NE(stage_state(dir, "distill", changes(a1), config(a1), {"abd"}, true, false).fingerprint, s.fingerprint);
   // A config.yaml from an older kdprune lacks the keys added since: they read as the baseline (the
   // defaults of that time), so its stage is not taken for one made under today's defaults.
   const std::string old = d.file("old");
@@ -66,7 +67,30 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
   text.erase(text.find("  schedule_epochs: 0\n"), std::string("  schedule_epochs: 0\n").size());
   write_bytes(old + "/config.yaml", text);
   write_bytes(old + "/summary.json", "{}");
-  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::rerun);
+  EXPECT_EQ(stage_state(old, "score", changes(a1), config(a1), {}, true, false).action, StageAction::rerun);
   write_bytes(old + "/config.yaml", full(a1));
-  EXPECT_EQ(stage_state(old, "score", changes(a1), changes(a1), {}, true, false).action, StageAction::reuse);
+  EXPECT_EQ(stage_state(old, "score", changes(a1), config(a1), {}, true, false).action, StageAction::reuse);
+}
+
+// A stage interrupted before train.amp=auto existed wrote amp: off (the default then): under the
+// auto default it resumes in fp32 (the run keeps its precision), not from scratch; a precision
+// asked for explicitly is a different config.
+TEST(Pipeline, AnInterruptedFp32StageResumesUnderAutoPrecision) {
+  TempDir d;
+  const std::string dir = d.file("stage");
+  fs::create_directories(dir);
+  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
+  const std::string a = "run:\n  seed: 1\n";
+  std::string old = kdprune::to_yaml(config(a + "train:\n  amp: off\n  channels_last: false\n"));
+  write_bytes(dir + "/config.yaml", old);
+  write_bytes(dir + "/checkpoint.pt", "x");
+  const std::string key = kdprune::to_yaml_changes(config(a));
+  EXPECT_EQ(stage_state(dir, "distill", key, config(a), {}, true, false).action, StageAction::resume);
+  const Config asked = config(a + "train:\n  amp: bf16\n");
+  EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(asked), asked, {}, true, false).action, StageAction::rerun);
+  // One that started in bf16 resumes in bf16 under auto too.
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + "train:\n  amp: bf16\n  channels_last: true\n")));
+  EXPECT_EQ(stage_state(dir, "distill", key, config(a), {}, true, false).action, StageAction::resume);
+  const Config off = config(a + "train:\n  amp: off\n");
+  EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(off), off, {}, true, false).action, StageAction::rerun);
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "run_cli.h"
 #include "test_files.h"
@@ -37,4 +39,62 @@ TEST(OldRuns, AConfigWrittenBeforeTheRelativePathRuleResumes) {
   const Result changed = run(args + " train.lr=0.5 --resume", d.path());
   EXPECT_NE(changed.code, 0);
   EXPECT_NE(changed.out.find("config differs"), std::string::npos) << changed.out;
+}
+
+namespace {
+// The CPU's bf16 support as the kernel lists it (independent of ATen's cpuinfo).
+bool cpuinfo_lists_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "avx512_bf16" || w == "amx_bf16") return true;
+      return false;
+    }
+  return false;
+}
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at == std::string::npos) return text;
+  return text.replace(at, from.size(), to);
+}
+}  // namespace
+
+// train.amp=auto: a new run records the device's choice in its config.yaml (bf16 + channels-last
+// on a CPU with native bf16, fp32 elsewhere); a run from before auto (amp: off, channels_last:
+// false) resumes under the defaults in fp32, as it started; an explicit other precision is refused.
+TEST(OldRuns, AnFp32RunFromBeforeAutoPrecisionResumesInFp32) {
+  if (!fs::exists("/proc/cpuinfo")) GTEST_SKIP() << "no /proc/cpuinfo to check the choice against";
+  TempDir d;
+  const std::string args = "train-teacher run.root=runs run.name=old run.threads=1 data.name=synthetic "
+                           "data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1 "
+                           "data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4 train.epochs=2 "
+                           "train.checkpoint_every=1 train.batch_size=16";
+  const Result fresh = run(args, d.path());
+  ASSERT_EQ(fresh.code, 0) << fresh.out;
+  const std::string dir = d.path() + "/runs/old";
+  const bool bf16 = cpuinfo_lists_native_bf16();
+  std::string yaml = read_bytes(dir + "/config.yaml");
+  const std::string amp = bf16 ? "amp: \"bf16\"" : "amp: \"off\"";
+  const std::string layout = bf16 ? "channels_last: \"true\"" : "channels_last: \"false\"";
+  ASSERT_NE(yaml.find(amp), std::string::npos) << yaml;
+  ASSERT_NE(yaml.find(layout), std::string::npos) << yaml;
+  EXPECT_NE(fresh.out.find(bf16 ? "(amp bf16, channels_last true" : "(amp off, channels_last false"), std::string::npos)
+      << fresh.out;
+  // What a kdprune before auto wrote, killed after epoch 2's checkpoint.
+  write_bytes(dir + "/config.yaml", replaced(replaced(yaml, amp, "amp: off"), layout, "channels_last: false"));
+  fs::remove(dir + "/summary.json");
+  const Result resumed = run(args + " --resume", d.path());
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("(amp off, channels_last false"), std::string::npos) << resumed.out;
+  EXPECT_NE(read_bytes(dir + "/config.yaml").find("amp: off"), std::string::npos);
+  fs::remove(dir + "/summary.json");
+  const Result asked = run(args + " train.amp=bf16 --resume", d.path());
+  EXPECT_NE(asked.code, 0);
+  EXPECT_NE(asked.out.find("config differs"), std::string::npos) << asked.out;
+  EXPECT_NE(asked.out.find("amp"), std::string::npos) << asked.out;
 }

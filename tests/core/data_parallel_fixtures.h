@@ -44,6 +44,7 @@ inline TrainSection recipe(int64_t batch) {
   TrainSection t;
   t.epochs = 3, t.batch_size = batch, t.lr = 0.1, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
   t.cuda_graph = "off";
+  t.amp = "off", t.channels_last = "false";  // fp32: the paths are compared to float rounding
   return t;
 }
 // Runs `body(rank, collective)` on `world` threads over one store; returns each rank's error ("" = none).

@@ -104,6 +104,7 @@ TEST(DeviceStep, MatchesTheStandardStepOnCpu) {
   TrainSection t;
   t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine";
   t.checkpoint_every = 0;
+  t.amp = "off", t.channels_last = "false";  // fp32: the paths are compared to float rounding
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet8", {1, 4, 8});
   KdSection k;
@@ -179,6 +180,7 @@ TEST(CudaGraph, CapturedStepMatchesEagerOnTheGpu) {
   std::iota(idx.begin(), idx.end(), 0);
   TrainSection t;
   t.epochs = 3, t.batch_size = 64, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 0;
+  t.amp = "off", t.channels_last = "false";  // fp32: the paths are compared to float rounding
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet8", {3, 10, 32});
   teacher->to(torch::kCUDA);
@@ -216,7 +218,7 @@ TEST(CudaGraph, AutoCapturesOnTheGpuAndRefusesFp16) {
   std::vector<int64_t> idx(128);
   std::iota(idx.begin(), idx.end(), 0);
   TrainSection t;
-  t.epochs = 2, t.batch_size = 32, t.checkpoint_every = 0, t.amp = "bf16", t.channels_last = true;
+  t.epochs = 2, t.batch_size = 32, t.checkpoint_every = 0, t.amp = "bf16", t.channels_last = "true";
   auto m = models::create_model("resnet8", {3, 10, 32});
   const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .show_progress = false, .loss_capturable = true});
   EXPECT_TRUE(std::isfinite(r.final_eval.loss));

@@ -26,6 +26,7 @@ data::TensorDataset tiny(int64_t train) {
 TrainSection recipe() {
   TrainSection t;
   t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;
+  t.amp = "off", t.channels_last = "false";  // fp32: the paths are compared to float rounding
   return t;
 }
 // Cross-entropy that turns NaN in the second epoch (host-side: for the eager steps only).

@@ -136,7 +136,7 @@ TEST(Precision, Bf16AndChannelsLastTrainOnCpu) {
   std::iota(idx.begin(), idx.end(), 0);
   TrainSection t = recipe();
   t.amp = "bf16";
-  t.channels_last = true;
+  t.channels_last = "true";
   t.checkpoint_every = 0;
   torch::manual_seed(0);
   auto m = models::create_model("resnet8", {1, 4, 8});
@@ -144,7 +144,7 @@ TEST(Precision, Bf16AndChannelsLastTrainOnCpu) {
   EXPECT_TRUE(std::isfinite(r.final_eval.loss));
   EXPECT_GT(r.final_eval.top1, 40.0);
   t.amp = "fp16";
-  t.channels_last = false;
+  t.channels_last = "false";
   auto m2 = models::create_model("resnet8", {1, 4, 8});
   const auto r2 = train::fit({.model = *m2, .data = data, .indices = idx, .train = t, .show_progress = false});
   EXPECT_TRUE(std::isfinite(r2.final_eval.loss));

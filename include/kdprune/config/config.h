@@ -68,8 +68,10 @@ struct TrainSection {
   std::vector<int64_t> milestones{150, 180, 210};
   double gamma = 0.1;
   int64_t warmup_epochs = 0;
-  std::string amp = "off";  // off | bf16 | fp16
-  bool channels_last = false;
+  // auto | off | bf16 | fp16. auto: what this device was measured to train as accurately as fp32
+  // and faster (train::resolve_precision): bf16 on CPUs with native bf16, fp32 elsewhere.
+  std::string amp = "auto";
+  std::string channels_last = "auto";  // auto | true | false; auto: true when amp is bf16 or fp16
   std::string cuda_graph = "auto";  // auto | on | off: capture the training step as a CUDA graph
   // Students trained together in one process (kdprune run, distill --alphas): the memory their
   // training may take, e.g. 40GiB or 512MiB; auto = what fits (90 % of the device's free memory).
@@ -209,6 +211,10 @@ struct SplitConfig {
   std::string section_yaml;
 };
 SplitConfig split_config(const std::string& path, const std::string& section, const std::vector<std::string>& overrides);
+
+// A run resumed (or a stage taken up again) continues in the precision it started with: train.amp
+// and train.channels_last left at auto take `started`'s values (a run from before auto: off, false).
+void keep_started_precision(TrainSection& now, const TrainSection& started);
 
 // The resolved config as YAML; load_config of this text gives back the same Config.
 std::string to_yaml(const Config& config);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "kdprune/config/config.h"
@@ -23,6 +24,9 @@ class RunDir {
   // `config` (creates it when absent). Refuses a finished run, a different config, or an empty
   // run.name.
   static RunDir reopen(const Config& config, const std::string& command);
+  // The config.yaml of the run `config` names (run.root/run.name) as reopen reads it; nullopt
+  // where there is none to read (no run.name, no directory, an unreadable file: reopen says why).
+  static std::optional<Config> started_config(const Config& config, const std::string& command);
   // Data-parallel ranks other than 0: the run directory rank 0 opened, written by rank 0 alone;
   // this rank logs to log.rank<r>.txt there and writes nothing else (write_summary does nothing).
   static RunDir follow(const std::string& path, const std::string& command, bool resumed, int64_t rank);

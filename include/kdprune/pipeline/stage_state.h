@@ -23,12 +23,13 @@ struct StageState {
 
 // `key_text`: what the stage's result depends on (to_yaml_changes of its resolved config, possibly
 // with irrelevant sections cleared, so keys added later with neutral defaults keep fingerprints);
-// `config_changes`: `changes_of` the config the stage's run writes, compared with `changes_of` the
-// run's config.yaml read back (to_yaml_changes, or a view that also drops keys the stage ignores). `can_resume`: the command supports --resume; `inputs_changed`: an
+// `planned`: the config the stage's run gets; `changes_of` it is compared with `changes_of` the
+// run's config.yaml read back (to_yaml_changes, or a view that also drops keys the stage ignores),
+// the precision it leaves to auto taken from the run (keep_started_precision). `can_resume`: the command supports --resume; `inputs_changed`: an
 // input stage runs again now. A finished run without a recorded fingerprint (run by hand, e.g.
 // from --print-jobs) is adopted when its config.yaml is the one expected and no input changed.
 StageState stage_state(const std::string& run_dir, const std::string& command, const std::string& key_text,
-                       const std::string& config_changes, const std::vector<std::string>& input_fingerprints,
+                       const Config& planned, const std::vector<std::string>& input_fingerprints,
                        bool can_resume, bool inputs_changed,
                        const std::function<std::string(const Config&)>& changes_of = to_yaml_changes);
 

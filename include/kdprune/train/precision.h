@@ -6,7 +6,19 @@
 
 #include <string>
 
+#include "kdprune/config/config.h"
+
 namespace kdprune::train {
+
+// train.amp=auto and train.channels_last=auto made concrete for `device` (explicit values stay):
+// bf16 + channels-last where it was measured to train as accurately as fp32 and faster, the CPUs
+// with native bf16 (bench/README.md "Precision and a grid in one process"); fp32 elsewhere, CUDA
+// included until the same paired check has run on a GPU (bench/precision_check.sh).
+void resolve_precision(TrainSection& t, const torch::Device& device);
+// The CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, as cpuinfo reports them to ATen).
+bool cpu_has_native_bf16();
+// train.channels_last after resolve_precision (kdprune::Error while it is still auto).
+bool channels_last_on(const TrainSection& t);
 
 // Enables autocast for the device type for its lifetime ("off" does nothing).
 class AutocastScope {

@@ -73,7 +73,7 @@ struct TrainInputs {
   models::ModelImpl& model;
   const data::TensorDataset& data;
   const std::vector<int64_t>& indices;  // the training view
-  const TrainSection& train;
+  TrainSection train;  // train.amp/channels_last=auto are resolved for the data's device (resolve_precision)
   bool augment = true;
   int64_t seed = 0;
   io::MetricsLog* metrics = nullptr;      // one row per epoch (metrics_columns()): csv, jsonl, TensorBoard

@@ -1,0 +1,98 @@
+// train.amp=auto / train.channels_last=auto: the precision each device gets (bf16 + channels-last
+// on CPUs with native bf16, fp32 elsewhere), checked against the CPU flags the kernel lists; and
+// the trainer resolving auto itself for library callers, exactly as the explicit choice trains.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "kdprune/config/config.h"
+#include "kdprune/data/dataset_registry.h"
+#include "kdprune/models/model.h"
+#include "kdprune/train/precision.h"
+#include "kdprune/train/trainer.h"
+#include "kdprune/util/error.h"
+
+using namespace kdprune;
+
+namespace {
+// nullopt where /proc/cpuinfo is not there to ask.
+std::optional<bool> cpuinfo_lists_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) return std::nullopt;
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line);
+      std::string w;
+      while (words >> w)
+        if (w == "avx512_bf16" || w == "amx_bf16") return true;
+      return false;
+    }
+  return std::nullopt;
+}
+TrainSection resolved(TrainSection t, const torch::Device& device) {
+  train::resolve_precision(t, device);
+  return t;
+}
+}  // namespace
+
+TEST(PrecisionAuto, EachDeviceGetsWhatWasMeasuredForIt) {
+  const auto native = cpuinfo_lists_native_bf16();
+  if (!native) GTEST_SKIP() << "no CPU flags in /proc/cpuinfo to check against";
+  EXPECT_EQ(train::cpu_has_native_bf16(), *native);
+  const TrainSection cpu = resolved(TrainSection{}, torch::kCPU);
+  EXPECT_EQ(cpu.amp, *native ? "bf16" : "off");
+  EXPECT_EQ(cpu.channels_last, *native ? "true" : "false");
+  // CUDA: fp32 until the paired check has run on a GPU (resolving needs no GPU).
+  const TrainSection gpu = resolved(TrainSection{}, torch::Device(torch::kCUDA, 0));
+  EXPECT_EQ(gpu.amp, "off");
+  EXPECT_EQ(gpu.channels_last, "false");
+  // Explicit values stay; channels_last=auto follows an explicit reduced precision.
+  TrainSection asked;
+  asked.amp = "off", asked.channels_last = "true";
+  EXPECT_EQ(resolved(asked, torch::kCPU).amp, "off");
+  EXPECT_EQ(resolved(asked, torch::kCPU).channels_last, "true");
+  TrainSection bf16;
+  bf16.amp = "bf16";
+  EXPECT_EQ(resolved(bf16, torch::Device(torch::kCUDA, 0)).channels_last, "true");
+  EXPECT_THROW(train::channels_last_on(TrainSection{}), Error);
+  EXPECT_THROW(train::AutocastScope("auto", torch::kCPU), Error);
+}
+
+// fit() given auto trains exactly as given the precision auto stands for on this machine.
+TEST(PrecisionAuto, TheTrainerResolvesAutoAsTheExplicitChoice) {
+  DataSection ds;
+  ds.name = "synthetic";
+  ds.synthetic = {64, 16, 1, 8, 8, 4, 0.5};
+  const auto data = data::to_tensors(data::load_dataset(ds, 3), torch::Device(torch::kCPU));
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection t;
+  t.epochs = 2, t.batch_size = 16, t.checkpoint_every = 0, t.schedule = "constant";
+  const TrainSection explicit_choice = resolved(t, torch::kCPU);
+  std::vector<std::vector<torch::Tensor>> weights;
+  for (const TrainSection& s : {t, explicit_choice}) {
+    torch::manual_seed(5);
+    auto m = models::create_model("resnet8", {1, 4, 8});
+    train::fit({.model = *m, .data = data, .indices = idx, .train = s, .seed = 1, .show_progress = false});
+    std::vector<torch::Tensor> w;
+    for (const auto& p : m->parameters()) w.push_back(p.detach().clone());
+    weights.push_back(std::move(w));
+  }
+  ASSERT_EQ(weights[0].size(), weights[1].size());
+  for (size_t i = 0; i < weights[0].size(); ++i) EXPECT_TRUE(torch::equal(weights[0][i], weights[1][i])) << "parameter " << i;
+  // And the other precision trains differently (the comparison can fail).
+  TrainSection other = explicit_choice;
+  other.amp = explicit_choice.amp == "off" ? "bf16" : "off";
+  other.channels_last = "false";
+  torch::manual_seed(5);
+  auto m = models::create_model("resnet8", {1, 4, 8});
+  train::fit({.model = *m, .data = data, .indices = idx, .train = other, .seed = 1, .show_progress = false});
+  bool all_equal = true;
+  size_t i = 0;
+  for (const auto& p : m->parameters()) all_equal = all_equal && torch::equal(p.detach(), weights[0][i++]);
+  EXPECT_FALSE(all_equal);
+}
