@@ -6,8 +6,8 @@
 # defaults follow: bf16's mean within the fp32 seeds' spread (|mean difference| <= fp32's std).
 #   KDPRUNE_BUILD_DIR=build DEVICE=cpu SEEDS=0,1,2 EPOCHS=15 bash bench/precision_check.sh
 # Environment: DATA (fashion-mnist; DATA_ROOT its folder), FRACTIONS (0.1,1), ALPHA (0.5),
-# ARCH (resnet8), TEACHER (resnet20), TEACHER_EPOCHS (EPOCHS), THREADS (CPU threads per run; the
-# fp32 and bf16 runs of a seed go two at a time on the CPU with THREADS=1), OUT (kept folder).
+# ARCH (resnet8), TEACHER (resnet20), TEACHER_EPOCHS (EPOCHS), THREADS (CPU threads per run),
+# PRECISIONS (fp32 bf16: which halves to train), OUT (kept folder).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${KDPRUNE_BUILD_DIR:-$root/build}"
@@ -25,7 +25,10 @@ echo "== teacher $TEACHER (fp32, ${TEACHER_EPOCHS:-$EPOCHS} epochs)" >&2
   "${common[@]}" train.amp=off train.channels_last=false run.name=teacher model.arch="$TEACHER" train.epochs="${TEACHER_EPOCHS:-$EPOCHS}" >"$out/teacher.log" 2>&1 \
   || { tail -20 "$out/teacher.log"; exit 1; }
 # One experiment per precision over the same teacher: students of every f and seed, one process each.
-for prec in fp32 bf16; do
+# PRECISIONS=fp32 and PRECISIONS=bf16 with one OUT run the two halves side by side (THREADS=1 each on
+# a 2-core CPU); a precision whose results.csv exists is not trained again.
+for prec in ${PRECISIONS:-fp32 bf16}; do
+  [ ! -f "$out/$prec/results.csv" ] || continue
   flags=(train.amp=off train.channels_last=false)  # explicit: the default (auto) is bf16 on some CPUs
   [ "$prec" = fp32 ] || flags=(train.amp=bf16 train.channels_last=true)
   echo "== students, $prec" >&2
@@ -34,6 +37,7 @@ for prec in fp32 bf16; do
     "experiment.fractions=[$FRACTIONS]" "experiment.alphas=[$ALPHA]" "experiment.seeds=[$SEEDS]" >"$out/$prec.log" 2>&1 \
     || { tail -20 "$out/$prec.log"; exit 1; }
 done
+[ -f "$out/fp32/results.csv" ] && [ -f "$out/bf16/results.csv" ] || exit 0  # the other half still runs
 python3 - "$out" <<'EOF'
 import csv, statistics, sys
 out = sys.argv[1]

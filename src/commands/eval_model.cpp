@@ -33,9 +33,16 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
                 " classes (trained on " + loaded.meta.dataset + "); dataset " + ds.info.name + " has " +
                 std::to_string(ds.channels()) + " channels and " + std::to_string(ds.info.classes) + " classes");
   loaded.model->to(device);
-  // The precision training evaluates in (train.amp/channels_last; auto as a run on this device
-  // gets it), so that eval reproduces a run's reported accuracy on the same device.
+  // The precision training evaluated in, so that eval reproduces a run's reported accuracy: where
+  // train.amp/channels_last are auto, the run's own (its config.yaml beside the file), else what a
+  // run on this device gets.
   TrainSection precision = cfg.train;
+  const auto run_config = std::filesystem::path(checkpoint).parent_path() / "config.yaml";
+  if (std::filesystem::exists(run_config)) try {
+      keep_started_precision(precision, load_config_text(io::read_file(run_config.string()), run_config.string(), {}, "").train);
+    } catch (const Error&) {
+      // not a config kdprune can read: the device's choice
+    }
   train::resolve_precision(precision, device);
   const bool channels_last = train::channels_last_on(precision);
   if (channels_last) train::to_channels_last(*loaded.model);

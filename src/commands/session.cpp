@@ -155,8 +155,11 @@ bool trainable_together(const Config& a, const Config& b) {
   Config x = a, y = b;
   clear_view_keys(x), clear_view_keys(y);
   take_student_keys(x, y);
-  // The synthetic dataset is drawn from run.seed; every other dataset is the same for every seed.
-  if (x.data.name != "synthetic") x.run.seed = y.run.seed;
+  // The synthetic dataset is drawn from data.synthetic.seed (-1: run.seed); every other dataset is
+  // the same for every seed.
+  auto data_seed = [](const Config& c) { return c.data.synthetic.seed >= 0 ? c.data.synthetic.seed : c.run.seed; };
+  if (x.data.name == "synthetic" && data_seed(x) != data_seed(y)) return false;
+  x.run.seed = y.run.seed, x.data.synthetic.seed = y.data.synthetic.seed;
   return to_yaml(x) == to_yaml(y);
 }
 
@@ -301,6 +304,8 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"view", s.view.how},
       {"seed", s.config.run.seed},
       {"epochs", r.epochs},
+      {"amp", s.config.train.amp},
+      {"channels_last", s.config.train.channels_last == "true"},
       {"top1", r.final_eval.top1},
       {"top5", r.final_eval.top5},
       {"test_loss", r.final_eval.loss},

@@ -52,7 +52,7 @@ class Session {
 
 // Configs that may train together in one process (one dataset in memory): equal apart from kd.*,
 // model.*, train.*, run.name, prune.*, the view's data keys (fraction, subset, split, split_seed,
-// part, augment) and run.seed (unless the dataset is drawn from it: synthetic).
+// part, augment) and run.seed (unless the dataset is drawn from it: synthetic without data.synthetic.seed).
 bool trainable_together(const Config& a, const Config& b);
 
 // One model to train in its session (run directory), for run_training_together.

@@ -25,6 +25,7 @@ template <class V> void describe(V& v, SyntheticSection& s) {
   v.field("width", s.width, positive_int());
   v.field("classes", s.classes, Rule<int64_t>{"an integer in [2, 100000]", [](const int64_t& c) { return c >= 2 && c <= 100000; }});
   v.field("noise", s.noise, non_negative());
+  v.field("seed", s.seed, Rule<int64_t>{"an integer >= -1 (-1 = run.seed)", [](const int64_t& x) { return x >= -1; }});
 }
 
 template <class V> void describe(V& v, ImageFolderSection& s) {

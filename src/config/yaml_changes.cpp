@@ -38,6 +38,8 @@ const Config& yaml_changes_baseline() {
     c.prune.d2_graph = "knn";    // D2 on out-edges only, over the whole pool
     c.prune.d2_per_class = false;
     c.prune.cutoff_by = "score";  // the CCS/D2 cut-off ranked by the selection score
+    c.train.amp = "off";          // fp32, the precision before train.amp/channels_last=auto
+    c.train.channels_last = "false";
     return c;
   }();
   return baseline;
@@ -45,7 +47,12 @@ const Config& yaml_changes_baseline() {
 
 std::string to_yaml_changes(const Config& config) {
   static const YAML::Node baseline = YAML::Load(to_yaml(yaml_changes_baseline()));
-  const auto diff = changed_leaves(YAML::Load(to_yaml(config)), baseline);
+  // auto leaves the precision to the run, which keeps the one it started with: in an identity it
+  // stands for the baseline's, so a stage made under the fp32 default keeps its identity.
+  Config c = config;
+  if (c.train.amp == "auto") c.train.amp = yaml_changes_baseline().train.amp;
+  if (c.train.channels_last == "auto") c.train.channels_last = yaml_changes_baseline().train.channels_last;
+  const auto diff = changed_leaves(YAML::Load(to_yaml(c)), baseline);
   if (!diff) return "";
   YAML::Emitter out;
   out << *diff;

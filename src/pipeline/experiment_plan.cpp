@@ -123,6 +123,13 @@ std::vector<Stage> plan(const Experiment& e) {
       score_stage[p.name] = add(StageKind::score, "score-" + p.name, o, e.score_overrides);
     }
 
+  // Every seed's subsets and students see the data the teachers and scores saw (the base seed's):
+  // the same split, and the same images where the dataset is drawn from run.seed.
+  auto pin_base_data = [&](std::vector<std::string>& o, int64_t seed) {
+    if (seed == e.base_seed) return;
+    if (e.disjoint_split > 0) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
+    if (e.data_from_seed) o.push_back("data.synthetic.seed=" + std::to_string(e.base_seed));
+  };
   for (double f : e.fractions) {
     // f = 1 keeps everything: one set of students, pruner "none".
     std::vector<const PrunerSpec*> pruners;
@@ -149,7 +156,7 @@ std::vector<Stage> plan(const Experiment& e) {
             o.push_back("prune.cutoff=" + format_number(p->cutoff));
           }
           o.insert(o.end(), student_part.begin(), student_part.end());
-          if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
+          pin_base_data(o, seed);
           std::vector<size_t> in;
           std::string scores = p->scores;
           if (seeded) o.push_back("prune.seed=" + std::to_string(seed));
@@ -192,8 +199,7 @@ std::vector<Stage> plan(const Experiment& e) {
               o.push_back("data.subset=");
             }
             o.insert(o.end(), student_part.begin(), student_part.end());
-            // Every seed's students split the data as the teachers and scores did (the base seed).
-            if (e.disjoint_split > 0 && seed != e.base_seed) o.push_back("data.split_seed=" + std::to_string(e.base_seed));
+            pin_base_data(o, seed);
             add(StageKind::student, name, o, e.student_overrides, in);
           }
         }

@@ -175,6 +175,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.root = base.run.root;
   e.seeds = sec.list<int64_t>("seeds", "a list of non-negative integers", any_seed, {base.run.seed});
   e.base_seed = base.run.seed;
+  e.data_from_seed = base.data.name == "synthetic" && base.data.synthetic.seed < 0;
   e.teacher_overrides = sec.overrides("teacher");
   e.score_overrides = sec.overrides("score");
   e.student_overrides = sec.overrides("student");

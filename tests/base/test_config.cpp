@@ -119,6 +119,15 @@ TEST(Config, PrecisionKeysDefaultToAutoAndReadOldBooleans) {
   kdprune::keep_started_precision(asked, started);
   EXPECT_EQ(asked.amp, "bf16");
   EXPECT_EQ(asked.channels_last, "false");
+  // Identities (stage fingerprints, memorization settings): auto and fp32 are what the fp32
+  // default was, so stages made before auto keep theirs; bf16 + channels-last reads as it did
+  // when channels_last was a boolean.
+  auto changes = [](const std::string& yaml) { return kdprune::to_yaml_changes(kdprune::load_config_text(yaml, "t", {})); };
+  EXPECT_EQ(changes("train:\n  amp: auto\n"), changes(""));
+  EXPECT_EQ(changes("train:\n  amp: off\n  channels_last: false\n"), changes(""));
+  EXPECT_EQ(changes("").find("amp:"), std::string::npos) << changes("");
+  const std::string bf16 = changes("train:\n  amp: bf16\n  channels_last: true\n");
+  EXPECT_NE(bf16.find("train:\n  amp: bf16\n  channels_last: true\n"), std::string::npos) << bf16;
 }
 
 TEST(Config, CrossFieldRules) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "kdprune/config/config.h"
+#include "kdprune/data/dataset_registry.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/prune/stratified.h"
@@ -230,6 +231,36 @@ TEST(Pipeline, ScoresOnTheStudentsPartAndSeededSamplingPerSeed) {
   Config unpinned = config_of("student-forgetting-f0.1-a0-s1");
   unpinned.data.split_seed = -1;  // what seed 1 would split without the pin
   EXPECT_NE(pool_of(unpinned), pool_of(score));
+}
+
+// The synthetic dataset is drawn from run.seed: every seed's subsets and students get the base
+// seed's images (data.synthetic.seed), the ones the teachers were trained on; a base that sets
+// data.synthetic.seed itself keeps it.
+TEST(Pipeline, EverySeedSeesTheTeachersSyntheticData) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  const std::vector<std::string> grid = {"experiment.seeds=[0, 1]", "experiment.fractions=[0.5]", "experiment.alphas=[0, 0.9]",
+                                         "experiment.pruners=[random]"};
+  const Experiment e = load_experiment(path, grid);
+  const auto stages = plan(e);
+  auto config_of = [&](const std::string& name) { return load_config_text(e.base_yaml, e.file, find(stages, name).overrides); };
+  auto images_of = [](const Config& c) { return kdprune::data::load_dataset(c.data, c.run.seed).train.images; };
+  const auto teacher = images_of(load_config_text(e.base_yaml, e.file, {}));
+  for (const char* name : {"prune-random-f0.5-s1", "student-random-f0.5-a0-s1", "student-random-f0.5-a0-s0"}) {
+    const Config c = config_of(name);
+    EXPECT_EQ(images_of(c), teacher) << name;
+  }
+  EXPECT_EQ(config_of("student-random-f0.5-a0-s1").run.seed, 1);
+  EXPECT_EQ(config_of("student-random-f0.5-a0-s1").data.synthetic.seed, 0);
+  EXPECT_EQ(config_of("student-random-f0.5-a0-s0").data.synthetic.seed, -1) << "the base seed's stages are as before";
+  Config unpinned = config_of("student-random-f0.5-a0-s1");
+  unpinned.data.synthetic.seed = -1;  // what seed 1 would train on without the pin
+  EXPECT_NE(images_of(unpinned), teacher);
+  std::vector<std::string> fixed = grid;
+  fixed.push_back("data.synthetic.seed=5");
+  const Experiment own = load_experiment(path, fixed);
+  const auto own_stages = plan(own);
+  EXPECT_EQ(load_config_text(own.base_yaml, own.file, find(own_stages, "student-random-f0.5-a0-s1").overrides).data.synthetic.seed, 5);
 }
 
 // Base keys that every stage reading them sets itself are named, with where they came from and

@@ -276,6 +276,12 @@ TEST(Synthetic, SeededAndShaped) {
   EXPECT_EQ(a.train.images, b.train.images);
   EXPECT_NE(a.train.images, c.train.images);
   EXPECT_EQ(data::class_counts(a.train, 3), (std::vector<int64_t>{7, 7, 6}));
+  // data.synthetic.seed draws the data in place of run.seed.
+  d.synthetic.seed = 7;
+  const auto pinned = data::load_dataset(d, 8);
+  EXPECT_EQ(pinned.train.images, a.train.images);
+  EXPECT_EQ(pinned.test.images, a.test.images);
+  EXPECT_EQ(pinned.train.labels, a.train.labels);
 }
 
 TEST(Synthetic, SizesBeyondMemoryAreRefusedUpFront) {

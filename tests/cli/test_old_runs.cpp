@@ -92,6 +92,16 @@ TEST(OldRuns, AnFp32RunFromBeforeAutoPrecisionResumesInFp32) {
   EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
   EXPECT_NE(resumed.out.find("(amp off, channels_last false"), std::string::npos) << resumed.out;
   EXPECT_NE(read_bytes(dir + "/config.yaml").find("amp: off"), std::string::npos);
+  // eval evaluates in the run's precision (its config.yaml), a file without a run in this
+  // device's (the accuracy a run here would report).
+  const std::string data = " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32 "
+                           "data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4";
+  ASSERT_EQ(run("eval --checkpoint " + dir + "/model.pt --out " + d.file("run.json") + data, d.path()).code, 0);
+  EXPECT_NE(read_bytes(d.file("run.json")).find("\"amp\": \"off\""), std::string::npos) << read_bytes(d.file("run.json"));
+  fs::copy_file(dir + "/model.pt", d.file("alone.pt"));
+  ASSERT_EQ(run("eval --checkpoint " + d.file("alone.pt") + " --out " + d.file("alone.json") + data, d.path()).code, 0);
+  EXPECT_NE(read_bytes(d.file("alone.json")).find(bf16 ? "\"amp\": \"bf16\"" : "\"amp\": \"off\""), std::string::npos)
+      << read_bytes(d.file("alone.json"));
   fs::remove(dir + "/summary.json");
   const Result asked = run(args + " train.amp=bf16 --resume", d.path());
   EXPECT_NE(asked.code, 0);

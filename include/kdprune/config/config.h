@@ -26,6 +26,7 @@ struct SyntheticSection {  // data.name = synthetic
   int64_t width = 32;
   int64_t classes = 10;
   double noise = 0.5;  // 0 = every image is its class prototype
+  int64_t seed = -1;   // draws the prototypes and images; -1 = run.seed (kdprune run pins it for other seeds)
 };
 
 struct ImageFolderSection {  // data.name = imagefolder

@@ -33,6 +33,7 @@ struct TeacherCache {
 // `teacher` may be null only when the KD and extra weights are 0 (plain training). Terms that need
 // the feature shapes get them from one probe forward of student and teacher on a zero batch of
 // `input` (C, H, W); CRD needs the training view's labels (`view_labels`, in view order).
+// `amp`: the teacher's autocast, a resolved train.amp (off, bf16 or fp16: train::resolve_precision).
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
                             const std::string& amp, const std::vector<int64_t>& input,
                             const torch::Tensor& view_labels = {}, std::shared_ptr<TeacherCache> cache = nullptr);

@@ -28,6 +28,7 @@ struct Experiment {
   bool alphas_from_base = false;           // no experiment.alphas: 0 and the base's kd.alpha
   std::vector<int64_t> seeds{0};           // student seeds (also random pruning's seed)
   int64_t base_seed = 0;                   // run.seed of the base: teachers, scores and the split
+  bool data_from_seed = false;             // the dataset is drawn from run.seed (synthetic, no data.synthetic.seed)
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
   std::vector<std::string> teacher_models; // existing teachers' model.pt: no teacher stages
   std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction

@@ -58,9 +58,10 @@ void check_size(const SyntheticSection& s) {
 }
 }  // namespace
 
-RawDataset load_synthetic(const DataSection& data, int64_t seed) {
+RawDataset load_synthetic(const DataSection& data, int64_t run_seed) {
   const auto& s = data.synthetic;
   check_size(s);
+  const int64_t seed = s.seed >= 0 ? s.seed : run_seed;
   RawDataset ds;
   ds.train = make_synthetic(s, seed, false);
   ds.test = make_synthetic(s, seed, true);
