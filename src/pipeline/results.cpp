@@ -114,6 +114,7 @@ ResultRow read_result(const std::string& run_dir) {
   r.tau = field<double>(s, "tau", summary_path, c.kd.tau);
   if (c.kd.weighting == "repdistiller" && !c.kd.extra.empty() && c.kd.beta != 0.0) r.kd_extra = c.kd.extra, r.kd_beta = c.kd.beta;
   r.data_part = c.data.part;
+  r.precision = (c.train.amp == "off" ? std::string("fp32") : c.train.amp) + (c.train.channels_last == "true" ? "+CL" : "");
   if (!c.data.subset.empty()) {
     read_pruner(c.data.subset, r);
   } else if (r.f < 1.0) {
@@ -137,7 +138,7 @@ ResultRow read_result(const std::string& run_dir) {
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
   out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
-         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta\n";
+         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision\n";
   for (const auto& r : rows)
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
         << (r.class_balanced ? "true" : "false") << ',' << csv_field(r.sampling) << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
@@ -146,7 +147,7 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
         << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
         << format_number(r.best_top1) << ',' << r.best_epoch << ','
         << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << ','
-        << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << '\n';
+        << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << ',' << csv_field(r.precision) << '\n';
   return out.str();
 }
 
@@ -175,9 +176,9 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   std::sort(alphas.begin(), alphas.end());
   // Every other condition that differs between rows becomes part of the column, so that no cell
   // averages two conditions as if they were seeds.
-  std::set<std::string> datasets, students, taus, parts;
+  std::set<std::string> datasets, students, taus, parts, precisions;
   for (const auto& r : rows) {
-    datasets.insert(r.dataset), students.insert(r.student_arch), parts.insert(r.data_part);
+    datasets.insert(r.dataset), students.insert(r.student_arch), parts.insert(r.data_part), precisions.insert(r.precision);
     if (r.alpha != 0.0) taus.insert(format_number(r.tau));
   }
   auto condition = [&](const ResultRow& r) {
@@ -185,6 +186,8 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     if (datasets.size() > 1) s += " " + r.dataset;
     if (students.size() > 1) s += " " + r.student_arch + " student";
     if (parts.size() > 1) s += " (" + r.data_part + " part)";
+    // train.amp=auto picks per machine: runs of one experiment on different CPUs can differ.
+    if (precisions.size() > 1) s += " " + r.precision;
     return s;
   };
   auto kd_label = [&](const ResultRow& r) {

@@ -91,7 +91,15 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   EXPECT_EQ(header.find("teacher_f,teacher_part,data_part"), header.find("teacher_f")) << header;
   ResultRow odd = r;
   odd.run_dir = "a,\"b\"";
-  EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\",,0\n"), std::string::npos);
+  EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\",,0,"), std::string::npos);
+  // The precision the run's config.yaml records.
+  c.train.amp = "bf16", c.train.channels_last = "true";
+  write_bytes(d.file("student/config.yaml"), to_yaml(c));
+  EXPECT_EQ(read_result(d.file("student")).precision, "bf16+CL");
+  c.train.amp = "off", c.train.channels_last = "false";
+  write_bytes(d.file("student/config.yaml"), to_yaml(c));
+  EXPECT_EQ(read_result(d.file("student")).precision, "fp32");
+  EXPECT_EQ(csv.substr(csv.size() - 2 - r.precision.size()), "," + r.precision + "\n") << csv;
   EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
 }
 
@@ -128,6 +136,13 @@ TEST(Pipeline, AccuracyTableGroupsByEveryDifferingCondition) {
   EXPECT_NE(t.find("random resnet8 student / no KD"), std::string::npos) << t;
   EXPECT_NE(t.find("81.00 ± 1.41 (2)"), std::string::npos) << t;  // only the two seeds of one condition
   EXPECT_EQ(t.find("(2)"), t.rfind("(2)")) << "one averaged cell only: " << t;
+  // Seeds trained in two precisions (train.amp=auto on two machines) are two conditions.
+  ResultRow bf16 = r("resnet8", 4, 0.5, 2, 84);
+  bf16.precision = "bf16+CL";
+  const std::string mixed = accuracy_table({r("resnet8", 4, 0.5, 0, 80), r("resnet8", 4, 0.5, 1, 82), bf16});
+  EXPECT_NE(mixed.find("random fp32 / KD resnet20"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("random bf16+CL / KD resnet20"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("81.00 ± 1.41 (2)"), std::string::npos) << mixed;
   // One teacher, one condition: the KD column still names the teacher.
   EXPECT_NE(accuracy_table({row("random", 0.1, 0.5, 0, 80)}).find("random / KD resnet20"), std::string::npos);
 }

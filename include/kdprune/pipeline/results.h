@@ -29,6 +29,8 @@ struct ResultRow {
   double best_top1 = 0.0;  // the best test top-1 over the evaluated epochs (RepDistiller's and the paper's)
   int64_t best_epoch = 0;
   std::string run_dir;
+  // The run's precision: fp32, bf16 or fp16 (train.amp), "+CL" with channels-last.
+  std::string precision = "fp32";
 };
 
 // Reads a finished distill (or train-teacher) run directory; throws kdprune::Error naming the
