@@ -4,9 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "cpu_flags.h"
 #include "run_cli.h"
 #include "test_files.h"
 
@@ -42,20 +41,6 @@ TEST(OldRuns, AConfigWrittenBeforeTheRelativePathRuleResumes) {
 }
 
 namespace {
-// The CPU's bf16 support as the kernel lists it (independent of ATen's cpuinfo).
-bool cpuinfo_lists_native_bf16() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("flags", 0) == 0) {
-      std::istringstream words(line);
-      std::string w;
-      while (words >> w)
-        if (w == "avx512_bf16" || w == "amx_bf16") return true;
-      return false;
-    }
-  return false;
-}
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const auto at = text.find(from);
   if (at == std::string::npos) return text;
@@ -67,7 +52,8 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 // on a CPU with native bf16, fp32 elsewhere); a run from before auto (amp: off, channels_last:
 // false) resumes under the defaults in fp32, as it started; an explicit other precision is refused.
 TEST(OldRuns, AnFp32RunFromBeforeAutoPrecisionResumesInFp32) {
-  if (!fs::exists("/proc/cpuinfo")) GTEST_SKIP() << "no /proc/cpuinfo to check the choice against";
+  const auto native = cpuinfo_lists_native_bf16();
+  if (!native) GTEST_SKIP() << "no CPU flags in /proc/cpuinfo to check the choice against";
   TempDir d;
   const std::string args = "train-teacher run.root=runs run.name=old run.threads=1 data.name=synthetic "
                            "data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1 "
@@ -76,7 +62,7 @@ TEST(OldRuns, AnFp32RunFromBeforeAutoPrecisionResumesInFp32) {
   const Result fresh = run(args, d.path());
   ASSERT_EQ(fresh.code, 0) << fresh.out;
   const std::string dir = d.path() + "/runs/old";
-  const bool bf16 = cpuinfo_lists_native_bf16();
+  const bool bf16 = *native;
   std::string yaml = read_bytes(dir + "/config.yaml");
   const std::string amp = bf16 ? "amp: \"bf16\"" : "amp: \"off\"";
   const std::string layout = bf16 ? "channels_last: \"true\"" : "channels_last: \"false\"";

@@ -4,9 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <fstream>
 #include <numeric>
-#include <sstream>
 
 #include "kdprune/config/config.h"
 #include "kdprune/data/dataset_registry.h"
@@ -14,25 +12,12 @@
 #include "kdprune/train/precision.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
+#include "cpu_flags.h"
 
 using namespace kdprune;
+using kdprune::test::cpuinfo_lists_native_bf16;
 
 namespace {
-// nullopt where /proc/cpuinfo is not there to ask.
-std::optional<bool> cpuinfo_lists_native_bf16() {
-  std::ifstream in("/proc/cpuinfo");
-  if (!in) return std::nullopt;
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("flags", 0) == 0) {
-      std::istringstream words(line);
-      std::string w;
-      while (words >> w)
-        if (w == "avx512_bf16" || w == "amx_bf16") return true;
-      return false;
-    }
-  return std::nullopt;
-}
 TrainSection resolved(TrainSection t, const torch::Device& device) {
   train::resolve_precision(t, device);
   return t;
