@@ -2,8 +2,10 @@
 # Does bf16 + channels-last train students as well as fp32? A paired accuracy check: one teacher
 # (fp32), then the same students (same seeds, views, configs) at f = 0.1 and 1.0, once in fp32
 # and once with train.amp=bf16 train.channels_last=true; per f the mean and standard deviation of
-# the students' best top-1 over seeds, the paired differences (bf16 - fp32), and the verdict the
-# defaults follow: bf16's mean within the fp32 seeds' spread (|mean difference| <= fp32's std).
+# the students' best top-1 over seeds, the paired differences (bf16 - fp32), and two verdicts:
+# two-sided, bf16's mean within the fp32 seeds' spread (|mean difference| <= fp32's std); and the
+# one the defaults follow, one-sided: bf16's mean not below fp32's by more than that spread
+# (mean difference >= -fp32's std; bf16 must not cost accuracy, docs/training.md).
 #   KDPRUNE_BUILD_DIR=build DEVICE=cpu SEEDS=0,1,2 EPOCHS=15 bash bench/precision_check.sh
 # Environment: DATA (fashion-mnist; DATA_ROOT its folder), FRACTIONS (0.1,1), ALPHA (0.5),
 # ARCH (resnet8), TEACHER (resnet20), TEACHER_EPOCHS (EPOCHS), THREADS (CPU threads per run),
@@ -52,10 +54,12 @@ for f in sorted({k[0] for k in acc["fp32"]}):
     d = [y - x for x, y in zip(a, b)]
     sa = statistics.stdev(a) if len(a) > 1 else 0.0
     sb = statistics.stdev(b) if len(b) > 1 else 0.0
-    ok = abs(statistics.mean(d)) <= sa
-    verdicts.append(ok)
+    within = abs(statistics.mean(d)) <= sa
+    no_loss = statistics.mean(d) >= -sa
+    verdicts.append(no_loss)
+    where = "within the fp32 spread" if within else ("above" if no_loss else "below") + " the fp32 spread"
     print(f"{f:>6.3g} {len(seeds):>5} {statistics.mean(a):>9.2f} ± {sa:<4.2f} {statistics.mean(b):>9.2f} ± {sb:<4.2f}"
-          f" {statistics.mean(d):>+10.2f} ({', '.join(f'{x:+.2f}' for x in d)})  "
-          f"{'within the fp32 spread' if ok else 'outside the fp32 spread'}")
-print("bf16 + channels-last:", "within the seed spread at every f" if all(verdicts) else "NOT within the seed spread")
+          f" {statistics.mean(d):>+10.2f} ({', '.join(f'{x:+.2f}' for x in d)})  {where}")
+print("bf16 + channels-last:", "not below fp32 by more than its seed spread at any f (the default may follow it)"
+      if all(verdicts) else "below fp32 by more than its seed spread at some f (the default stays fp32)")
 EOF

@@ -274,6 +274,14 @@ def merge(out_csv, out_md, metric, alpha, base, *triples):
     out.append(f"Rows: no KD = CE only; KD = CE + {kd_alpha}·KD (kd.weighting=repdistiller)"
                + "".join(f"; {', '.join(ms)} = CE + {alpha}·KD + {b}·L_R" for b, ms in by_beta.items())
                + (" with the row's feature term as L_R (kd.extra)." if by_beta else "."))
+    # train.amp=auto picks per machine, and reused students may predate it: say what a cell mixes.
+    precs = {}
+    for r in rows:
+        precs.setdefault((r["method"], num(r["f"])), set()).add(r.get("precision", "") or "?")
+    mixed = [f"{label(m)} at f = {g:g}" for (m, g), p in precs.items() if len(p) > 1]
+    if mixed:
+        print(f"table1.sh: warning: cells average runs of different precisions: {'; '.join(mixed)}", file=sys.stderr)
+    out.append(f"Precision: {values('precision')}" + (f" (cells mixing them: {'; '.join(mixed)})." if mixed else "."))
     text = "\n".join(out) + "\n"
     sys.stdout.write(text)
     with open(out_md, "w") as fh:

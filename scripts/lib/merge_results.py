@@ -26,6 +26,9 @@ OUTCOMES = ["seed", "top1", "top5", "best_top1", "best_epoch", "wall_seconds", "
 REQUIRED = ["pruner", "f", "alpha", "seed", "top1"]
 PRUNER_COLS = ["pruner", "level", "class_balanced", "sampling"]
 TEACHER_COLS = ["alpha", "alpha_schedule", "teacher_arch", "teacher_f", "teacher_part"]
+# Columns added to results.csv after CSVs were shared: where some inputs lack one, their rows'
+# value is unknown, not a condition of its own.
+LATE = ["precision"]
 
 
 def num(s):
@@ -104,7 +107,11 @@ def main():
     columns, rows = read(args.results)
     if not rows:
         sys.exit("merge_results: no rows")
-    conds = [c for c in columns if c not in OUTCOMES]
+    unknown = [c for c in LATE if c in columns and any(r[c] == "" for r in rows)]
+    for c in unknown:
+        print(f"merge_results: some inputs have no {c} column (older kdprune): {c} does not tell conditions apart",
+              file=sys.stderr)
+    conds = [c for c in columns if c not in OUTCOMES and c not in unknown]
     metric_col = "best_top1" if args.metric == "best" and "best_top1" in columns else "top1"
 
     # Drop repeats of a condition and seed.

@@ -85,6 +85,21 @@ cd "$tmp"
   || { cat elsewhere/cmp.txt; fail "compare_pruners.sh"; }
 [ -f elsewhere/cmpruns/cmp-random-f0.5-a0-s0/summary.json ] || { cat elsewhere/cmp.txt; fail "compare_pruners.sh: no student under cmpruns/"; }
 
+# A results.csv from before the precision column merged with a newer one: the rows are one
+# condition (precision unknown, not different), the two seeds averaged; two known precisions
+# stay apart.
+head="pruner,f,alpha,seed,top1,best_top1"
+printf '%s\nrandom,0.5,0,0,80,80\n' "$head" > old.csv
+printf '%s,precision\nrandom,0.5,0,1,82,82,fp32\n' "$head" > new.csv
+printf '%s,precision\nrandom,0.5,0,1,84,84,bf16+CL\n' "$head" > other.csv
+"$(source "$root/scripts/lib/python.sh"; any_python)" "$root/scripts/lib/merge_results.py" old.csv new.csv \
+  --summary late.csv > late.txt 2>&1 || { cat late.txt; fail "merge_results.py on an old and a new CSV"; }
+[ "$(wc -l < late.csv)" = 2 ] || { cat late.csv late.txt; fail "an old CSV's rows should join the new ones' condition"; }
+grep -q "no precision column" late.txt || { cat late.txt; fail "merge_results.py should say the precision is unknown"; }
+"$(source "$root/scripts/lib/python.sh"; any_python)" "$root/scripts/lib/merge_results.py" new.csv other.csv \
+  --summary two.csv > two.txt 2>&1 || { cat two.txt; fail "merge_results.py on two precisions"; }
+[ "$(wc -l < two.csv)" = 3 ] || { cat two.csv; fail "two precisions should be two conditions"; }
+
 # quickstart.sh from elsewhere, scaled down (KDPRUNE set: no build), runs relative to here.
 if (source "$root/scripts/lib/python.sh"; plot_python >/dev/null 2>&1); then
   (cd elsewhere && KDPRUNE_RUNS=qs "$root/scripts/quickstart.sh" run.threads=1 data.name=synthetic "data.synthetic=$synthetic" \

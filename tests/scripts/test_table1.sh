@@ -108,6 +108,7 @@ grep -Eq '^\| method +\| f = 0.25 +\| f = 0.5 +\|$' <<<"$table" || { echo "$tabl
 grep -q "1 seed per cell (n = 1: no std)" <<<"$table" || { echo "$table"; fail "the table should say it is one seed"; }
 grep -q "student resnet8, teacher resnet8" <<<"$table" || { echo "$table"; fail "the table should name student and teacher"; }
 grep -q "VID, AT = CE + 1·KD + 1·L_R" <<<"$table" || { echo "$table"; fail "the table should give each row's loss"; }
+grep -Eq '^Precision: (fp32|bf16\+CL)\.$' <<<"$table" || { echo "$table"; fail "the table should name its one precision"; }
 cmp -s $runs/t1-table1.md <(printf '%s\n' "$table") || { cat $runs/t1-table1.md; fail "t1-table1.md is not the printed table"; }
 # The cell values are the CSV's best_top1.
 b=$(col best_top1) f=$(col f)
