@@ -10,6 +10,7 @@
 #include "kdprune/models/model.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/train/precision.h"
 #include "kdprune/version.h"
 
 namespace kdprune::commands {
@@ -22,6 +23,15 @@ std::string info_report() {
     << ", available: " << (env.cuda_available ? "yes" : "no") << ", cuDNN: " << (env.cudnn_available ? "yes" : "no")
     << "; CPU threads: " << env.cpu_threads << "\n";
   for (const auto& d : env.device_names) o << "  device " << d << "\n";
+  // What train.amp=auto / train.channels_last=auto train in here (train::resolve_precision).
+  auto precision = [](const torch::Device& device) {
+    TrainSection t;
+    train::resolve_precision(t, device);
+    return t.amp == "off" ? std::string("fp32") : t.amp + (t.channels_last == "true" ? " + channels-last" : "");
+  };
+  o << "precision (train.amp=auto): cpu " << precision(torch::kCPU)
+    << (train::cpu_has_native_bf16() ? " (native bf16)" : " (no native bf16)") << ", cuda "
+    << precision(torch::Device(torch::kCUDA, 0)) << "\n";
 #ifdef KDPRUNE_WITH_MATIO
   o << "SVHN .mat support: yes (matio)\n";
 #else

@@ -69,7 +69,8 @@ TEST(Cli, ScoreWritesScoresThatPruneReads) {
 TEST(Cli, InfoListsRegistries) {
   auto r = run("info");
   EXPECT_EQ(r.code, 0) << r.out;
-  for (const char* s : {"LibTorch", "CUDA", "fashion-mnist", "cifar100", "svhn", "synthetic", "resnet32x4", "pruners", "KD losses"})
+  for (const char* s : {"LibTorch", "CUDA", "fashion-mnist", "cifar100", "svhn", "synthetic", "resnet32x4", "pruners", "KD losses",
+                        "precision (train.amp=auto): cpu "})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << " in\n" << r.out;
 }
 
