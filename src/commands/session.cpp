@@ -86,8 +86,11 @@ void check_same_job(dist::Collective& c, const std::string& job) {
   std::string a, b;
   while (std::getline(mine, a) && std::getline(theirs, b) && a == b) {
   }
+  // train.amp/channels_last=auto are resolved on each rank's own machine (its CPU's bf16 support).
+  const bool precision = a.find("amp:") != std::string::npos || a.find("channels_last:") != std::string::npos;
   throw Error("data-parallel: rank " + std::to_string(c.rank()) + " was started with a different command or config than "
-              "rank 0 ('" + a + "' here, '" + b + "' on rank 0); every rank must get the same arguments");
+              "rank 0 ('" + a + "' here, '" + b + "' on rank 0); every rank must get the same arguments" +
+              (precision ? " (train.amp=auto picks by each machine's CPU: set train.amp and train.channels_last)" : ""));
 }
 }  // namespace
 
