@@ -161,7 +161,17 @@ TEST(CliDataParallel, RanksStartedWithDifferentConfigsAllStop) {
   EXPECT_NE(r.out.find("rank 1 was started with a different command or config than rank 0 ('  seed: 8' here, '  seed: 7' on rank 0)"),
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("another rank was started with a different command or config"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("train.amp=auto picks"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(d.path() + "/mixed"));
+  // Ranks on machines that differ in native bf16 resolve train.amp=auto differently: the message
+  // says so (here the precisions are given, as two such machines would resolve them).
+  const auto p = two_ranks(d, [&](int rank) {
+    return "train-teacher " + tiny(d, "prec", 1) + (rank == 0 ? " train.amp=off" : " train.amp=bf16");
+  });
+  EXPECT_NE(p.out.find("rank 1 was started with a different command or config than rank 0 ('  amp: \"bf16\"' here"),
+            std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("train.amp=auto picks by each machine's CPU: set train.amp and train.channels_last"), std::string::npos)
+      << p.out;
 }
 
 TEST(CliDataParallel, NcclForARunOnTheCpuIsAOneLineErrorOnEveryRank) {
