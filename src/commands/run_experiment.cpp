@@ -230,7 +230,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   };
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
-    const Config& resolved = configs[i];
+    const Config& planned = configs[i];  // train.amp=auto stays auto: each run resolves it
     std::vector<std::string> inputs;
     bool inputs_changed = false;
     for (size_t j : st.inputs) {
@@ -248,8 +248,8 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
         changes += "# scores: reference revision 2\n";
       return changes;
     };
-    const std::string changes = changes_of(resolved);
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, resolved,
+    const std::string changes = changes_of(planned);
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, planned,
                                              inputs, can_resume, inputs_changed, changes_of);
     // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
     fingerprints[i] = state.fingerprint;
