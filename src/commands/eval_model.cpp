@@ -5,6 +5,7 @@
 #include "kdprune/commands/commands.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/atomic_file.h"
+#include "kdprune/io/run_dir.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/train/precision.h"
@@ -39,7 +40,7 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
   TrainSection precision = cfg.train;
   const auto run_config = std::filesystem::path(checkpoint).parent_path() / "config.yaml";
   if (std::filesystem::exists(run_config)) try {
-      keep_started_precision(precision, load_config_text(io::read_file(run_config.string()), run_config.string(), {}, "").train);
+      keep_started_precision(precision, io::RunDir::read_config(run_config.string()).train);
     } catch (const Error&) {
       // not a config kdprune can read: the device's choice
     }

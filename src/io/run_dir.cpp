@@ -41,11 +41,6 @@ std::string checked_name(const RunSection& run, const std::string& command) {
     throw Error("run.name: expected a directory name of at most 240 characters, got " + std::to_string(name.size()));
   return name;
 }
-// Read back through the schema, so keys added since the run started (at their defaults) do not
-// block its --resume. Every config.yaml kdprune wrote holds its paths as resolved, relative to the
-// directory kdprune ran in: also those written before the header line that says so (which
-// load_config would read relative to the run directory instead).
-Config read_run_config(const std::string& path) { return load_config_text(read_file(path), path, {}, ""); }
 void ensure_root(const std::string& root) {
   std::error_code ec;
   fs::create_directories(root, ec);
@@ -95,7 +90,7 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const std::string want = to_yaml(config);
   std::string have;
   try {
-    have = to_yaml(read_run_config((dir / "config.yaml").string()));
+    have = to_yaml(read_config((dir / "config.yaml").string()));
   } catch (const Error& e) {
     throw Error("run '" + dir.string() + "': its config.yaml cannot be read (" + e.what() +
                 "); it cannot be resumed (use --force to start over)");
@@ -124,13 +119,19 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   return r;
 }
 
+// Read back through the schema, so keys added since the run started (at their defaults) do not
+// block its --resume. Every config.yaml kdprune wrote holds its paths as resolved, relative to the
+// directory kdprune ran in: also those written before the header line that says so (which
+// load_config would read relative to the run directory instead).
+Config RunDir::read_config(const std::string& path) { return load_config_text(read_file(path), path, {}, ""); }
+
 std::optional<Config> RunDir::started_config(const Config& config, const std::string& command) {
   if (config.run.name.empty()) return std::nullopt;
   try {
     const fs::path path = fs::path(config.run.root) / checked_name(config.run, command) / "config.yaml";
     std::error_code ec;
     if (!fs::exists(path, ec)) return std::nullopt;
-    return read_run_config(path.string());
+    return read_config(path.string());
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -27,6 +27,9 @@ class RunDir {
   // The config.yaml of the run `config` names (run.root/run.name) as reopen reads it; nullopt
   // where there is none to read (no run.name, no directory, an unreadable file: reopen says why).
   static std::optional<Config> started_config(const Config& config, const std::string& command);
+  // A config.yaml kdprune wrote, read back through the schema with its paths as resolved (keys
+  // added since, at their defaults); kdprune::Error naming the file where it cannot be read.
+  static Config read_config(const std::string& path);
   // Data-parallel ranks other than 0: the run directory rank 0 opened, written by rank 0 alone;
   // this rank logs to log.rank<r>.txt there and writes nothing else (write_summary does nothing).
   static RunDir follow(const std::string& path, const std::string& command, bool resumed, int64_t rank);
