@@ -5,16 +5,31 @@
 #   (a) `kdprune run`: the whole grid in one process, students of every f packed into groups
 #   (b) one `kdprune distill` process per student, one after another (the commands of --print-jobs)
 #   (c) the RepDistiller-style DataLoader loop (bench/gpu_kd_step.py --mode loop), one student
-#       after another: its speed is timed once per f (the loop runs the teacher for every alpha,
-#       so alpha does not change its work) and summed over the grid's students
-# and the projected wall time of the full 240-epoch grid for each. The teacher is trained first
-# (1 epoch) with the subsets, and not timed. Projection: each process's setup (wall time - the training time its
-# metrics.csv records) once, plus its training time x 240 / EPOCHS; a group's cohorts end in the
-# same proportions at any epoch count, so its training time scales linearly.
+#       after another, fp32 as RepDistiller trains (LOOP_AMP): its speed is timed once per f (the
+#       loop runs the teacher for every alpha, so alpha does not change its work) and summed over
+#       the grid's students
+# and the projected wall time of the full 240-epoch grid for each. One fp32 teacher is trained
+# first (1 epoch), then each precision's subsets; neither is timed.
+# Projection (bench/grid_clock.py reads each run's metrics.csv): a process's setup (its wall time
+# minus its training clock) once, its one-off cost (cuDNN's search, the CUDA graphs' capture) once,
+# and its steady epoch 240 times. (b), one student per process: the steady epoch is the mean of
+# epochs 2..E, the one-off cost the first epoch's excess over it. (a), cohorts stepped in turn, each
+# through its own epochs: the grid is trained twice, for 1 and for EPOCHS epochs; the steady epoch is
+# the difference of their training clocks over EPOCHS - 1. With EPOCHS=1 the first epoch stands for
+# all. images/s is the steady epoch's student images over its seconds, each epoch's test
+# evaluation included. (c) counts the loop's training epochs alone (no process start, no
+# evaluation), which favours (c).
 #   KDPRUNE_BUILD_DIR=build-gpu DEVICE=cuda EPOCHS=2 bash bench/grid.sh
 # Environment: FRACTIONS (default 0.1,0.3,0.5,0.7,1), ALPHAS (0,0.25,0.5,0.75,1), SIZE (50000),
-# CLASSES (100), TEST_SIZE (10000), ARCH (resnet32), TEACHER (resnet32), AMP (off|bf16; bf16 adds channels-last),
-# SEQUENTIAL=0 skips (b), LOOP=0 skips (c) (CUDA only), PYTHON, WORKERS (8), OUT (a folder kept).
+# CLASSES (100), TEST_SIZE (10000), ARCH (resnet32), TEACHER (resnet32),
+# AMPS ("off bf16"; bf16 adds channels-last; each precision is a row of (a) and of (b)),
+# GROUPED=0 skips (a), SEQUENTIAL=0 skips (b), SEQ_AMPS (which precisions (b) times; AMPS),
+# SEQ_SAMPLE=1: (b) times one process per f and kind (alpha = 0 trains without the teacher, alpha
+#   > 0 with it) and counts it for each student of that f and kind, as (c) does,
+# LOOP=0 skips (c) (CUDA only; LOOP=force runs it on any DEVICE, for a test's stub PYTHON), LOOP_AMP (off), LOOP_REPEATS (timed loop epochs per f after a
+# warm-up one; 1), LOOP_AT=<f>: time the loop once, on f x SIZE images, and count every student at
+# that speed (the loop's per-epoch refill weighs less on more images, so LOOP_AT=1 favours (c)),
+# THREADS (run.threads), PYTHON, WORKERS (8), OUT (a folder kept).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="${KDPRUNE_BUILD_DIR:-$root/build}"
@@ -22,87 +37,134 @@ kdprune="$build/kdprune"
 py="${PYTHON:-python3}"
 DEVICE=${DEVICE:-cuda}; EPOCHS=${EPOCHS:-2}; SIZE=${SIZE:-50000}; CLASSES=${CLASSES:-100}
 FRACTIONS=${FRACTIONS:-0.1,0.3,0.5,0.7,1}; ALPHAS=${ALPHAS:-0,0.25,0.5,0.75,1}
-ARCH=${ARCH:-resnet32}; TEACHER=${TEACHER:-resnet32}; AMP=${AMP:-off}
+ARCH=${ARCH:-resnet32}; TEACHER=${TEACHER:-resnet32}; AMPS=${AMPS:-${AMP:-off bf16}}; SEQ_AMPS=${SEQ_AMPS:-$AMPS}
 FULL_EPOCHS=240
 out="${OUT:-$(mktemp -d)}"
 mkdir -p "$out"
-precision=(train.amp="$AMP"); [ "$AMP" = off ] || precision+=(train.channels_last=true)
 common=(run.root="$out" run.device="$DEVICE" data.name=synthetic data.synthetic.train_size="$SIZE"
   data.synthetic.test_size="${TEST_SIZE:-10000}" data.synthetic.channels=3 data.synthetic.height=32 data.synthetic.width=32
-  data.synthetic.classes="$CLASSES" model.arch="$ARCH" train.epochs="$EPOCHS" train.checkpoint_every=0 "${precision[@]}"
-  "experiment.pruners=[random]" "experiment.fractions=[$FRACTIONS]" "experiment.alphas=[$ALPHAS]" "experiment.seeds=[0]"
-  "experiment.teacher={model.arch: $TEACHER, train.epochs: 1}")
+  data.synthetic.classes="$CLASSES" model.arch="$ARCH" train.epochs="$EPOCHS" train.checkpoint_every=0 ${THREADS:+run.threads=$THREADS}
+  "experiment.pruners=[random]" "experiment.fractions=[$FRACTIONS]" "experiment.alphas=[$ALPHAS]" "experiment.seeds=[0]")
 cfg="$root/configs/cifar100/sweep_alpha_f.yaml"
 now() { date +%s.%N; }
-calc() { awk "BEGIN { print $* }"; }  # floating-point arithmetic without bc (GPU images may lack it)
-# A run directory's training seconds: the last row of metrics.csv, column `seconds`.
-train_seconds() { tail -1 "$1/metrics.csv" | awk -F, '{print $9}'; }
+calc() { awk "BEGIN { print ($*) }"; }  # floating-point arithmetic without bc (GPU images may lack it)
+precision_flags() { [ "$1" = off ] && echo "train.amp=off train.channels_last=false" || echo "train.amp=$1 train.channels_last=true"; }
+label() { [ "$1" = off ] && echo fp32 || echo "$1+CL"; }
+# One process's projection from its wall time and clock: "projected_s steady_epoch_s images_per_epoch".
+project() {  # wall "t1 tE E images"
+  local t1 te e im; read -r t1 te e im <<<"$2"
+  calc "($1 - $te) + $t1 + ($e > 1 ? ($te - $t1) / ($e - 1) : $t1) * ($FULL_EPOCHS - 1)" | tr '\n' ' '
+  calc "$e > 1 ? ($te - $t1) / ($e - 1) : $t1" | tr '\n' ' '
+  echo "$im"
+}
 
-echo "== teacher and subsets (not timed)" >&2
-"$kdprune" run --config "$cfg" "${common[@]}" run.name=grid --only teacher,prune >"$out/teacher.log" 2>&1 \
+echo "== teacher (fp32, 1 epoch, not timed)" >&2
+"$kdprune" run --config "$cfg" "${common[@]}" run.name=teacher --only teacher \
+  "experiment.teacher={model.arch: $TEACHER, train.epochs: 1, train.amp: off, train.channels_last: false}" >"$out/teacher.log" 2>&1 \
   || { tail -20 "$out/teacher.log"; exit 1; }
-teacher_dir=$(ls -d "$out"/grid/teacher-* | head -1)
+teacher=$(ls "$out"/teacher/teacher-*/model.pt | head -1)
+common+=("experiment.teacher_models=[$teacher]")
 
-echo "== (a) kdprune run: the grid in one process" >&2
-"$kdprune" run --config "$cfg" "${common[@]}" run.name=grid --print-jobs >"$out/jobs.txt" 2>"$out/jobs.log"
-students=$(grep -c " distill " "$out/jobs.txt" || true)
-t0=$(now)
-"$kdprune" run --config "$cfg" "${common[@]}" run.name=grid --only student >"$out/grid.log" 2>&1 \
-  || { tail -30 "$out/grid.log"; exit 1; }
-wall_a=$(calc "$(now) - $t0")
-images=0; train_a=0
-for d in "$out"/grid/student-*; do
-  n=$(python3 -c "import json,sys; s=json.load(open('$d/summary.json')); print(s['subset_size'])")
-  images=$((images + n * EPOCHS))
-  train_a=$(calc "($(train_seconds "$d") > $train_a) ? $(train_seconds "$d") : $train_a")
+rows=()  # "name|wall|projected|steady|images"
+add_row() {  # also said at once: a lease's time limit may stop the script before its table
+  rows+=("$1")
+  local name wall p s im; IFS='|' read -r name wall p s im <<<"$1"
+  printf 'measured: %s: %.1f s, %d student images per epoch at %.0f images/s, 240 epochs %.2f h\n' "$name" "$wall" "$im" \
+    "$(calc "$im / $s")" "$(calc "$p / 3600")" >&2
+}
+for amp in $AMPS; do
+  # shellcheck disable=SC2046
+  grid=("${common[@]}" $(precision_flags "$amp") run.name="grid-$amp")
+  echo "== $(label "$amp"): subsets (not timed)" >&2
+  "$kdprune" run --config "$cfg" "${grid[@]}" --only prune >"$out/prune-$amp.log" 2>&1 || { tail -20 "$out/prune-$amp.log"; exit 1; }
+  "$kdprune" run --config "$cfg" "${grid[@]}" --print-jobs >"$out/jobs-$amp.txt" 2>"$out/jobs-$amp.log"
+  grep " distill " "$out/jobs-$amp.txt" >"$out/distill-$amp.txt"
+  students=$(wc -l <"$out/distill-$amp.txt")
+  if [ "${GROUPED:-1}" = 1 ]; then
+    # A group steps its cohorts in turn, each through its own epochs: a small cohort has run all its
+    # epochs by the time the largest ends its first, so no epoch of one run is the grid's steady
+    # epoch. Two runs, of 1 and EPOCHS epochs, tell the one-off cost (capture, cuDNN's search) from it.
+    group_clock() {  # epochs run-name: trains the grid's students; "wall training_clock images"
+      local g=("${grid[@]}" train.epochs="$1" run.name="$2") t0 wall
+      "$kdprune" run --config "$cfg" "${g[@]}" --only prune >"$out/prune-$2.log" 2>&1 || { tail -20 "$out/prune-$2.log" >&2; return 1; }
+      t0=$(now)
+      "$kdprune" run --config "$cfg" "${g[@]}" --only student >"$out/$2.log" 2>&1 || { tail -30 "$out/$2.log" >&2; return 1; }
+      wall=$(calc "$(now) - $t0")
+      echo "$wall $("$py" "$root/bench/grid_clock.py" --log "$out/$2.log" "$out/$2"/student-* | cut -d' ' -f2,4)"
+    }
+    echo "== (a) $(label "$amp"): kdprune run, the grid in one process" >&2
+    clock=$(group_clock "$EPOCHS" "grid-$amp") || exit 1
+    read -r wall te im <<<"$clock"
+    if [ "$EPOCHS" -gt 1 ]; then
+      clock=$(group_clock 1 "grid-$amp-1epoch") || exit 1
+      read -r wall1 t1 _ <<<"$clock"
+      steady=$(calc "($te - $t1) / ($EPOCHS - 1)")
+      p=$(calc "($wall - $te) + ($t1 - $steady) + $steady * $FULL_EPOCHS")
+      echo "   1 epoch: ${wall1} s, training clock $t1 s; $EPOCHS epochs: training clock $te s" >&2
+    else
+      steady=$te; p=$(calc "($wall - $te) + $te * $FULL_EPOCHS")
+    fi
+    add_row "(a) kdprune run, one process, $(label "$amp")|$wall|$p|$steady|$im"
+    grep "students train together\|cohort" "$out/grid-$amp.log" | cut -c1-200 >&2 || true
+  fi
+  if [ "${SEQUENTIAL:-1}" = 1 ] && [[ " $SEQ_AMPS " == *" $amp "* ]]; then
+    echo "== (b) $(label "$amp"): one kdprune process per student" >&2
+    # Each line's kind: its subset, and whether it trains with the teacher (alpha > 0).
+    awk '{ k = "ce"; s = ""; for (i = 1; i <= NF; i++) { if ($i ~ /^data.subset=/) s = $i; if ($i ~ /^kd.alpha=/ && $i != "kd.alpha=0") k = "kd" }
+           print s ":" k "\t" $0 }' "$out/distill-$amp.txt" >"$out/kinds-$amp.txt"
+    rm -f "$out/timed-$amp.txt"
+    wall_b=0; proj_b=0; steady_b=0; images_b=0; timed=0; i=0
+    while IFS=$'\t' read -r kind line; do
+      weight=1
+      if [ "${SEQ_SAMPLE:-0}" = 1 ]; then
+        grep -qxF "$kind" "$out/timed-$amp.txt" 2>/dev/null && continue
+        echo "$kind" >>"$out/timed-$amp.txt"
+        weight=$(cut -f1 "$out/kinds-$amp.txt" | grep -cxF "$kind")
+      fi
+      i=$((i + 1)); name=seq$i
+      start=$(now)
+      # shellcheck disable=SC2086
+      eval "${line/#*kdprune /$kdprune } run.root=$out/seq-$amp run.name=$name" >"$out/seq-$amp-$i.log" 2>&1 \
+        || { tail -20 "$out/seq-$amp-$i.log"; exit 1; }
+      took=$(calc "$(now) - $start")
+      clock=$("$py" "$root/bench/grid_clock.py" "$out/seq-$amp/$name") || exit 1
+      read -r p s im <<<"$(project "$took" "$clock")"
+      wall_b=$(calc "$wall_b + $took"); timed=$((timed + 1))
+      proj_b=$(calc "$proj_b + $weight * $p"); steady_b=$(calc "$steady_b + $weight * $s"); images_b=$((images_b + weight * im))
+    done <"$out/kinds-$amp.txt"
+    note=""; [ "$timed" = "$students" ] || note=" ($timed of $students timed)"
+    add_row "(b) one process per student, $(label "$amp")$note|$wall_b|$proj_b|$steady_b|$images_b"
+  fi
 done
-grep -m3 "students train together\|cohort" "$out/grid.log" | cut -c1-220 >&2 || true
 
-wall_b=""; train_b=0; setup_b=0
-if [ "${SEQUENTIAL:-1}" = 1 ]; then
-  echo "== (b) one kdprune process per student" >&2
-  t0=$(now)
-  i=0
-  while read -r line; do
-    i=$((i + 1))
-    [ -n "$line" ] || continue
-    name=seq$i
-    start=$(now)
-    # shellcheck disable=SC2086
-    eval "${line/#kdprune/$kdprune} run.root=$out/seq run.name=$name" >"$out/seq$i.log" 2>&1 || { tail -20 "$out/seq$i.log"; exit 1; }
-    took=$(calc "$(now) - $start")
-    t=$(train_seconds "$out/seq/$name")
-    train_b=$(calc "$train_b + $t"); setup_b=$(calc "$setup_b + $took - $t")
-  done < <(grep " distill " "$out/jobs.txt")
-  wall_b=$(calc "$(now) - $t0")
-fi
-
-loop_seconds=""
-if [ "${LOOP:-1}" = 1 ] && [ "$DEVICE" != cpu ]; then
-  echo "== (c) the DataLoader loop, one student after another (timed once per f)" >&2
-  loop_seconds=0
+if { [ "${LOOP:-1}" = 1 ] && [ "$DEVICE" != cpu ]; } || [ "${LOOP:-1}" = force ]; then
+  echo "== (c) the DataLoader loop, one student after another (timed once per f${LOOP_AT:+, or once at f=$LOOP_AT})" >&2
   IFS=, read -ra fs <<<"$FRACTIONS"; IFS=, read -ra as <<<"$ALPHAS"
+  loop_ips() {  # the loop's images/s on n images
+    "$py" -W ignore "$root/bench/gpu_kd_step.py" --mode loop --student "$ARCH" --teacher "$TEACHER" --images "$1" \
+      --classes "$CLASSES" --workers "${WORKERS:-8}" --repeats "${LOOP_REPEATS:-1}" --amp "${LOOP_AMP:-off}"
+  }
+  images_of() { calc "int($1 * $SIZE + 0.5) > 0 ? int($1 * $SIZE + 0.5) : 1"; }
+  steady_c=0; images_c=0; t0=$(now)
+  [ -z "${LOOP_AT:-}" ] || { ips=$(loop_ips "$(images_of "$LOOP_AT")"); echo "   f=$LOOP_AT: $ips img/s" >&2; }
   for f in "${fs[@]}"; do
-    n=$(python3 -c "print(max(1, round($f * $SIZE)))")
-    ips=$("$py" -W ignore "$root/bench/gpu_kd_step.py" --mode loop --student "$ARCH" --teacher "$TEACHER" --images "$n" \
-      --classes "$CLASSES" --workers "${WORKERS:-8}" --repeats "$EPOCHS" --amp "$AMP")
-    echo "   f=$f: $ips img/s" >&2
-    loop_seconds=$(calc "$loop_seconds + ${#as[@]} * $n / $ips")
+    n=$(images_of "$f")
+    [ -n "${LOOP_AT:-}" ] || { ips=$(loop_ips "$n"); echo "   f=$f: $ips img/s" >&2; }
+    steady_c=$(calc "$steady_c + ${#as[@]} * $n / $ips"); images_c=$((images_c + ${#as[@]} * n))
   done
+  wall_c=$(calc "$(now) - $t0")
+  add_row "(c) DataLoader loop, one student at a time, $(label "${LOOP_AMP:-off}")|$wall_c|$(calc "$steady_c * $FULL_EPOCHS")|$steady_c|$images_c"
 fi
 
 dev=$([ "$DEVICE" = cpu ] && echo "CPU $(nproc) cores" || nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-printf "grid: %s students (f %s x alpha %s), %s <- %s, %s images, amp %s, %s epochs timed; %s\n" \
-  "$students" "$FRACTIONS" "$ALPHAS" "$ARCH" "$TEACHER" "$SIZE" "$AMP" "$EPOCHS" "$dev"
-printf "%-44s %12s %12s %16s %8s\n" "how" "wall s" "images/s" "240 epochs (h)" "vs (c)"
-row() {  # name wall train setup
-  local proj ips
-  proj=$(calc "($3) * $FULL_EPOCHS / $EPOCHS + ($4)")
-  ips=$(calc "$images / ($3)")
-  printf "%-44s %12.1f %12.0f %16.2f %8s\n" "$1" "$2" "$ips" "$(calc "$proj / 3600")" \
-    "$([ -n "$loop_seconds" ] && printf '%.2fx' "$(calc "$loop_seconds * $FULL_EPOCHS / $EPOCHS / $proj")" || echo -)"
-}
-row "(a) kdprune run, grid in one process" "$wall_a" "$train_a" "$(calc "$wall_a - $train_a")"
-[ -z "$wall_b" ] || row "(b) kdprune, one process per student" "$wall_b" "$train_b" "$setup_b"
-[ -z "$loop_seconds" ] || row "(c) DataLoader loop, one student at a time" "$loop_seconds" "$loop_seconds" 0
-echo "teacher: $teacher_dir; runs kept in $out" >&2
+printf "grid: %s students (f %s x alpha %s), %s <- %s, %s images, %s epochs timed; %s\n" \
+  "$students" "$FRACTIONS" "$ALPHAS" "$ARCH" "$TEACHER" "$SIZE" "$EPOCHS" "$dev"
+printf "%-56s %9s %12s %15s %8s\n" "how" "wall s" "images/s" "240 epochs (h)" "vs (c)"
+loop_projected=""
+for r in "${rows[@]}"; do [[ "$r" != "(c)"* ]] || loop_projected=$(cut -d'|' -f3 <<<"$r"); done
+for r in "${rows[@]}"; do
+  IFS='|' read -r name wall p s im <<<"$r"
+  printf "%-56s %9.1f %12.0f %15.2f %8s\n" "$name" "$wall" "$(calc "$im / $s")" "$(calc "$p / 3600")" \
+    "$([ -n "$loop_projected" ] && printf '%.2fx' "$(calc "$loop_projected / $p")" || echo -)"
+done
+echo "teacher: $teacher; runs kept in $out" >&2

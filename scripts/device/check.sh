@@ -11,9 +11,13 @@
 # a crash with symbols, where the test binary's own crash trace shows addresses only.
 # GRID=1 adds bench/grid.sh (the Fig. 6 grid, 25 students on CIFAR-100-sized synthetic data, timed
 # (a) in one process, (b) one process per student, (c) the DataLoader loop per student; GRID_EPOCHS,
-# default 2; GRID_AMP, default "off bf16"; GRID_SEQUENTIAL=0 skips (b)). PRECISION=1 adds
+# default 2; GRID_AMPS, default "off bf16"; GRID_GROUPED=0 skips (a), GRID_SEQUENTIAL=0 skips (b),
+# GRID_SEQ_AMPS the precisions (b) times, GRID_SEQ_SAMPLE=1 one (b) process per f and kind,
+# GRID_LOOP=0 skips (c), GRID_LOOP_AT=<f> times the loop once at that f). PRECISION=1 adds
 # bench/precision_check.sh (fp32 against bf16 + channels-last, seeds 0,1,2, f = 0.1 and 1 on the
-# carried Fashion-MNIST; PRECISION_EPOCHS, default 15).
+# carried Fashion-MNIST; PRECISION_EPOCHS, default 15); it runs before the grid.
+# SKIP_TESTS=1 skips the CUDA tests, TESTS=<gtest filter> picks them; SKIP_CLI=1 skips the CLI and
+# two-rank runs (a second call on a warm machine needs neither).
 # COMPARE=<tar.gz of another commit's tree, top folder tree/> (carry it: made here with
 #   mkdir -p .compare && git archive --format=tar.gz --prefix=tree/ <commit> -o .compare/<commit>.tar.gz)
 # builds that tree's train_throughput too and runs the eager KD-step rows of both builds, alternating,
@@ -36,34 +40,38 @@ tail -3 "$build.log"
 # shellcheck disable=SC1091
 source "$build/device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
-section "CUDA tests"
-"$build/tests/kdprune_core_tests" --gtest_brief=1 \
-  --gtest_filter='CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*:LinkOrder.*:GroupMemory.*' >"$build.tests.log" 2>&1 \
-  || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
-grep -v '^\[20' "$build.tests.log" | tail -25
+if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  section "CUDA tests"
+  "$build/tests/kdprune_core_tests" --gtest_brief=1 \
+    --gtest_filter="${TESTS:-CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*:LinkOrder.*:GroupMemory.*:PrecisionAuto.*}" \
+    >"$build.tests.log" 2>&1 || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
+  grep -v '^\[20' "$build.tests.log" | tail -25
+fi
 if [ -n "${DEBUG_TESTS:-}" ] && command -v cuda-gdb >/dev/null; then
   section "cuda-gdb: $DEBUG_TESTS"
   timeout 180 cuda-gdb -q -batch -ex run -ex bt -ex 'info threads' \
     --args "$build/tests/kdprune_core_tests" --gtest_filter="$DEBUG_TESTS" 2>&1 | grep -v '^\[20\|New Thread\|exited' | tail -60
 fi
-section "CLI on the GPU"
-tmp=$(mktemp -d)
-common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train_size=2048 data.synthetic.test_size=512
-  train.epochs=2 model.arch=resnet8)
-"$build/kdprune" train-teacher "${common[@]}" run.name=teacher 2>&1 | tail -2
-"$build/kdprune" distill --alphas 0,0.5,0.9 "${common[@]}" run.name=group kd.teacher="$tmp/teacher/model.pt" 2>&1 | tail -8
-section "2 ranks on one GPU (both LOCAL_RANK 0): NCCL refuses with one line, Gloo trains"
-for backend in nccl gloo; do
-  port=$((29600 + RANDOM % 1000))
-  for r in 0 1; do
-    RANK=$r WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port KDPRUNE_DIST_TIMEOUT=60 timeout 150 \
-      "$build/kdprune" train-teacher "${common[@]}" run.name="two-$backend" train.epochs=1 train.dist_backend=$backend \
-      >"$tmp/$backend.$r.log" 2>&1 &
+if [ "${SKIP_CLI:-0}" != 1 ]; then
+  section "CLI on the GPU"
+  tmp=$(mktemp -d)
+  common=(run.root="$tmp" run.device=cuda data.name=synthetic data.synthetic.train_size=2048 data.synthetic.test_size=512
+    train.epochs=2 model.arch=resnet8)
+  "$build/kdprune" train-teacher "${common[@]}" run.name=teacher 2>&1 | tail -2
+  "$build/kdprune" distill --alphas 0,0.5,0.9 "${common[@]}" run.name=group kd.teacher="$tmp/teacher/model.pt" 2>&1 | tail -8
+  section "2 ranks on one GPU (both LOCAL_RANK 0): NCCL refuses with one line, Gloo trains"
+  for backend in nccl gloo; do
+    port=$((29600 + RANDOM % 1000))
+    for r in 0 1; do
+      RANK=$r WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port KDPRUNE_DIST_TIMEOUT=60 timeout 150 \
+        "$build/kdprune" train-teacher "${common[@]}" run.name="two-$backend" train.epochs=1 train.dist_backend=$backend \
+        >"$tmp/$backend.$r.log" 2>&1 &
+    done
+    wait
+    echo "-- train.dist_backend=$backend:"
+    grep -hE "reduce over|NCCL|Error|error|rank 0 of 2,|epoch 1/" "$tmp/$backend".*.log | cut -c1-320 | head -8
   done
-  wait
-  echo "-- train.dist_backend=$backend:"
-  grep -hE "reduce over|NCCL|Error|error|rank 0 of 2,|epoch 1/" "$tmp/$backend".*.log | cut -c1-320 | head -8
-done
+fi
 section bench
 [ "${SKIP_BENCH:-0}" = 1 ] || KDPRUNE_BUILD_DIR="$build" bash "$root/bench/gpu_kd_step.sh"
 if [ "${IMAGENET:-0}" = 1 ]; then
@@ -72,17 +80,17 @@ if [ "${IMAGENET:-0}" = 1 ]; then
   PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda IMAGES="${IMAGENET_IMAGES:-12800}" \
     bash "$root/bench/imagenet_train.sh"
 fi
-if [ "${GRID:-0}" = 1 ]; then
-  for amp in ${GRID_AMP:-off bf16}; do
-    section "grid bench, amp $amp"
-    PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda AMP=$amp EPOCHS="${GRID_EPOCHS:-2}" \
-      SEQUENTIAL="${GRID_SEQUENTIAL:-1}" bash "$root/bench/grid.sh" 2>&1 | grep -v "^== \|^   f=" || echo "grid bench FAILED"
-  done
-fi
 if [ "${PRECISION:-0}" = 1 ]; then
   section "fp32 against bf16 + channels-last (Fashion-MNIST, paired seeds)"
   KDPRUNE_BUILD_DIR="$build" DEVICE=cuda DATA_ROOT="$KDPRUNE_FASHION_MNIST" EPOCHS="${PRECISION_EPOCHS:-15}" \
     bash "$root/bench/precision_check.sh" 2>&1 | grep -v "^== " || echo "precision check FAILED"
+fi
+if [ "${GRID:-0}" = 1 ]; then
+  section "grid bench"
+  PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda EPOCHS="${GRID_EPOCHS:-2}" \
+    AMPS="${GRID_AMPS:-off bf16}" SEQ_AMPS="${GRID_SEQ_AMPS:-${GRID_AMPS:-off bf16}}" SEQ_SAMPLE="${GRID_SEQ_SAMPLE:-0}" \
+    GROUPED="${GRID_GROUPED:-1}" SEQUENTIAL="${GRID_SEQUENTIAL:-1}" LOOP="${GRID_LOOP:-1}" LOOP_AT="${GRID_LOOP_AT:-}" \
+    bash "$root/bench/grid.sh" 2>&1 | grep -v "^== \|^   f=" || echo "grid bench FAILED"
 fi
 if [ -n "${COMPARE:-}" ]; then
   section "eager KD step: this tree against $COMPARE"
