@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "kdprune/config/config.h"
 #include "kdprune/io/atomic_file.h"
@@ -50,27 +51,52 @@ void overlay(YAML::Node base, const YAML::Node& over) {
 }
 }  // namespace
 
-// Whether a run's config.yaml is the config `planned` (compared in their changes_of form); false
-// when it is missing or unreadable. Keys the file lacks (written by an older kdprune) take their
+// A run's config.yaml read back; keys the file lacks (written by an older kdprune) take their
 // baseline values, the defaults of that time, not today's: a stage made before a default changed
-// does not pass for a new one. The precision `planned` leaves to auto is the one the run started
-// with (it resumes in it: keep_started_precision).
-bool same_config(const std::string& run_dir, Config planned, const std::function<std::string(const Config&)>& changes_of) {
+// does not pass for a new one. None when it is missing or unreadable.
+std::optional<Config> started_config(const std::string& run_dir) {
   const std::string path = run_dir + "/config.yaml";
-  if (!fs::exists(path)) return false;
+  if (!fs::exists(path)) return std::nullopt;
   try {
     YAML::Node merged = YAML::Load(to_yaml(yaml_changes_baseline()));
     const YAML::Node file = YAML::LoadFile(path);
-    if (!file.IsMap()) return false;
+    if (!file.IsMap()) return std::nullopt;
     overlay(merged, file);
-    const Config started = load_config_text(YAML::Dump(merged), path, {});
-    keep_started_precision(planned.train, started.train);
-    return changes_of(started) == changes_of(planned);
+    return load_config_text(YAML::Dump(merged), path, {});
   } catch (const Error&) {
-    return false;  // written by an incompatible version: treat as a different config
+    return std::nullopt;  // written by an incompatible version: treat as a different config
   } catch (const YAML::Exception&) {
-    return false;
+    return std::nullopt;
   }
+}
+
+// Whether a run's config.yaml is the config `planned` (compared in their changes_of form). The
+// precision `planned` leaves to auto is the one the run started with (it resumes in it:
+// keep_started_precision).
+bool same_config(const std::string& run_dir, Config planned, const std::function<std::string(const Config&)>& changes_of) {
+  const auto started = started_config(run_dir);
+  if (!started) return false;
+  keep_started_precision(planned.train, started->train);
+  return changes_of(*started) == changes_of(planned);
+}
+
+// A finished stage's fingerprint reads train.amp=auto as the fp32 of the time before auto (so
+// stages made then are reused), which an explicit precision can share: "amp off, channels_last
+// false" asks for fp32, and a run that auto trained in bf16 is not that. Says how the run trained
+// where `planned` explicitly asks otherwise, in a way that matters to the stage ("" otherwise).
+std::string precision_asked_otherwise(const std::string& run_dir, const Config& planned,
+                                      const std::function<std::string(const Config&)>& changes_of) {
+  const auto started = started_config(run_dir);
+  if (!started) return "";
+  Config as_run = planned;
+  auto& t = as_run.train;
+  const auto& s = started->train;
+  // Recorded "auto": a stage that never resolved precision (it trains nothing).
+  if (t.amp != "auto" && s.amp != "auto") t.amp = s.amp;
+  if (t.channels_last != "auto" && s.channels_last != "auto") t.channels_last = s.channels_last;
+  if (changes_of(as_run) == changes_of(planned)) return "";
+  return "trained with amp " + s.amp + ", channels_last " + s.channels_last + "; the config asks for amp " +
+         planned.train.amp + ", channels_last " + planned.train.channels_last;
 }
 
 void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
@@ -93,9 +119,13 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
   const bool same = same_config(run_dir, planned, changes_of);
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
-    if (recorded == s.fingerprint) {
+    const std::string precision = precision_asked_otherwise(run_dir, planned, changes_of);
+    if (recorded == s.fingerprint && precision.empty()) {
       s.action = StageAction::reuse;
       s.reason = "finished, inputs unchanged";
+    } else if (recorded == s.fingerprint) {
+      s.action = StageAction::rerun;
+      s.reason = "finished, but " + precision;
     } else if (recorded.empty() && same && !inputs_changed) {
       s.action = StageAction::reuse;
       s.reason = "finished, same config, no current fingerprint (run by hand or by an older kdprune)";

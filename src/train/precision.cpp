@@ -2,10 +2,28 @@
 
 #include <ATen/autocast_mode.h>
 #include <ATen/cpu/Utils.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <string>
 
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
+
+bool onednn_isa_allows_bf16(const char* max_cpu_isa) {
+  if (!max_cpu_isa || !*max_cpu_isa) return true;
+  std::string isa(max_cpu_isa);
+  std::transform(isa.begin(), isa.end(), isa.begin(), [](unsigned char c) { return std::toupper(c); });
+  // oneDNN's ISAs below AVX512_CORE_BF16 (its cpu_isa names; AVX2_VNNI_2 converts bf16 but has no
+  // bf16 dot product).
+  static const std::set<std::string> below{"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"};
+  return !below.count(isa);
+}
 
 bool cpu_has_native_bf16() {
   static const bool native = [] {
@@ -14,12 +32,25 @@ bool cpu_has_native_bf16() {
       const auto it = caps.find(name);
       return it != caps.end() && it->second.isBool() && it->second.toBool();
     };
-    return has("avx512_bf16") || has("amx_bf16");
+    const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+    if (!cap) cap = std::getenv("DNNL_MAX_CPU_ISA");  // its older name
+    return (has("avx512_bf16") || has("amx_bf16")) && onednn_isa_allows_bf16(cap);
   }();
   return native;
 }
 
+std::string emulated_bf16_note(const std::string& amp, const torch::Device& device, bool native_bf16) {
+  if (amp != "bf16" || !device.is_cpu() || native_bf16) return "";
+  return "train.amp=bf16 on a CPU without native bf16 (AVX512-BF16 or AMX-BF16): bf16 is emulated, and a KD step "
+         "ran 1.0-1.4x slower than fp32 with AVX-512 alone and 6-9x slower with AVX2 (bench/README.md); "
+         "train.amp=auto (the default) trains in fp32 on this CPU";
+}
+
 void resolve_precision(TrainSection& t, const torch::Device& device) {
+  if (const auto note = emulated_bf16_note(t.amp, device, cpu_has_native_bf16()); !note.empty()) {
+    static std::once_flag once;
+    std::call_once(once, [&] { spdlog::warn("{}", note); });
+  }
   if (t.amp == "auto") t.amp = device.is_cpu() && cpu_has_native_bf16() ? "bf16" : "off";
   // NHWC pays with reduced-precision convolutions (oneDNN, cuDNN tensor cores), not in fp32.
   if (t.channels_last == "auto") t.channels_last = t.amp == "off" ? "false" : "true";

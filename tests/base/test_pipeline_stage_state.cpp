@@ -94,3 +94,37 @@ TEST(Pipeline, AnInterruptedFp32StageResumesUnderAutoPrecision) {
   const Config off = config(a + "train:\n  amp: off\n");
   EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(off), off, {}, true, false).action, StageAction::rerun);
 }
+
+// A finished stage's fingerprint reads auto as fp32, so a stage auto trained in bf16 shares it
+// with an explicit fp32 config: that one reruns it (saying why), auto reuses it, and a stage whose
+// result does not depend on precision (changes_of drops train.*, as for prune) is reused by both.
+TEST(Pipeline, AFinishedStageIsNotReusedForAnExplicitlyOtherPrecision) {
+  TempDir d;
+  const std::string dir = d.file("stage");
+  fs::create_directories(dir);
+  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
+  const std::string a = "run:\n  seed: 1\n";
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + "train:\n  amp: bf16\n  channels_last: true\n")));
+  write_bytes(dir + "/summary.json", "{}");
+  const Config automatic = config(a), fp32 = config(a + "train:\n  amp: off\n  channels_last: false\n");
+  const std::string key = kdprune::to_yaml_changes(automatic);
+  ASSERT_EQ(key, kdprune::to_yaml_changes(fp32));  // the identity both share
+  const auto first = stage_state(dir, "distill", key, automatic, {}, true, false);
+  record_fingerprint(dir, "distill", first.fingerprint);
+  EXPECT_EQ(stage_state(dir, "distill", key, automatic, {}, true, false).action, StageAction::reuse);
+  const auto asked = stage_state(dir, "distill", key, fp32, {}, true, false);
+  EXPECT_EQ(asked.action, StageAction::rerun);
+  EXPECT_NE(asked.reason.find("trained with amp bf16, channels_last true; the config asks for amp off, channels_last false"),
+            std::string::npos) << asked.reason;
+  const Config bf16 = config(a + "train:\n  amp: bf16\n  channels_last: true\n");
+  const std::string bf16_key = kdprune::to_yaml_changes(bf16);
+  record_fingerprint(dir, "distill", stage_state(dir, "distill", bf16_key, bf16, {}, true, false).fingerprint);
+  EXPECT_EQ(stage_state(dir, "distill", bf16_key, bf16, {}, true, false).action, StageAction::reuse);
+  const auto without_train = [](Config c) {
+    c.train = {};
+    return kdprune::to_yaml_changes(c);
+  };
+  const std::string prune_key = without_train(fp32);
+  record_fingerprint(dir, "prune", stage_state(dir, "prune", prune_key, automatic, {}, false, false, without_train).fingerprint);
+  EXPECT_EQ(stage_state(dir, "prune", prune_key, fp32, {}, false, false, without_train).action, StageAction::reuse);
+}

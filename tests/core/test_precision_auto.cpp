@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <numeric>
 
 #include "kdprune/config/config.h"
@@ -25,8 +26,9 @@ TrainSection resolved(TrainSection t, const torch::Device& device) {
 }  // namespace
 
 TEST(PrecisionAuto, EachDeviceGetsWhatWasMeasuredForIt) {
-  const auto native = cpuinfo_lists_native_bf16();
+  auto native = cpuinfo_lists_native_bf16();
   if (!native) GTEST_SKIP() << "no CPU flags in /proc/cpuinfo to check against";
+  *native = *native && train::onednn_isa_allows_bf16(std::getenv("ONEDNN_MAX_CPU_ISA"));
   EXPECT_EQ(train::cpu_has_native_bf16(), *native);
   const TrainSection cpu = resolved(TrainSection{}, torch::kCPU);
   EXPECT_EQ(cpu.amp, *native ? "bf16" : "off");
@@ -45,6 +47,26 @@ TEST(PrecisionAuto, EachDeviceGetsWhatWasMeasuredForIt) {
   EXPECT_EQ(resolved(bf16, torch::Device(torch::kCUDA, 0)).channels_last, "true");
   EXPECT_THROW(train::channels_last_on(TrainSection{}), Error);
   EXPECT_THROW(train::AutocastScope("auto", torch::kCPU), Error);
+}
+
+// An explicit bf16 where the CPU would emulate it is said to be slow (once, by resolve_precision);
+// oneDNN capped below its bf16 ISA (ONEDNN_MAX_CPU_ISA) counts as no native bf16.
+TEST(PrecisionAuto, ExplicitBf16WhereTheCpuEmulatesItIsSaidToBeSlow) {
+  const auto note = train::emulated_bf16_note("bf16", torch::kCPU, /*native_bf16=*/false);
+  EXPECT_NE(note.find("train.amp=bf16 on a CPU without native bf16"), std::string::npos) << note;
+  EXPECT_NE(note.find("train.amp=auto (the default) trains in fp32 on this CPU"), std::string::npos) << note;
+  EXPECT_EQ(train::emulated_bf16_note("bf16", torch::kCPU, true), "");
+  EXPECT_EQ(train::emulated_bf16_note("off", torch::kCPU, false), "");
+  EXPECT_EQ(train::emulated_bf16_note("auto", torch::kCPU, false), "");  // auto picks fp32 there
+  EXPECT_EQ(train::emulated_bf16_note("bf16", torch::Device(torch::kCUDA, 0), false), "");
+  EXPECT_TRUE(train::onednn_isa_allows_bf16(nullptr));
+  EXPECT_TRUE(train::onednn_isa_allows_bf16(""));
+  EXPECT_TRUE(train::onednn_isa_allows_bf16("AVX512_CORE_BF16"));
+  EXPECT_TRUE(train::onednn_isa_allows_bf16("avx512_core_amx"));
+  EXPECT_TRUE(train::onednn_isa_allows_bf16("ALL"));
+  EXPECT_FALSE(train::onednn_isa_allows_bf16("AVX2"));
+  EXPECT_FALSE(train::onednn_isa_allows_bf16("avx512_core"));
+  EXPECT_FALSE(train::onednn_isa_allows_bf16("AVX512_CORE_VNNI"));
 }
 
 // fit() given auto trains exactly as given the precision auto stands for on this machine.

@@ -15,8 +15,14 @@ namespace kdprune::train {
 // with native bf16 (bench/README.md "Precision and a grid in one process"); fp32 elsewhere, CUDA
 // included until the same paired check has run on a GPU (bench/precision_check.sh).
 void resolve_precision(TrainSection& t, const torch::Device& device);
-// The CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, as cpuinfo reports them to ATen).
+// The CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, as cpuinfo reports them to ATen), and
+// oneDNN, which runs the convolutions, may use it (ONEDNN_MAX_CPU_ISA does not cap it below).
 bool cpu_has_native_bf16();
+// oneDNN's ISA cap (ONEDNN_MAX_CPU_ISA's value; null or "" = none) leaves it its bf16 instructions.
+bool onednn_isa_allows_bf16(const char* max_cpu_isa);
+// Why an explicit train.amp=bf16 is slow on `device` ("" where it is not): a CPU without native
+// bf16 emulates it. resolve_precision logs this once per process.
+std::string emulated_bf16_note(const std::string& amp, const torch::Device& device, bool native_bf16);
 // train.channels_last after resolve_precision (kdprune::Error while it is still auto).
 bool channels_last_on(const TrainSection& t);
 
