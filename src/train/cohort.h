@@ -2,8 +2,8 @@
 // The models of a group (train::fit_group) that see the same batches: one dataset, training view,
 // batch size, seed, augmentation, amp and layout. A cohort makes each step's batch once (and its
 // KD students share one teacher forward on it); on CUDA its step is one CUDA graph. A group of
-// several cohorts (students of different f, subsets or seeds) steps them in turn, one step each
-// per tick, each cohort through its own epochs: a cohort of a smaller view ends its epochs sooner.
+// several cohorts (students of different f, subsets or seeds) steps them in turn, each through its
+// own epochs, in proportion to their lengths (fit_group): all of them end their last epoch together.
 #include <chrono>
 #include <future>
 #include <memory>

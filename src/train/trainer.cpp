@@ -115,15 +115,26 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
     if (c->steps_left() > longest->steps_left()) longest = c.get();
   Progress progress(longest->stop(), longest->shape().steps, longest->first_epoch(), 30.0);
   system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda());
-  // One tick: every cohort's next step, so small views run their epochs while large ones run theirs.
+  // Cohorts step in proportion to the steps they have to go, so all of them reach their last step
+  // together (the longest steps every tick, one a tenth its length every tenth tick): each stretch
+  // of the run then holds the same share of every cohort's work, so a cohort's epoch times, images/s
+  // and ETA say what the group's do, and the mix of cohorts stays the same to the end.
+  std::vector<double> rate, credit(cohorts.size(), 0.0);
+  for (const auto& c : cohorts)
+    rate.push_back(longest->steps_left() > 0 ? static_cast<double>(c->steps_left()) / static_cast<double>(longest->steps_left()) : 1.0);
   for (bool busy = true; busy;) {
     busy = false;
-    for (const auto& c : cohorts) {
+    for (size_t k = 0; k < cohorts.size(); ++k) {
+      auto& c = cohorts[k];
       if (c->finished()) continue;
-      governor.tick();
-      if (c.get() == longest) c->advance(&progress, alone);
-      else progress.add_images(c->advance(nullptr, alone));
       busy = true;
+      // Once the longest has finished, the others finish their last (rounding's) steps in turn.
+      credit[k] += longest->finished() ? 1.0 : rate[k];
+      for (; credit[k] >= 1.0 && !c->finished(); credit[k] -= 1.0) {
+        governor.tick();
+        if (c.get() == longest) c->advance(&progress, alone);
+        else progress.add_images(c->advance(nullptr, alone));
+      }
     }
   }
   std::vector<TrainResult> results(runs.size());

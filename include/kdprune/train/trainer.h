@@ -130,8 +130,9 @@ TrainResult fit(const TrainInputs& in);
 // augmentation, amp and layout form a cohort: one batch (gather, augmentation) per step, shared,
 // and a KD loss built with a shared TeacherCache runs the teacher once per step for all of them.
 // Models of different views, seeds or batch sizes (an α × f × seed grid) form cohorts of their
-// own, stepped in turn (one step each per tick); each cohort runs through its own epochs, so a
-// smaller view finishes sooner. Schedules and epochs may differ. All models share one device.
+// own, stepped in turn, each through its own epochs, in proportion to their steps to go (a view a
+// tenth the size steps every tenth turn), so all end together. Schedules and epochs may differ.
+// All models share one device.
 // On CUDA each cohort's step is one CUDA graph (train.cuda_graph) when every model's can be
 // captured, each model on a stream of its own inside it. A model whose loss turns non-finite
 // stops with TrainResult::error set (its last good checkpoint kept); the others go on.
