@@ -69,8 +69,8 @@ rows=()  # "name|wall|projected|steady|images"
 add_row() {  # also said at once: a lease's time limit may stop the script before its table
   rows+=("$1")
   local name wall p s im; IFS='|' read -r name wall p s im <<<"$1"
-  printf 'measured: %s: %.1f s, %d student images per epoch at %.0f images/s, 240 epochs %.2f h\n' "$name" "$wall" "$im" \
-    "$(calc "$im / $s")" "$(calc "$p / 3600")" >&2
+  printf 'measured: %s: %.1f s, %d student images per epoch at %.0f images/s, 240 epochs %.2f h (%.3f s)\n' "$name" "$wall" \
+    "$im" "$(calc "$im / $s")" "$(calc "$p / 3600")" "$p" >&2
 }
 for amp in $AMPS; do
   # shellcheck disable=SC2046
@@ -81,16 +81,17 @@ for amp in $AMPS; do
   grep " distill " "$out/jobs-$amp.txt" >"$out/distill-$amp.txt"
   students=$(wc -l <"$out/distill-$amp.txt")
   if [ "${GROUPED:-1}" = 1 ]; then
-    # A group steps its cohorts in turn, each through its own epochs: a small cohort has run all its
-    # epochs by the time the largest ends its first, so no epoch of one run is the grid's steady
-    # epoch. Two runs, of 1 and EPOCHS epochs, tell the one-off cost (capture, cuDNN's search) from it.
+    # A group steps its cohorts in turn, in proportion to their lengths, and its students evaluate
+    # one after another at their epochs' ends: no one student's epoch clock is the grid's epoch.
+    # Two runs, of 1 and EPOCHS epochs, tell the one-off cost (capture, cuDNN's search) from it.
     group_clock() {  # epochs run-name: trains the grid's students; "wall training_clock images"
       local g=("${grid[@]}" train.epochs="$1" run.name="$2") t0 wall
       "$kdprune" run --config "$cfg" "${g[@]}" --only prune >"$out/prune-$2.log" 2>&1 || { tail -20 "$out/prune-$2.log" >&2; return 1; }
       t0=$(now)
       "$kdprune" run --config "$cfg" "${g[@]}" --only student >"$out/$2.log" 2>&1 || { tail -30 "$out/$2.log" >&2; return 1; }
       wall=$(calc "$(now) - $t0")
-      echo "$wall $("$py" "$root/bench/grid_clock.py" --log "$out/$2.log" "$out/$2"/student-* | cut -d' ' -f2,4)"
+      local c; c=$("$py" "$root/bench/grid_clock.py" --log "$out/$2.log" "$out/$2"/student-*) || return 1
+      echo "$wall $(cut -d' ' -f2,4 <<<"$c")"
     }
     echo "== (a) $(label "$amp"): kdprune run, the grid in one process" >&2
     clock=$(group_clock "$EPOCHS" "grid-$amp") || exit 1
@@ -99,8 +100,9 @@ for amp in $AMPS; do
       clock=$(group_clock 1 "grid-$amp-1epoch") || exit 1
       read -r wall1 t1 _ <<<"$clock"
       steady=$(calc "($te - $t1) / ($EPOCHS - 1)")
+      [ "$(calc "$steady > 0")" = 1 ] || { echo "grid.sh: the $EPOCHS-epoch grid trained no longer than the 1-epoch one ($te s, $t1 s)" >&2; exit 1; }
       p=$(calc "($wall - $te) + ($t1 - $steady) + $steady * $FULL_EPOCHS")
-      echo "   1 epoch: ${wall1} s, training clock $t1 s; $EPOCHS epochs: training clock $te s" >&2
+      echo "   1 epoch: wall ${wall1} s, training clock $t1 s; $EPOCHS epochs: wall $wall s, training clock $te s" >&2
     else
       steady=$te; p=$(calc "($wall - $te) + $te * $FULL_EPOCHS")
     fi
@@ -109,8 +111,9 @@ for amp in $AMPS; do
   fi
   if [ "${SEQUENTIAL:-1}" = 1 ] && [[ " $SEQ_AMPS " == *" $amp "* ]]; then
     echo "== (b) $(label "$amp"): one kdprune process per student" >&2
-    # Each line's kind: its subset, and whether it trains with the teacher (alpha > 0).
-    awk '{ k = "ce"; s = ""; for (i = 1; i <= NF; i++) { if ($i ~ /^data.subset=/) s = $i; if ($i ~ /^kd.alpha=/ && $i != "kd.alpha=0") k = "kd" }
+    # Each line's kind: its subset, and whether it trains with the teacher (kdprune run gives the
+    # students with alpha = 0 an empty kd.teacher).
+    awk '{ k = "ce"; s = ""; for (i = 1; i <= NF; i++) { if ($i ~ /^data.subset=/) s = $i; if ($i ~ /^kd.teacher=./) k = "kd" }
            print s ":" k "\t" $0 }' "$out/distill-$amp.txt" >"$out/kinds-$amp.txt"
     rm -f "$out/timed-$amp.txt"
     wall_b=0; proj_b=0; steady_b=0; images_b=0; timed=0; i=0
@@ -124,11 +127,12 @@ for amp in $AMPS; do
       i=$((i + 1)); name=seq$i
       start=$(now)
       # shellcheck disable=SC2086
-      eval "${line/#*kdprune /$kdprune } run.root=$out/seq-$amp run.name=$name" >"$out/seq-$amp-$i.log" 2>&1 \
+      eval "${line/#*kdprune /$kdprune } run.root=$out/seq-$amp run.name=$name" </dev/null >"$out/seq-$amp-$i.log" 2>&1 \
         || { tail -20 "$out/seq-$amp-$i.log"; exit 1; }
       took=$(calc "$(now) - $start")
       clock=$("$py" "$root/bench/grid_clock.py" "$out/seq-$amp/$name") || exit 1
       read -r p s im <<<"$(project "$took" "$clock")"
+      echo "   $name: ${kind##*:} at ${kind%:*}, counted x$weight, wall $took s" >&2
       wall_b=$(calc "$wall_b + $took"); timed=$((timed + 1))
       proj_b=$(calc "$proj_b + $weight * $p"); steady_b=$(calc "$steady_b + $weight * $s"); images_b=$((images_b + weight * im))
     done <"$out/kinds-$amp.txt"

@@ -51,6 +51,7 @@ void overlay(YAML::Node base, const YAML::Node& over) {
 }
 }  // namespace
 
+namespace {
 // A run's config.yaml read back; keys the file lacks (written by an older kdprune) take their
 // baseline values, the defaults of that time, not today's: a stage made before a default changed
 // does not pass for a new one. None when it is missing or unreadable.
@@ -70,6 +71,8 @@ std::optional<Config> started_config(const std::string& run_dir) {
   }
 }
 
+}  // namespace
+
 // Whether a run's config.yaml is the config `planned` (compared in their changes_of form). The
 // precision `planned` leaves to auto is the one the run started with (it resumes in it:
 // keep_started_precision).
@@ -80,6 +83,7 @@ bool same_config(const std::string& run_dir, Config planned, const std::function
   return changes_of(*started) == changes_of(planned);
 }
 
+namespace {
 // A finished stage's fingerprint reads train.amp=auto as the fp32 of the time before auto (so
 // stages made then are reused), which an explicit precision can share: "amp off, channels_last
 // false" asks for fp32, and a run that auto trained in bf16 is not that. Says how the run trained
@@ -99,6 +103,27 @@ std::string precision_asked_otherwise(const std::string& run_dir, const Config& 
          planned.train.amp + ", channels_last " + planned.train.channels_last;
 }
 
+// train.amp=auto accepts a finished stage in whatever precision it trained, as it does the stages
+// of before auto (fp32): one that ran with an explicit precision (the shipped configs said bf16
+// until auto) is kept when its fingerprint, taken with that precision for auto's, is the recorded
+// one. Says how it trained ("" when that does not make the fingerprints agree).
+std::string precision_auto_keeps(const std::string& run_dir, const Config& planned, const std::string& key_text,
+                                 const std::function<std::string(const Config&)>& changes_of,
+                                 const std::function<std::string(const std::string&)>& fingerprint_of,
+                                 const std::string& recorded) {
+  const auto started = started_config(run_dir);
+  if (!started) return "";
+  Config as_run = planned;
+  keep_started_precision(as_run.train, started->train);
+  const std::string now = changes_of(planned), then = changes_of(as_run);
+  if (then == now || key_text.rfind(now, 0) != 0) return "";
+  if (fingerprint_of(then + key_text.substr(now.size())) != recorded) return "";
+  return "trained with amp " + started->train.amp + ", channels_last " + started->train.channels_last +
+         ", which train.amp=auto keeps";
+}
+
+}  // namespace
+
 void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
   const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"version", 2}, {"recorded_at", io::utc_timestamp()}};
   io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
@@ -108,10 +133,13 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
                        const Config& planned, const std::vector<std::string>& input_fingerprints,
                        bool can_resume, bool inputs_changed,
                        const std::function<std::string(const Config&)>& changes_of) {
-  std::string key = command + "\n" + key_text;
-  for (const auto& f : input_fingerprints) key += "\n" + f;
+  const auto fingerprint_of = [&](const std::string& text) {
+    std::string key = command + "\n" + text;
+    for (const auto& f : input_fingerprints) key += "\n" + f;
+    return hex64(fnv1a64(key));
+  };
   StageState s;
-  s.fingerprint = hex64(fnv1a64(key));
+  s.fingerprint = fingerprint_of(key_text);
   if (!fs::exists(run_dir)) {
     s.reason = "new";
     return s;
@@ -120,19 +148,30 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
     const std::string precision = precision_asked_otherwise(run_dir, planned, changes_of);
-    if (recorded == s.fingerprint && precision.empty()) {
+    const std::string kept = recorded.empty() || recorded == s.fingerprint || inputs_changed
+                                 ? ""
+                                 : precision_auto_keeps(run_dir, planned, key_text, changes_of, fingerprint_of, recorded);
+    if (inputs_changed) {
+      s.action = StageAction::rerun;
+      s.reason = "an input stage runs again";
+    } else if (recorded == s.fingerprint && precision.empty()) {
       s.action = StageAction::reuse;
       s.reason = "finished, inputs unchanged";
     } else if (recorded == s.fingerprint) {
       s.action = StageAction::rerun;
       s.reason = "finished, but " + precision;
-    } else if (recorded.empty() && same && !inputs_changed) {
+    } else if (!kept.empty()) {
+      // Its true fingerprint is the recorded one: the stages that read it recorded that one too.
+      s.action = StageAction::reuse;
+      s.fingerprint = recorded;
+      s.reason = "finished, inputs unchanged; " + kept;
+    } else if (recorded.empty() && same) {
       s.action = StageAction::reuse;
       s.reason = "finished, same config, no current fingerprint (run by hand or by an older kdprune)";
       s.adopted = true;
     } else {
       s.action = StageAction::rerun;
-      s.reason = inputs_changed ? "an input stage runs again" : "config or inputs changed";
+      s.reason = "config or inputs changed";
     }
     return s;
   }

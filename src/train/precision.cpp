@@ -41,8 +41,8 @@ bool cpu_has_native_bf16() {
 
 std::string emulated_bf16_note(const std::string& amp, const torch::Device& device, bool native_bf16) {
   if (amp != "bf16" || !device.is_cpu() || native_bf16) return "";
-  return "train.amp=bf16 on a CPU without native bf16 (AVX512-BF16 or AMX-BF16): bf16 is emulated, and a KD step "
-         "ran 1.0-1.4x slower than fp32 with AVX-512 alone and 6-8x slower with AVX2 (bench/README.md); "
+  return "train.amp=bf16 on a CPU without native bf16 (AVX512-BF16 or AMX-BF16): bf16 is emulated, and training "
+         "ran up to 1.7x slower than fp32 with AVX-512 alone and 6-9x slower with AVX2 (bench/README.md); "
          "train.amp=auto (the default) trains in fp32 on this CPU";
 }
 

@@ -128,3 +128,37 @@ TEST(Pipeline, AFinishedStageIsNotReusedForAnExplicitlyOtherPrecision) {
   record_fingerprint(dir, "prune", stage_state(dir, "prune", prune_key, automatic, {}, false, false, without_train).fingerprint);
   EXPECT_EQ(stage_state(dir, "prune", prune_key, fp32, {}, false, false, without_train).action, StageAction::reuse);
 }
+
+// The shipped configs said amp: bf16 until auto; under auto (which reads as fp32 in the
+// fingerprint) their finished stages are kept in the precision they trained in, with the recorded
+// fingerprint, so the stages that read them stay reused too; an explicit fp32 still reruns them.
+// A stage whose input runs again is rerun even where its own fingerprint is unchanged.
+TEST(Pipeline, AutoKeepsAStageFinishedInAnExplicitPrecision) {
+  TempDir d;
+  const std::string dir = d.file("stage");
+  fs::create_directories(dir);
+  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
+  const std::string a = "run:\n  seed: 1\n";
+  const Config bf16 = config(a + "train:\n  amp: bf16\n  channels_last: true\n"), automatic = config(a);
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(bf16));
+  write_bytes(dir + "/summary.json", "{}");
+  const std::string scores = "/x/scores.npy";
+  const auto then = stage_state(dir, "distill", kdprune::to_yaml_changes(bf16) + scores, bf16, {"t1"}, true, false);
+  record_fingerprint(dir, "distill", then.fingerprint);
+  const auto kept = stage_state(dir, "distill", kdprune::to_yaml_changes(automatic) + scores, automatic, {"t1"}, true, false);
+  EXPECT_EQ(kept.action, StageAction::reuse) << kept.reason;
+  EXPECT_EQ(kept.fingerprint, then.fingerprint);
+  EXPECT_NE(kept.reason.find("trained with amp bf16, channels_last true, which train.amp=auto keeps"), std::string::npos)
+      << kept.reason;
+  // Not when something else differs too: another input, or another scores file.
+  EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(automatic) + scores, automatic, {"t2"}, true, false).action,
+            StageAction::rerun);
+  EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(automatic) + "/y.npy", automatic, {"t1"}, true, false).action,
+            StageAction::rerun);
+  const Config fp32 = config(a + "train:\n  amp: off\n  channels_last: false\n");
+  EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(fp32) + scores, fp32, {"t1"}, true, false).action,
+            StageAction::rerun);
+  const auto stale = stage_state(dir, "distill", kdprune::to_yaml_changes(bf16) + scores, bf16, {"t1"}, true, true);
+  EXPECT_EQ(stale.action, StageAction::rerun);
+  EXPECT_EQ(stale.reason, "an input stage runs again");
+}

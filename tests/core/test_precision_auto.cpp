@@ -28,7 +28,8 @@ TrainSection resolved(TrainSection t, const torch::Device& device) {
 TEST(PrecisionAuto, EachDeviceGetsWhatWasMeasuredForIt) {
   auto native = cpuinfo_lists_native_bf16();
   if (!native) GTEST_SKIP() << "no CPU flags in /proc/cpuinfo to check against";
-  *native = *native && train::onednn_isa_allows_bf16(std::getenv("ONEDNN_MAX_CPU_ISA"));
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  *native = *native && train::onednn_isa_allows_bf16(cap ? cap : std::getenv("DNNL_MAX_CPU_ISA"));
   EXPECT_EQ(train::cpu_has_native_bf16(), *native);
   const TrainSection cpu = resolved(TrainSection{}, torch::kCPU);
   EXPECT_EQ(cpu.amp, *native ? "bf16" : "off");

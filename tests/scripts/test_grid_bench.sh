@@ -58,11 +58,26 @@ for how in "(a)" "(b)" "(c)"; do
   grep -F "measured: $how" "$tmp/stderr" | grep -qF ", $images student images per epoch at" \
     || fail "$how did not count $images student images per epoch: $(grep -F "measured: $how" "$tmp/stderr")"
 done
-# (a)'s steady epoch: the difference of the 2-epoch and the 1-epoch grid's training clocks.
+# The projections, recomputed from the runs' clocks and the wall times the bench printed:
+# (a) setup + one-off + 240 steady epochs, the steady epoch the difference of the 2-epoch and the
+# 1-epoch grids' clocks; (b) each timed process's setup + first epoch + 239 steady epochs, times
+# the students it stands for (alpha = 0 once, alpha > 0 twice per f); (c) 540 images x 240 / 3,000.
+projected() { grep -F "measured: $1" "$tmp/stderr" | sed 's/.*h (\([0-9.]*\) s)$/\1/'; }
+near() { awk "BEGIN { d = $1 - $2; exit !(d < 0.01 && d > -0.01) }"; }
 read -r _ te _ _ <<<"$(python3 "$root/bench/grid_clock.py" --log "$tmp/grid/grid-off.log" "$tmp"/grid/grid-off/student-*)"
 read -r _ t1 e1 _ <<<"$(python3 "$root/bench/grid_clock.py" --log "$tmp/grid/grid-off-1epoch.log" "$tmp"/grid/grid-off-1epoch/student-*)"
 [ "$e1" = 1 ] || fail "the 1-epoch grid trained $e1 epochs"
-want=$(awk "BEGIN { printf \"%.0f\", $images / ($te - $t1) }")
-grep -F "measured: (a)" "$tmp/stderr" | grep -qF "at $want images/s" \
-  || fail "(a)'s images/s is not $images / ($te - $t1) = $want: $(grep -F "measured: (a)" "$tmp/stderr")"
+wall=$(sed -n 's/.*2 epochs: wall \([0-9.]*\) s.*/\1/p' "$tmp/stderr")
+want=$(awk "BEGIN { s = $te - $t1; print ($wall - $te) + ($t1 - s) + s * 240 }")
+near "$(projected "(a)")" "$want" || fail "(a) projected $(projected "(a)") s, not $want s"
+want=0
+for i in 1 2 3 4; do
+  line=$(grep -F "   seq$i: " "$tmp/stderr") || fail "no line for (b)'s process seq$i"
+  w=$(sed 's/.*counted x\([0-9]*\),.*/\1/' <<<"$line"); wall=$(sed 's/.*wall \([0-9.]*\) s$/\1/' <<<"$line")
+  case "$line" in *" ce at "*) [ "$w" = 1 ] ;; *" kd at "*) [ "$w" = 2 ] ;; *) false ;; esac || fail "(b)'s weight: $line"
+  read -r c1 ce _ _ <<<"$(python3 "$root/bench/grid_clock.py" "$tmp/grid/seq-off/seq$i")"
+  want=$(awk "BEGIN { print $want + $w * (($wall - $ce) + $c1 + ($ce - $c1) * 239) }")
+done
+near "$(projected "(b)")" "$want" || fail "(b) projected $(projected "(b)") s, not $want s"
+near "$(projected "(c)")" "$(awk "BEGIN { print $images * 240 / 3000 }")" || fail "(c) projected $(projected "(c)") s"
 echo "PASS"
