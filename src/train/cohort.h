@@ -34,6 +34,7 @@ class Cohort {
   int64_t steps_left() const;  // upper bound on the steps this cohort still trains
   const EpochShape& shape() const { return shape_; }
   int64_t first_epoch() const;
+  int64_t epoch() const { return epoch_; }  // the epoch it is in, or starts next
   int64_t stop() const;
   const std::vector<size_t>& members() const { return members_; }
   size_t size() const { return members_.size(); }

@@ -113,7 +113,10 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   Cohort* longest = cohorts.front().get();
   for (const auto& c : cohorts)
     if (c->steps_left() > longest->steps_left()) longest = c.get();
-  Progress progress(longest->stop(), longest->shape().steps, longest->first_epoch(), 30.0);
+  // The progress line follows `shown`: the longest, or, should all its models stop early (non-finite
+  // losses), the cohort with the most steps still to go, from where it is then.
+  Cohort* shown = longest;
+  std::optional<Progress> progress(std::in_place, longest->stop(), longest->shape().steps, longest->first_epoch(), 30.0);
   system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda());
   // Cohorts step in proportion to the steps they have to go, so all of them reach their last step
   // together (the longest steps every tick, one a tenth its length every tenth tick): each stretch
@@ -130,10 +133,16 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
       busy = true;
       // Once the longest has finished, the others finish their last (rounding's) steps in turn.
       credit[k] += longest->finished() ? 1.0 : rate[k];
+      if (shown->finished() && c.get() != shown) {
+        for (const auto& o : cohorts)
+          if (!o->finished() && (shown->finished() || o->steps_left() > shown->steps_left())) shown = o.get();
+        progress.reset();  // ends its line before the next one starts
+        progress.emplace(shown->stop(), shown->shape().steps, shown->epoch(), 30.0);
+      }
       for (; credit[k] >= 1.0 && !c->finished(); credit[k] -= 1.0) {
         governor.tick();
-        if (c.get() == longest) c->advance(&progress, alone);
-        else progress.add_images(c->advance(nullptr, alone));
+        if (c.get() == shown) c->advance(&*progress, alone);
+        else progress->add_images(c->advance(nullptr, alone));
       }
     }
   }

@@ -212,6 +212,21 @@ TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {
   // Alone, the same loss stops fit() with the error, as always.
   EXPECT_THROW(train::fit({.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging, .show_progress = false}),
                Error);
+  // The longest cohort's only student stops: a cohort of half the view, which steps every other
+  // turn until then, trains on (the progress line moves to it) and ends as it ends alone.
+  const std::vector<int64_t> half(idx.begin(), idx.begin() + 24);
+  torch::manual_seed(3);
+  auto c = models::create_model("resnet8", {1, 4, 8}), d = models::create_model("resnet8", {1, 4, 8});
+  torch::manual_seed(3);
+  auto alone = models::create_model("resnet8", {1, 4, 8});
+  const auto mixed = train::fit_group({{.model = *d, .data = data, .indices = idx, .train = t, .loss = diverging,
+                                        .show_progress = false},
+                                       {.model = *c, .data = data, .indices = half, .train = t}});
+  EXPECT_FALSE(mixed[0].error.empty());
+  EXPECT_TRUE(mixed[1].error.empty()) << mixed[1].error;
+  EXPECT_EQ(mixed[1].epoch_train_loss.size(), 3u);
+  train::fit({.model = *alone, .data = data, .indices = half, .train = t, .show_progress = false});
+  EXPECT_TRUE(same_weights(c, alone));
 }
 
 // The group's device-indexed step (one batch made on the device, each student's update on its own
