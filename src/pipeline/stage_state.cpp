@@ -49,9 +49,7 @@ void overlay(YAML::Node base, const YAML::Node& over) {
     else base[key] = kv.second;
   }
 }
-}  // namespace
 
-namespace {
 // A run's config.yaml read back; keys the file lacks (written by an older kdprune) take their
 // baseline values, the defaults of that time, not today's: a stage made before a default changed
 // does not pass for a new one. None when it is missing or unreadable.
