@@ -120,8 +120,8 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda());
   // Cohorts step in proportion to the steps they have to go, so all of them reach their last step
   // together (the longest steps every tick, one a tenth its length every tenth tick): each stretch
-  // of the run then holds the same share of every cohort's work, so a cohort's epoch times, images/s
-  // and ETA say what the group's do, and the mix of cohorts stays the same to the end.
+  // of the run holds the same share of every cohort's work (with equal epoch counts, their epochs
+  // end together and their epoch times are the group's), and the mix of cohorts stays the same.
   std::vector<double> rate, credit(cohorts.size(), 0.0);
   for (const auto& c : cohorts)
     rate.push_back(longest->steps_left() > 0 ? static_cast<double>(c->steps_left()) / static_cast<double>(longest->steps_left()) : 1.0);
