@@ -69,8 +69,6 @@ std::optional<Config> started_config(const std::string& run_dir) {
   }
 }
 
-}  // namespace
-
 // Whether a run's config.yaml is the config `planned` (compared in their changes_of form). The
 // precision `planned` leaves to auto is the one the run started with (it resumes in it:
 // keep_started_precision).
@@ -81,7 +79,6 @@ bool same_config(const std::string& run_dir, Config planned, const std::function
   return changes_of(*started) == changes_of(planned);
 }
 
-namespace {
 // A finished stage's fingerprint reads train.amp=auto as the fp32 of the time before auto (so
 // stages made then are reused), which an explicit precision can share: "amp off, channels_last
 // false" asks for fp32, and a run that auto trained in bf16 is not that. Says how the run trained

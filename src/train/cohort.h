@@ -35,6 +35,7 @@ class Cohort {
   const EpochShape& shape() const { return shape_; }
   int64_t first_epoch() const;
   int64_t epoch() const { return epoch_; }  // the epoch it is in, or starts next
+  int64_t step() const { return in_epoch_ ? step_ : 0; }  // its next step in that epoch
   int64_t stop() const;
   const std::vector<size_t>& members() const { return members_; }
   size_t size() const { return members_.size(); }

@@ -17,8 +17,8 @@ std::string clock_text(double s) {
   return buf;
 }
 
-Progress::Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds)
-    : epochs_(epochs), steps_(steps_per_epoch), start_epoch_(start_epoch), log_seconds_(log_seconds),
+Progress::Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds, int64_t start_step)
+    : epochs_(epochs), steps_(steps_per_epoch), start_epoch_(start_epoch), start_step_(start_step), log_seconds_(log_seconds),
       tty_(isatty(fileno(stderr)) != 0), start_(Clock::now()), last_shown_(start_) {}
 
 Progress::~Progress() { end_epoch(); }
@@ -30,8 +30,8 @@ void Progress::step(int64_t epoch, int64_t step, int64_t images, const std::func
   if (since < (tty_ ? 0.25 : log_seconds_)) return;
   last_shown_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const int64_t done = (epoch - start_epoch_) * steps_ + step + 1;
-  const int64_t total = (epochs_ - start_epoch_) * steps_;
+  const int64_t done = (epoch - start_epoch_) * steps_ + step + 1 - start_step_;
+  const int64_t total = (epochs_ - start_epoch_) * steps_ - start_step_;
   const double eta = done > 0 ? elapsed / static_cast<double>(done) * static_cast<double>(total - done) : 0.0;
   const double ips = elapsed > 0 ? static_cast<double>(images_) / elapsed : 0.0;
   const double l = loss();

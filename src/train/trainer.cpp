@@ -123,9 +123,11 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   // of the run holds the same share of every cohort's work (with equal epoch counts, their epochs
   // end together and their epoch times are the group's), and the mix of cohorts stays the same.
   std::vector<double> rate, credit(cohorts.size(), 0.0);
+  const int64_t ticks_planned = longest->steps_left();
+  int64_t ticks = 0;
   for (const auto& c : cohorts)
     rate.push_back(longest->steps_left() > 0 ? static_cast<double>(c->steps_left()) / static_cast<double>(longest->steps_left()) : 1.0);
-  for (bool busy = true; busy;) {
+  for (bool busy = true; busy; ++ticks) {
     busy = false;
     for (size_t k = 0; k < cohorts.size(); ++k) {
       auto& c = cohorts[k];
@@ -133,11 +135,12 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
       busy = true;
       // Once the longest has finished, the others finish their last (rounding's) steps in turn.
       credit[k] += longest->finished() ? 1.0 : rate[k];
-      if (shown->finished() && c.get() != shown) {
+      // The followed cohort ended before the longest's planned turns: its models stopped early.
+      if (shown->finished() && c.get() != shown && ticks < ticks_planned) {
         for (const auto& o : cohorts)
           if (!o->finished() && (shown->finished() || o->steps_left() > shown->steps_left())) shown = o.get();
         progress.reset();  // ends its line before the next one starts
-        progress.emplace(shown->stop(), shown->shape().steps, shown->epoch(), 30.0);
+        progress.emplace(shown->stop(), shown->shape().steps, shown->epoch(), 30.0, shown->step());
       }
       for (; credit[k] >= 1.0 && !c->finished(); credit[k] -= 1.0) {
         governor.tick();

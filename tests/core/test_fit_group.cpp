@@ -212,8 +212,8 @@ TEST(FitGroup, ANonFiniteStudentStopsAloneAndTheOthersFinish) {
   // Alone, the same loss stops fit() with the error, as always.
   EXPECT_THROW(train::fit({.model = *b, .data = data, .indices = idx, .train = t, .loss = diverging, .show_progress = false}),
                Error);
-  // The longest cohort's only student stops: a cohort of half the view, which steps every other
-  // turn until then, trains on (the progress line moves to it) and ends as it ends alone.
+  // The longest cohort's only student stops: a cohort of half the view (6 steps to its 9, so it steps
+  // two turns in three until then) trains on (the progress line moves to it) and ends as it ends alone.
   const std::vector<int64_t> half(idx.begin(), idx.begin() + 24);
   torch::manual_seed(3);
   auto c = models::create_model("resnet8", {1, 4, 8}), d = models::create_model("resnet8", {1, 4, 8});

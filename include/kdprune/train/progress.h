@@ -13,7 +13,8 @@ std::string clock_text(double seconds);
 
 class Progress {
  public:
-  Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds = 30.0);
+  // `start_step`: the step of `start_epoch` it starts at (a group's line moving to another cohort).
+  Progress(int64_t epochs, int64_t steps_per_epoch, int64_t start_epoch, double log_seconds = 30.0, int64_t start_step = 0);
   ~Progress();
   // Called every step; `loss` is only evaluated (a device sync) when something is shown.
   void step(int64_t epoch, int64_t step, int64_t images, const std::function<double()>& loss);
@@ -23,7 +24,7 @@ class Progress {
 
  private:
   using Clock = std::chrono::steady_clock;
-  int64_t epochs_, steps_, start_epoch_;
+  int64_t epochs_, steps_, start_epoch_, start_step_;
   double log_seconds_;
   bool tty_;
   Clock::time_point start_, last_shown_;
