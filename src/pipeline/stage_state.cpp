@@ -69,52 +69,46 @@ std::optional<Config> started_config(const std::string& run_dir) {
   }
 }
 
-// Whether a run's config.yaml is the config `planned` (compared in their changes_of form). The
-// precision `planned` leaves to auto is the one the run started with (it resumes in it:
-// keep_started_precision).
-bool same_config(const std::string& run_dir, Config planned, const std::function<std::string(const Config&)>& changes_of) {
-  const auto started = started_config(run_dir);
-  if (!started) return false;
-  keep_started_precision(planned.train, started->train);
-  return changes_of(*started) == changes_of(planned);
+// Whether a run's config (`started`, its config.yaml read back) is the config `planned` (compared in
+// their changes_of form). The precision `planned` leaves to auto is the one the run started with
+// (it resumes in it: keep_started_precision).
+bool same_config(const Config& started, Config planned, const std::function<std::string(const Config&)>& changes_of) {
+  keep_started_precision(planned.train, started.train);
+  return changes_of(started) == changes_of(planned);
 }
+
+std::string how_trained(const TrainSection& t) { return "trained with amp " + t.amp + ", channels_last " + t.channels_last; }
 
 // A finished stage's fingerprint reads train.amp=auto as the fp32 of the time before auto (so
 // stages made then are reused), which an explicit precision can share: "amp off, channels_last
 // false" asks for fp32, and a run that auto trained in bf16 is not that. Says how the run trained
 // where `planned` explicitly asks otherwise, in a way that matters to the stage ("" otherwise).
-std::string precision_asked_otherwise(const std::string& run_dir, const Config& planned,
+std::string precision_asked_otherwise(const Config& started, const Config& planned,
                                       const std::function<std::string(const Config&)>& changes_of) {
-  const auto started = started_config(run_dir);
-  if (!started) return "";
   Config as_run = planned;
   auto& t = as_run.train;
-  const auto& s = started->train;
+  const auto& s = started.train;
   // Recorded "auto": a stage that never resolved precision (it trains nothing).
   if (t.amp != "auto" && s.amp != "auto") t.amp = s.amp;
   if (t.channels_last != "auto" && s.channels_last != "auto") t.channels_last = s.channels_last;
   if (changes_of(as_run) == changes_of(planned)) return "";
-  return "trained with amp " + s.amp + ", channels_last " + s.channels_last + "; the config asks for amp " +
-         planned.train.amp + ", channels_last " + planned.train.channels_last;
+  return how_trained(s) + "; the config asks for amp " + planned.train.amp + ", channels_last " + planned.train.channels_last;
 }
 
 // train.amp=auto accepts a finished stage in whatever precision it trained, as it does the stages
 // of before auto (fp32): one that ran with an explicit precision (the shipped configs said bf16
 // until auto) is kept when its fingerprint, taken with that precision for auto's, is the recorded
 // one. Says how it trained ("" when that does not make the fingerprints agree).
-std::string precision_auto_keeps(const std::string& run_dir, const Config& planned, const std::string& key_text,
+std::string precision_auto_keeps(const Config& started, const Config& planned, const std::string& key_text,
                                  const std::function<std::string(const Config&)>& changes_of,
                                  const std::function<std::string(const std::string&)>& fingerprint_of,
                                  const std::string& recorded) {
-  const auto started = started_config(run_dir);
-  if (!started) return "";
   Config as_run = planned;
-  keep_started_precision(as_run.train, started->train);
+  keep_started_precision(as_run.train, started.train);
   const std::string now = changes_of(planned), then = changes_of(as_run);
   if (then == now || key_text.rfind(now, 0) != 0) return "";
   if (fingerprint_of(then + key_text.substr(now.size())) != recorded) return "";
-  return "trained with amp " + started->train.amp + ", channels_last " + started->train.channels_last +
-         ", which train.amp=auto keeps";
+  return how_trained(started.train) + ", which train.amp=auto keeps";
 }
 
 }  // namespace
@@ -139,13 +133,15 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     s.reason = "new";
     return s;
   }
-  const bool same = same_config(run_dir, planned, changes_of);
+  const auto started = started_config(run_dir);  // read once: every rule below compares with it
+  const bool same = started && same_config(*started, planned, changes_of);
   if (io::RunDir::is_finished(run_dir)) {
     const std::string recorded = recorded_fingerprint(run_dir);
-    const std::string precision = precision_asked_otherwise(run_dir, planned, changes_of);
-    const std::string kept = recorded.empty() || recorded == s.fingerprint || inputs_changed
+    const std::string precision =
+        started && recorded == s.fingerprint ? precision_asked_otherwise(*started, planned, changes_of) : "";
+    const std::string kept = !started || recorded.empty() || recorded == s.fingerprint || inputs_changed
                                  ? ""
-                                 : precision_auto_keeps(run_dir, planned, key_text, changes_of, fingerprint_of, recorded);
+                                 : precision_auto_keeps(*started, planned, key_text, changes_of, fingerprint_of, recorded);
     if (inputs_changed) {
       s.action = StageAction::rerun;
       s.reason = "an input stage runs again";

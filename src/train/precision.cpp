@@ -19,8 +19,9 @@ bool onednn_isa_allows_bf16(const char* max_cpu_isa) {
   if (!max_cpu_isa || !*max_cpu_isa) return true;
   std::string isa(max_cpu_isa);
   std::transform(isa.begin(), isa.end(), isa.begin(), [](unsigned char c) { return std::toupper(c); });
-  // oneDNN's ISAs below AVX512_CORE_BF16 (its cpu_isa names; AVX2_VNNI_2 converts bf16 but has no
-  // bf16 dot product).
+  // oneDNN's ISAs below AVX512_CORE_BF16, by the names of its dnnl_cpu_isa_t (oneDNN's
+  // dnnl_types.h: sse41 0x1 ... avx512_core_vnni 0x67 < avx512_core_bf16 0xe7); AVX2_VNNI_2
+  // converts bf16 but its convolutions do not run in bf16 there.
   static const std::set<std::string> below{"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"};
   return !below.count(isa);
 }
