@@ -16,6 +16,7 @@
 # GRID_LOOP=0 skips (c), GRID_LOOP_AT=<f> times the loop once at that f). PRECISION=1 adds
 # bench/precision_check.sh (fp32 against bf16 + channels-last, seeds 0,1,2, f = 0.1 and 1 on the
 # carried Fashion-MNIST; PRECISION_EPOCHS, default 15); it runs before the grid.
+# SKIP_BUILD=1 uses the build an earlier call left on a warm machine (no rebuild after the copy);
 # SKIP_TESTS=1 skips the CUDA tests, TESTS=<gtest filter> picks them; SKIP_CLI=1 skips the CLI and
 # two-rank runs (a second call on a warm machine needs neither).
 # COMPARE=<tar.gz of another commit's tree, top folder tree/> (carry it: made here with
@@ -28,7 +29,9 @@ build="${1:-$root/build-gpu}"
 section() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
 section build
 export TARGETS="${TARGETS:-kdprune kdprune_core_tests train_throughput students_together}"
-if ! bash "$root/scripts/device/build.sh" "$build" >"$build.log" 2>&1; then
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -x "$build/kdprune" ] && [ -d /tmp/deps ]; then
+  echo "SKIP_BUILD=1: the build of an earlier call on this machine"  # no rebuild if the copy touched the sources
+elif ! bash "$root/scripts/device/build.sh" "$build" >"$build.log" 2>&1; then
   # NCCL is the part most tied to that machine's torch: say why, and go on without it.
   grep -m3 -A4 -E "error|undefined" "$build.log" | cut -c1-300
   echo "the build failed; again with -DKDPRUNE_WITH_NCCL=OFF"
