@@ -24,6 +24,8 @@
 # builds that tree's train_throughput too and runs the eager KD-step rows of both builds, alternating,
 # COMPARE_REPEATS times (default 3): which commit made the eager step slower or faster.
 set -uo pipefail
+# The benches keep their runs in OUT when it is set; the device tool's OUT is for files to bring back.
+unset OUT
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build="${1:-$root/build-gpu}"
 section() { printf '\n== %s (%s s)\n' "$1" "$SECONDS"; }
