@@ -107,7 +107,8 @@ for amp in $AMPS; do
       steady=$te; p=$(calc "($wall - $te) + $te * $FULL_EPOCHS")
     fi
     add_row "(a) kdprune run, one process, $(label "$amp")|$wall|$p|$steady|$im"
-    grep "students train together\|cohort" "$out/grid-$amp.log" | cut -c1-200 >&2 || true
+    # Which step each cohort took (a CUDA graph or eagerly) is in the cohort line.
+    grep "students train together\|cohort\|not captured" "$out/grid-$amp.log" | cut -c1-400 >&2 || true
   fi
   if [ "${SEQUENTIAL:-1}" = 1 ] && [[ " $SEQ_AMPS " == *" $amp "* ]]; then
     echo "== (b) $(label "$amp"): one kdprune process per student" >&2

@@ -104,8 +104,11 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   if (!alone)
     spdlog::info("{} students train together in {} cohort(s) of shared batches ({})", runs.size(), cohorts.size(), [&] {
       std::string s;
-      for (const auto& c : cohorts)
-        s += (s.empty() ? "" : ", ") + std::to_string(c->size()) + " on " + std::to_string(c->shape().n) + " samples";
+      for (size_t c = 0; c < cohorts.size(); ++c) {
+        s += (s.empty() ? "" : ", ") + std::to_string(cohorts[c]->size()) + " on " + std::to_string(cohorts[c]->shape().n) + " samples";
+        // On a GPU, which step each cohort takes (a cohort stepping eagerly is many times slower).
+        if (device.is_cuda()) s += paths[c] == StepPath::graph ? " as a CUDA graph" : " eagerly";
+      }
       return s;
     }());
   // The progress line follows the cohort with the most steps to go (it sets the group's wall time);

@@ -69,8 +69,8 @@ struct TrainSection {
   std::vector<int64_t> milestones{150, 180, 210};
   double gamma = 0.1;
   int64_t warmup_epochs = 0;
-  // auto | off | bf16 | fp16. auto: what this device was measured to train as accurately as fp32
-  // and faster (train::resolve_precision): bf16 on CPUs with native bf16, fp32 elsewhere.
+  // auto | off | bf16 | fp16. auto: what this device was measured to train as accurately as fp32 and
+  // faster (train::resolve_precision): bf16 on CPUs with native bf16, fp32 elsewhere, CUDA included.
   std::string amp = "auto";
   std::string channels_last = "auto";  // auto | true | false; auto: true when amp is bf16 or fp16
   std::string cuda_graph = "auto";  // auto | on | off: capture the training step as a CUDA graph

@@ -13,7 +13,7 @@ namespace kdprune::train {
 // train.amp=auto and train.channels_last=auto made concrete for `device` (explicit values stay):
 // bf16 + channels-last where it was measured to train as accurately as fp32 and faster, the CPUs
 // with native bf16 (bench/README.md "Precision and a grid in one process"); fp32 elsewhere, CUDA
-// included until the same paired check has run on a GPU (bench/precision_check.sh).
+// included (on an H200 bf16 fell below fp32's seed spread at f = 0.1: bench/README.md).
 void resolve_precision(TrainSection& t, const torch::Device& device);
 // The CPU computes bf16 natively (AVX512-BF16 or AMX-BF16, as cpuinfo reports them to ATen), and
 // oneDNN, which runs the convolutions, may use it (ONEDNN_MAX_CPU_ISA does not cap it below).
