@@ -77,6 +77,11 @@ std::string resolve_device(const std::string& spec) {
 
 void configure_runtime(int64_t threads, int64_t seed) {
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+  // cuDNN's benchmark mode before any convolution runs: ATen caches one plan per convolution shape
+  // (per thread) whatever the flag, and looks in that cache before the flag (Conv_v8.cpp,
+  // run_single_conv). A shape first run unsearched (the memory probe, the teacher's evaluation)
+  // kept cuDNN's guess for the whole process, the training steps that came after included.
+  at::globalContext().setBenchmarkCuDNN(true);
   torch::manual_seed(static_cast<uint64_t>(seed));
 }
 

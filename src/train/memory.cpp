@@ -63,6 +63,17 @@ int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& 
       x = x.contiguous(at::MemoryFormat::ChannelsLast);
       to_channels_last(*model);
     }
+    if (device.is_cuda()) {
+      // An unmeasured pass first: cuDNN's search (benchmark mode) borrows large workspaces, which
+      // training pays once, not per student; the measured pass below runs on the plans it found.
+      torch::Tensor warm;
+      {
+        AutocastScope autocast(amp, device);
+        warm = model->forward_all(x).logits.to(torch::kFloat32).logsumexp(1).mean();
+      }
+      warm.backward();
+      for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+    }
     const Usage before = usage(device, /*reset_peak=*/true);
     torch::Tensor loss;
     Usage forward;

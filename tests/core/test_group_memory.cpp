@@ -1,7 +1,9 @@
 // How many students train together (train.group_max): one student's measured training memory and
 // the packing of a group into chunks that fit the budget.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 
+#include "kdprune/system/environment.h"
 #include "kdprune/train/memory.h"
 #include "kdprune/util/error.h"
 
@@ -47,4 +49,13 @@ TEST(GroupMemory, AnExplicitBudgetIsTakenAsGiven) {
   EXPECT_THROW(train::group_memory_budget("lots", torch::kCPU), Error);
   EXPECT_EQ(train::memory_text(3LL << 29), "1.5 GiB");
   EXPECT_EQ(train::memory_text(340LL << 20), "340 MiB");
+}
+
+// Every command configures the runtime before its first convolution (the memory probe's, the
+// teacher's evaluation), and that turns cuDNN's benchmark mode on: ATen keeps the plan a shape's
+// first convolution got, so a shape run first with the flag off trained on cuDNN's guess.
+TEST(GroupMemory, TheRuntimeSearchesCudnnPlansBeforeTheProbe) {
+  at::globalContext().setBenchmarkCuDNN(false);
+  system::configure_runtime(0, 0);
+  EXPECT_TRUE(at::globalContext().benchmarkCuDNN());
 }

@@ -25,7 +25,8 @@ nlohmann::json environment_json();
 // Throws kdprune::Error if CUDA is asked for but absent, or the index is out of range.
 std::string resolve_device(const std::string& spec);
 
-// Applies run.threads (0 = leave LibTorch's default) and seeds LibTorch's global generators.
+// Applies run.threads (0 = leave LibTorch's default), seeds LibTorch's global generators, and turns
+// cuDNN's benchmark mode on (before the first convolution: a shape's first plan is kept).
 void configure_runtime(int64_t threads, int64_t seed);
 
 }  // namespace kdprune::system
