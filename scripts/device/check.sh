@@ -40,8 +40,7 @@ elif ! bash "$root/scripts/device/build.sh" "$build" >"$build.log" 2>&1; then
   KDPRUNE_CMAKE_ARGS=-DKDPRUNE_WITH_NCCL=OFF bash "$root/scripts/device/build.sh" "$build" >"$build.log" 2>&1 \
     || { tail -40 "$build.log"; exit 1; }
 fi
-grep -m1 "kdprune: .*NCCL" "$build.log"
-tail -3 "$build.log"
+if [ -f "$build.log" ]; then grep -m1 "kdprune: .*NCCL" "$build.log"; tail -3 "$build.log"; fi
 # shellcheck disable=SC1091
 source "$build/device-env.sh"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv,noheader || true
