@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "kdprune/config/config.h"
@@ -47,9 +48,16 @@ Usage usage(const torch::Device& device, bool reset_peak = false) {
 
 int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& spec, const std::vector<int64_t>& input,
                               int64_t batch, const std::string& amp, bool channels_last, const torch::Device& device) {
-  // A fresh model draws its initial weights from the global generator: put its state back after.
+  // A fresh model draws its initial weights from the global generator, and dropout (WRN) from the
+  // device's: put their states back after.
   auto gen = at::detail::getDefaultCPUGenerator();
   const auto rng = gen.get_state();
+  std::optional<at::Generator> device_gen;
+  torch::Tensor device_rng;
+  if (device.is_cuda()) {
+    device_gen = at::globalContext().defaultGenerator(device);
+    device_rng = device_gen->get_state();
+  }
   int64_t weights = 0, held = 0;
   {
     auto model = models::create_model(arch, spec);
@@ -88,6 +96,7 @@ int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& 
     held = std::max({forward.current, after.current, after.peak}) - before.current;
   }
   gen.set_state(rng);
+  if (device_gen) device_gen->set_state(device_rng);
   // Weights, gradients (counted in `held`) and momentum; a margin for the captured graph's pool and
   // the allocator's rounding.
   return static_cast<int64_t>(1.25 * static_cast<double>(std::max<int64_t>(held, 0) + 2 * weights));
