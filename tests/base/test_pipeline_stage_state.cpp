@@ -14,14 +14,27 @@ using namespace kdprune::pipeline;
 using kdprune::test::TempDir;
 using kdprune::test::write_bytes;
 
+namespace {
+Config config_of(const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); }
+// A stage's directory, made: the tests write what a run left in it.
+std::string made_stage_dir(TempDir& d) {
+  const std::string dir = d.file("stage");
+  fs::create_directories(dir);
+  return dir;
+}
+const std::string seed1 = "run:\n  seed: 1\n";
+const std::string bf16_cl = "train:\n  amp: bf16\n  channels_last: true\n";
+const std::string fp32_nchw = "train:\n  amp: off\n  channels_last: false\n";
+}  // namespace
+
 TEST(Pipeline, StageStateReusesResumesOrReruns) {
   TempDir d;
   const std::string dir = d.file("stage");
   const std::string a1 = "run:\n  seed: 1\n", a2 = "run:\n  seed: 2\n";
-  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
+  auto config = config_of;
   auto changes = [&](const std::string& yaml) { return kdprune::to_yaml_changes(config(yaml)); };
   // What a run writes: every key (a file missing keys is one from an older kdprune, below).
-  auto full = [](const std::string& yaml) { return kdprune::to_yaml(kdprune::load_config_text(yaml, "t", {})); };
+  auto full = [](const std::string& yaml) { return kdprune::to_yaml(config_of(yaml)); };
   auto state = [&](const std::string& yaml, bool inputs_changed = false) {
     return stage_state(dir, "distill", changes(yaml), config(yaml), {"abc"}, true, inputs_changed);
   };
@@ -77,11 +90,10 @@ TEST(Pipeline, StageStateReusesResumesOrReruns) {
 // asked for explicitly is a different config.
 TEST(Pipeline, AnInterruptedFp32StageResumesUnderAutoPrecision) {
   TempDir d;
-  const std::string dir = d.file("stage");
-  fs::create_directories(dir);
-  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
-  const std::string a = "run:\n  seed: 1\n";
-  std::string old = kdprune::to_yaml(config(a + "train:\n  amp: off\n  channels_last: false\n"));
+  const std::string dir = made_stage_dir(d);
+  auto config = config_of;
+  const std::string& a = seed1;
+  std::string old = kdprune::to_yaml(config(a + fp32_nchw));
   write_bytes(dir + "/config.yaml", old);
   write_bytes(dir + "/checkpoint.pt", "x");
   const std::string key = kdprune::to_yaml_changes(config(a));
@@ -89,7 +101,7 @@ TEST(Pipeline, AnInterruptedFp32StageResumesUnderAutoPrecision) {
   const Config asked = config(a + "train:\n  amp: bf16\n");
   EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(asked), asked, {}, true, false).action, StageAction::rerun);
   // One that started in bf16 resumes in bf16 under auto too.
-  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + "train:\n  amp: bf16\n  channels_last: true\n")));
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + bf16_cl)));
   EXPECT_EQ(stage_state(dir, "distill", key, config(a), {}, true, false).action, StageAction::resume);
   const Config off = config(a + "train:\n  amp: off\n");
   EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(off), off, {}, true, false).action, StageAction::rerun);
@@ -100,13 +112,12 @@ TEST(Pipeline, AnInterruptedFp32StageResumesUnderAutoPrecision) {
 // result does not depend on precision (changes_of drops train.*, as for prune) is reused by both.
 TEST(Pipeline, AFinishedStageIsNotReusedForAnExplicitlyOtherPrecision) {
   TempDir d;
-  const std::string dir = d.file("stage");
-  fs::create_directories(dir);
-  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
-  const std::string a = "run:\n  seed: 1\n";
-  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + "train:\n  amp: bf16\n  channels_last: true\n")));
+  const std::string dir = made_stage_dir(d);
+  auto config = config_of;
+  const std::string& a = seed1;
+  write_bytes(dir + "/config.yaml", kdprune::to_yaml(config(a + bf16_cl)));
   write_bytes(dir + "/summary.json", "{}");
-  const Config automatic = config(a), fp32 = config(a + "train:\n  amp: off\n  channels_last: false\n");
+  const Config automatic = config(a), fp32 = config(a + fp32_nchw);
   const std::string key = kdprune::to_yaml_changes(automatic);
   ASSERT_EQ(key, kdprune::to_yaml_changes(fp32));  // the identity both share
   const auto first = stage_state(dir, "distill", key, automatic, {}, true, false);
@@ -116,7 +127,7 @@ TEST(Pipeline, AFinishedStageIsNotReusedForAnExplicitlyOtherPrecision) {
   EXPECT_EQ(asked.action, StageAction::rerun);
   EXPECT_NE(asked.reason.find("trained with amp bf16, channels_last true; the config asks for amp off, channels_last false"),
             std::string::npos) << asked.reason;
-  const Config bf16 = config(a + "train:\n  amp: bf16\n  channels_last: true\n");
+  const Config bf16 = config(a + bf16_cl);
   const std::string bf16_key = kdprune::to_yaml_changes(bf16);
   record_fingerprint(dir, "distill", stage_state(dir, "distill", bf16_key, bf16, {}, true, false).fingerprint);
   EXPECT_EQ(stage_state(dir, "distill", bf16_key, bf16, {}, true, false).action, StageAction::reuse);
@@ -135,11 +146,10 @@ TEST(Pipeline, AFinishedStageIsNotReusedForAnExplicitlyOtherPrecision) {
 // A stage whose input runs again is rerun even where its own fingerprint is unchanged.
 TEST(Pipeline, AutoKeepsAStageFinishedInAnExplicitPrecision) {
   TempDir d;
-  const std::string dir = d.file("stage");
-  fs::create_directories(dir);
-  auto config = [](const std::string& yaml) { return kdprune::load_config_text(yaml, "t", {}); };
-  const std::string a = "run:\n  seed: 1\n";
-  const Config bf16 = config(a + "train:\n  amp: bf16\n  channels_last: true\n"), automatic = config(a);
+  const std::string dir = made_stage_dir(d);
+  auto config = config_of;
+  const std::string& a = seed1;
+  const Config bf16 = config(a + bf16_cl), automatic = config(a);
   write_bytes(dir + "/config.yaml", kdprune::to_yaml(bf16));
   write_bytes(dir + "/summary.json", "{}");
   const std::string scores = "/x/scores.npy";
@@ -155,7 +165,7 @@ TEST(Pipeline, AutoKeepsAStageFinishedInAnExplicitPrecision) {
             StageAction::rerun);
   EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(automatic) + "/y.npy", automatic, {"t1"}, true, false).action,
             StageAction::rerun);
-  const Config fp32 = config(a + "train:\n  amp: off\n  channels_last: false\n");
+  const Config fp32 = config(a + fp32_nchw);
   EXPECT_EQ(stage_state(dir, "distill", kdprune::to_yaml_changes(fp32) + scores, fp32, {"t1"}, true, false).action,
             StageAction::rerun);
   const auto stale = stage_state(dir, "distill", kdprune::to_yaml_changes(bf16) + scores, bf16, {"t1"}, true, true);
