@@ -31,6 +31,9 @@ void add_run(CLI::App& app, Action& action) {
         return 0;
       });
   sub->add_flag("--dry-run,-n", x->dry_run, "print the plan (each stage: reuse / resume / run / rerun, and its command) and stop");
+  sub->add_flag("--rerun-changed", x->rerun_changed,
+                "rerun finished stages whose config changed (without it such a change stops the run before "
+                "anything runs, naming the stages and keys); their old outputs are kept until the new ones exist");
   sub->add_flag("--print-jobs", x->print_jobs,
                 "print the command line of each selected stage still to run (one per line, for GNU parallel or a "
                 "Slurm array) instead of running it");

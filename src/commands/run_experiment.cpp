@@ -10,6 +10,7 @@
 
 #include "kdprune/commands/commands.h"
 #include "kdprune/io/atomic_file.h"
+#include "kdprune/io/remove_tree.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/io/run_lock.h"
 #include "kdprune/losses/kd_loss.h"
@@ -19,6 +20,7 @@
 #include "kdprune/system/environment.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
+#include "kdprune/pipeline/stage_identity.h"
 #include "kdprune/pipeline/stage_state.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
@@ -59,6 +61,35 @@ CommandOptions stage_options(const pipeline::Stage& stage, const std::string& ba
           .resume = action == StageAction::resume};
 }
 
+// A finished stage that runs again keeps its old outputs aside (.<name>.previous beside it) until
+// the new ones are complete: dropped then, put back if the new run fails.
+std::string aside_of(const std::string& run_dir) {
+  const fs::path p(run_dir);
+  return (p.parent_path() / ("." + p.filename().string() + ".previous")).string();
+}
+void set_aside(const std::string& run_dir) {
+  std::error_code ec;
+  if (!io::RunDir::is_finished(run_dir)) return;  // an unfinished one (a killed rerun) keeps its aside
+  const std::string aside = aside_of(run_dir);
+  if (fs::exists(aside, ec)) io::remove_tree(aside, ec);  // one whose rerun finished before a kill
+  fs::rename(run_dir, aside, ec);
+  if (ec) throw Error("run directory '" + run_dir + "': cannot set its old outputs aside as " + aside + ": " + ec.message());
+  spdlog::info("{}: the finished run's outputs are kept in {} until the new ones are complete", run_dir, aside);
+}
+void restore_aside(const std::string& run_dir) {
+  std::error_code ec;
+  const std::string aside = aside_of(run_dir);
+  if (io::RunDir::is_finished(run_dir) || !fs::exists(aside, ec)) return;
+  io::remove_tree(run_dir, ec);
+  fs::rename(aside, run_dir, ec);
+  if (!ec) spdlog::warn("{}: the rerun failed; the previous finished outputs are back in place", run_dir);
+}
+void drop_aside(const std::string& run_dir) {
+  std::error_code ec;
+  const std::string aside = aside_of(run_dir);
+  if (fs::exists(aside, ec)) io::remove_tree(aside, ec);
+}
+
 void execute(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
   const CommandOptions o = stage_options(stage, base_path, action);
   switch (stage.kind) {
@@ -69,39 +100,6 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
   }
 }
 
-// A stage's config without the keys its command does not read, so that changing (or adding)
-// those keeps the stage: selecting a subset reads neither the training recipe nor the models, nor
-// the keys of another sampling; training reads none of the selection keys of `kdprune prune`.
-// Keys left out are set to their baseline value (yaml_changes_baseline), which drops them from
-// the config's changes.
-Config relevant_keys(Config c, StageKind kind) {
-  const Config& base = yaml_changes_baseline();
-  // Memorization models always anneal within score.epochs: the schedule key does not reach them.
-  if (kind != StageKind::score || c.score.method == "memorization") c.score.schedule_epochs = base.score.schedule_epochs;
-  if (kind == StageKind::prune) {
-    c.train = {}, c.model = {}, c.kd = {}, c.score = base.score;
-    auto& p = c.prune;
-    const auto& d = base.prune;
-    const bool any = p.sampling == "auto";
-    if (!any && p.sampling != "d2")
-      p.model = d.model, p.knn = d.knn, p.d2_gamma = d.d2_gamma, p.d2_beta = d.d2_beta, p.d2_graph = d.d2_graph,
-      p.d2_per_class = d.d2_per_class;
-    if (!any && p.sampling != "ccs" && p.sampling != "d2") p.cutoff = d.cutoff;
-    if (!any && p.cutoff <= 0) p.cutoff_by = d.cutoff_by, p.aum = d.aum;
-    if (!any && p.sampling != "ccs") p.strata = d.strata;
-    if (!any && p.sampling != "beta") p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
-    if (!p.class_balanced && p.method != "class_balanced_random" && !(p.sampling == "d2" && p.d2_per_class))
-      p.class_shares = d.class_shares;
-    return c;
-  }
-  const PruneSection keep = c.prune;
-  c.prune = base.prune;
-  c.prune.method = keep.method, c.prune.fraction = keep.fraction, c.prune.level = keep.level;
-  c.prune.class_balanced = keep.class_balanced, c.prune.class_shares = keep.class_shares;
-  c.prune.scores = keep.scores, c.prune.seed = keep.seed;
-  return c;
-}
-
 }  // namespace
 
 ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x) {
@@ -109,8 +107,10 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   if (dist::launch_env().distributed())
     throw Error("run: not under a data-parallel launcher (RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set); launch a "
                 "stage's train-teacher or distill command data-parallel instead (docs/distributed.md)");
-  if (opts.force || opts.resume)
-    throw Error("run: --force and --resume do not apply (finished stages are reused, interrupted ones resumed)");
+  if (opts.resume)
+    throw Error("run: --resume does not apply (interrupted stages resume by themselves); to rerun finished stages "
+                "whose config changed, pass --rerun-changed");
+  const bool rerun_changed = x.rerun_changed || opts.force;
   for (const auto& kind : x.only)
     if (kind != "teacher" && kind != "score" && kind != "prune" && kind != "student")
       throw Error("run --only: unknown stage kind '" + kind + "' (expected teacher, score, prune, student)");
@@ -132,9 +132,51 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   }
   ExperimentReport report;
   std::vector<std::string> fingerprints(stages.size());
-  std::vector<bool> changed(stages.size(), false), pending(stages.size(), false);
+  // changed: the stage is not reused as it is; executed: it ran in this process (its outputs are
+  // the new ones, which the stages reading it compare with what they recorded having read).
+  std::vector<bool> changed(stages.size(), false), pending(stages.size(), false), executed(stages.size(), false);
   std::ostringstream plan, jobs;
   const bool writes = !x.dry_run;
+  // Whether stage i must run, from its config, its inputs and its recorded state.
+  auto decide = [&](size_t i) {
+    const auto& st = stages[i];
+    const Config& planned = configs[i];  // train.amp=auto stays auto: each run resolves it
+    std::vector<std::string> inputs;
+    bool inputs_changed = false;
+    const std::string run_dir = dir + "/" + st.name;
+    for (size_t j : st.inputs) {
+      inputs.push_back(fingerprints[j]);
+      // An input that ran again here and wrote the very files this stage read leaves it current.
+      inputs_changed = inputs_changed || (changed[j] && !(executed[j] && pipeline::consumed_unchanged(run_dir, dir)));
+    }
+    const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
+    const auto changes_of = [kind = st.kind, &dir](const Config& c) { return pipeline::identity_text(c, kind, dir); };
+    const std::string key_text = changes_of(planned) + pipeline::path_identity(st.scores_file, dir);
+    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), key_text, planned, inputs,
+                                             can_resume, inputs_changed, changes_of);
+    // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
+    fingerprints[i] = state.fingerprint;
+    changed[i] = state.action != StageAction::reuse;
+    return state;
+  };
+  // The whole plan first: a finished stage is never thrown away unless asked, so a change that
+  // would rerun one stops the run before anything starts, naming each stage and key.
+  {
+    std::vector<std::string> discarded;
+    for (size_t i = 0; i < stages.size(); ++i) {
+      const auto state = decide(i);
+      if (state.discards_finished && selected(stages[i].kind)) discarded.push_back(stages[i].name + " (" + state.reason + ")");
+    }
+    if (!discarded.empty() && !rerun_changed && !x.dry_run) {
+      std::string list;
+      for (const auto& d : discarded) list += (list.empty() ? "" : "; ") + d;
+      throw Error("run: " + std::to_string(discarded.size()) + " finished stage" + (discarded.size() == 1 ? "" : "s") +
+                  " of " + dir + " would be rerun and " + (discarded.size() == 1 ? "its result" : "their results") +
+                  " replaced: " + list + ". Nothing was run. Undo the change, use another experiment.name, or pass "
+                  "--rerun-changed (the old outputs are kept aside until the new ones are complete)");
+    }
+    std::fill(changed.begin(), changed.end(), false);
+  }
   std::shared_ptr<io::RunLock> experiment_lock;
   if (writes) {
     // One `kdprune run` per experiment (its stages hold their own locks too, for --print-jobs).
@@ -184,6 +226,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       names += (names.empty() ? "" : ", ") + stages[p.stage].name;
     }
     if (group.size() > 1) spdlog::info("{} students train together: {}", group.size(), names);
+    for (const auto& p : group) set_aside(dir + "/" + stages[p.stage].name);
     logging::detach_files();
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -192,6 +235,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     } catch (const Error& err) {
       logging::detach_files();
       logging::attach_file(dir + "/pipeline.log");
+      for (const auto& p : group) restore_aside(dir + "/" + stages[p.stage].name);
       const auto& first = stages[group.front().stage];
       throw Error("stage " + (group.size() == 1 ? first.name + " (" + pipeline::command_line(first, base_path) + ")"
                                                 : names + " (trained together)") + ": " + err.what());
@@ -201,7 +245,10 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const auto& p : group) {
       const auto& st = stages[p.stage];
-      pipeline::record_fingerprint(dir + "/" + st.name, pipeline::command_of(st.kind), p.fingerprint);
+      pipeline::record_fingerprint(dir + "/" + st.name, pipeline::command_of(st.kind), p.fingerprint,
+                                   pipeline::consumed_files(configs[p.stage], st.scores_file, dir), dir);
+      drop_aside(dir + "/" + st.name);
+      executed[p.stage] = true;
       auto& [seconds, count] = stage_seconds[st.kind];
       seconds += took / static_cast<double>(group.size()), ++count;
       ++report.executed;
@@ -230,36 +277,17 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   };
   for (size_t i = 0; i < stages.size(); ++i) {
     const auto& st = stages[i];
-    const Config& planned = configs[i];  // train.amp=auto stays auto: each run resolves it
-    std::vector<std::string> inputs;
-    bool inputs_changed = false;
-    for (size_t j : st.inputs) {
-      inputs.push_back(fingerprints[j]);
-      inputs_changed = inputs_changed || changed[j];
-    }
     const std::string run_dir = dir + "/" + st.name;
-    const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
-    const auto changes_of = [kind = st.kind](const Config& c) {
-      std::string changes = to_yaml_changes(relevant_keys(c, kind));
-      // Scores computed since the methods follow their reference code (forgetting's never-learned
-      // rule, DUAL's unbiased std, Moderate's median, aum.npy beside them) differ from older ones
-      // even where the schedule key does not tell them apart (score.schedule_epochs: -1).
-      if (kind == StageKind::score && c.score.method != "memorization" && c.score.schedule_epochs == -1)
-        changes += "# scores: reference revision 2\n";
-      return changes;
-    };
-    const std::string changes = changes_of(planned);
-    const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), changes + st.scores_file, planned,
-                                             inputs, can_resume, inputs_changed, changes_of);
-    // A stage that runs now invalidates what reads it, even where its fingerprint is the same.
-    fingerprints[i] = state.fingerprint;
-    changed[i] = state.action != StageAction::reuse;
-    plan << pipeline::action_name(state.action) << '\t' << st.name << '\t' << state.reason << "\n\t"
+    const auto state = decide(i);
+    plan << pipeline::action_name(state.action) << '\t' << st.name << '\t' << state.reason
+         << (state.discards_finished && !rerun_changed ? " [needs --rerun-changed]" : "") << "\n\t"
          << pipeline::command_line(st, base_path) << '\n';
     if (x.dry_run) continue;
     if (state.action == StageAction::reuse) {
       ++report.reused;
-      if (state.adopted) pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint);
+      if (state.adopted)
+        pipeline::record_fingerprint(run_dir, pipeline::command_of(st.kind), state.fingerprint,
+                                     pipeline::consumed_files(configs[i], st.scores_file, dir), dir);
       if (!x.print_jobs) spdlog::info("[{}/{}] {}: reused ({})", i + 1, stages.size(), st.name, state.reason);
       continue;
     }
@@ -334,8 +362,8 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
     if (!fs::is_directory(d)) throw Error(d + ": not a directory");
     if (add(d)) continue;
     std::vector<fs::path> children;
-    for (const auto& entry : fs::directory_iterator(d))
-      if (entry.is_directory()) children.push_back(entry.path());
+    for (const auto& entry : fs::directory_iterator(d))  // not the hidden ones: old outputs kept aside
+      if (entry.is_directory() && entry.path().filename().string().front() != '.') children.push_back(entry.path());
     std::sort(children.begin(), children.end());
     for (const auto& c : children) add(c);
   }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "kdprune/config/key_roles.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/dist/job_store.h"
 #include "kdprune/io/atomic_file.h"
@@ -137,16 +138,11 @@ Session::Session(const std::string& command, const CommandOptions& opts)
 }
 
 namespace {
-// The keys that choose a run's training view out of the loaded dataset (and its order and draws).
-void clear_view_keys(Config& c) {
-  c.data.fraction = 1.0, c.data.subset.clear(), c.data.split = 0.0, c.data.split_seed = -1, c.data.part = "all";
-  c.data.augment = true;
-  c.prune = PruneSection{};
-}
+// The keys that choose a run's training view out of the loaded dataset (and its order and draws),
+// and those each student of a group sets for itself: the view and per_student roles of the schema.
+void clear_view_keys(Config& c) { copy_keys(c, Config{}, key_role::view); }
 // The keys each student of a group sets for itself, copied from `from` (so comparisons skip them).
-void take_student_keys(Config& c, const Config& from) {
-  c.kd = from.kd, c.model = from.model, c.train = from.train, c.run.name = from.run.name;
-}
+void take_student_keys(Config& c, const Config& from) { copy_keys(c, from, key_role::per_student); }
 bool same_view(const Config& a, const Config& b) {
   Config x = a;
   take_student_keys(x, b);
@@ -218,6 +214,10 @@ void Session::start_run() {
   const auto env = system::environment();
   spdlog::info("device {}, LibTorch {}, {} CPU threads ({})", device.str(), env.torch_version, env.cpu_threads,
                env.openmp_wait);
+  if (config.run.adapt_threads && !device.is_cuda())
+    spdlog::warn("run.adapt_threads=true: the CPU thread count follows the load of the machine, and the weights "
+                 "with it (the same config and seed can give another model); summary.json records this run as "
+                 "load-dependent");
   spdlog::info("training view: {} of {} samples (f = {:.4g}; {})", view.indices.size(), view.pool_size, view.f(), view.how);
   // Datasets read from image files: which file each training index is, so that scores and subsets
   // made elsewhere can be mapped by path.
@@ -318,6 +318,8 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"train_seconds", r.train_seconds},
       {"resumed_from_epoch", r.resumed_from},
       {"device", s.device.str()},
+      // false when the thread count followed the machine's load (run.adapt_threads on the CPU)
+      {"reproducible", !(s.config.run.adapt_threads && !s.device.is_cuda())},
       {"environment", system::environment_json()},
       {"model_file", s.run().file("model.pt")},
       {"pytorch_model_file", s.run().file("model.pth")},

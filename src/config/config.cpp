@@ -13,6 +13,7 @@
 
 #include "config_detail.h"
 #include "kdprune/util/error.h"
+#include "kdprune/config/key_roles.h"
 #include "kdprune/config/path_values.h"
 #include "yaml_document.h"
 
@@ -36,6 +37,7 @@ void apply_override(YAML::Node& root, const std::string& text, Sources& sources)
   } catch (const YAML::ParserException& e) {
     throw Error("override '" + text + "': the value is not valid YAML (" + e.msg + ")");
   }
+  config_yaml::refuse_unbounded(value, "override '" + text + "'");
   config_yaml::refuse_duplicates(value, "override '" + text + "'");
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
@@ -67,16 +69,6 @@ bool has_path(const YAML::Node& root, const std::string& key) {
   }
 }
 
-// Every path-valued key, run.root first (the others may name it as ${run.root}).
-std::vector<std::pair<std::string*, const char*>> path_fields(Config& c) {
-  return {{&c.run.root, "run.root"},         {&c.data.root, "data.root"},
-          {&c.data.subset, "data.subset"},   {&c.kd.teacher, "kd.teacher"},
-          {&c.model.init, "model.init"},     {&c.prune.scores, "prune.scores"},
-          {&c.prune.scores_order, "prune.scores_order"}, {&c.prune.aum, "prune.aum"},
-          {&c.prune.mean_prob, "prune.mean_prob"},       {&c.prune.model, "prune.model"},
-          {&c.score.outcomes_dir, "score.outcomes_dir"}};
-}
-
 // Path values: `~` and $VARS expanded; `${run.root}` is run.root's value; a relative path written
 // in the config file is relative to that file's directory (so a config means the same files from
 // any working directory), one given as an override or left at its default relative to the
@@ -96,7 +88,7 @@ void expand_paths(Config& c, const Sources& s, const YAML::Node& file_root, cons
       v = (file_dir / v).lexically_normal().string();
     *value = v;
   };
-  for (const auto& [value, key] : path_fields(c)) resolve(value, key);  // run.root first
+  for (const auto& [value, key] : path_members(c)) resolve(value, key.c_str());  // run.root first
 }
 
 Config load_root(YAML::Node root, const std::string& label, const std::vector<std::string>& overrides,
@@ -163,7 +155,7 @@ SplitConfig split_config(const std::string& path, const std::string& section, co
   // is known which came from the file (relative to it) and which from overrides, and the text is
   // marked as resolved.
   Config resolved = load_root(file_root, path, base_overrides, {}, config_dir(path));
-  for (const auto& [value, key] : path_fields(resolved)) {
+  for (const auto& [value, key] : path_members(resolved)) {
     if (!has_path(root, key)) continue;
     const std::string k = key;
     root[k.substr(0, k.find('.'))][k.substr(k.find('.') + 1)] = *value;

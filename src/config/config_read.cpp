@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -65,7 +66,7 @@ class Reader {
   Reader(YAML::Node node, std::string path, const Sources& sources)
       : node_(std::move(node)), path_(std::move(path)), sources_(sources) {}
 
-  template <class T> void field(const char* key, T& member, const Rule<T>& rule = {}) {
+  template <class T> void field(const char* key, T& member, const Rule<T>& rule = {}, unsigned roles = 0) {
     known_.push_back(key);
     if (!node_.IsMap()) return;
     const YAML::Node n = std::as_const(node_)[key];  // const: a lookup must not insert
@@ -76,10 +77,16 @@ class Reader {
       if (is_non_finite(n)) expect = "a finite number (" + expect + ")";
       throw Error(sources_.where(join(key)) + ": expected " + expect + ", got " + show(n));
     }
+    // OmegaConf users write ${section.key}; kdprune expands only $ENV_VARS, in paths: anything
+    // else would be kept as literal text (a directory named "${run.root}").
+    if constexpr (std::is_same_v<T, std::string>)
+      if (!(roles & key_role::path) && value.find("${") != std::string::npos)
+        throw Error(sources_.where(join(key)) + ": '" + value + "': ${...} interpolation is not supported (only "
+                    "$ENV_VARS and ~ in path values); write the value itself");
     member = std::move(value);
   }
 
-  void field(const char* key, AlphaSpec& member) {
+  void field(const char* key, AlphaSpec& member, unsigned /*roles*/ = 0) {
     known_.push_back(key);
     if (!node_.IsMap()) return;
     const YAML::Node n = std::as_const(node_)[key];
@@ -87,7 +94,7 @@ class Reader {
     member = read_alpha(n, join(key));
   }
 
-  template <class S> void section(const char* key, S& sub) {
+  template <class S> void section(const char* key, S& sub, unsigned /*roles*/ = 0) {
     known_.push_back(key);
     YAML::Node child;
     if (node_.IsMap()) {

@@ -29,11 +29,11 @@ std::string shortest(double v) {
 class Writer {
  public:
   explicit Writer(YAML::Emitter& out) : out_(out) {}
-  template <class T> void field(const char* key, const T& member, const Rule<T>& = {}) {
+  template <class T> void field(const char* key, const T& member, const Rule<T>& = {}, unsigned = 0) {
     out_ << YAML::Key << key << YAML::Value;
     emit(member);
   }
-  void field(const char* key, const AlphaSpec& a) {
+  void field(const char* key, const AlphaSpec& a, unsigned = 0) {
     out_ << YAML::Key << key << YAML::Value;
     if (a.schedule == "constant") {
       emit(a.value);
@@ -53,7 +53,7 @@ class Writer {
     out_ << YAML::EndMap;
   }
 
-  template <class S> void section(const char* key, S& sub) {
+  template <class S> void section(const char* key, S& sub, unsigned = 0) {
     out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
     config_schema::describe(*this, sub);
     out_ << YAML::EndMap;

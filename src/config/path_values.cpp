@@ -25,7 +25,10 @@ std::string expand_path(const std::string& value, const std::string& where) {
     const bool braced = value[i + 1] == '{';
     size_t start = i + (braced ? 2 : 1), end = start;
     while (end < value.size() && (std::isalnum(static_cast<unsigned char>(value[end])) || value[end] == '_')) ++end;
-    if (end == start || (braced && (end >= value.size() || value[end] != '}'))) {
+    if (braced && (end >= value.size() || value[end] != '}'))
+      throw Error(where + ": '" + value + "': ${...} here names an environment variable (letters, digits, _); "
+                  "config keys are not interpolated: write the value itself");
+    if (end == start) {
       out += value[i];  // a lone '$' stays
       continue;
     }

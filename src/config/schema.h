@@ -1,20 +1,24 @@
 #pragma once
-// The one declaration of every config key: name, member, allowed values. Visitors (the YAML
-// reader and writer in config_read.cpp and config_write.cpp) walk these; adding a key is one line here.
+// The one declaration of every config key: name, member, allowed values, and its role for
+// `kdprune run` (key_roles.h: run_only, path, per_student, view; none = an identity key that every
+// student of a group shares). Visitors (the YAML reader and writer in config_read.cpp and
+// config_write.cpp, the role table in key_roles.cpp) walk these; adding a key is one line here.
 #include "kdprune/config/config.h"
+#include "kdprune/config/key_roles.h"
 #include "rules.h"
 
 namespace kdprune::config_schema {
 using namespace config_rules;
+using namespace key_role;
 
 template <class V> void describe(V& v, RunSection& s) {
-  v.field("name", s.name);
-  v.field("root", s.root, non_empty());
+  v.field("name", s.name, {}, run_only | per_student);
+  v.field("root", s.root, non_empty(), run_only | path);
   v.field("seed", s.seed, non_negative_int());
-  v.field("device", s.device, device_spec());
-  v.field("threads", s.threads, non_negative_int());
-  v.field("adapt_threads", s.adapt_threads);
-  v.field("log_level", s.log_level, one_of({"trace", "debug", "info", "warn", "error"}));
+  v.field("device", s.device, device_spec(), run_only);
+  v.field("threads", s.threads, Rule<int64_t>{"an integer in [0, 1024] (0 = the library default)", [](const int64_t& t) { return t >= 0 && t <= 1024; }}, run_only);
+  v.field("adapt_threads", s.adapt_threads, {}, run_only);
+  v.field("log_level", s.log_level, one_of({"trace", "debug", "info", "warn", "error"}), run_only);
 }
 
 template <class V> void describe(V& v, SyntheticSection& s) {
@@ -31,28 +35,28 @@ template <class V> void describe(V& v, SyntheticSection& s) {
 template <class V> void describe(V& v, ImageFolderSection& s) {
   v.field("size", s.size, Rule<int64_t>{"an integer in [8, 1024]", [](const int64_t& x) { return x >= 8 && x <= 1024; }});
   v.field("max_bad", s.max_bad, non_negative_int());
-  v.field("cache", s.cache);
+  v.field("cache", s.cache, {}, run_only);
   v.field("stream", s.stream);
   v.field("eval_resize", s.eval_resize, non_negative_int());
-  v.field("threads", s.threads, non_negative_int());
+  v.field("threads", s.threads, non_negative_int(), run_only);
 }
 
 template <class V> void describe(V& v, DataSection& s) {
   v.field("name", s.name, non_empty());
-  v.field("root", s.root);
-  v.field("fraction", s.fraction, fraction_open_closed());
-  v.field("subset", s.subset);
-  v.field("split", s.split, unit_closed_open());
-  v.field("split_seed", s.split_seed, Rule<int64_t>{"an integer >= -1 (-1 = run.seed)", [](const int64_t& v) { return v >= -1; }});
-  v.field("part", s.part, one_of({"all", "teacher", "student"}));
-  v.field("augment", s.augment);
+  v.field("root", s.root, {}, path);
+  v.field("fraction", s.fraction, fraction_open_closed(), view);
+  v.field("subset", s.subset, {}, view | path);
+  v.field("split", s.split, unit_closed_open(), view);
+  v.field("split_seed", s.split_seed, Rule<int64_t>{"an integer >= -1 (-1 = run.seed)", [](const int64_t& v) { return v >= -1; }}, view);
+  v.field("part", s.part, one_of({"all", "teacher", "student"}), view);
+  v.field("augment", s.augment, {}, view);
   v.section("synthetic", s.synthetic);
   v.section("imagefolder", s.imagefolder);
 }
 
 template <class V> void describe(V& v, ModelSection& s) {
   v.field("arch", s.arch, non_empty());
-  v.field("init", s.init);
+  v.field("init", s.init, {}, path);
 }
 
 template <class V> void describe(V& v, TrainSection& s) {
@@ -68,19 +72,19 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("warmup_epochs", s.warmup_epochs, non_negative_int());
   v.field("amp", s.amp, one_of({"auto", "off", "bf16", "fp16"}));
   v.field("channels_last", s.channels_last, one_of({"auto", "true", "false"}));
-  v.field("cuda_graph", s.cuda_graph, one_of({"auto", "on", "off"}));
-  v.field("group_max", s.group_max, memory_size_or_auto());
+  v.field("cuda_graph", s.cuda_graph, one_of({"auto", "on", "off"}), run_only);
+  v.field("group_max", s.group_max, memory_size_or_auto(), run_only);
   v.field("eval_every", s.eval_every, positive_int());
-  v.field("checkpoint_every", s.checkpoint_every, non_negative_int());
-  v.field("eval_batch_size", s.eval_batch_size, positive_int());
+  v.field("checkpoint_every", s.checkpoint_every, non_negative_int(), run_only);
+  v.field("eval_batch_size", s.eval_batch_size, positive_int(), run_only);
   v.field("sync_batchnorm", s.sync_batchnorm);
-  v.field("grad_bucket_mb", s.grad_bucket_mb, positive());
-  v.field("grad_overlap", s.grad_overlap);
-  v.field("dist_backend", s.dist_backend, one_of({"auto", "nccl", "gloo"}));
+  v.field("grad_bucket_mb", s.grad_bucket_mb, positive(), run_only);
+  v.field("grad_overlap", s.grad_overlap, {}, run_only);
+  v.field("dist_backend", s.dist_backend, one_of({"auto", "nccl", "gloo"}), run_only);
 }
 
 template <class V> void describe(V& v, KdSection& s) {
-  v.field("teacher", s.teacher);
+  v.field("teacher", s.teacher, {}, path);
   v.field("teacher_arch", s.teacher_arch);
   v.field("alpha", s.alpha);
   v.field("tau", s.tau, positive());
@@ -100,17 +104,17 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("level", s.level, one_of({"hard", "easy", "moderate"}));
   v.field("class_balanced", s.class_balanced);
   v.field("class_shares", s.class_shares, one_of({"equal", "proportional"}));
-  v.field("scores", s.scores);
-  v.field("scores_order", s.scores_order);
+  v.field("scores", s.scores, {}, path);
+  v.field("scores_order", s.scores_order, {}, path);
   v.field("seed", s.seed, non_negative_int());
   v.field("sampling", s.sampling, one_of({"auto", "topk", "ccs", "beta", "d2"}));
   v.field("cutoff", s.cutoff, unit_closed_open());
   v.field("cutoff_by", s.cutoff_by, one_of({"auto", "aum", "score"}));
-  v.field("aum", s.aum);
+  v.field("aum", s.aum, {}, path);
   v.field("strata", s.strata, positive_int());
   v.field("beta_cd", s.beta_cd, non_negative());
-  v.field("mean_prob", s.mean_prob);
-  v.field("model", s.model);
+  v.field("mean_prob", s.mean_prob, {}, path);
+  v.field("model", s.model, {}, path);
   v.field("knn", s.knn, positive_int());
   v.field("d2_gamma", s.d2_gamma, non_negative());
   v.field("d2_beta", s.d2_beta, non_negative());
@@ -128,16 +132,18 @@ template <class V> void describe(V& v, ScoreSection& s) {
   v.field("subset_ratio", s.subset_ratio, fraction_open_closed());
   v.field("window", s.window, positive_int());
   v.field("shard", s.shard, shard_spec());
-  v.field("outcomes_dir", s.outcomes_dir);
+  v.field("outcomes_dir", s.outcomes_dir, {}, run_only | path);
 }
 
 template <class V> void describe(V& v, Config& c) {
   v.section("run", c.run);
   v.section("data", c.data);
-  v.section("model", c.model);
-  v.section("train", c.train);
-  v.section("kd", c.kd);
-  v.section("prune", c.prune);
+  // Each student of a group has its own model, recipe and KD settings; the selection keys choose
+  // its training view.
+  v.section("model", c.model, per_student);
+  v.section("train", c.train, per_student);
+  v.section("kd", c.kd, per_student);
+  v.section("prune", c.prune, view);
   v.section("score", c.score);
 }
 

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "kdprune/util/error.h"
 
@@ -27,6 +29,29 @@ void refuse_duplicates(const YAML::Node& n, const std::string& label) {
       throw Error(label + ":" + std::to_string(line) + ": duplicate key '" + key + "' (first given at line " +
                   std::to_string(it->second) + ")");
     refuse_duplicates(kv.second, label);
+  }
+}
+
+void refuse_unbounded(const YAML::Node& root, const std::string& label) {
+  // Aliases share nodes, so a small file can stand for a huge or cyclic tree ("billion laughs",
+  // `a: &a [*a]`), which every later walk would expand; a config is a few hundred nodes.
+  constexpr size_t kMaxNodes = 100000;
+  constexpr size_t kMaxDepth = 64;
+  std::vector<std::pair<YAML::Node, size_t>> todo{{root, 0}};
+  size_t seen = 0;
+  while (!todo.empty()) {
+    auto [n, depth] = todo.back();
+    todo.pop_back();
+    if (++seen > kMaxNodes)
+      throw Error(label + ": the YAML expands to more than " + std::to_string(kMaxNodes) +
+                  " values (aliases of aliases?); a config is expected to be far smaller");
+    if (depth > kMaxDepth)
+      throw Error(label + ": the YAML nests deeper than " + std::to_string(kMaxDepth) +
+                  " levels (an alias that contains itself?)");
+    if (n.IsMap())
+      for (const auto& kv : n) todo.emplace_back(kv.second, depth + 1), todo.emplace_back(kv.first, depth + 1);
+    else if (n.IsSequence())
+      for (const auto& item : n) todo.emplace_back(item, depth + 1);
   }
 }
 
@@ -77,6 +102,7 @@ YAML::Node parse_document(const std::string& text, const std::string& label) {
   }
   if (!root || root.IsNull()) return YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) throw Error(label + ": expected a mapping of sections (run, data, model, train, kd, prune, score)");
+  refuse_unbounded(root, label);
   refuse_duplicates(root, label);
   return root;
 }

@@ -25,6 +25,19 @@ std::string format_now(const char* fmt) {
 
 std::string utc_timestamp() { return format_now("%Y-%m-%dT%H:%M:%SZ"); }
 
+struct RunDir::Unstarted {
+  explicit Unstarted(std::string d) : dir(std::move(d)) {}
+  Unstarted(const Unstarted&) = delete;
+  Unstarted& operator=(const Unstarted&) = delete;
+  ~Unstarted() {
+    std::error_code ec;
+    for (const char* progress : {"summary.json", "checkpoint.pt", "memorization"})
+      if (fs::exists(fs::path(dir) / progress, ec)) return;
+    io::remove_tree(dir, ec);
+  }
+  std::string dir;
+};
+
 RunDir::RunDir(std::string path, std::string name, std::string command)
     : path_(std::move(path)), name_(std::move(name)), command_(std::move(command)),
       started_(std::chrono::steady_clock::now()), started_at_(utc_timestamp()) {}
@@ -57,10 +70,19 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
   const fs::path dir = fs::path(run.root) / name;
   std::error_code ec;
   if (fs::exists(dir, ec)) {
+    const bool finished = is_finished(dir.string());
+    if (!force && finished)
+      throw Error("run directory '" + dir.string() +
+                  "' already exists (a finished run); choose another run.name, or pass --force to delete it and start over");
     if (!force)
-      throw Error("run directory '" + dir.string() + "' already exists (" +
-                  (is_finished(dir.string()) ? "a finished run" : "an unfinished run") +
-                  "); choose another run.name or pass --force to overwrite it");
+      throw Error("run directory '" + dir.string() + "' already exists (an unfinished run); pass --resume to continue it " +
+                  (fs::exists(dir / "checkpoint.pt", ec) ? "from its checkpoint" : "(it saved no checkpoint yet)") +
+                  ", choose another run.name, or pass --force to delete it and start over");
+    // --force deletes only what kdprune made: a run directory holds the config.yaml it wrote first
+    // (or nothing, when a start was killed before that).
+    if (!fs::is_directory(dir, ec) || (!fs::exists(dir / "config.yaml", ec) && !fs::is_empty(dir, ec)))
+      throw Error("'" + dir.string() + "' exists but is not a kdprune run directory (no config.yaml); --force deletes "
+                  "only run directories kdprune made: move it away or choose another run.name");
     io::remove_tree(dir.string(), ec);
     if (ec) throw Error("run directory '" + dir.string() + "': cannot remove for --force: " + ec.message());
   }
@@ -74,6 +96,7 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
   }
   RunDir r(dir.string(), name, command);
   r.lock_ = std::move(lock);
+  r.unstarted_ = std::make_shared<Unstarted>(dir.string());
   return r;
 }
 
@@ -83,7 +106,9 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const std::string name = checked_name(run, command);
   const fs::path dir = fs::path(run.root) / name;
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return create(config, command, false);
+  if (!fs::exists(dir, ec))
+    throw Error("--resume: there is no run '" + dir.string() + "' to continue (check run.name and run.root), or drop "
+                "--resume to start it");
   auto lock = RunLock::acquire(run.root, name);
   if (is_finished(dir.string()))
     throw Error("run '" + dir.string() + "' already finished (summary.json exists); nothing to resume");

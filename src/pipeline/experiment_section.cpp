@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -76,8 +77,20 @@ class Section {
       out.push_back(v);
     }
     if (out.empty()) fail(key, expected, n);
+    refuse_repeats(key, out, [](const T& v) { return text_of(v); });
     return out;
   }
+  // Each value of an experiment list makes its own stages: a repeated one would plan the same
+  // stage twice (and then meet its own run lock), so it is refused, naming the value.
+  template <class T, class F> void refuse_repeats(const std::string& key, const std::vector<T>& values, F text) const {
+    for (size_t i = 0; i < values.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (text(values[i]) == text(values[j]))
+          throw Error(where(key) + ": '" + text(values[i]) + "' is listed twice (each entry makes its own stages; list it once)");
+  }
+  static std::string text_of(const std::string& v) { return v; }
+  static std::string text_of(double v) { return format_number(v); }
+  static std::string text_of(int64_t v) { return std::to_string(v); }
   // A mapping of config overrides, dotted ("train.epochs: 3") or nested ("train: {epochs: 3}").
   std::vector<std::string> overrides(const std::string& key) {
     const YAML::Node n = get(key);
@@ -199,14 +212,23 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   e.fractions = sec.list<double>("fractions", "a list of kept fractions in (0, 1]", is_fraction, {});
   if (e.fractions.empty()) sec.fail("fractions", "a list of kept fractions in (0, 1]", YAML::Node(YAML::NodeType::Undefined));
   if (const YAML::Node p = sec.get("pruners"); p.IsDefined()) {
+    if (p.IsSequence() && p.size() == 0) sec.fail("pruners", "at least one pruner (e.g. [random])", p);
     if (p.IsSequence()) for (const auto& item : p) e.pruners.push_back(read_pruner(item, sec));
     else e.pruners.push_back(read_pruner(p, sec));
+    sec.refuse_repeats("pruners", e.pruners, [](const PrunerSpec& x) { return x.label(); });
   } else {
     e.pruners.push_back(PrunerSpec{.name = "random", .scores = ""});
   }
   if (const YAML::Node a = sec.get("alphas"); a.IsDefined()) {
+    if (a.IsSequence() && a.size() == 0) sec.fail("alphas", "at least one alpha (e.g. [0, 0.5])", a);
     if (a.IsSequence()) for (const auto& item : a) e.alphas.push_back(flow(item));
     else e.alphas.push_back(flow(a));
+    // 0.5 and 0.50 are one alpha.
+    sec.refuse_repeats("alphas", e.alphas, [](const std::string& x) {
+      char* end = nullptr;
+      const double v = std::strtod(x.c_str(), &end);
+      return end && *end == '\0' && !x.empty() ? format_number(v) : x;
+    });
   } else {
     e.alphas = {"0", flow(YAML::Load(format_number(base.kd.alpha.value)))};
     e.alphas_from_base = true;

@@ -11,6 +11,9 @@
 #include "kdprune/util/error.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/util/hash.h"
+#include "kdprune/io/file_digest.h"
+#include "kdprune/pipeline/experiment.h"
+#include "kdprune/pipeline/stage_identity.h"
 
 namespace kdprune::pipeline {
 namespace fs = std::filesystem;
@@ -25,18 +28,56 @@ const char* action_name(StageAction a) {
   return "";
 }
 
-std::string recorded_fingerprint(const std::string& run_dir) {
+namespace {
+constexpr int kRecordVersion = 3;  // 3: run-only keys out, paths by what they name, output digests
+
+std::optional<nlohmann::json> read_record(const std::string& run_dir) {
   const std::string path = run_dir + "/stage.json";
-  if (!fs::exists(path)) return "";
+  if (!fs::exists(path)) return std::nullopt;
   try {
-    const auto j = nlohmann::json::parse(io::read_file(path));
-    // Version 1 keyed on the whole config, which every added key changed: such a record counts
-    // as none, so the stage is adopted when its config still matches.
-    if (j.value("version", 1) < 2) return "";
-    return j.value("fingerprint", "");
+    auto j = nlohmann::json::parse(io::read_file(path));
+    if (!j.is_object()) return std::nullopt;
+    return j;
   } catch (const nlohmann::json::exception&) {
-    return "";  // a damaged record only costs a recomputation
+    return std::nullopt;  // a damaged record only costs a recomputation
+  } catch (const Error&) {
+    return std::nullopt;
   }
+}
+
+int algorithm_of(const std::string& command) {
+  for (StageKind k : {StageKind::teacher, StageKind::score, StageKind::prune, StageKind::student})
+    if (command == command_of(k)) return algorithm_version(k);
+  return 1;
+}
+}  // namespace
+
+std::string recorded_fingerprint(const std::string& run_dir) {
+  const auto j = read_record(run_dir);
+  // Older versions keyed on the whole config or on path spellings: such a record counts as none,
+  // so the stage is adopted when its config still matches.
+  if (!j || j->value("version", 1) < kRecordVersion) return "";
+  return j->value("fingerprint", "");
+}
+
+std::string damaged_outputs(const std::string& run_dir) {
+  const auto j = read_record(run_dir);
+  if (!j || !j->contains("outputs") || !(*j)["outputs"].is_object()) return "";
+  for (const auto& [name, digest] : (*j)["outputs"].items()) {
+    const std::string path = run_dir + "/" + name;
+    if (!fs::exists(path)) return name + " is missing";
+    if (!digest.is_string() || io::file_digest(path) != digest.get<std::string>())
+      return name + " changed since the stage finished (its content digest differs)";
+  }
+  return "";
+}
+
+bool consumed_unchanged(const std::string& run_dir, const std::string& experiment_dir) {
+  const auto j = read_record(run_dir);
+  if (!j || !j->contains("consumed") || !(*j)["consumed"].is_object()) return false;
+  for (const auto& [name, digest] : (*j)["consumed"].items())
+    if (!digest.is_string() || io::file_digest(experiment_dir + "/" + name) != digest.get<std::string>()) return false;
+  return true;
 }
 
 namespace {
@@ -113,8 +154,15 @@ std::string precision_auto_keeps(const Config& started, const Config& planned, c
 
 }  // namespace
 
-void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint) {
-  const nlohmann::json j = {{"command", command}, {"fingerprint", fingerprint}, {"version", 2}, {"recorded_at", io::utc_timestamp()}};
+void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint,
+                        const std::vector<std::string>& consumed, const std::string& experiment_dir) {
+  nlohmann::json outputs = nlohmann::json::object(), read = nlohmann::json::object();
+  for (const auto& name : output_files(run_dir)) outputs[name] = io::file_digest(run_dir + "/" + name);
+  for (const auto& name : consumed) read[name] = io::file_digest(experiment_dir + "/" + name);
+  const nlohmann::json j = {{"command", command},         {"fingerprint", fingerprint},
+                            {"version", kRecordVersion},  {"algorithm", algorithm_of(command)},
+                            {"outputs", outputs},         {"consumed", read},
+                            {"recorded_at", io::utc_timestamp()}};
   io::write_file_atomic(run_dir + "/stage.json", j.dump(2) + "\n");
 }
 
@@ -142,14 +190,27 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
     const std::string kept = !started || recorded.empty() || recorded == s.fingerprint || inputs_changed
                                  ? ""
                                  : precision_auto_keeps(*started, planned, key_text, changes_of, fingerprint_of, recorded);
+    const auto record = read_record(run_dir);
+    const int recorded_algorithm = record ? record->value("algorithm", 1) : 1;
+    const int algorithm = algorithm_of(command);
+    const std::string damage = recorded == s.fingerprint || !kept.empty() ? damaged_outputs(run_dir) : "";
     if (inputs_changed) {
       s.action = StageAction::rerun;
       s.reason = "an input stage runs again";
+    } else if (!damage.empty()) {
+      s.action = StageAction::rerun;
+      s.reason = "finished, but " + damage;
+    } else if (!recorded.empty() && recorded_algorithm != algorithm) {
+      s.action = StageAction::rerun;
+      s.discards_finished = true;
+      s.reason = "kdprune computes " + command + " stages differently since it finished (algorithm version " +
+                 std::to_string(recorded_algorithm) + " -> " + std::to_string(algorithm) + ")";
     } else if (recorded == s.fingerprint && precision.empty()) {
       s.action = StageAction::reuse;
       s.reason = "finished, inputs unchanged";
     } else if (recorded == s.fingerprint) {
       s.action = StageAction::rerun;
+      s.discards_finished = true;
       s.reason = "finished, but " + precision;
     } else if (!kept.empty()) {
       // Its true fingerprint is the recorded one: the stages that read it recorded that one too.
@@ -160,9 +221,19 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
       s.action = StageAction::reuse;
       s.reason = "finished, same config, no current fingerprint (run by hand or by an older kdprune)";
       s.adopted = true;
+    } else if (!started) {
+      s.action = StageAction::rerun;
+      s.reason = "finished, but its config.yaml is missing or unreadable";
     } else {
       s.action = StageAction::rerun;
-      s.reason = "config or inputs changed";
+      s.discards_finished = true;
+      Config as_run = planned;
+      keep_started_precision(as_run.train, started->train);
+      const auto keys = changed_keys(changes_of(*started), changes_of(as_run));
+      std::string list;
+      for (const auto& k : keys) list += (list.empty() ? "" : "; ") + k;
+      s.reason = keys.empty() ? "finished, but what it reads changed (an input's fingerprint or the score file differs)"
+                              : "changed: " + list;
     }
     return s;
   }

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -76,6 +77,12 @@ std::string resolve_device(const std::string& spec) {
 }
 
 void configure_runtime(int64_t threads, int64_t seed) {
+  // More threads than 4 per core only oversubscribe (each also costs a stack): refused before
+  // any is made, where 100,000 of them exhausted memory.
+  const int64_t cores = std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+  if (threads > 4 * cores)
+    throw Error("run.threads=" + std::to_string(threads) + ": expected at most 4 per core (" + std::to_string(4 * cores) +
+                " on this machine's " + std::to_string(cores) + " cores); 0 = the library default");
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   // cuDNN's benchmark mode before any convolution runs: ATen caches one plan per convolution shape
   // (per thread) whatever the flag, and looks in that cache before the flag (Conv_v8.cpp,

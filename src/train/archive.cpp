@@ -75,6 +75,20 @@ void write_archive(torch::serialize::OutputArchive& archive, const std::string& 
   io::write_file_atomic(path, bytes.str());
 }
 
+void refuse_non_finite(const torch::nn::Module& module, const std::string& what) {
+  auto check_all = [&](const auto& named) {
+    for (const auto& item : named) {
+      const torch::Tensor& t = item.value();
+      if (!t.defined() || !t.is_floating_point()) continue;
+      if (!torch::isfinite(t).all().item<bool>())
+        throw Error(what + ": tensor '" + item.key() + "' holds NaN or infinite values (a diverged run, or a damaged " +
+                    "file); refusing to use it");
+    }
+  };
+  check_all(module.named_parameters());
+  check_all(module.named_buffers());
+}
+
 void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& what,
                           const std::string& fits) {
   try {
@@ -85,6 +99,7 @@ void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArch
   } catch (const std::exception& e) {
     throw Error(what + ": weights do not load into " + fits + " (" + first_line(e) + ")");
   }
+  refuse_non_finite(module, what);
 }
 
 namespace {

@@ -141,6 +141,7 @@ LoadedModel load_pytorch_model(const std::string& path, const torch::Device& dev
       if (it != file.end()) t.copy_(it->second.to(t.scalar_type()));
     }
   }
+  refuse_non_finite(*f.model, what);
   LoadedModel out;
   out.model = f.model;
   out.model->to(device);

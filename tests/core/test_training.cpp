@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <numeric>
 
 #include "kdprune/data/dataset_registry.h"
@@ -162,4 +163,22 @@ TEST(ModelFile, RoundTripAndBadFiles) {
   kdprune::test::write_bytes(d.file("cut.pt"), bytes.substr(0, bytes.size() / 2));
   EXPECT_THROW(train::load_model(d.file("cut.pt"), torch::Device(torch::kCPU)), Error);
   EXPECT_THROW(train::load_model(d.file("none.pt"), torch::Device(torch::kCPU)), Error);
+}
+
+// A model file or checkpoint with NaN/inf weights is refused on load, naming the tensor, rather
+// than evaluated ("loss -nan", exit 0) or trained from (a "lower train.lr" message that blames
+// the wrong thing).
+TEST(ModelFile, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  kdprune::test::TempDir d;
+  torch::manual_seed(0);
+  auto m = models::create_model("resnet8", {1, 4, 8});
+  {
+    torch::NoGradGuard ng;
+    auto params = m->named_parameters();
+    params[params.keys().back()].view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+  }
+  train::save_model(d.file("model.pt"), m, {"resnet8", {1, 4, 8}, "synthetic"});
+  const std::string err = kdprune::test::error_of([&] { train::load_model(d.file("model.pt"), torch::Device(torch::kCPU)); });
+  EXPECT_NE(err.find("NaN or infinite"), std::string::npos) << err;
+  EXPECT_NE(err.find("'" + m->named_parameters().keys().back() + "'"), std::string::npos) << err;
 }

@@ -61,6 +61,7 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
 struct ExperimentOptions {
   bool dry_run = false;           // only plan: print each stage's action and command
   bool print_jobs = false;        // do not run the selected stages: list their command lines
+  bool rerun_changed = false;     // rerun finished stages whose config changed (else the run stops first)
   std::vector<std::string> only;  // stage kinds to run (teacher, score, prune, student); empty = all
   std::string program = "kdprune";  // the binary named in printed command lines
   std::string metric = "best";      // the table's accuracy: best over the evaluated epochs, or last

@@ -14,7 +14,8 @@ struct RunSection {
   int64_t seed = 0;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int64_t threads = 0;          // intra-op CPU threads; 0 = library default
-  bool adapt_threads = true;    // fewer threads while other processes hold cores (system/cpu_share.h)
+  bool adapt_threads = false;   // fewer threads while other processes hold cores (system/cpu_share.h):
+                                // faster on a shared machine, but the weights then depend on the load
   std::string log_level = "info";
 };
 

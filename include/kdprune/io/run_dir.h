@@ -18,11 +18,11 @@ class RunDir {
   // Locks the run (see run_lock.h), creates the directory and writes config.yaml. An existing
   // directory (finished or not) is refused unless `force`, which deletes it first. An empty
   // run.name becomes "<command>-<YYYYmmdd-HHMMSS>". If anything fails, the directory it created
-  // is removed again, so a failed start never blocks a rerun.
+  // is removed again, so a failed start never blocks a rerun; so is one whose command fails before
+  // it saved any progress. --force deletes only a directory kdprune made (one with config.yaml).
   static RunDir create(const Config& config, const std::string& command, bool force);
   // For --resume: locks and re-opens <root>/<name> of an unfinished run whose config.yaml equals
-  // `config` (creates it when absent). Refuses a finished run, a different config, or an empty
-  // run.name.
+  // `config`. Refuses a missing or finished run, a different config, or an empty run.name.
   static RunDir reopen(const Config& config, const std::string& command);
   // The config.yaml of the run `config` names (run.root/run.name) as reopen reads it; nullopt
   // where there is none to read (no run.name, no directory, an unreadable file: reopen says why).
@@ -54,6 +54,12 @@ class RunDir {
   bool resumed_ = false;
   int64_t follower_rank_ = -1;  // follow(): this rank
   std::shared_ptr<RunLock> lock_;  // held as long as any copy of this RunDir lives
+  // create(): when the last copy goes (the command ended, or an error unwound it) before the run
+  // saved anything worth keeping (summary.json, checkpoint.pt, memorization/), the directory is
+  // removed, so a run refused after its start leaves nothing that would need --force. Declared
+  // after lock_: removed while the lock is still held.
+  struct Unstarted;
+  std::shared_ptr<Unstarted> unstarted_;
 };
 
 std::string utc_timestamp();  // ISO 8601, seconds

@@ -19,6 +19,10 @@ struct StageState {
   std::string reason;       // for the plan: why this action
   std::string fingerprint;  // of this stage's inputs
   bool adopted = false;     // reused without a recorded fingerprint (record it now)
+  // A finished stage that reruns because what it computes changed (config keys, precision, the
+  // kind's algorithm version): its result would be thrown away, which `kdprune run` does only
+  // when asked (--rerun-changed). A damaged stage or one whose input runs again needs no consent.
+  bool discards_finished = false;
 };
 
 // `key_text`: what the stage's result depends on (to_yaml_changes of its resolved config, possibly
@@ -33,9 +37,20 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
                        bool can_resume, bool inputs_changed,
                        const std::function<std::string(const Config&)>& changes_of = to_yaml_changes);
 
-// Reads the fingerprint a finished stage recorded ("" when none).
+// Reads the fingerprint a finished stage recorded ("" when none, or one of an older record
+// version, whose fingerprints were taken differently: such a stage is adopted when its config
+// is the one planned).
 std::string recorded_fingerprint(const std::string& run_dir);
-// Records it (stage.json, written atomically) once the stage has finished.
-void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint);
+// Records it (stage.json, written atomically) once the stage has finished, with the content
+// digests of its outputs (output_files) and of the files it read (`consumed`, relative to
+// `experiment_dir`), so a later reuse can check them.
+void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint,
+                        const std::vector<std::string>& consumed = {}, const std::string& experiment_dir = "");
+// What is wrong with a finished stage's recorded outputs ("" when each is there with the digest
+// recorded): "model.pt is missing", "subset.npy changed since the stage finished".
+std::string damaged_outputs(const std::string& run_dir);
+// Whether each file the stage recorded as read still has the digest it had then (false when
+// the record has none).
+bool consumed_unchanged(const std::string& run_dir, const std::string& experiment_dir);
 
 }  // namespace kdprune::pipeline

@@ -12,8 +12,11 @@ namespace kdprune::train {
 torch::serialize::InputArchive read_archive(const std::string& path, const std::string& what, const torch::Device& device);
 void write_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
+// Throws kdprune::Error naming the first parameter or buffer with a NaN or infinite value.
+void refuse_non_finite(const torch::nn::Module& module, const std::string& what);
 // Loads `module`'s parameters and buffers from `archive` after checking that every one is there
 // with the module's shape; otherwise names the first missing or mis-shaped entry and both shapes.
+// Then refuses non-finite values (refuse_non_finite).
 void load_weights_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& what,
                           const std::string& fits);
 
