@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <new>
@@ -36,6 +37,9 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
 
 int main(int argc, char** argv) {
   using namespace kdprune;
+  // A file-size limit (ulimit -f) would kill the process by SIGXFSZ with no word; ignored, the
+  // write fails with EFBIG instead, which every writer reports as a one-line error.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"kdprune: training on pruned datasets with knowledge distillation", "kdprune"};
   app.set_version_flag("--version,-V", std::string("kdprune ") + KDPRUNE_VERSION + " (commit " + git_commit() + ")");
   app.require_subcommand(1);

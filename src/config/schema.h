@@ -12,7 +12,10 @@ using namespace config_rules;
 using namespace key_role;
 
 template <class V> void describe(V& v, RunSection& s) {
-  v.field("name", s.name, {}, run_only | per_student);
+  v.field("name", s.name,
+          Rule<std::string>{"a plain directory name (no '/', not . or ..; empty = <command>-<time>)",
+                            [](const std::string& n) { return n.find('/') == std::string::npos && n != "." && n != ".."; }},
+          run_only | per_student);
   v.field("root", s.root, non_empty(), run_only | path);
   v.field("seed", s.seed, non_negative_int());
   v.field("device", s.device, device_spec(), run_only);

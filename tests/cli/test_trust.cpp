@@ -272,3 +272,17 @@ TEST(Trust, BadInputFamilies) {
   expect_error(run("run --config " + exp + " 'experiment.pruners=[]' --dry-run"), "at least one pruner");
   EXPECT_FALSE(fs::exists(d.file("runs")));
 }
+
+// A file-size limit (ulimit -f) ends the run with one error line, not a silent SIGXFSZ.
+TEST(Trust, AFileSizeLimitIsAnErrorLine) {
+  TempDir d;
+  const std::string cmd = "ulimit -f 64; " + std::string(KDPRUNE_BIN) + " train-teacher " + tiny(d, "small") + " 2>&1";
+  FILE* p = popen(("bash -c '" + cmd + "'").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status)) << "killed by a signal: " << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("kdprune: error: "), std::string::npos) << out;
+}

@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "feature_common.h"
+#include "kdprune/train/memory.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::losses::feature {
@@ -95,8 +96,9 @@ class Crd : public DistillTerm {
     if (!positions_.defined()) throw Error("KD loss 'crd' needs the training loop's sample positions (on_batch)");
     const auto vs = l2_normalise(embed_s_(s.embedding.to(torch::kFloat32).flatten(1)));
     const auto vt = l2_normalise(embed_t_(t.embedding.to(torch::kFloat32).flatten(1)));
-    const auto idx = crd_contrast_indices(classes_, positions_, k_, seed_).to(vs.device());
     const int64_t b = vs.size(0);
+    if (!memory_checked_) check_memory(b, vs.device());
+    const auto idx = crd_contrast_indices(classes_, positions_, k_, seed_).to(vs.device());
     auto score = [&](const torch::Tensor& memory, const torch::Tensor& v) {
       const auto w = memory.index_select(0, idx.flatten()).view({b, k_ + 1, kFeatDim});
       return torch::exp(torch::bmm(w, v.unsqueeze(2)).squeeze(2) / kTemperature);
@@ -124,6 +126,19 @@ class Crd : public DistillTerm {
   std::shared_ptr<torch::nn::Module> trainable() override { return modules_; }
 
  private:
+  // A step gathers batch x (K+1) bank rows for each of the two scores and keeps them, their
+  // products and their gradients: checked once against the machine's memory before the first
+  // gather, so a typo in kd.nce_k is a one-line error rather than a failed allocation.
+  void check_memory(int64_t b, const torch::Device& device) {
+    memory_checked_ = true;
+    const double need = 2.0 * 3.0 * static_cast<double>(b) * static_cast<double>(k_ + 1) * kFeatDim * sizeof(float);
+    const double have = static_cast<double>(train::group_memory_budget("auto", device)) / 0.9;  // free now
+    if (have > 0 && need > have)
+      throw Error("kd.nce_k=" + std::to_string(k_) + ": CRD's negatives for a batch of " + std::to_string(b) + " need about " +
+                  train::memory_text(static_cast<int64_t>(need)) + ", more than the " +
+                  train::memory_text(static_cast<int64_t>(have)) + " free here (RepDistiller's --nce_k is 16384)");
+  }
+  bool memory_checked_ = false;
   ClassIndex classes_;
   int64_t n_, k_;
   std::shared_ptr<torch::nn::Module> modules_ = std::make_shared<torch::nn::Module>();
