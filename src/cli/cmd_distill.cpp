@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
 #include "cli.h"
+#include "kdprune/util/error.h"
 
 namespace kdprune::cli {
 namespace {
@@ -15,20 +17,30 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 void add_distill(CLI::App& app, Action& action) {
   auto alphas = std::make_shared<std::string>();
+  auto given = std::make_shared<CLI::Option*>(nullptr);
   auto* sub = add_command(
       app, action, "distill",
       "train a student on a (pruned) training view with (1-alpha)*CE + alpha*KD from a teacher "
       "(kd.teacher); alpha may depend on the kept fraction f",
-      [alphas](commands::CommandOptions& opts) {
-        const auto summaries = alphas->empty() ? std::vector<nlohmann::json>{commands::distill(opts)}
-                                               : commands::distill_alphas(opts, split_commas(*alphas));
+      [alphas, given](commands::CommandOptions& opts) {
+        const bool many = *given && (*given)->count() > 0;
+        const auto list = split_commas(*alphas);
+        // An empty list or item would silently train the config's one alpha; a repeat, two
+        // students in one run directory.
+        if (many && (list.empty() || std::find(list.begin(), list.end(), "") != list.end()))
+          throw Error("--alphas '" + *alphas + "': expected comma-separated alphas, e.g. --alphas 0,0.5,0.9");
+        for (size_t i = 0; i < list.size(); ++i)
+          if (std::find(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(i), list[i]) != list.begin() + static_cast<std::ptrdiff_t>(i))
+            throw Error("--alphas '" + *alphas + "': alpha " + list[i] + " is listed twice");
+        const auto summaries = !many ? std::vector<nlohmann::json>{commands::distill(opts)}
+                                     : commands::distill_alphas(opts, list);
         for (const auto& summary : summaries)
           std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 " << summary["best_top1"].get<double>()
                     << "  alpha " << summary["alpha"].get<double>() << "  f " << summary["f"].get<double>() << "  model "
                     << summary["model_file"].get<std::string>() << "\n";
         return 0;
       });
-  sub->add_option("--alphas", *alphas,
+  *given = sub->add_option("--alphas", *alphas,
                   "comma-separated: train one student per alpha together in this process (one batch and one "
                   "teacher forward per step, shared); run directories <run.name>-alpha<a>");
 }

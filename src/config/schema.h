@@ -114,7 +114,9 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("cutoff", s.cutoff, unit_closed_open());
   v.field("cutoff_by", s.cutoff_by, one_of({"auto", "aum", "score"}));
   v.field("aum", s.aum, {}, path);
-  v.field("strata", s.strata, positive_int());
+  // CCS uses 50 (its paper and reference code); each stratum costs a pass over the budget, so a
+  // typo such as 100000000 would run for minutes before any error.
+  v.field("strata", s.strata, Rule<int64_t>{"an integer in [1, 10000]", [](const int64_t& k) { return k >= 1 && k <= 10000; }});
   v.field("beta_cd", s.beta_cd, non_negative());
   v.field("mean_prob", s.mean_prob, {}, path);
   v.field("model", s.model, {}, path);

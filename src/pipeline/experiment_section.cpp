@@ -149,6 +149,10 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
   }
   if (n.IsScalar() && p.name == "moderate") p.level = "moderate";
   if (p.name.empty()) sec.fail("pruners", "every entry to have a name", n);
+  // Checked now, so --dry-run finds a missing file too, not the prune stage hours later.
+  if (!p.scores.empty() && !std::filesystem::is_regular_file(p.scores))
+    throw Error(sec.where("pruners") + ": scores file '" + p.scores + "' of pruner " + p.name +
+                " not found (expected a .npy or text file of per-sample scores)");
   // A computed score needs a known method; a score file may carry any label.
   if (p.scores.empty()) {
     const auto& reg = prune::pruner_registry();

@@ -270,7 +270,17 @@ TEST(Trust, BadInputFamilies) {
   expect_error(run("run --config " + exp + " 'experiment.seeds=[0, 0]' --dry-run"), "'0' is listed twice");
   expect_error(run("run --config " + exp + " 'experiment.alphas=[]' --dry-run"), "at least one alpha");
   expect_error(run("run --config " + exp + " 'experiment.pruners=[]' --dry-run"), "at least one pruner");
+  expect_error(run("run --config " + exp + " 'experiment.pruners=[{name: mine, scores: /no/such.npy}]' --dry-run"),
+               "scores file '/no/such.npy' of pruner mine not found");
   EXPECT_FALSE(fs::exists(d.file("runs")));
+  expect_error(run("distill " + tiny(d, "a") + " --alphas ''"), "expected comma-separated alphas");
+  expect_error(run("distill " + tiny(d, "a") + " --alphas 0.5,0.5"), "alpha 0.5 is listed twice");
+  expect_error(run("train-teacher " + tiny(d, "few") + " data.fraction=0.001"), "data.fraction=0.001000 keeps less than one of the 64");
+  EXPECT_FALSE(fs::exists(d.file("few")));
+  const auto start_strata = std::chrono::steady_clock::now();
+  expect_error(run("config " + tiny(d, "x") + " prune.strata=100000000"), "prune.strata");
+  EXPECT_LT(std::chrono::steady_clock::now() - start_strata, std::chrono::seconds(20));
+  expect_error(run("config " + tiny(d, "x") + " run.name=.."), "run.name");
 }
 
 // A file-size limit (ulimit -f) ends the run with one error line, not a silent SIGXFSZ.

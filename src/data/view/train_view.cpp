@@ -10,6 +10,16 @@
 #include "kdprune/util/error.h"
 
 namespace kdprune::data {
+
+namespace {
+// A kept fraction that rounds to no sample at all was silently raised to one: a typo (0.0001 for
+// 0.001) would train on a single image.
+void refuse_empty_share(const char* key, double f, int64_t pool) {
+  if (pool > 0 && f * static_cast<double>(pool) < 0.5)
+    throw Error(std::string(key) + "=" + std::to_string(f) + " keeps less than one of the " + std::to_string(pool) +
+                " samples; expected at least " + std::to_string(1.0 / static_cast<double>(pool)));
+}
+}  // namespace
 namespace {
 constexpr uint64_t kSplitStream = 0x5b1u, kFractionStream = 0xf7acu;
 uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ stream; }
@@ -45,6 +55,7 @@ TrainView select_train_view(const Config& config, const std::vector<int64_t>& la
   if (prune.fraction < 1.0) {
     const std::vector<int64_t> pool = split_pool(config.data, n, config.run.seed);
     v.pool_size = static_cast<int64_t>(pool.size());
+    refuse_empty_share("prune.fraction", prune.fraction, v.pool_size);
     const int64_t k = prune::kept_count(prune.fraction, v.pool_size);
     if (prune.method == "random") v.indices = prune::random_selection(pool, k, prune.seed);
     else if (prune.method == "class_balanced_random")
@@ -85,6 +96,7 @@ std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, in
     return subset;
   }
   if (data.fraction < 1.0) {
+    refuse_empty_share("data.fraction", data.fraction, static_cast<int64_t>(pool.size()));
     const auto k = std::max<int64_t>(1, std::llround(data.fraction * static_cast<double>(pool.size())));
     return prune::random_subset(pool, k, mix(seed, kFractionStream));
   }
