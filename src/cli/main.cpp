@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <array>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <new>
 
 #include "cli.h"
+#include "kdprune/commands/process_setup.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "kdprune/config/config_lookup.h"
@@ -37,9 +37,7 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
 
 int main(int argc, char** argv) {
   using namespace kdprune;
-  // A file-size limit (ulimit -f) would kill the process by SIGXFSZ with no word; ignored, the
-  // write fails with EFBIG instead, which every writer reports as a one-line error.
-  std::signal(SIGXFSZ, SIG_IGN);
+  commands::prepare_process(argc, argv);  // signals, OpenMP's waiting: before anything else runs
   CLI::App app{"kdprune: training on pruned datasets with knowledge distillation", "kdprune"};
   app.set_version_flag("--version,-V", std::string("kdprune ") + KDPRUNE_VERSION + " (commit " + git_commit() + ")");
   app.require_subcommand(1);

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -19,6 +22,29 @@ constexpr double kInterval = 1.0;    // seconds between later checks
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 }  // namespace
+
+double other_processes_cores(double seconds) {
+  const auto a = ThreadGovernor::sample_now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const auto b = ThreadGovernor::sample_now();
+  if (b.wall <= a.wall || b.busy <= 0) return 0.0;
+  return std::max(0.0, (b.busy - a.busy) - (b.own - a.own)) / (b.wall - a.wall);
+}
+
+void choose_openmp_wait(int argc, char** argv, const char* const* commands) {
+  if (argc < 2 || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") || std::getenv("KDPRUNE_WAIT_CHOSEN"))
+    return;
+  bool trains = false;
+  for (const char* const* c = commands; *c; ++c) trains = trains || std::strcmp(argv[1], *c) == 0;
+  if (!trains) return;
+  setenv("KDPRUNE_WAIT_CHOSEN", "1", 1);  // once: the re-executed process keeps what was chosen
+  // Half a core or more in use elsewhere over a quarter second: threads that spin would wait on it.
+  if (other_processes_cores(0.25) < 0.5) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: go on with the spinning default
+}
+
+ThreadGovernor::Sample ThreadGovernor::sample_now() { return sample(); }
 
 ThreadGovernor::Sample ThreadGovernor::sample() {
   Sample s;

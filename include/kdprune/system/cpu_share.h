@@ -6,10 +6,24 @@
 // that but costs 10-60 % alone on this kind of machine. So the thread count follows the free
 // cores instead: every second the governor measures how much CPU the rest of the machine used
 // (/proc/stat minus this process's own time) and trains on the cores left, between 1 and the
-// configured count: fewer at once, more after two checks agree.
+// configured count: fewer at once, more after two checks agree. The thread count changes how
+// oneDNN's reductions round, so that mode's weights depend on the load: it is opt-in
+// (run.adapt_threads=true). The default keeps the count fixed and instead chooses OpenMP's
+// waiting when the process starts (choose_openmp_wait): the wait policy changes no result.
 #include <cstdint>
 
 namespace kdprune::system {
+
+// The cores other processes kept busy over the next `seconds` (from /proc/stat, less this
+// process's own CPU time); 0 where /proc/stat cannot be read.
+double other_processes_cores(double seconds);
+
+// Called first thing in main: when other processes already keep a core busy and neither
+// OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, re-executes this binary with OMP_WAIT_POLICY=PASSIVE
+// (OpenMP reads it only when it loads), so its fixed threads sleep instead of spinning on a
+// shared core. On a quiet machine it returns at once and the threads spin, which is faster alone.
+// Does nothing for `commands` other than those given (the ones that train).
+void choose_openmp_wait(int argc, char** argv, const char* const* commands);
 
 class ThreadGovernor {
  public:
@@ -22,10 +36,12 @@ class ThreadGovernor {
   void tick();
   int64_t threads() const { return current_; }
 
- private:
   struct Sample {
     double wall = 0, busy = 0, own = 0;  // seconds: monotonic clock, all CPUs' non-idle time, this process's CPU time
   };
+  static Sample sample_now();
+
+ private:
   static Sample sample();
   bool enabled_;
   int64_t max_, current_, cpus_, pending_ = 0;
