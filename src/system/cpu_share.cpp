@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <thread>
 #include <chrono>
 #include <cmath>
@@ -62,10 +63,12 @@ ThreadGovernor::Sample ThreadGovernor::sample() {
   return s;
 }
 
-ThreadGovernor::ThreadGovernor(int64_t max_threads, bool enabled)
+ThreadGovernor::ThreadGovernor(int64_t max_threads, bool enabled, bool advise)
     : enabled_(enabled && max_threads > 1), max_(max_threads), current_(max_threads),
       cpus_(std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN))) {
-  if (!enabled_) return;
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  advise_ = !enabled_ && advise && max_threads > 1 && !(policy && strcasecmp(policy, "passive") == 0);
+  if (!enabled_ && !advise_) return;
   last_ = sample();
   next_check_ = last_.wall + kFirstCheck;
 }
@@ -75,9 +78,23 @@ ThreadGovernor::~ThreadGovernor() {
 }
 
 void ThreadGovernor::tick() {
-  if (!enabled_ || now() < next_check_) return;
+  if ((!enabled_ && !advise_) || now() < next_check_) return;
   const Sample s = sample();
   const double wall = s.wall - last_.wall;
+  if (advise_) {
+    const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;
+    last_ = s;
+    next_check_ = s.wall + kInterval;
+    busy_checks_ = others >= 0.5 ? busy_checks_ + 1 : 0;
+    if (busy_checks_ < 3) return;
+    advise_ = false;  // once
+    spdlog::warn("CPU sharing: other processes use about {:.1f} of {} cores while this run's {} threads spin waiting "
+                 "for each other, which can slow it several times (its weights do not depend on that). To share "
+                 "better: start it with OMP_WAIT_POLICY=PASSIVE, give it fewer run.threads, or set "
+                 "run.adapt_threads=true (whose weights do depend on the load)",
+                 others, cpus_, max_);
+    return;
+  }
   // CPU the rest of the machine used over the interval, in cores (our own spinning threads count
   // as ours, so they do not push the estimate up).
   const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;

@@ -120,7 +120,7 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   // losses), the cohort with the most steps still to go, from where it is then.
   Cohort* shown = longest;
   std::optional<Progress> progress(std::in_place, longest->stop(), longest->shape().steps, longest->first_epoch(), 30.0);
-  system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda());
+  system::ThreadGovernor governor(at::get_num_threads(), lead.adapt_threads && !device.is_cuda(), !device.is_cuda());
   // Cohorts step in proportion to the steps they have to go, so all of them reach their last step
   // together (the longest steps every tick, one a tenth its length every tenth tick): each stretch
   // of the run holds the same share of every cohort's work (with equal epoch counts, their epochs

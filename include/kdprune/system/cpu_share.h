@@ -27,8 +27,10 @@ void choose_openmp_wait(int argc, char** argv, const char* const* commands);
 
 class ThreadGovernor {
  public:
-  // `max_threads`: the configured intra-op thread count (the ceiling). Disabled: tick() does nothing.
-  ThreadGovernor(int64_t max_threads, bool enabled);
+  // `max_threads`: the configured intra-op thread count (the ceiling). Disabled: the count stays;
+  // with `advise`, tick() then only warns once when other processes keep cores busy while this
+  // run's threads spin (OpenMP's active waiting), naming what would share better.
+  ThreadGovernor(int64_t max_threads, bool enabled, bool advise = false);
   ~ThreadGovernor();  // gives the process its configured thread count back
   ThreadGovernor(const ThreadGovernor&) = delete;
   ThreadGovernor& operator=(const ThreadGovernor&) = delete;
@@ -43,7 +45,8 @@ class ThreadGovernor {
 
  private:
   static Sample sample();
-  bool enabled_;
+  bool enabled_, advise_;
+  int busy_checks_ = 0;  // advise: consecutive checks that found other processes busy
   int64_t max_, current_, cpus_, pending_ = 0;
   Sample last_;
   double next_check_ = 0;
