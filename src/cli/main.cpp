@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
     logging::init("info");
     return action();
   } catch (const Error& e) {
-    std::cerr << "kdprune: error: " << e.what() << "\n";
+    // One line: a library message wrapped into ours may carry its own trace ("Exception raised
+    // from ...", "frame #0"); everything after the first line is dropped.
+    const std::string what = e.what();
+    std::cerr << "kdprune: error: " << what.substr(0, what.find('\n')) << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "kdprune: error: out of memory (a dataset, batch or model larger than this machine holds?)\n";

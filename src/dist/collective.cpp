@@ -16,6 +16,11 @@
 #endif
 
 namespace kdprune::dist {
+namespace {
+// A library's message up to its first line break (its own trace follows there), at most `n` chars.
+std::string first_line_of(const std::string& what, size_t n) { return what.substr(0, std::min(what.find('\n'), n)); }
+}  // namespace
+
 
 #if KDPRUNE_WITH_GLOO
 
@@ -73,7 +78,7 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
         options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
       } catch (const std::exception& e) {
         throw Error("GLOO_SOCKET_IFNAME='" + ifnames + "': cannot use network interface '" + name +
-                    "' (expected names from `ip link`, comma-separated): " + std::string(e.what()).substr(0, 160));
+                    "' (expected names from `ip link`, comma-separated): " + first_line_of(e.what(), 160));
       }
     }
   }
@@ -82,7 +87,7 @@ std::unique_ptr<Collective> Collective::over_store(const c10::intrusive_ptr<c10d
     backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(rank), static_cast<int>(world), options);
   } catch (const std::exception& e) {
     throw Error("rank " + std::to_string(rank) + " of " + std::to_string(world) +
-                ": cannot set up the Gloo process group: " + std::string(e.what()).substr(0, 200));
+                ": cannot set up the Gloo process group: " + first_line_of(e.what(), 200));
   }
   std::unique_ptr<Collective> c(new Collective(store, backend, rank, world, timeout));
   c->reduce_alone_ = group.reduce_alone;

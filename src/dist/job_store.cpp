@@ -33,7 +33,7 @@ std::shared_ptr<JobStore> JobStore::connect(const LaunchEnv& env, std::chrono::m
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
   } catch (const std::exception& e) {
     throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world) + ": cannot join the job at " + where +
-                " (MASTER_ADDR:MASTER_PORT): " + std::string(e.what()).substr(0, 200));
+                " (MASTER_ADDR:MASTER_PORT): " + one_line(e.what()));
   }
   // Under torchrun's agent store, this restart's keys apart from earlier attempts' and the agent's.
   if (env.agent_store)

@@ -61,6 +61,11 @@ NpyView parse(const std::string& path) {
   }
   if (b.size() < hstart + hlen) throw Error("'" + path + "': truncated .npy header");
   const std::string header = b.substr(hstart, hlen);
+  // The header is a Python dict literal padded with spaces and ended by a newline: one that is not
+  // closed was cut or damaged, whatever the keys found in it say.
+  const auto last = header.find_last_not_of(" \n");
+  if (header.find('{') != 0 || last == std::string::npos || header[last] != '}')
+    throw Error("'" + path + "': damaged .npy header (expected a {...} dict, got '" + header.substr(0, 80) + "')");
   std::smatch m;
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
     throw Error("'" + path + "': .npy header has no descr");

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "kdprune/config/key_roles.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/remove_tree.h"
 #include "kdprune/util/error.h"
@@ -115,7 +116,11 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const std::string want = to_yaml(config);
   std::string have;
   try {
-    have = to_yaml(read_config((dir / "config.yaml").string()));
+    // Run-only keys (threads, logging, checkpoint cadence, ...) may change between the start and
+    // the resume: they change how the run goes on, not what it is (config/key_roles.h).
+    Config started = read_config((dir / "config.yaml").string());
+    copy_keys(started, config, key_role::run_only);
+    have = to_yaml(started);
   } catch (const Error& e) {
     throw Error("run '" + dir.string() + "': its config.yaml cannot be read (" + e.what() +
                 "); it cannot be resumed (use --force to start over)");

@@ -45,6 +45,12 @@ ZipReader::ZipReader(const std::string& path, const std::string& what) : in_(pat
   if (eocd < 0) fail("not a zip archive (no zip directory; truncated?)");
   const unsigned char* e = &end[static_cast<size_t>(eocd)];
   uint64_t count = le(e + 10, 2), dir_size = le(e + 12, 4), dir_offset = le(e + 16, 4);
+  // One disk, every entry on it, and the comment up to the end of the file: what every writer of
+  // model files produces; anything else is a damaged end record (miniz would refuse it later,
+  // as an "internal error").
+  if (le(e + 4, 2) != 0 || le(e + 6, 2) != 0 || le(e + 8, 2) != count ||
+      static_cast<uint64_t>(eocd) + 22 + le(e + 20, 2) != tail)
+    fail("damaged zip directory (its end record is inconsistent: the file is damaged or truncated)");
   if (count == 0xFFFF || dir_size == 0xFFFFFFFF || dir_offset == 0xFFFFFFFF) {
     // Zip64: a locator 20 bytes before the end record points at the zip64 end record.
     const uint64_t at = size_ - tail + static_cast<uint64_t>(eocd);
@@ -84,7 +90,8 @@ ZipReader::ZipReader(const std::string& path, const std::string& what) : in_(pat
     }
     p += 46 + name_len + extra_len + comment_len;
     if (z.method != 0 && z.method != 8)
-      fail("record '" + z.name + "': compression method " + std::to_string(z.method) + " (expected stored or deflated)");
+      fail("damaged zip directory: record '" + z.name + "' has compression method " + std::to_string(z.method) +
+           " (expected stored or deflated)");
     if (z.method == 0 && z.packed_size != z.size) fail("record '" + z.name + "': damaged sizes in the zip directory");
     // Deflate cannot expand data more than ~1032×: a larger claim is a damaged directory, and
     // would otherwise be allocated before inflating (found by fuzzing: 27 GB).
@@ -107,8 +114,15 @@ const ZipEntry* ZipReader::find(const std::string& suffix) const {
 uint64_t ZipReader::data_start(const ZipEntry& e) {
   const auto lh = read_at(e.header_offset, 30, "a record header");
   if (le(lh.data(), 4) != 0x04034b50) fail("record '" + e.name + "': damaged record header");
-  const uint64_t at = e.header_offset + 30 + le(lh.data() + 26, 2) + le(lh.data() + 28, 2);
+  const uint64_t name_len = le(lh.data() + 26, 2);
+  const uint64_t at = e.header_offset + 30 + name_len + le(lh.data() + 28, 2);
   if (at > size_ || e.packed_size > size_ - at) fail("truncated (record '" + e.name + "' beyond the end of the file)");
+  // The directory (at the end of the file) names each record again: a damaged name there would
+  // send a reader to a record of another type, with a message about types, not damage.
+  const auto local = read_at(e.header_offset + 30, name_len, "a record name");
+  if (std::string(local.begin(), local.end()) != e.name)
+    fail("damaged zip directory: record '" + e.name + "' is named '" + std::string(local.begin(), local.end()) +
+         "' in its own header (the file is damaged; use another copy or rerun)");
   return at;
 }
 

@@ -158,6 +158,9 @@ std::vector<int64_t> read_score_order(const std::string& path, int64_t n) {
 }
 
 std::vector<double> read_scores(const std::string& path, int64_t n, const std::string& order_path) {
+  if (std::filesystem::is_directory(path))
+    throw Error("scores file '" + path + "': a directory; expected a file of per-sample scores (e.g. " + path +
+                "/scores.npy of a score run)");
   if (!std::filesystem::is_regular_file(path)) throw Error("scores file '" + path + "': not found");
   const std::string ext = std::filesystem::path(path).extension().string();
   std::vector<double> s;

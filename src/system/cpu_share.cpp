@@ -39,8 +39,8 @@ void choose_openmp_wait(int argc, char** argv, const char* const* commands) {
   for (const char* const* c = commands; *c; ++c) trains = trains || std::strcmp(argv[1], *c) == 0;
   if (!trains) return;
   setenv("KDPRUNE_WAIT_CHOSEN", "1", 1);  // once: the re-executed process keeps what was chosen
-  // Half a core or more in use elsewhere over a quarter second: threads that spin would wait on it.
-  if (other_processes_cores(0.25) < 0.5) return;
+  // Half a core or more in use elsewhere over 0.15 s: threads that spin would wait on it.
+  if (other_processes_cores(0.15) < 0.5) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: go on with the spinning default
 }

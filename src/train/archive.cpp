@@ -58,7 +58,7 @@ torch::serialize::InputArchive read_archive(const std::string& path, const std::
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(what + ": not a readable LibTorch archive (" + first_line(e) + ")");
+    throw Error(what + ": damaged, or not a LibTorch archive (" + first_line(e) + ")");
   }
   return archive;
 }

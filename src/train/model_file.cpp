@@ -1,5 +1,8 @@
 #include "kdprune/train/model_file.h"
 
+#include <fstream>
+
+#include "kdprune/io/zip_check.h"
 #include "kdprune/train/archive.h"
 #include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
@@ -26,6 +29,8 @@ void save_model(const std::string& path, const models::Model& model, const Model
 
 LoadedModel load_model(const std::string& path, const torch::Device& device, const ModelExpectation* expect) {
   const std::string what = "model file '" + path + "'";
+  // A damaged kdprune file can pass for a torch.save one (a flipped record name): checked first.
+  if (std::ifstream in{path, std::ios::binary}; in && in.get() == 'P' && in.get() == 'K') io::verify_zip_crcs(path, what);
   if (is_torch_save_file(path)) {
     if (!expect) throw Error(what + ": a PyTorch torch.save file; this input needs a kdprune model.pt");
     return load_pytorch_model(path, device, *expect);

@@ -80,6 +80,9 @@ TEST(Npy, RejectsWhatItCannotRead) {
   EXPECT_NE(error_of(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", 8)).find("C order"), std::string::npos);
   EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", 8)).find("expected 16 data bytes"), std::string::npos);
   EXPECT_EQ(error_of(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", 8)), "");
+  // A dict that is not closed (a cut header) is damage, whatever keys it holds.
+  EXPECT_NE(error_of(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), ", 8)).find("damaged .npy header"),
+            std::string::npos);
   // Shapes beyond 64 bits or beyond the file: refused before anything is allocated.
   EXPECT_NE(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", 8))
                 .find("header shape (99999999999999999999,) needs more data than the file's 8 bytes"),
@@ -236,12 +239,13 @@ TEST(TrainView, SubsetFileIsChecked) {
 }
 
 // Subset and order files as researchers have them: .npy, one index per line, or .csv with an
-// `index` column (or, headerless, the first column).
+// `index` column (quoted or not, after a byte-order mark or not). A headerless file with several
+// columns, a ragged row or a number that is no index is refused, naming the line.
 TEST(IndexList, NpyTextAndCsvGiveTheSameIndices) {
   kdprune::test::TempDir d;
   kdprune::test::write_bytes(d.file("a.txt"), "3\n1\n\n# a comment\n2\r\n");
   kdprune::test::write_bytes(d.file("b.csv"), "path,index,label\nx.png,3,0\ny.png, 1 ,4\nz.png,2,1\n");
-  kdprune::test::write_bytes(d.file("c.csv"), "3,0.5\n1,0.25\n2,0.125\n");
+  kdprune::test::write_bytes(d.file("c.csv"), "\xEF\xBB\xBF\"index\",\"score\"\n3,0.5\n1,0.25\n2,0.125\n");
   kdprune::io::write_npy_i64(d.file("d.npy"), {3, 1, 2});
   for (const char* f : {"a.txt", "b.csv", "c.csv", "d.npy"})
     EXPECT_EQ(kdprune::io::read_index_list(d.file(f), f), (std::vector<int64_t>{3, 1, 2})) << f;
@@ -255,10 +259,15 @@ TEST(IndexList, NpyTextAndCsvGiveTheSameIndices) {
     }
     return std::string("accepted");
   };
-  EXPECT_EQ(error_of("1\n2.5\n"), "data.subset 'bad.csv': line 2 has no integer index");
-  EXPECT_EQ(error_of("path,label\nx,1\n"), "data.subset 'bad.csv': line 1 is a header without an 'index' column");
-  EXPECT_EQ(error_of("name,index\nx,\n"), "data.subset 'bad.csv': line 2 has no integer index in column 2");
-  EXPECT_EQ(error_of("1\n3e20\n"), "data.subset 'bad.csv': line 2 has no integer index");
+  const std::string at = "data.subset 'bad.csv': line ";
+  EXPECT_EQ(error_of("1\n2.5\n"), at + "2 '2.5' is not a sample index (a whole number below 9e15)");
+  EXPECT_EQ(error_of("path,label\nx,1\n"), at + "1 is a header without an 'index' column (got 'path,label')");
+  EXPECT_EQ(error_of("name,index\nx,\n"), at + "2 '' is not a sample index (a whole number below 9e15) in column 2");
+  EXPECT_EQ(error_of("1\n3e20\n"), at + "2 '3e20' is not a sample index (a whole number below 9e15)");
+  EXPECT_EQ(error_of("99999999999999999999\n"), at + "1 '99999999999999999999' is not a sample index (a whole number below 9e15)");
+  EXPECT_EQ(error_of("3,0.5\n1,0.25\n"),
+            at + "1 has 2 columns but the file has no header naming the 'index' column (add a first line such as index,score)");
+  EXPECT_EQ(error_of("index,score\n3,0.5\n1\n"), at + "3 has 1 field(s), the first line 2 (a ragged row)");
 }
 
 TEST(IndexList, SubsetFromATextFile) {

@@ -182,3 +182,26 @@ TEST(ModelFile, NonFiniteWeightsAreRefusedNamingTheTensor) {
   EXPECT_NE(err.find("NaN or infinite"), std::string::npos) << err;
   EXPECT_NE(err.find("'" + m->named_parameters().keys().back() + "'"), std::string::npos) << err;
 }
+
+// One flipped bit anywhere in the zip directory at the end of a model file either changes nothing
+// that is read or is reported as damage, never as a type error of the unpickler.
+TEST(ModelFile, ABitFlipInTheZipDirectoryReadsAsDamage) {
+  kdprune::test::TempDir d;
+  torch::manual_seed(0);
+  auto m = models::create_model("resnet8", {1, 4, 8});
+  train::save_model(d.file("model.pt"), m, {"resnet8", {1, 4, 8}, "synthetic"});
+  const std::string bytes = kdprune::test::read_bytes(d.file("model.pt"));
+  int reported = 0;
+  for (size_t back = 1; back <= 600 && back < bytes.size(); ++back) {
+    std::string flipped = bytes;
+    flipped[flipped.size() - back] ^= 0x04;
+    kdprune::test::write_bytes(d.file("flipped.pt"), flipped);
+    const std::string err = kdprune::test::error_of([&] { train::load_model(d.file("flipped.pt"), torch::Device(torch::kCPU)); });
+    if (err.empty()) continue;
+    ++reported;
+    const bool says_damage = err.find("damaged") != std::string::npos || err.find("truncated") != std::string::npos ||
+                             err.find("CRC") != std::string::npos || err.find("not a zip") != std::string::npos;
+    EXPECT_TRUE(says_damage) << "flip at " << back << " bytes from the end: " << err;
+  }
+  EXPECT_GT(reported, 100);
+}
