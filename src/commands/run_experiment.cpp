@@ -9,13 +9,11 @@
 #include <sstream>
 
 #include "kdprune/commands/commands.h"
+#include "kdprune/commands/name_checks.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/remove_tree.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/io/run_lock.h"
-#include "kdprune/losses/kd_loss.h"
-#include "kdprune/models/model.h"
-#include "kdprune/prune/selection.h"
 #include "kdprune/dist/launch_env.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/pipeline/experiment.h"
@@ -33,28 +31,6 @@ using pipeline::StageAction;
 using pipeline::StageKind;
 
 namespace {
-
-// What only the registries know (architecture, KD loss, pruner names), checked for every stage
-// before any runs, so a typo in one stage's override fails now and not hours into a sweep.
-void check_registered_names(const Config& c, StageKind kind) {
-  auto check = [](const std::string& key, const std::string& value, const std::vector<std::string>& known) {
-    if (std::find(known.begin(), known.end(), value) != known.end()) return;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    throw Error(key + ": unknown name '" + value + "' (expected one of: " + list + ")");
-  };
-  auto names = [](const auto& registry) {
-    std::vector<std::string> v;
-    for (const auto& e : registry) v.push_back(e.name);
-    return v;
-  };
-  if (kind != StageKind::prune) check("model.arch", c.model.arch, models::model_names());
-  if (kind == StageKind::student) {
-    check("kd.loss", c.kd.loss, names(losses::kd_loss_registry()));
-    if (!c.kd.extra.empty()) check("kd.extra", c.kd.extra, names(losses::kd_loss_registry()));
-  }
-  if (kind == StageKind::prune && c.prune.scores.empty()) check("prune.method", c.prune.method, names(prune::pruner_registry()));
-}
 
 CommandOptions stage_options(const pipeline::Stage& stage, const std::string& base_path, StageAction action) {
   return {.config_path = base_path, .overrides = stage.overrides, .force = action != StageAction::resume,
@@ -125,7 +101,10 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   for (const auto& st : stages) {
     try {
       configs.push_back(load_config_text(e.base_yaml, e.file, st.overrides));
-      check_registered_names(configs.back(), st.kind);
+      // What only the registries know, for every stage before any runs: a typo in one stage's
+      // override fails now, not hours into a sweep.
+      check_registered_names(configs.back(), {.model = st.kind != StageKind::prune, .kd = st.kind == StageKind::student,
+                                              .prune = st.kind == StageKind::prune});
     } catch (const Error& err) {
       throw Error("stage " + st.name + ": " + err.what());
     }

@@ -1,6 +1,7 @@
 #include "kdprune/train/archive.h"
 
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "kdprune/io/atomic_file.h"
@@ -31,12 +32,21 @@ void check(torch::nn::Module& m, torch::serialize::InputArchive& a, const std::s
       throw Error(what + ": '" + prefix + key + "' has shape " + shape_text(have) + " in the file, but " + fits + " needs " +
                   shape_text(want));
   };
-  for (const auto& p : m.named_parameters(false)) one(p.key(), p.value(), false);
-  for (const auto& b : m.named_buffers(false)) one(b.key(), b.value(), true);
+  std::set<std::string> known;
+  for (const auto& p : m.named_parameters(false)) one(p.key(), p.value(), false), known.insert(p.key());
+  for (const auto& b : m.named_buffers(false)) one(b.key(), b.value(), true), known.insert(b.key());
   for (const auto& c : m.named_children()) {
     torch::serialize::InputArchive child;
     if (!a.try_read(c.key(), child)) throw Error(what + ": no entry '" + prefix + c.key() + "' (a submodule of " + fits + ")");
     check(*c.value(), child, prefix + c.key() + ".", what, fits);
+    known.insert(c.key());
+  }
+  // Entries the module lacks: a deeper network of the same family passes every check above (its
+  // first layers have the same shapes) and failed later, inside the optimizer's state.
+  for (const auto& key : a.keys()) {
+    const bool metadata = prefix.empty() && key.rfind("kdprune_", 0) == 0;  // model.pt's own entries
+    if (!known.count(key) && !metadata)
+      throw Error(what + ": entry '" + prefix + key + "' is not part of " + fits + " (the file of another architecture?)");
   }
 }
 

@@ -299,3 +299,23 @@ TEST(Trust, AFileSizeLimitIsAnErrorLine) {
   EXPECT_EQ(WEXITSTATUS(status), 1) << out;
   EXPECT_NE(out.find("kdprune: error: "), std::string::npos) << out;
 }
+
+// A checkpoint of a deeper network of the same family given to --resume: named as such, with the
+// first entry the model lacks, not as an optimizer-internal message.
+TEST(Trust, ACheckpointOfAnotherArchitectureIsNamed) {
+  TempDir d;
+  ASSERT_EQ(run("train-teacher " + tiny(d, "deep") + " model.arch=resnet14").code, 0);
+  ASSERT_EQ(run("train-teacher " + tiny(d, "small")).code, 0);
+  fs::remove(d.file("small/summary.json"));
+  fs::copy_file(d.file("deep/checkpoint.pt"), d.file("small/checkpoint.pt"), fs::copy_options::overwrite_existing);
+  expect_error(run("train-teacher " + tiny(d, "small") + " --resume"), "entry 'layer1.1' is not part of this run's model (the file of another architecture?)");
+}
+
+// `kdprune config` checks what only the registries know, and run.name, as a command would.
+TEST(Trust, ConfigChecksRegisteredNames) {
+  expect_error(run("config data.name=foo"), "data.name: unknown name 'foo' (expected one of:");
+  expect_error(run("config model.arch=resnet9"), "model.arch: unknown name 'resnet9'");
+  expect_error(run("config kd.loss=kl"), "kd.loss: unknown name 'kl'");
+  expect_error(run("config run.name=.."), "run.name");
+  EXPECT_EQ(run("config model.arch=resnet20").code, 0);
+}
