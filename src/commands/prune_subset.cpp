@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -139,6 +140,12 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
   logging::init(cfg.run.log_level);
   const auto& p = cfg.prune;
   const std::string scores_path = scores_arg.empty() ? p.scores : scores_arg;
+  // Scores select; a score-free method asked for beside them would be silently ignored.
+  const bool method_asked = std::any_of(opts.overrides.begin(), opts.overrides.end(),
+                                        [](const std::string& o) { return o.rfind("prune.method=", 0) == 0; });
+  if (!scores_path.empty() && (p.method == "class_balanced_random" || (method_asked && p.method == "random")))
+    throw Error("prune.method=" + p.method + " selects without scores, but scores were given ('" + scores_path +
+                "'): drop one (for class-balanced selection by score: prune.class_balanced=true)");
   const data::RawDataset ds = data::load_dataset(cfg.data, cfg.run.seed);
   const auto& labels = ds.train.labels;
   const int64_t n = ds.train.n;

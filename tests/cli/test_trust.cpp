@@ -284,6 +284,13 @@ TEST(Trust, BadInputFamilies) {
   expect_error(run("config " + tiny(d, "x") + " prune.strata=100000000"), "prune.strata");
   EXPECT_LT(std::chrono::steady_clock::now() - start_strata, std::chrono::seconds(20));
   expect_error(run("config " + tiny(d, "x") + " run.name=.."), "run.name");
+  std::string scores;
+  for (int i = 0; i < 64; ++i) scores += std::to_string(i % 7) + "\n";
+  write_bytes(d.file("scores.txt"), scores);
+  expect_error(run("prune " + tiny(d, "p") + " prune.fraction=0.5 prune.method=random --scores " + d.file("scores.txt")),
+               "prune.method=random selects without scores, but scores were given");
+  expect_error(run("prune " + tiny(d, "p") + " prune.fraction=0.5 --scores " + d.path()), "a directory; expected a file");
+  EXPECT_EQ(run("prune " + tiny(d, "p") + " prune.fraction=0.5 --scores " + d.file("scores.txt")).code, 0);
 }
 
 // A file-size limit (ulimit -f) ends the run with one error line, not a silent SIGXFSZ.
