@@ -93,7 +93,12 @@ LoadedModel load_pytorch_model(const std::string& path, const torch::Device& dev
     try {
       models::create_model(arch, expect.spec);
     } catch (const Error&) {
-      arch.clear(), source.clear();  // another tool's name for it: infer instead
+      // Another tool's name for it: inferred from the shapes instead, and said, since a typo in a
+      // file we wrote ourselves would otherwise pass unseen.
+      spdlog::warn("{}: its 'arch' entry '{}' is no kdprune architecture; the architecture is inferred from the "
+                   "tensor shapes (name it with {} to choose)",
+                   what, arch, expect.arch_key.empty() ? std::string("kd.teacher_arch") : expect.arch_key);
+      arch.clear(), source.clear();
     }
   }
   std::vector<std::string> candidates = arch.empty() ? models::model_names() : std::vector<std::string>{arch};

@@ -106,6 +106,16 @@ TEST(ImageFolder, MatchesTorchvisionsOrderDecodeAndResize) {
   cfg.imagefolder.cache = "off";
   data::load_dataset(cfg, 0);
   EXPECT_FALSE(std::filesystem::exists(d.file(".kdprune-cache")));
+  // A link to nothing is an image that failed too: counted against max_bad and named, not dropped.
+  std::filesystem::create_symlink(d.file("nowhere.jpg"), d.file("train/a_cat/gone.jpg"));
+  try {
+    data::load_dataset(cfg, 0);
+    ADD_FAILURE() << "a dangling link passed unseen";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("2 of 9 train images failed to decode"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("gone.jpg"), std::string::npos) << msg;
+  }
 }
 
 TEST(ImageFolder, LayoutErrorsNameTheFolder) {

@@ -50,7 +50,11 @@ Listing list_split(const std::string& dir) {
     std::vector<std::pair<std::string, std::string>> found;
     const fs::path class_dir = fs::path(dir) / l.classes[c];
     for (const auto& e : fs::recursive_directory_iterator(class_dir, fs::directory_options::follow_directory_symlink)) {
-      if (!e.is_regular_file()) continue;
+      // A link to nothing is an image that cannot be read: listed, so decoding reports it as a
+      // failure (data.imagefolder.max_bad) instead of the listing dropping it unseen.
+      std::error_code ec;
+      const bool dangling = e.is_symlink(ec) && !fs::exists(e.path(), ec);
+      if (!e.is_regular_file(ec) && !dangling) continue;
       const std::string ext = lower(e.path().extension().string());
       if (ext == ".jpg" || ext == ".jpeg" || ext == ".png")
         found.emplace_back(e.path().parent_path().string(), e.path().filename().string());
