@@ -16,6 +16,49 @@ uint64_t le(const unsigned char* p, int n) {
   return v;
 }
 
+// Protocol 0's UNICODE line is Python's raw-unicode-escape: \uXXXX and \UXXXXXXXX escapes, every
+// other byte a code point of its own (latin-1), which is how numpy's bytes travel through
+// _codecs.encode(text, 'latin1'). Returned as UTF-8, like the other text opcodes.
+std::string raw_unicode_escape(const std::string& line) {
+  auto hex = [&](size_t at, size_t n, uint32_t& v) {
+    if (at + n > line.size()) return false;
+    v = 0;
+    for (size_t k = at; k < at + n; ++k) {
+      const char c = line[k];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return false;
+      v = v * 16 + static_cast<uint32_t>(d);
+    }
+    return true;
+  };
+  std::string out;
+  out.reserve(line.size());
+  for (size_t i = 0; i < line.size(); ++i) {
+    uint32_t cp = static_cast<unsigned char>(line[i]);
+    if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == 'u' || line[i + 1] == 'U')) {
+      const size_t n = line[i + 1] == 'u' ? 4 : 8;
+      uint32_t v = 0;
+      if (hex(i + 2, n, v) && v <= 0x10FFFF) cp = v, i += 1 + n;
+    }
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void Machine::step(unsigned char op) {
@@ -86,7 +129,7 @@ void Machine::step(unsigned char op) {
       push(make_text(Kind::Bytes, std::string(reinterpret_cast<const char*>(b), k)));
       break;
     }
-    case 'V': push(make_text(Kind::String, line())); break;
+    case 'V': push(make_text(Kind::String, raw_unicode_escape(line()))); break;  // protocol 0 text
     case 'X': case 0x8c: case 0x8d: {
       const int w = op == 0x8c ? 1 : op == 'X' ? 4 : 8;
       const uint64_t k = le(take(static_cast<uint64_t>(w)), w);

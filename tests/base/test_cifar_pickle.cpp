@@ -67,6 +67,11 @@ TEST_F(CifarPython, Cifar100PythonVersionEqualsTheBinaryVersion) {
   expect_same(py.train, bin.train);  // protocol 2: bytes through _codecs.encode
   expect_same(py.test, bin.test);    // protocol 5: numpy's _frombuffer
   EXPECT_EQ(py.info.class_names.at(42), "class42");
+  // Re-pickled with protocol 0: numpy's bytes as raw-unicode-escape text.
+  const auto p0 = data::load_dataset(section("cifar100", dir_->file("py100p0")), 0);
+  expect_same(p0.train, bin.train);
+  expect_same(p0.test, bin.test);
+  EXPECT_EQ(p0.info.class_names.at(42), "class42");
 }
 
 TEST_F(CifarPython, DamagedBatchesAreOneLineErrorsNamingTheFile) {

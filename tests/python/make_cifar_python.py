@@ -70,3 +70,14 @@ for name, n, protocol in (("train", 5, 2), ("test", 3, 5)):
     assert back["fine_labels"] == fine and np.array_equal(back["data"], data)
 with open(f"{c100_py}/meta", "wb") as f:
     pickle.dump({"fine_label_names": [f"class{k}" for k in range(100)], "coarse_label_names": []}, f, protocol=2)
+
+# The same CIFAR-100 files re-pickled with protocol 0 (text opcodes; numpy's bytes as
+# raw-unicode-escape text through _codecs.encode), as some re-saved copies are.
+c100_p0 = f"{out}/py100p0/cifar-100-python"
+os.makedirs(c100_p0, exist_ok=True)
+for name in ("train", "test", "meta"):
+    obj = pickle.load(open(f"{c100_py}/{name}", "rb"), encoding="latin1")
+    with open(f"{c100_p0}/{name}", "wb") as f:
+        pickle.dump(obj, f, protocol=0)
+    back = pickle.load(open(f"{c100_p0}/{name}", "rb"), encoding="latin1")
+    assert back.keys() == obj.keys()
