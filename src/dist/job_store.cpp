@@ -1,5 +1,7 @@
 #include "kdprune/dist/job_store.h"
 
+#include <netdb.h>
+
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
@@ -28,6 +30,14 @@ std::shared_ptr<JobStore> JobStore::connect(const LaunchEnv& env, std::chrono::m
   o.waitWorkers = true;
   o.timeout = timeout;
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  // An address that does not resolve would have c10d retry (and print a warning) until the join
+  // timeout, minutes later: said now, in one line.
+  if (addrinfo* found = nullptr; getaddrinfo(env.master_addr.c_str(), nullptr, nullptr, &found) != 0) {
+    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world) + ": MASTER_ADDR '" +
+                env.master_addr + "' does not resolve to an address (a typo, or a host name this node does not know)");
+  } else {
+    freeaddrinfo(found);
+  }
   c10::intrusive_ptr<c10d::Store> store;
   try {
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);

@@ -13,9 +13,10 @@ struct Result {
   std::string out;
 };
 
-// `dir`: the working directory to run in ("" = this process's).
-inline Result run(const std::string& args, const std::string& dir = "") {
-  const std::string cmd = (dir.empty() ? "" : "cd '" + dir + "' && ") + std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
+// `dir`: the working directory to run in ("" = this process's); `env`: "NAME=value ..." for it.
+inline Result run(const std::string& args, const std::string& dir = "", const std::string& env = "") {
+  const std::string cmd = (dir.empty() ? "" : "cd '" + dir + "' && ") + (env.empty() ? "" : env + " ") +
+                          std::string(KDPRUNE_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;

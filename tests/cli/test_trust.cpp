@@ -291,6 +291,13 @@ TEST(Trust, BadInputFamilies) {
                "prune.method=random selects without scores, but scores were given");
   expect_error(run("prune " + tiny(d, "p") + " prune.fraction=0.5 --scores " + d.path()), "a directory; expected a file");
   EXPECT_EQ(run("prune " + tiny(d, "p") + " prune.fraction=0.5 --scores " + d.file("scores.txt")).code, 0);
+  // A data-parallel rank whose MASTER_ADDR does not resolve: one line at once, not minutes of
+  // retries and a library trace.
+  const auto join_start = std::chrono::steady_clock::now();
+  expect_error(run("train-teacher " + tiny(d, "dp"), "", "RANK=1 WORLD_SIZE=2 MASTER_ADDR=no-such-host.invalid MASTER_PORT=29513"),
+               "MASTER_ADDR 'no-such-host.invalid' does not resolve");
+  EXPECT_LT(std::chrono::steady_clock::now() - join_start, std::chrono::seconds(30));
+  EXPECT_FALSE(fs::exists(d.file("dp")));
 }
 
 // A file-size limit (ulimit -f) ends the run with one error line, not a silent SIGXFSZ.
