@@ -333,3 +333,21 @@ TEST(Trust, ConfigChecksRegisteredNames) {
   expect_error(run("config run.name=.."), "run.name");
   EXPECT_EQ(run("config model.arch=resnet20").code, 0);
 }
+
+// Settings refused only once the run has started (by the trainer, the KD terms, the split) leave
+// no directory behind, so the corrected command needs no --force; a CRD bank larger than memory
+// is a one-line error naming kd.nce_k.
+TEST(Trust, RefusedAfterTheStartLeavesNothing) {
+  TempDir d;
+  ASSERT_EQ(run("train-teacher " + tiny(d, "teacher")).code, 0);
+  const std::string teacher = " kd.teacher=" + d.file("teacher/model.pt");
+  expect_error(run("distill " + tiny(d, "crd") + teacher + " kd.loss=crd kd.nce_k=100000000"), "kd.nce_k=100000000");
+  EXPECT_FALSE(fs::exists(d.file("crd")));
+  expect_error(run("distill " + tiny(d, "hint") + teacher + " kd.loss=fitnet kd.hint_layer=9"), "hint_layer");
+  EXPECT_FALSE(fs::exists(d.file("hint")));
+  expect_error(run("distill " + tiny(d, "foo") + teacher + " kd.loss=foo"), "kd.loss");
+  EXPECT_FALSE(fs::exists(d.file("foo")));
+  const Result split = run("train-teacher " + tiny(d, "split") + " data.split=0.001 data.part=teacher");
+  EXPECT_EQ(split.code, 1) << split.out;
+  EXPECT_FALSE(fs::exists(d.file("split"))) << split.out;
+}
