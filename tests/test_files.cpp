@@ -60,4 +60,15 @@ std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8
   return b;
 }
 
+std::string billion_laughs_yaml() {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
 }  // namespace kdprune::test

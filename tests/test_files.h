@@ -28,6 +28,9 @@ std::string read_bytes(const std::string& path);
 // The message of the kdprune::Error that f throws ("" when it throws none).
 std::string error_of(const std::function<void()>& f);
 
+// A "billion laughs" YAML: ten levels of ten aliases each, 10^10 values from about 1 kB.
+std::string billion_laughs_yaml();
+
 // IDX file bytes: magic 00 00 08 ndim, big-endian dims, then data.
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data);
 

@@ -192,15 +192,7 @@ TEST(ConfigBounds, AliasesThatExpandWithoutBoundAreRefusedQuickly) {
   TempDir d;
   write_bytes(d.file("self.yaml"), "run: &a [*a]\n");
   EXPECT_NE(error_of([&] { load_config(d.file("self.yaml"), {}); }).find("an alias that contains itself"), std::string::npos);
-  // Ten levels of ten aliases each: 10^10 values from a 1 kB file.
-  std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
-  for (int i = 1; i <= 9; ++i) {
-    const std::string prev = "*a" + std::to_string(i - 1);
-    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
-    for (int k = 1; k < 10; ++k) laughs += ", " + prev;
-    laughs += "]\n";
-  }
-  write_bytes(d.file("laughs.yaml"), laughs);
+  write_bytes(d.file("laughs.yaml"), kdprune::test::billion_laughs_yaml());
   const auto start = std::chrono::steady_clock::now();
   EXPECT_NE(error_of([&] { load_config(d.file("laughs.yaml"), {}); }).find("expands to more than"), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));

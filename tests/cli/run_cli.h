@@ -1,5 +1,6 @@
 #pragma once
 // Runs the built binary (KDPRUNE_BIN) with `args`; stdout and stderr together, and the exit code.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -23,6 +24,18 @@ inline Result run(const std::string& args, const std::string& dir = "", const st
   while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
   const int status = pclose(p);
   return {WEXITSTATUS(status), out};
+}
+
+// Exit code 1 and one "kdprune: error:" line holding `needle`: no trace, no "internal error".
+inline void expect_one_line_error(const Result& r, const std::string& needle) {
+  EXPECT_EQ(r.code, 1) << r.out;
+  const auto at = r.out.find("kdprune: error: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_NE(line.find(needle), std::string::npos) << "expected '" << needle << "' in: " << line;
+  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("frame #"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Exception raised from"), std::string::npos) << r.out;
 }
 
 }  // namespace kdprune::test

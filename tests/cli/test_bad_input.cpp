@@ -12,6 +12,7 @@
 
 namespace fs = std::filesystem;
 using kdprune::test::read_bytes;
+using kdprune::test::expect_one_line_error;
 using kdprune::test::Result;
 using kdprune::test::run;
 using kdprune::test::TempDir;
@@ -35,18 +36,6 @@ Result shell(const std::string& line) {
   while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
   const int status = pclose(p);
   return {WEXITSTATUS(status), out};
-}
-
-// One error line, no trace, no "internal error".
-void expect_one_line_error(const Result& r, const std::string& needle) {
-  EXPECT_EQ(r.code, 1) << r.out;
-  const auto at = r.out.find("kdprune: error: ");
-  ASSERT_NE(at, std::string::npos) << r.out;
-  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
-  EXPECT_NE(line.find(needle), std::string::npos) << "expected '" << needle << "' in: " << line;
-  EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("frame #"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("Exception raised from"), std::string::npos) << r.out;
 }
 
 bool has_temp_files(const std::string& dir) {

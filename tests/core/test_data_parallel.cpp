@@ -146,9 +146,12 @@ TEST(DataParallel, ATwoRankCheckpointResumesInOneRank) {
   auto reference = plain_net(3);
   train::fit({.model = *reference, .data = data, .indices = idx, .train = one, .seed = 11, .show_progress = false});
   const std::string ck = dir.file("checkpoint.pt");
-  const auto errors = run_ranks(2, [&](int64_t, dist::Collective& c) {
-    auto net = plain_net(3);
-    train::fit({.model = *net, .data = data, .indices = idx, .train = half, .seed = 11, .checkpoint_path = ck,
+  // The ranks' models are made here, not in their threads: plain_net seeds and draws from the one
+  // global generator, which two threads at once would interleave (rank 0 then started from other
+  // weights now and then).
+  const std::vector<std::shared_ptr<PlainNet>> nets = {plain_net(3), plain_net(3)};
+  const auto errors = run_ranks(2, [&](int64_t r, dist::Collective& c) {
+    train::fit({.model = *nets[r], .data = data, .indices = idx, .train = half, .seed = 11, .checkpoint_path = ck,
                 .show_progress = false, .stop_epoch = 2, .collective = &c});
   });
   for (const auto& e : errors) ASSERT_EQ(e, "");
