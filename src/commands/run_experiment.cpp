@@ -129,7 +129,9 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       inputs_changed = inputs_changed || (changed[j] && !(executed[j] && pipeline::consumed_unchanged(run_dir, dir)));
     }
     const bool can_resume = st.kind != StageKind::prune;  // score: memorization keeps finished models
-    const auto changes_of = [kind = st.kind, &dir](const Config& c) { return pipeline::identity_text(c, kind, dir); };
+    // Each config read against its own experiment folder (run.root of every stage): a stage made
+    // before the folder moved names its files there, and they are the same files.
+    const auto changes_of = [kind = st.kind](const Config& c) { return pipeline::identity_text(c, kind, c.run.root); };
     const std::string key_text = changes_of(planned) + pipeline::path_identity(st.scores_file, dir);
     const auto state = pipeline::stage_state(run_dir, pipeline::command_of(st.kind), key_text, planned, inputs,
                                              can_resume, inputs_changed, changes_of);

@@ -116,6 +116,12 @@ TEST(Trust, FinishedStagesSurviveRunOnlyKeysAndPathSpellings) {
   const Result moved = run("run --config " + exp + " run.root=" + d.path() + "/moved 'experiment.alphas=[0.5, 0.9]'");
   ASSERT_EQ(moved.code, 0) << moved.out;
   EXPECT_NE(moved.out.find("0 stages run, 4 reused"), std::string::npos) << moved.out;
+  // A real change after the move names that key alone (not the paths, which moved with it).
+  const Result tau = run("run --config " + exp + " run.root=" + d.path() + "/moved 'experiment.student={kd.tau: 2}' --dry-run");
+  ASSERT_EQ(tau.code, 0) << tau.out;
+  const auto reruns = lines_of(tau.out, "rerun");
+  ASSERT_EQ(reruns.size(), 1u) << tau.out;
+  EXPECT_NE(reruns[0].find("\tchanged: kd.tau 4.0 -> 2.0 [needs --rerun-changed]"), std::string::npos) << tau.out;
 }
 
 TEST(Trust, ARealChangeIsNamedAndRefusedWithoutTheFlag) {
