@@ -151,11 +151,8 @@ std::vector<std::string> consumed_files(const Config& c, const std::string& scor
     if (!fs::is_regular_file(p, ec)) return;
     if (auto rel = inside(p, dir); rel && std::find(out.begin(), out.end(), *rel) == out.end()) out.push_back(*rel);
   };
-  Config copy = c;
-  map_paths(copy, [&](const std::string&, const std::string& v) {
-    add(v);
-    return v;
-  });
+  Config copy = c;  // path_members needs a mutable config; nothing is changed
+  for (const auto& [member, key] : path_members(copy)) add(*member);
   add(scores_file);
   return out;
 }
