@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "cli.h"
@@ -29,9 +30,9 @@ void add_distill(CLI::App& app, Action& action) {
         // students in one run directory.
         if (many && (list.empty() || std::find(list.begin(), list.end(), "") != list.end()))
           throw Error("--alphas '" + *alphas + "': expected comma-separated alphas, e.g. --alphas 0,0.5,0.9");
-        for (size_t i = 0; i < list.size(); ++i)
-          if (std::find(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(i), list[i]) != list.begin() + static_cast<std::ptrdiff_t>(i))
-            throw Error("--alphas '" + *alphas + "': alpha " + list[i] + " is listed twice");
+        std::set<std::string> seen;
+        for (const auto& a : list)
+          if (!seen.insert(a).second) throw Error("--alphas '" + *alphas + "': alpha " + a + " is listed twice");
         const auto summaries = !many ? std::vector<nlohmann::json>{commands::distill(opts)}
                                      : commands::distill_alphas(opts, list);
         for (const auto& summary : summaries)

@@ -101,14 +101,6 @@ unsigned key_roles(const std::string& dotted) {
   return it == by_name.end() ? 0u : it->second;
 }
 
-std::string role_words(unsigned roles) {
-  std::string s = roles & key_role::run_only ? "run-only" : "identity";
-  if (roles & key_role::path) s += ", path";
-  if (roles & key_role::per_student) s += ", per-student";
-  if (roles & key_role::view) s += ", view";
-  return s;
-}
-
 void copy_keys(Config& to, const Config& from, unsigned roles) {
   Addresses where;
   config_schema::describe(where, const_cast<Config&>(from));  // only read: Assign copies from it

@@ -32,12 +32,11 @@ std::shared_ptr<JobStore> JobStore::connect(const LaunchEnv& env, std::chrono::m
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   // An address that does not resolve would have c10d retry (and print a warning) until the join
   // timeout, minutes later: said now, in one line.
-  if (addrinfo* found = nullptr; getaddrinfo(env.master_addr.c_str(), nullptr, nullptr, &found) != 0) {
+  addrinfo* found = nullptr;
+  if (getaddrinfo(env.master_addr.c_str(), nullptr, nullptr, &found) != 0)
     throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.world) + ": MASTER_ADDR '" +
                 env.master_addr + "' does not resolve to an address (a typo, or a host name this node does not know)");
-  } else {
-    freeaddrinfo(found);
-  }
+  freeaddrinfo(found);
   c10::intrusive_ptr<c10d::Store> store;
   try {
     store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);

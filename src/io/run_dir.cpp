@@ -89,15 +89,13 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
   }
   fs::create_directories(dir, ec);
   if (ec) throw Error("run directory '" + dir.string() + "': cannot create: " + ec.message());
-  try {
-    write_file_atomic((dir / "config.yaml").string(), to_yaml(config));
-  } catch (...) {
-    io::remove_tree(dir.string(), ec);
-    throw;
-  }
+  // From here the directory goes again unless the run saves progress: also when writing its
+  // config.yaml fails (a full disk).
+  auto unstarted = std::make_shared<Unstarted>(dir.string());
+  write_file_atomic((dir / "config.yaml").string(), to_yaml(config));
   RunDir r(dir.string(), name, command);
   r.lock_ = std::move(lock);
-  r.unstarted_ = std::make_shared<Unstarted>(dir.string());
+  r.unstarted_ = std::move(unstarted);
   return r;
 }
 

@@ -52,32 +52,35 @@ int algorithm_of(const std::string& command) {
 }
 }  // namespace
 
-std::string recorded_fingerprint(const std::string& run_dir) {
-  const auto j = read_record(run_dir);
+namespace {
+using Record = std::optional<nlohmann::json>;
+
+std::string fingerprint_in(const Record& j) {
   // Older versions keyed on the whole config or on path spellings: such a record counts as none,
   // so the stage is adopted when its config still matches.
   if (!j || j->value("version", 1) < kRecordVersion) return "";
   return j->value("fingerprint", "");
 }
 
-std::string damaged_outputs(const std::string& run_dir) {
-  const auto j = read_record(run_dir);
-  if (!j || !j->contains("outputs") || !(*j)["outputs"].is_object()) return "";
-  for (const auto& [name, digest] : (*j)["outputs"].items()) {
-    const std::string path = run_dir + "/" + name;
+// The first file of the record's `field` (names in `dir` and their digests) that is missing or
+// whose content differs, said for the plan; "" when every one is as recorded (or none is).
+std::string first_changed(const Record& j, const char* field, const std::string& dir) {
+  if (!j || !j->contains(field) || !(*j)[field].is_object()) return "";
+  for (const auto& [name, digest] : (*j)[field].items()) {
+    const std::string path = dir + "/" + name;
     if (!fs::exists(path)) return name + " is missing";
     if (!digest.is_string() || io::file_digest(path) != digest.get<std::string>())
       return name + " changed since the stage finished (its content digest differs)";
   }
   return "";
 }
+}  // namespace
+
+std::string recorded_fingerprint(const std::string& run_dir) { return fingerprint_in(read_record(run_dir)); }
 
 bool consumed_unchanged(const std::string& run_dir, const std::string& experiment_dir) {
-  const auto j = read_record(run_dir);
-  if (!j || !j->contains("consumed") || !(*j)["consumed"].is_object()) return false;
-  for (const auto& [name, digest] : (*j)["consumed"].items())
-    if (!digest.is_string() || io::file_digest(experiment_dir + "/" + name) != digest.get<std::string>()) return false;
-  return true;
+  const Record j = read_record(run_dir);
+  return j && j->contains("consumed") && first_changed(j, "consumed", experiment_dir).empty();
 }
 
 namespace {
@@ -184,16 +187,16 @@ StageState stage_state(const std::string& run_dir, const std::string& command, c
   const auto started = started_config(run_dir);  // read once: every rule below compares with it
   const bool same = started && same_config(*started, planned, changes_of);
   if (io::RunDir::is_finished(run_dir)) {
-    const std::string recorded = recorded_fingerprint(run_dir);
+    const Record record = read_record(run_dir);  // read once: the rules below all look at it
+    const std::string recorded = fingerprint_in(record);
     const std::string precision =
         started && recorded == s.fingerprint ? precision_asked_otherwise(*started, planned, changes_of) : "";
     const std::string kept = !started || recorded.empty() || recorded == s.fingerprint || inputs_changed
                                  ? ""
                                  : precision_auto_keeps(*started, planned, key_text, changes_of, fingerprint_of, recorded);
-    const auto record = read_record(run_dir);
     const int recorded_algorithm = record ? record->value("algorithm", 1) : 1;
     const int algorithm = algorithm_of(command);
-    const std::string damage = recorded == s.fingerprint || !kept.empty() ? damaged_outputs(run_dir) : "";
+    const std::string damage = recorded == s.fingerprint || !kept.empty() ? first_changed(record, "outputs", run_dir) : "";
     if (inputs_changed) {
       s.action = StageAction::rerun;
       s.reason = "an input stage runs again";

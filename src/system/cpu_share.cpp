@@ -25,11 +25,11 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 }  // namespace
 
 double other_processes_cores(double seconds) {
-  const auto a = ThreadGovernor::sample_now();
+  const auto a = ThreadGovernor::sample();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  const auto b = ThreadGovernor::sample_now();
+  const auto b = ThreadGovernor::sample();
   if (b.wall <= a.wall || b.busy <= 0) return 0.0;
-  return std::max(0.0, (b.busy - a.busy) - (b.own - a.own)) / (b.wall - a.wall);
+  return ThreadGovernor::others_between(a, b);
 }
 
 void choose_openmp_wait(int argc, char** argv, const char* const* commands) {
@@ -45,7 +45,10 @@ void choose_openmp_wait(int argc, char** argv, const char* const* commands) {
   execv("/proc/self/exe", argv);  // returns only on failure: go on with the spinning default
 }
 
-ThreadGovernor::Sample ThreadGovernor::sample_now() { return sample(); }
+double ThreadGovernor::others_between(const Sample& a, const Sample& b) {
+  // Our own spinning threads count as ours, so they do not push the estimate up.
+  return std::max(0.0, (b.busy - a.busy) - (b.own - a.own)) / (b.wall - a.wall);
+}
 
 ThreadGovernor::Sample ThreadGovernor::sample() {
   Sample s;
@@ -81,13 +84,13 @@ void ThreadGovernor::tick() {
   if ((!enabled_ && !advise_) || now() < next_check_) return;
   const Sample s = sample();
   const double wall = s.wall - last_.wall;
+  const double others = others_between(last_, s);  // cores the rest of the machine used
   if (advise_) {
-    const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;
     last_ = s;
     next_check_ = s.wall + kInterval;
     busy_checks_ = others >= 0.5 ? busy_checks_ + 1 : 0;
     if (busy_checks_ < 3) return;
-    advise_ = false;  // once
+    advise_ = false, advised_ = true;  // once
     spdlog::warn("CPU sharing: other processes use about {:.1f} of {} cores while this run's {} threads spin waiting "
                  "for each other, which can slow it several times (its weights do not depend on that). To share "
                  "better: start it with OMP_WAIT_POLICY=PASSIVE, give it fewer run.threads, or set "
@@ -95,9 +98,6 @@ void ThreadGovernor::tick() {
                  others, cpus_, max_);
     return;
   }
-  // CPU the rest of the machine used over the interval, in cores (our own spinning threads count
-  // as ours, so they do not push the estimate up).
-  const double others = std::max(0.0, (s.busy - last_.busy) - (s.own - last_.own)) / wall;
   const double last_busy = last_.busy, last_own = last_.own;
   last_ = s;
   next_check_ = s.wall + kInterval;

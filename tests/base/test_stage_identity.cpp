@@ -50,7 +50,6 @@ TEST(KeyRoles, EveryKeyHasOneEntryAndTheDeclaredRoles) {
   EXPECT_TRUE(key_roles("kd.teacher") & key_role::path);
   EXPECT_TRUE(key_roles("prune.seed") & key_role::view);
   EXPECT_EQ(key_roles("no.such"), 0u);
-  EXPECT_EQ(role_words(key_roles("data.subset")), "identity, path, view");
 }
 
 TEST(KeyRoles, CopyKeysTakesOnlyTheSelectedRoles) {

@@ -34,8 +34,6 @@ struct KeyInfo {
 const std::vector<KeyInfo>& key_table();
 // The roles of a dotted key (0 for an unknown one).
 unsigned key_roles(const std::string& dotted);
-// The words for a key's roles in docs and messages: "identity", "run-only, per-student", ...
-std::string role_words(unsigned roles);
 // Sets every key of `to` that has any of the `roles` bits to its value in `from`.
 void copy_keys(Config& to, const Config& from, unsigned roles);
 // Every string key with the path role: the member of `c` and its dotted name, in schema order

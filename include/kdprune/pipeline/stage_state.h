@@ -46,9 +46,6 @@ std::string recorded_fingerprint(const std::string& run_dir);
 // `experiment_dir`), so a later reuse can check them.
 void record_fingerprint(const std::string& run_dir, const std::string& command, const std::string& fingerprint,
                         const std::vector<std::string>& consumed = {}, const std::string& experiment_dir = "");
-// What is wrong with a finished stage's recorded outputs ("" when each is there with the digest
-// recorded): "model.pt is missing", "subset.npy changed since the stage finished".
-std::string damaged_outputs(const std::string& run_dir);
 // Whether each file the stage recorded as read still has the digest it had then (false when
 // the record has none).
 bool consumed_unchanged(const std::string& run_dir, const std::string& experiment_dir);

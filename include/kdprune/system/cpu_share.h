@@ -37,15 +37,17 @@ class ThreadGovernor {
   // Call once per training step; cheap unless an interval has passed.
   void tick();
   int64_t threads() const { return current_; }
+  bool advised() const { return advised_; }  // advise: the warning was given
 
   struct Sample {
     double wall = 0, busy = 0, own = 0;  // seconds: monotonic clock, all CPUs' non-idle time, this process's CPU time
   };
-  static Sample sample_now();
+  static Sample sample();
+  // The cores other processes kept busy between two samples.
+  static double others_between(const Sample& a, const Sample& b);
 
  private:
-  static Sample sample();
-  bool enabled_, advise_;
+  bool enabled_, advise_, advised_ = false;
   int busy_checks_ = 0;  // advise: consecutive checks that found other processes busy
   int64_t max_, current_, cpus_, pending_ = 0;
   Sample last_;
