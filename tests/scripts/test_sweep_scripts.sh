@@ -14,7 +14,7 @@ export KDPRUNE=$bin
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 synthetic='{train_size: 128, test_size: 32, channels: 1, height: 8, width: 8, classes: 4}'
 cat > "$tmp/exp.yaml" <<YAML
-run: {root: $tmp/runs, name: sweep, threads: 1}
+run: {root: $tmp/runs, name: sweep}
 data:
   name: synthetic
   synthetic: $synthetic
@@ -35,6 +35,13 @@ PRINT=1 CONFIG=exp.yaml "$root/scripts/sweep_alpha_f.sh" > jobs.txt 2> err.txt |
 [ ! -e runs/sweep/results.csv ] || fail "results before the students ran"
 JOBS=${KDPRUNE_TEST_JOBS:-2} CONFIG=exp.yaml "$root/scripts/sweep_alpha_f.sh" > out.txt 2>&1 || { cat out.txt; fail "JOBS=2"; }
 [ "$(wc -l < runs/sweep/results.csv)" = 5 ] || fail "results.csv should have 4 rows"
+# Jobs run side by side share the cores: each had its share as a fixed run.threads.
+if [ "${KDPRUNE_TEST_JOBS:-2}" -gt 1 ]; then
+  share=$(( $(nproc) / ${KDPRUNE_TEST_JOBS:-2} )); [ "$share" -ge 1 ] || share=1
+  for c in runs/sweep/student-*/config.yaml; do
+    grep -q "^  threads: $share\$" "$c" || { grep threads "$c"; fail "$c: expected run.threads=$share from JOBS"; }
+  done
+fi
 grep -q "random / KD" out.txt || { cat out.txt; fail "no table"; }
 CONFIG=exp.yaml "$root/scripts/sweep_alpha_f.sh" > again.txt 2>&1
 grep -q "0 stages run, 7 reused" again.txt || { cat again.txt; fail "a second call should reuse everything"; }
