@@ -41,9 +41,8 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
   t.checkpoint_every = 1;
   std::vector<torch::Tensor> features;
   int64_t count = 0;
-  if (o.init.trains_student)
-    for (const auto& p : student->named_parameters())
-      if (p.key().rfind("fc.", 0) != 0) features.push_back(p.value()), count += p.value().numel();
+  if (o.init.trains_student) features = student->feature_parameters();
+  for (const auto& p : features) count += p.numel();
   // The init modules train here even where the main training freezes them (FT's paraphraser).
   std::vector<std::pair<torch::Tensor, bool>> frozen;
   int64_t module_count = 0;
@@ -57,7 +56,7 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
                o.init.trains_student ? "the student's feature layers (" + std::to_string(count) + " parameters)" : "",
                o.init.trains_student && module_count ? " and " : "",
                module_count ? "the term's modules (" + std::to_string(module_count) + " parameters)" : "", t.lr);
-  student->preact_features = o.init.preact;
+  const models::PreactFeatures preact(*student, o.init.preact);
   train::fit({.model = *student,
               .data = s.data,
               .indices = s.view.indices,
@@ -73,7 +72,6 @@ void run_init_stage(Session& s, const models::Model& student, const losses::Obje
               .loss_capturable = o.capturable,
               .adapt_threads = cfg.run.adapt_threads,
               .collective = s.collective()});
-  student->preact_features = false;
   for (auto& [p, requires_grad] : frozen) p.set_requires_grad(requires_grad);
   spdlog::info("init stage ({}) done; main training", o.init_term);
 }
@@ -166,7 +164,7 @@ void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) 
     st.teacher_top1 = share->teacher_top1;
   } else if (st.teacher) {
     const auto te = train::evaluate(*st.teacher, s.data.test, s.data.info, s.config.train.eval_batch_size,
-                                    s.config.train.amp, false);
+                                    train::autocast_of(s.config.train.amp), false);
     st.teacher_top1 = te.top1;
   }
   if (st.teacher) spdlog::info("teacher {} ({}): test top1 {:.2f}%", st.teacher_meta.arch, kd.teacher, st.teacher_top1);
@@ -209,7 +207,7 @@ std::vector<std::vector<size_t>> memory_groups(const std::vector<Student>& stude
   for (const auto& st : students) {
     const auto& c = st.s->config;
     const auto spec = st.s->model_spec();
-    const std::string key = c.model.arch + " batch " + std::to_string(c.train.batch_size) + " amp " + c.train.amp +
+    const std::string key = c.model.arch + " batch " + std::to_string(c.train.batch_size) + " amp " + c.train.amp.name() +
                             (train::channels_last_on(c.train) ? " channels-last" : "");
     auto it = measured.find(key);
     if (it == measured.end()) {

@@ -44,18 +44,18 @@ nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpo
     } catch (const Error&) {
       // not a config kdprune can read: the device's choice
     }
-  train::resolve_precision(precision, device);
-  const bool channels_last = train::channels_last_on(precision);
+  const train::Precision p = train::resolved_precision(precision, device);
+  const bool channels_last = p.channels_last;
   if (channels_last) train::to_channels_last(*loaded.model);
   const train::EvalResult r =
-      train::evaluate(*loaded.model, ds.test, ds.info, cfg.train.eval_batch_size, precision.amp, channels_last);
+      train::evaluate(*loaded.model, ds.test, ds.info, cfg.train.eval_batch_size, p.amp, channels_last);
   nlohmann::json per_class = nlohmann::json::object();
   for (size_t c = 0; c < r.per_class_top1.size(); ++c) per_class[ds.info.class_names[c]] = r.per_class_top1[c];
   nlohmann::json result = {
       {"checkpoint", checkpoint},     {"arch", loaded.meta.arch},   {"dataset", ds.info.name},
       {"trained_on", loaded.meta.dataset}, {"top1", r.top1},        {"top5", r.top5},
       {"loss", r.loss},               {"test_size", r.samples},     {"per_class_top1", per_class},
-      {"device", device.str()},       {"amp", precision.amp},       {"channels_last", channels_last},
+      {"device", device.str()},       {"amp", train::autocast_name(p.amp)},       {"channels_last", channels_last},
       {"environment", system::environment_json()},
   };
   const std::string out =

@@ -25,9 +25,9 @@ std::string info_report() {
   for (const auto& d : env.device_names) o << "  device " << d << "\n";
   // What train.amp=auto / train.channels_last=auto train in here (train::resolve_precision).
   auto precision = [](const torch::Device& device) {
-    TrainSection t;
-    train::resolve_precision(t, device);
-    return t.amp == "off" ? std::string("fp32") : t.amp + (t.channels_last == "true" ? " + channels-last" : "");
+    const train::Precision p = train::resolved_precision(TrainSection{}, device);
+    return p.amp == train::Autocast::off ? std::string("fp32")
+                                         : train::autocast_name(p.amp) + std::string(p.channels_last ? " + channels-last" : "");
   };
   o << "precision (train.amp=auto): cpu " << precision(torch::kCPU)
     << (train::cpu_has_native_bf16() ? " (native bf16)" : " (no native bf16)") << ", cuda "

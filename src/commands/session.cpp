@@ -307,7 +307,7 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"view", s.view.how},
       {"seed", s.config.run.seed},
       {"epochs", r.epochs},
-      {"amp", s.config.train.amp},
+      {"amp", s.config.train.amp.name()},
       {"channels_last", s.config.train.channels_last == "true"},
       {"top1", r.final_eval.top1},
       {"top5", r.final_eval.top5},

@@ -61,7 +61,7 @@ struct TrainingJob {
   models::Model model;
   train::LossFn loss;
   std::shared_ptr<torch::nn::Module> loss_modules;
-  bool loss_capturable = true;
+  bool loss_capturable = false;  // opt-in, as TrainInputs::loss_capturable
   std::vector<train::TrainObserver*> observers{};
 };
 // run_training for students trained together in lock-step (train::fit_group): one batch per step,
@@ -75,7 +75,7 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
 // `loss_capturable`: the loss can be captured in a CUDA graph (TrainInputs::loss_capturable).
 train::TrainResult run_training(Session& s, const models::Model& model, const train::LossFn& loss,
                                 std::vector<train::TrainObserver*> observers = {},
-                                std::shared_ptr<torch::nn::Module> loss_modules = nullptr, bool loss_capturable = true);
+                                std::shared_ptr<torch::nn::Module> loss_modules = nullptr, bool loss_capturable = false);
 
 // A model's outputs on training samples `indices` (un-augmented, eval mode, no gradients).
 struct Inference {

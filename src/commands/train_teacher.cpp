@@ -18,7 +18,8 @@ nlohmann::json train_teacher(const CommandOptions& opts) {
   const bool count = s.collective() == nullptr;
   const train::TrainResult r =
       run_training(s, model, train::cross_entropy_loss, count ? std::vector<train::TrainObserver*>{&forgetting}
-                                                              : std::vector<train::TrainObserver*>{});
+                                                              : std::vector<train::TrainObserver*>{},
+                   nullptr, /*loss_capturable=*/true);  // cross-entropy is a pure function of the batch
   nlohmann::json summary = training_summary(s, model, r);
   if (!count) {
     summary["forgetting_scores"] = nullptr;

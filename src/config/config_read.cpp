@@ -28,6 +28,11 @@ template <> const char* type_name<bool>() { return "true or false"; }
 template <> const char* type_name<std::vector<int64_t>>() { return "a list of integers"; }
 template <> [[maybe_unused]] const char* type_name<std::vector<double>>() { return "a list of numbers"; }
 
+template <class T> std::string expected_words() {
+  if constexpr (requires { T::expected(); }) return T::expected();
+  else return type_name<T>();
+}
+
 template <class T> bool convert_scalar(const YAML::Node& n, T& out) {
   if (!n.IsScalar()) return false;
   try {
@@ -51,6 +56,12 @@ bool is_non_finite(const YAML::Node& n) {
   return n.IsScalar() && convert_scalar(n, v) && !std::isfinite(v);
 }
 bool convert(const YAML::Node& n, bool& out) { return convert_scalar(n, out); }
+template <class E> bool convert(const YAML::Node& n, Choice<E>& out) {
+  // YAML reads true/false as words too: channels_last: true is the name "true".
+  if (!n.IsScalar() || !Choice<E>::known(n.Scalar())) return false;
+  out = Choice<E>(n.Scalar());
+  return true;
+}
 template <class T> bool convert(const YAML::Node& n, std::vector<T>& out) {
   if (!n.IsSequence()) return false;
   std::vector<T> v(n.size());
@@ -73,7 +84,7 @@ class Reader {
     if (!n) return;
     T value{};
     if (!convert(n, value) || (rule.ok && !rule.ok(value))) {
-      std::string expect = rule.expect.empty() ? type_name<T>() : rule.expect;
+      std::string expect = rule.expect.empty() ? expected_words<T>() : rule.expect;
       if (is_non_finite(n)) expect = "a finite number (" + expect + ")";
       throw Error(sources_.where(join(key)) + ": expected " + expect + ", got " + show(n));
     }

@@ -73,9 +73,9 @@ template <class V> void describe(V& v, TrainSection& s) {
   v.field("milestones", s.milestones, ascending_positive());
   v.field("gamma", s.gamma, positive());
   v.field("warmup_epochs", s.warmup_epochs, non_negative_int());
-  v.field("amp", s.amp, one_of({"auto", "off", "bf16", "fp16"}));
-  v.field("channels_last", s.channels_last, one_of({"auto", "true", "false"}));
-  v.field("cuda_graph", s.cuda_graph, one_of({"auto", "on", "off"}), run_only);
+  v.field("amp", s.amp);  // Choice fields: their names are the allowed values (choice.h)
+  v.field("channels_last", s.channels_last);
+  v.field("cuda_graph", s.cuda_graph, {}, run_only);
   v.field("group_max", s.group_max, memory_size_or_auto(), run_only);
   v.field("eval_every", s.eval_every, positive_int());
   v.field("checkpoint_every", s.checkpoint_every, non_negative_int(), run_only);

@@ -29,8 +29,9 @@ OutputShapes probe(const models::Model& m, const std::vector<int64_t>& input) {
 }  // namespace
 
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
-                            const std::string& amp, const std::vector<int64_t>& input,
+                            const Amp& asked_amp, const std::vector<int64_t>& input,
                             const torch::Tensor& view_labels, std::shared_ptr<TeacherCache> cache) {
+  const train::Autocast amp = train::autocast_of(asked_amp);
   const LossWeights w = loss_weights(kd, alpha);
   const bool needs_teacher = w.kd != 0.0 || w.extra != 0.0;
   if (needs_teacher && !teacher) throw Error("kd.teacher: a teacher checkpoint is needed when alpha > 0");
@@ -61,9 +62,8 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
         {
           torch::NoGradGuard no_grad;
           train::AutocastScope autocast(amp, x.device());
-          teacher->preact_features = preact;
+          const models::PreactFeatures mode(*teacher, preact);
           t = teacher->forward_all(x);
-          teacher->preact_features = false;
         }
         return term->init_loss(out, t);
       };

@@ -85,6 +85,9 @@ class CifarResNet : public ModelImpl {
   BatchNorm2d bn1_{nullptr};
   std::vector<nn::Sequential> stages_;
   nn::Linear fc_{nullptr};
+
+ public:
+  torch::nn::Module& classifier() override { return *fc_; }
 };
 
 }  // namespace

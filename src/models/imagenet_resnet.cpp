@@ -107,6 +107,9 @@ class ImageNetResNet : public ModelImpl {
   BatchNorm2d bn1_{nullptr};
   std::vector<nn::ModuleList> stages_;
   nn::Linear fc_{nullptr};
+
+ public:
+  torch::nn::Module& classifier() override { return *fc_; }
 };
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "cifar_resnet.h"
 #include "imagenet_resnet.h"
 #include "wide_resnet.h"
@@ -41,6 +43,16 @@ Model create_model(const std::string& arch, const ModelSpec& spec) {
   std::string known;
   for (const auto& e : model_registry()) known += (known.empty() ? "" : ", ") + e.name;
   throw Error("model.arch: unknown architecture '" + arch + "' (expected one of: " + known + ")");
+}
+
+torch::nn::Module& ModelImpl::classifier() { throw InternalError(name() + " names no classifier (ModelImpl::classifier)"); }
+
+std::vector<torch::Tensor> ModelImpl::feature_parameters() {
+  std::vector<torch::Tensor> out;
+  const auto head = classifier().parameters();
+  for (const auto& p : parameters())
+    if (std::none_of(head.begin(), head.end(), [&](const torch::Tensor& h) { return h.is_same(p); })) out.push_back(p);
+  return out;
 }
 
 int64_t parameter_count(const torch::nn::Module& m) {

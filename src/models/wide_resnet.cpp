@@ -82,6 +82,9 @@ class WideResNet : public ModelImpl {
   std::vector<NetworkBlock> blocks_;
   BatchNorm2d bn1_{nullptr};
   nn::Linear fc_{nullptr};
+
+ public:
+  torch::nn::Module& classifier() override { return *fc_; }
 };
 
 }  // namespace

@@ -114,7 +114,7 @@ ResultRow read_result(const std::string& run_dir) {
   r.tau = field<double>(s, "tau", summary_path, c.kd.tau);
   if (c.kd.weighting == "repdistiller" && !c.kd.extra.empty() && c.kd.beta != 0.0) r.kd_extra = c.kd.extra, r.kd_beta = c.kd.beta;
   r.data_part = c.data.part;
-  r.precision = (c.train.amp == "off" ? std::string("fp32") : c.train.amp) + (c.train.channels_last == "true" ? "+CL" : "");
+  r.precision = (c.train.amp == "off" ? std::string("fp32") : c.train.amp.name()) + (c.train.channels_last == "true" ? "+CL" : "");
   if (!c.data.subset.empty()) {
     read_pruner(c.data.subset, r);
   } else if (r.f < 1.0) {

@@ -121,7 +121,7 @@ bool same_config(const Config& started, Config planned, const std::function<std:
   return changes_of(started) == changes_of(planned);
 }
 
-std::string how_trained(const TrainSection& t) { return "trained with amp " + t.amp + ", channels_last " + t.channels_last; }
+std::string how_trained(const TrainSection& t) { return "trained with amp " + t.amp.name() + ", channels_last " + t.channels_last.name(); }
 
 // A finished stage's fingerprint reads train.amp=auto as the fp32 of the time before auto (so
 // stages made then are reused), which an explicit precision can share: "amp off, channels_last
@@ -136,7 +136,7 @@ std::string precision_asked_otherwise(const Config& started, const Config& plann
   if (t.amp != "auto" && s.amp != "auto") t.amp = s.amp;
   if (t.channels_last != "auto" && s.channels_last != "auto") t.channels_last = s.channels_last;
   if (changes_of(as_run) == changes_of(planned)) return "";
-  return how_trained(s) + "; the config asks for amp " + planned.train.amp + ", channels_last " + planned.train.channels_last;
+  return how_trained(s) + "; the config asks for amp " + planned.train.amp.name() + ", channels_last " + planned.train.channels_last.name();
 }
 
 // train.amp=auto accepts a finished stage in whatever precision it trained, as it does the stages

@@ -5,17 +5,21 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <new>
+#include <optional>
+#include <utility>
 
 #include "kdprune/dist/collective.h"
+#include "kdprune/system/failure.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::train {
 
-bool same_batches(const TrainInputs& a, const TrainInputs& b) {
+bool same_batches(const TrainInputs& a, const Precision& pa, const TrainInputs& b, const Precision& pb) {
   return b.data.train.images.is_same(a.data.train.images) && b.data.test.images.is_same(a.data.test.images) &&
          b.indices == a.indices && b.train.batch_size == a.train.batch_size && b.seed == a.seed &&
-         b.augment == a.augment && b.train.amp == a.train.amp && b.train.channels_last == a.train.channels_last;
+         b.augment == a.augment && pa == pb;
 }
 
 namespace {
@@ -23,7 +27,7 @@ int64_t world_of(dist::Collective* c) { return c ? c->world() : 1; }
 }  // namespace
 
 Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
-               StepPath path, dist::Collective* collective)
+               const Precision& precision, StepPath path, dist::Collective* collective)
     : lead_(runs.at(members.at(0))),
       members_(std::move(members)),
       collective_(collective),
@@ -34,9 +38,10 @@ Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members
       shape_(view_.size(0), lead_.train.batch_size * world_, 2 * world_),
       aug_(augment_spec(lead_.data.info, lead_.data.train.images.size(2), lead_.augment)),
       normalise_(lead_.data.info, device_),
+      precision_(precision),
       path_(path) {
   if (shape_.n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
-  for (size_t m : members_) models_.push_back(std::make_unique<ModelRun>(runs[m], shape_, path_, tags[m]));
+  for (size_t m : members_) models_.push_back(std::make_unique<ModelRun>(runs[m], shape_, precision_, path_, tags[m]));
   failures_.resize(models_.size());
   epoch_ = first_epoch();
   finished_ = epoch_ >= stop();
@@ -91,15 +96,8 @@ bool Cohort::start_epoch() {
   epoch_start_ = std::chrono::steady_clock::now();
   plan_ = make_epoch_plan(view_, shape_, aug_, lead_.seed, epoch_);
   for (auto* m : active_) m->begin_epoch(epoch_);
-  if (path_ != StepPath::standard) {
-    if (active_ != stepping_) {
-      if (device_step_ && path_ == StepPath::graph) spdlog::info("the group changed at epoch {}: capturing its step again", epoch_ + 1);
-      std::vector<DeviceUpdate*> updates;
-      for (auto* m : active_) updates.push_back(m->device_update());
-      device_step_.reset();
-      device_step_ = std::make_unique<DeviceStep>(lead_, updates, shape_, aug_, normalise_, path_ == StepPath::graph);
-      stepping_ = active_;
-    }
+  if (path_ != StepPath::host) {
+    if (active_ != stepping_) make_device_step();
     device_step_->begin_epoch(plan_, epoch_);
   }
   // Streamed images: the next step's are decoded on a host thread while this step trains.
@@ -108,6 +106,45 @@ bool Cohort::start_epoch() {
   step_ = 0;
   in_epoch_ = true;
   return true;
+}
+
+void Cohort::make_device_step() {
+  if (device_step_ && path_ == StepPath::graph) spdlog::info("the group changed at epoch {}: capturing its step again", epoch_ + 1);
+  // Each model's step is wrapped: one that throws is recorded (advance stops it) and the others'
+  // steps still run, inside a capture too.
+  std::vector<ModelStep> steps;
+  step_errors_.assign(active_.size(), nullptr);
+  for (size_t i = 0; i < active_.size(); ++i)
+    steps.push_back([this, m = active_[i], i](const StepBatch& b) {
+      try {
+        return m->step(b);
+      } catch (...) {
+        step_errors_[i] = std::current_exception();
+        return StepOutputs{};
+      }
+    });
+  device_step_.reset();
+  device_step_ = std::make_unique<DeviceStep>(
+      DeviceStep::Shared{lead_.data.train.images, lead_.data.train.labels, precision_.channels_last, lead_.seed}, std::move(steps),
+      shape_, aug_, normalise_, path_ == StepPath::graph);
+  stepping_ = active_;
+}
+
+void Cohort::fail(ModelRun* m, std::exception_ptr error, bool rethrow) {
+  if (rethrow) std::rethrow_exception(error);
+  const size_t i = static_cast<size_t>(std::find_if(models_.begin(), models_.end(), [&](const auto& p) { return p.get() == m; }) -
+                                       models_.begin());
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {  // user-facing (a non-finite loss), or internal: its words say which
+    failures_[i] = e.what();
+  } catch (...) {
+    failures_[i] = "failed: " + system::describe_current_failure();
+  }
+  // Its tag names it where the message does not already start with it.
+  if (!m->tag().empty() && failures_[i].rfind(m->tag(), 0) != 0) failures_[i] = m->tag() + failures_[i];
+  spdlog::error("{}; the other students train on", failures_[i]);
+  active_.erase(std::remove(active_.begin(), active_.end(), m), active_.end());
 }
 
 int64_t Cohort::advance(Progress* progress, bool rethrow) {
@@ -119,8 +156,24 @@ int64_t Cohort::advance(Progress* progress, bool rethrow) {
   const int64_t step = step_;
   const int64_t s = step * shape_.batch, e = std::min(shape_.usable, s + shape_.batch);
   if (device_step_) {
-    device_step_->run(step);
-    for (size_t i = 0; i < active_.size(); ++i) active_[i]->after_device_step(step, device_step_->outputs(i));
+    if (active_ != stepping_ && !active_.empty()) {  // a model failed earlier in this epoch
+      make_device_step();
+      device_step_->begin_epoch(plan_, epoch_, step);
+    }
+    if (!active_.empty()) {
+      try {
+        device_step_->run(step);
+      } catch (...) {
+        // The shared part failed (the batch, the capture): every model of the step stops with it.
+        const auto error = std::current_exception();
+        for (auto* m : std::vector<ModelRun*>(active_)) fail(m, error, rethrow);
+      }
+      for (size_t i = 0; i < stepping_.size(); ++i) {
+        auto* m = stepping_[i];
+        if (step_errors_[i]) fail(m, std::exchange(step_errors_[i], nullptr), rethrow);
+        else if (std::find(active_.begin(), active_.end(), m) != active_.end()) run_host_part(m, step, device_step_->outputs(i), e - s, rethrow);
+      }
+    }
   } else {
     std::optional<data::StreamedBatch> decoded;
     if (ahead_.valid()) {
@@ -128,9 +181,24 @@ int64_t Cohort::advance(Progress* progress, bool rethrow) {
       if (step + 1 < shape_.steps) ahead_ = decode_ahead(step + 1);
     }
     const auto [begin, end] = rank_part(step);
-    Batch batch = make_batch(lead_, plan_, aug_, normalise_, begin, end, epoch_, decoded ? &*decoded : nullptr);
-    batch.step_size = e - s;
-    for (auto* m : active_) m->step(batch, epoch_, step);
+    const StepBatch batch = make_batch(lead_, precision_, plan_, shape_, aug_, normalise_, begin, end, epoch_, step, e - s,
+                                       decoded ? &*decoded : nullptr);
+    for (auto* m : std::vector<ModelRun*>(active_)) {
+      StepOutputs out;
+      try {
+        out = m->step(batch);
+      } catch (...) {
+        fail(m, std::current_exception(), rethrow);
+        continue;
+      }
+      run_host_part(m, step, out, end - begin, rethrow);
+    }
+  }
+  if (active_.empty()) {  // every model failed: the cohort is done
+    if (progress) progress->end_epoch();
+    in_epoch_ = false;
+    finished_ = true;
+    return e - s;
   }
   if (progress && lead_.show_progress) progress->step(epoch_, step, e - s, [&] { return active_.front()->loss_so_far(e); });
   if (++step_ == shape_.steps) {
@@ -138,6 +206,14 @@ int64_t Cohort::advance(Progress* progress, bool rethrow) {
     finish_epoch(rethrow);
   }
   return e - s;
+}
+
+void Cohort::run_host_part(ModelRun* m, int64_t step, const StepOutputs& out, int64_t samples, bool rethrow) {
+  try {
+    m->after_step(step, out, samples);
+  } catch (...) {
+    fail(m, std::current_exception(), rethrow);
+  }
 }
 
 void Cohort::finish_epoch(bool rethrow) {
@@ -148,11 +224,9 @@ void Cohort::finish_epoch(bool rethrow) {
     if (std::find(active_.begin(), active_.end(), m) == active_.end()) continue;
     try {
       m->end_epoch(epoch_, train_seconds);
-    } catch (const Error& e) {
+    } catch (...) {
       // Alone: as always. In a group: the others train on; this one is reported at the end.
-      if (rethrow) throw;
-      failures_[i] = e.what();
-      spdlog::error("{}", e.what());
+      fail(m, std::current_exception(), rethrow);
     }
   }
   in_epoch_ = false;

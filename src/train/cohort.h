@@ -5,11 +5,13 @@
 // several cohorts (students of different f, subsets or seeds) steps them in turn, each through its
 // own epochs, in proportion to their lengths (fit_group): all of them end their last epoch together.
 #include <chrono>
+#include <exception>
 #include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "device_step.h"
 #include "kdprune/train/trainer.h"
 #include "model_run.h"
 
@@ -17,15 +19,16 @@ namespace kdprune::train {
 
 class Progress;
 
-// Runs that can share every batch.
-bool same_batches(const TrainInputs& a, const TrainInputs& b);
+// Runs that can share every batch (given the precision each trains in).
+bool same_batches(const TrainInputs& a, const Precision& pa, const TrainInputs& b, const Precision& pb);
 
 class Cohort {
  public:
-  // `members`: the runs' positions in the group; `tags` their log tags ("" alone); `path` the
-  // cohort's step path; `collective`: data-parallel (one model per process).
+  // `members`: the runs' positions in the group; `tags` their log tags ("" alone); `precision`
+  // what they train in; `path` the cohort's step path; `collective`: data-parallel (one model per
+  // process).
   Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
-         StepPath path, dist::Collective* collective);
+         const Precision& precision, StepPath path, dist::Collective* collective);
   ~Cohort();
   Cohort(const Cohort&) = delete;
   Cohort& operator=(const Cohort&) = delete;
@@ -42,8 +45,9 @@ class Cohort {
 
   // Trains the next step (starting an epoch before its first step, ending it after its last);
   // returns the step's samples (0 when nothing was left). `progress`: the group's progress line
-  // follows this cohort. `rethrow`: a model's failure at an epoch end is thrown (a group of one),
-  // else that model stops and the others go on.
+  // follows this cohort. `rethrow`: a model's failure is thrown as it is (a group of one); else a
+  // model that fails (any exception, in its step or at an epoch end) stops with its error named
+  // by its tag, and the others go on.
   int64_t advance(Progress* progress, bool rethrow);
   // The members' results, by member order (a failed model: empty result with `error`).
   std::vector<TrainResult> results();
@@ -51,10 +55,14 @@ class Cohort {
  private:
   bool start_epoch();  // false: no epoch left
   void finish_epoch(bool rethrow);
+  void make_device_step();
+  void run_host_part(ModelRun* m, int64_t step, const StepOutputs& out, int64_t samples, bool rethrow);
+  // Records model `m`'s failure (or rethrows it, alone) and takes it out of the epoch.
+  void fail(ModelRun* m, std::exception_ptr error, bool rethrow);
   std::pair<int64_t, int64_t> rank_part(int64_t step) const;
   std::future<data::StreamedBatch> decode_ahead(int64_t step);
 
-  const TrainInputs& lead_;
+  const TrainInputs lead_;  // a copy: the cohort's data, view and seed
   std::vector<size_t> members_;
   dist::Collective* collective_;
   int64_t world_ = 1, rank_ = 0;
@@ -63,6 +71,7 @@ class Cohort {
   EpochShape shape_;
   AugmentSpec aug_;
   data::Normalizer normalise_;
+  Precision precision_;
   StepPath path_;
   std::vector<std::unique_ptr<ModelRun>> models_;
   std::vector<std::string> failures_;
@@ -70,6 +79,7 @@ class Cohort {
   // changes the set, and the step (with its graph) is made again.
   std::unique_ptr<DeviceStep> device_step_;
   std::vector<ModelRun*> active_, stepping_;
+  std::vector<std::exception_ptr> step_errors_;  // per model of stepping_: its step threw (device path)
   EpochPlan plan_;
   torch::Tensor order_cpu_;                  // streamed images: the epoch's order on the host
   std::future<data::StreamedBatch> ahead_;  // streamed images: the next step's, decoding

@@ -1,9 +1,6 @@
-#include "kdprune/train/device_step.h"
-
-#include <optional>
+#include "device_step.h"
 
 #include "kdprune/train/cuda_graph.h"
-#include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/precision.h"
 
 namespace kdprune::train {
@@ -14,90 +11,49 @@ namespace {
 constexpr int64_t kWarmupSteps = 2;
 }  // namespace
 
-EpochTotals::EpochTotals(const torch::Device& device) {
-  const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
-  loss_sum = torch::zeros({}, i64.dtype(torch::kFloat64));
-  correct = torch::zeros({}, i64);
-  first_bad = torch::full({}, -1, i64);
-}
-
-void EpochTotals::reset() {
-  loss_sum.zero_();
-  correct.zero_();
-  first_bad.fill_(-1);
-}
-
-void EpochTotals::add(const torch::Tensor& loss, const torch::Tensor& logits, const torch::Tensor& labels,
-                      const torch::Tensor& step, int64_t batch) {
-  first_bad.copy_(torch::where(first_bad.lt(0) & ~torch::isfinite(loss), step, first_bad));
-  loss_sum.add_(loss.to(torch::kFloat64) * static_cast<double>(batch));
-  correct.add_(logits.argmax(1).eq(labels).sum());
-}
-
-DeviceUpdate::DeviceUpdate(const TrainInputs& in, torch::optim::SGD& opt, const EpochShape& shape)
-    : in_(in), opt_(opt), sgd_(opt), shape_(shape), totals_(in.data.train.images.device()) {
-  lr_ = torch::zeros({shape.steps}, torch::TensorOptions().dtype(torch::kFloat32).device(in.data.train.images.device()));
-}
-
-void DeviceUpdate::begin_epoch(int64_t epoch) {
-  std::vector<float> lr;
-  for (int64_t s = 0; s < shape_.steps; ++s) lr.push_back(static_cast<float>(lr_at(in_.train, epoch, s, shape_.steps)));
-  lr_.copy_(torch::tensor(lr));  // in place: a captured graph reads this storage
-  totals_.reset();
-}
-
-StepOutputs DeviceUpdate::run(const DeviceBatch& b) {
-  const auto& t = in_.train;
-  models::ModelOutput out;
-  {
-    AutocastScope autocast(t.amp, b.x.device());
-    std::optional<torch::NoGradGuard> frozen;
-    if (in_.freeze_model) frozen.emplace();
-    out = in_.model.forward_all(b.x);
-  }
-  // Epoch, step and seed are the capture-time values: only losses without per-step host state
-  // (TrainInputs::loss_capturable) are captured.
-  const BatchInfo info{b.positions, b.epoch, b.step, shape_.n, stream_seed(in_.seed, b.epoch * shape_.steps + b.step, kLossStream)};
-  const auto loss = in_.loss(b.x, out, b.labels, info);
-  // Gradients set to none: backward writes fresh ones (inside a capture, into the graph's pool).
-  for (auto& group : opt_.param_groups())
-    for (auto& p : group.params()) p.mutable_grad().reset();
-  loss.backward();
-  sgd_.step(lr_.index_select(0, b.step_index.view({1})));
-  StepOutputs o{b.indices, out.logits.detach(), b.labels};
-  totals_.add(loss.detach(), o.logits, o.labels, b.step_index, b.len);
-  return o;
-}
-
-DeviceStep::DeviceStep(const TrainInputs& lead, std::vector<DeviceUpdate*> updates, const EpochShape& shape,
-                       const AugmentSpec& aug, const data::Normalizer& normalise, bool graph)
-    : lead_(lead), updates_(std::move(updates)), shape_(shape), aug_(aug), normalise_(normalise),
-      eager_out_(updates_.size()), graph_out_(updates_.size()) {
-  const auto device = lead.data.train.images.device();
+DeviceStep::DeviceStep(Shared shared, std::vector<ModelStep> models, const EpochShape& shape, const AugmentSpec& aug,
+                       data::Normalizer normalise, bool graph)
+    : shared_(std::move(shared)), models_(std::move(models)), shape_(shape), aug_(aug), normalise_(std::move(normalise)),
+      eager_out_(models_.size()), graph_out_(models_.size()) {
+  const auto device = shared_.images.device();
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
   step_index_ = torch::zeros({}, i64);
+  seeds_ = torch::zeros({std::max<int64_t>(shape.steps, 1)}, i64);
   lanes_ = torch::arange(shape.batch, i64);
-  fork_ = std::make_unique<ForkJoin>(device, updates_.size());
+  fork_ = std::make_unique<ForkJoin>(device, models_.size());
   if (graph) graph_ = std::make_unique<StepGraph>();
 }
 
 DeviceStep::~DeviceStep() = default;
 
-void DeviceStep::begin_epoch(const EpochPlan& plan, int64_t epoch) {
+void DeviceStep::begin_epoch(const EpochPlan& plan, int64_t epoch, int64_t step) {
   plan_.copy_from(plan);
-  step_index_.zero_();
+  step_index_.fill_(step);
+  std::vector<int64_t> seeds;
+  for (int64_t s = 0; s < shape_.steps; ++s)
+    seeds.push_back(static_cast<int64_t>(stream_seed(shared_.seed, epoch * shape_.steps + s, kLossStream)));
+  if (!seeds.empty()) seeds_.slice(0, 0, shape_.steps).copy_(torch::tensor(seeds, torch::kInt64));  // in place: a graph reads it
   epoch_ = epoch;
 }
 
 void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& out) {
   const auto pos = step_index_ * shape_.batch + lanes_.slice(0, 0, len);
   const auto indices = plan_.order.index_select(0, pos);
-  auto x = apply_augment(lead_.data.train.images.index_select(0, indices), plan_.augment.index_select(pos), normalise_, aug_);
-  if (channels_last_on(lead_.train)) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  const DeviceBatch b{indices, plan_.positions.index_select(0, pos), x, lead_.data.train.labels.index_select(0, indices),
-                      step_index_, epoch_, step, len};
+  auto x = apply_augment(shared_.images.index_select(0, indices), plan_.augment.index_select(pos), normalise_, aug_);
+  if (shared_.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  StepBatch b{.indices = indices,
+              .positions = plan_.positions.index_select(0, pos),
+              .x = x,
+              .labels = shared_.labels.index_select(0, indices),
+              .step_index = step_index_,
+              .seed = seeds_.index_select(0, step_index_.view({1})).view({}),
+              .epoch = epoch_,
+              .step = step,
+              .rng_seed = stream_seed(shared_.seed, epoch_ * shape_.steps + step, kLossStream),
+              .samples = len,
+              .step_samples = len};
   // The batch's tensors outlive the join below, so no stream reuses their memory while another reads it.
-  fork_->run([&](size_t i) { out[i] = updates_[i]->run(b); });
+  fork_->run([&](size_t i) { out[i] = models_[i](b); });
   step_index_.add_(1);
 }
 

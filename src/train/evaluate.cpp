@@ -7,7 +7,7 @@
 namespace kdprune::train {
 
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size, const std::string& amp, bool channels_last, dist::Collective* collective) {
+                    int64_t batch_size, Autocast amp, bool channels_last, dist::Collective* collective) {
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;

@@ -47,7 +47,7 @@ Usage usage(const torch::Device& device, bool reset_peak = false) {
 }  // namespace
 
 int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& spec, const std::vector<int64_t>& input,
-                              int64_t batch, const std::string& amp, bool channels_last, const torch::Device& device) {
+                              int64_t batch, const Amp& amp, bool channels_last, const torch::Device& device) {
   // A fresh model draws its initial weights from the global generator, and dropout (WRN) from the
   // device's: put their states back after.
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -40,35 +40,68 @@ bool cpu_has_native_bf16() {
   return native;
 }
 
-std::string emulated_bf16_note(const std::string& amp, const torch::Device& device, bool native_bf16) {
-  if (amp != "bf16" || !device.is_cpu() || native_bf16) return "";
+std::string emulated_bf16_note(const Amp& amp, const torch::Device& device, bool native_bf16) {
+  if (amp != AmpSetting::bf16 || !device.is_cpu() || native_bf16) return "";
   return "train.amp=bf16 on a CPU without native bf16 (AVX512-BF16 or AMX-BF16): bf16 is emulated, and training "
          "ran up to 1.7x slower than fp32 with AVX-512 alone and 6-9x slower with AVX2 (bench/README.md); "
          "train.amp=auto (the default) trains in fp32 on this CPU";
 }
 
-void resolve_precision(TrainSection& t, const torch::Device& device) {
+Autocast autocast_of(const Amp& amp) {
+  switch (amp.value()) {
+    case AmpSetting::off: return Autocast::off;
+    case AmpSetting::bf16: return Autocast::bf16;
+    case AmpSetting::fp16: return Autocast::fp16;
+    case AmpSetting::automatic: break;
+  }
+  throw InternalError("train.amp=auto: not resolved for a device (train::resolved_precision)");
+}
+
+const char* autocast_name(Autocast a) {
+  switch (a) {
+    case Autocast::bf16: return "bf16";
+    case Autocast::fp16: return "fp16";
+    case Autocast::off: break;
+  }
+  return "off";
+}
+
+Precision resolved_precision(const TrainSection& t, const torch::Device& device) {
   if (const auto note = emulated_bf16_note(t.amp, device, cpu_has_native_bf16()); !note.empty()) {
     static std::once_flag once;
     std::call_once(once, [&] { spdlog::warn("{}", note); });
   }
-  if (t.amp == "auto") t.amp = device.is_cpu() && cpu_has_native_bf16() ? "bf16" : "off";
+  Precision p;
+  if (t.amp == AmpSetting::automatic) p.amp = device.is_cpu() && cpu_has_native_bf16() ? Autocast::bf16 : Autocast::off;
+  else p.amp = autocast_of(t.amp);
   // NHWC pays with reduced-precision convolutions (oneDNN, cuDNN tensor cores), not in fp32.
-  if (t.channels_last == "auto") t.channels_last = t.amp == "off" ? "false" : "true";
+  if (t.channels_last == LayoutSetting::automatic) p.channels_last = p.amp != Autocast::off;
+  else p.channels_last = t.channels_last == LayoutSetting::channels_last;
+  return p;
 }
+
+void resolve_precision(TrainSection& t, const torch::Device& device) {
+  const Precision p = resolved_precision(t, device);
+  t.amp = Amp(autocast_name(p.amp));
+  t.channels_last = p.channels_last ? LayoutSetting::channels_last : LayoutSetting::contiguous;
+}
+
+Precision precision_of(const TrainSection& t) { return {autocast_of(t.amp), channels_last_on(t)}; }
 
 bool channels_last_on(const TrainSection& t) {
-  if (t.channels_last == "auto") throw Error("train.channels_last=auto: not resolved for a device (train::resolve_precision)");
-  return t.channels_last == "true";
+  if (t.channels_last == LayoutSetting::automatic)
+    throw InternalError("train.channels_last=auto: not resolved for a device (train::resolved_precision)");
+  return t.channels_last == LayoutSetting::channels_last;
 }
 
-AutocastScope::AutocastScope(const std::string& amp, const torch::Device& device) : type_(device.type()) {
-  if (amp == "off") return;
-  if (amp == "auto") throw Error("train.amp=auto: not resolved for a device (train::resolve_precision)");
+AutocastScope::AutocastScope(const Amp& amp, const torch::Device& device) : AutocastScope(autocast_of(amp), device) {}
+
+AutocastScope::AutocastScope(Autocast amp, const torch::Device& device) : type_(device.type()) {
+  if (amp == Autocast::off) return;
   active_ = true;
   was_enabled_ = at::autocast::is_autocast_enabled(type_);
   old_dtype_ = at::autocast::get_autocast_dtype(type_);
-  at::autocast::set_autocast_dtype(type_, amp == "bf16" ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_dtype(type_, amp == Autocast::bf16 ? at::kBFloat16 : at::kHalf);
   at::autocast::set_autocast_enabled(type_, true);
   at::autocast::increment_nesting();
 }

@@ -41,19 +41,19 @@ void check_group(const std::vector<TrainInputs>& runs) {
 
 // One path for a cohort (its models share each step): the graph only if every model can be
 // captured, else the eager path all can take.
-StepPath cohort_path(const std::vector<const TrainInputs*>& runs, bool cuda, bool data_parallel) {
+StepPath cohort_path(const std::vector<const TrainInputs*>& runs, const Precision& precision, bool cuda, bool data_parallel) {
   if (data_parallel) {  // the gradients are reduced during and after backward, not inside a captured step
-    if (runs.front()->train.cuda_graph == "on")
+    if (runs.front()->train.cuda_graph == CaptureSetting::on)
       throw Error("train.cuda_graph=on: data-parallel training steps eagerly (its gradient reduction is not captured); use auto or off");
-    return StepPath::standard;
+    return StepPath::host;
   }
   std::vector<StepPath> paths;
-  for (const auto* r : runs) paths.push_back(step_path(*r, cuda));
-  const auto path = *std::min_element(paths.begin(), paths.end());
+  for (const auto* r : runs) paths.push_back(step_path(*r, precision, cuda));
+  const auto path = common_path(paths);
   if (path == StepPath::graph || runs.size() == 1) return path;
   const auto blocker = std::find(paths.begin(), paths.end(), path) - paths.begin();
   for (size_t i = 0; i < runs.size(); ++i)
-    if (paths[i] == StepPath::graph && runs[i]->train.cuda_graph == "on")
+    if (paths[i] == StepPath::graph && runs[i]->train.cuda_graph == CaptureSetting::on)
       throw Error("train.cuda_graph=on: student " + std::to_string(i + 1) + " trains together with student " +
                   std::to_string(blocker + 1) + ", whose step cannot be captured; use auto or train them apart");
   if (std::find(paths.begin(), paths.end(), StepPath::graph) != paths.end())
@@ -62,10 +62,12 @@ StepPath cohort_path(const std::vector<const TrainInputs*>& runs, bool cuda, boo
 }
 
 // The runs split into cohorts of runs that share every batch, in order of first appearance.
-std::vector<std::vector<size_t>> cohorts_of(const std::vector<TrainInputs>& runs) {
+std::vector<std::vector<size_t>> cohorts_of(const std::vector<TrainInputs>& runs, const std::vector<Precision>& precisions) {
   std::vector<std::vector<size_t>> cohorts;
   for (size_t i = 0; i < runs.size(); ++i) {
-    auto it = std::find_if(cohorts.begin(), cohorts.end(), [&](const auto& c) { return same_batches(runs[c.front()], runs[i]); });
+    auto it = std::find_if(cohorts.begin(), cohorts.end(), [&](const auto& c) {
+      return same_batches(runs[c.front()], precisions[c.front()], runs[i], precisions[i]);
+    });
     if (it == cohorts.end()) cohorts.push_back({i});
     else it->push_back(i);
   }
@@ -77,8 +79,10 @@ std::vector<std::vector<size_t>> cohorts_of(const std::vector<TrainInputs>& runs
 std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const std::vector<std::string>& names) {
   if (given.empty()) return {};
   const auto device = given.front().data.train.images.device();
-  std::vector<TrainInputs> runs(given.begin(), given.end());
-  for (auto& r : runs) resolve_precision(r.train, device);
+  const std::vector<TrainInputs>& runs = given;
+  // What each run trains in, made concrete for the device once; the runs' settings stay as asked.
+  std::vector<Precision> precisions;
+  for (const auto& r : runs) precisions.push_back(resolved_precision(r.train, device));
   check_group(runs);
   const auto& lead = runs.front();
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
@@ -87,12 +91,12 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   std::vector<std::string> tags;
   for (size_t i = 0; i < runs.size(); ++i)
     tags.push_back(alone ? "" : "[" + (i < names.size() ? names[i] : "student " + std::to_string(i + 1)) + "] ");
-  const auto groups = cohorts_of(runs);
+  const auto groups = cohorts_of(runs, precisions);
   std::vector<StepPath> paths;
   for (const auto& g : groups) {
     std::vector<const TrainInputs*> members;
     for (size_t i : g) members.push_back(&runs[i]);
-    paths.push_back(cohort_path(members, device.is_cuda(), collective != nullptr));
+    paths.push_back(cohort_path(members, precisions[g.front()], device.is_cuda(), collective != nullptr));
   }
   // A graph is recorded on a side stream (capture cannot use the legacy default stream); the whole
   // run, evaluation included, stays on it.
@@ -100,7 +104,7 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   if (std::find(paths.begin(), paths.end(), StepPath::graph) != paths.end()) side.emplace(device);
   std::vector<std::unique_ptr<Cohort>> cohorts;
   for (size_t c = 0; c < groups.size(); ++c)
-    cohorts.push_back(std::make_unique<Cohort>(runs, groups[c], tags, paths[c], collective));
+    cohorts.push_back(std::make_unique<Cohort>(runs, groups[c], tags, precisions[groups[c].front()], paths[c], collective));
   if (!alone)
     spdlog::info("{} students train together in {} cohort(s) of shared batches ({})", runs.size(), cohorts.size(), [&] {
       std::string s;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kdprune/config/choice.h"
+
 namespace kdprune {
 
 struct RunSection {
@@ -72,9 +74,9 @@ struct TrainSection {
   int64_t warmup_epochs = 0;
   // auto | off | bf16 | fp16. auto: what this device was measured to train as accurately as fp32 and
   // faster (train::resolve_precision): bf16 on CPUs with native bf16, fp32 elsewhere, CUDA included.
-  std::string amp = "auto";
-  std::string channels_last = "auto";  // auto | true | false; auto: true when amp is bf16 or fp16
-  std::string cuda_graph = "auto";  // auto | on | off: capture the training step as a CUDA graph
+  Amp amp = AmpSetting::automatic;
+  Layout channels_last = LayoutSetting::automatic;  // auto | true | false; auto: true when amp is bf16 or fp16
+  Capture cuda_graph = CaptureSetting::automatic;   // auto | on | off: capture the training step as a CUDA graph
   // Students trained together in one process (kdprune run, distill --alphas): the memory their
   // training may take, e.g. 40GiB or 512MiB; auto = what fits (90 % of the device's free memory).
   std::string group_max = "auto";
@@ -182,26 +184,26 @@ struct Config {
   ScoreSection score;
 };
 
+// A memory size such as 512MiB, 40GiB, 2.5G or 1048576 (bytes; K, M, G, T with optional "i"/"B",
+// all powers of 1024); -1 where the text is not one.
+int64_t parse_memory_size(const std::string& text);
+
 // Defaults, then the YAML file (may be empty: defaults only), then `a.b=c` overrides (values
 // parsed as YAML, so `train.milestones=[10,20]` works). Throws kdprune::Error naming the file or
 // override, the key path and what was expected.
 // `fallbacks` ("a.b=c") apply only to keys that neither the file nor an override sets (e.g. eval
 // takes data.name from the checkpoint unless the user names a dataset).
-// A memory size such as 512MiB, 40GiB, 2.5G or 1048576 (bytes; K, M, G, T with optional "i"/"B",
-// all powers of 1024); -1 where the text is not one.
-int64_t parse_memory_size(const std::string& text);
-
 Config load_config(const std::string& path, const std::vector<std::string>& overrides,
                    const std::vector<std::string>& fallbacks = {});
 
-// The same from YAML text; `label` names it in error messages.
 // The folder a config file's relative paths are relative to: the file's own folder, or "" for a
 // resolved config (a run's config.yaml, `kdprune config` output: first line kResolvedHeader),
 // whose paths stay as they were resolved.
 std::string config_dir(const std::string& path);
 
-// `relative_to`: the folder relative paths of the text are relative to ("" = as written; for
-// text taken from a config file, that file's folder).
+// load_config from YAML text; `label` names it in error messages. `relative_to`: the folder
+// relative paths of the text are relative to ("" = as written; for text taken from a config
+// file, that file's folder).
 Config load_config_text(const std::string& yaml, const std::string& label, const std::vector<std::string>& overrides,
                         const std::string& relative_to = "");
 

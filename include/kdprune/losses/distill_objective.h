@@ -16,7 +16,7 @@ struct Objective {
   train::LossFn init_loss;                       // the init stage's loss (FSP, AB, FT); empty when no term has one
   std::string init_term;                         // its name, for the log
   DistillTerm::InitStage init;                   // what the init stage trains
-  bool capturable = true;                        // every active term can be captured in a CUDA graph
+  bool capturable = false;                       // every active term can be captured in a CUDA graph (computed)
 };
 
 // Students trained together (train::fit_group) on the same batches: objectives built with one
@@ -35,7 +35,7 @@ struct TeacherCache {
 // `input` (C, H, W); CRD needs the training view's labels (`view_labels`, in view order).
 // `amp`: the teacher's autocast, a resolved train.amp (off, bf16 or fp16: train::resolve_precision).
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
-                            const std::string& amp, const std::vector<int64_t>& input,
+                            const Amp& amp, const std::vector<int64_t>& input,
                             const torch::Tensor& view_labels = {}, std::shared_ptr<TeacherCache> cache = nullptr);
 
 }  // namespace kdprune::losses

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kdprune/models/model.h"
+#include "kdprune/train/precision.h"
 
 namespace kdprune::train {
 
@@ -16,7 +17,7 @@ namespace kdprune::train {
 // `amp` and the layout. The global RNG is left as it was. On CUDA from the caching allocator's peak,
 // elsewhere from the heap's bytes in use (glibc's mallinfo2).
 int64_t training_memory_bytes(const std::string& arch, const models::ModelSpec& spec, const std::vector<int64_t>& input,
-                              int64_t batch, const std::string& amp, bool channels_last, const torch::Device& device);
+                              int64_t batch, const Amp& amp, bool channels_last, const torch::Device& device);
 
 // The memory a group may take: `group_max` (a size), or auto: 90 % of what the device has free
 // now (CUDA: cudaMemGetInfo; CPU: MemAvailable of /proc/meminfo).

@@ -9,6 +9,7 @@
 #include "kdprune/data/tensor_dataset.h"
 #include "kdprune/models/model.h"
 #include "kdprune/train/epoch_plan.h"
+#include "kdprune/train/precision.h"
 
 namespace kdprune::io {
 class MetricsLog;
@@ -56,11 +57,17 @@ class TrainObserver {
 
 // Where a batch sits in the run, for losses that keep per-sample state (CRD's memory) or draw
 // per-step randomness (CRD's negatives) reproducibly, resumed runs included.
+// A step captured as a CUDA graph runs its host code once, at capture, and replays only kernels:
+// the host values (epoch, step, rng_seed) are then frozen at the capture's, so a term that may be
+// captured (DistillTerm::capturable, TrainInputs::loss_capturable) reads the step and its seed from
+// the device tensors, which every replay advances. Eager steps fill both, with equal values.
 struct BatchInfo {
   const torch::Tensor& positions;  // the samples' positions in the training view (0..view_size-1), int64
-  int64_t epoch = 0, step = 0;     // 0-based
+  int64_t epoch = 0, step = 0;     // 0-based; host values (see above)
   int64_t view_size = 0;
-  uint64_t rng_seed = 0;  // a seed for this step's randomness: a pure function of (run seed, epoch, step)
+  uint64_t rng_seed = 0;  // a seed for this step's randomness: a pure function of (run seed, epoch, step); host value
+  torch::Tensor step_index{};  // int64 scalar on the batch's device: `step`, read by kernels
+  torch::Tensor seed{};        // int64 scalar on the batch's device: `rng_seed`'s bits, read by kernels
 };
 
 // loss(x, output, labels, batch): x is the augmented, normalised batch (a KD loss runs its teacher on it).
@@ -73,7 +80,7 @@ struct TrainInputs {
   models::ModelImpl& model;
   const data::TensorDataset& data;
   const std::vector<int64_t>& indices;  // the training view
-  TrainSection train;  // train.amp/channels_last=auto are resolved for the data's device (resolve_precision)
+  TrainSection train;  // amp/channels_last=auto: fit_group resolves them for the data's device (resolved_precision), leaving this as asked
   bool augment = true;
   int64_t seed = 0;
   io::MetricsLog* metrics = nullptr;      // one row per epoch (metrics_columns()): csv, jsonl, TensorBoard
@@ -95,8 +102,9 @@ struct TrainInputs {
   int64_t stop_epoch = -1;
   // Called after an evaluation that beats every earlier one (e.g. to keep best.pt).
   std::function<void(int64_t epoch)> on_best{};
-  // The loss is a pure function of the batch (no per-step host state or host syncs), so the step
-  // can be captured as a CUDA graph (train.cuda_graph). CRD's sampling is not.
+  // The loss is a pure function of the batch (no per-step host state or host syncs; per-step values
+  // read from BatchInfo's device tensors), so the step can be captured as a CUDA graph
+  // (train.cuda_graph). Opt-in: CRD's sampling, for one, is not.
   bool loss_capturable = false;
   // Run the device-indexed step that a CUDA graph captures, eagerly, on any device (tests compare
   // it with the standard step on the CPU). CUDA graphs imply it.
@@ -117,7 +125,7 @@ std::vector<std::string> metrics_columns();
 // `collective`: each rank evaluates its part of the split, and the sums are reduced (all ranks get
 // the whole result).
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
-                    int64_t batch_size, const std::string& amp = "off", bool channels_last = false,
+                    int64_t batch_size, Autocast amp = Autocast::off, bool channels_last = false,
                     dist::Collective* collective = nullptr);
 
 // Trains; throws kdprune::Error (naming epoch and step) on a non-finite loss, leaving the last

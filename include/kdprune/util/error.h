@@ -11,4 +11,13 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A broken internal invariant: a bug in kdprune, not in the user's input (an unresolved setting
+// reaching the trainer, a value outside its enum). It is an Error so that every boundary that
+// reports errors reports it too, but boundaries name it as a bug (describe_failure) rather than as
+// something the user should change.
+class InternalError : public Error {
+ public:
+  explicit InternalError(const std::string& message) : Error("internal error: " + message) {}
+};
+
 }  // namespace kdprune
