@@ -15,6 +15,8 @@ torch::Tensor kd_kl(const torch::Tensor& student_logits, const torch::Tensor& te
 namespace {
 class VanillaKd : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   explicit VanillaKd(double tau) : tau_(tau) {}
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     return kd_kl(s.logits, t.logits, tau_);

@@ -46,7 +46,7 @@ void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& ou
               .x = x,
               .labels = shared_.labels.index_select(0, indices),
               .step_index = step_index_,
-              .seed = seeds_.index_select(0, step_index_.view({1})).view({}),
+              .seed = seeds_.index_select(0, step_index_.view({1})).squeeze(0),
               .epoch = epoch_,
               .step = step,
               .rng_seed = stream_seed(shared_.seed, epoch_ * shape_.steps + step, kLossStream),

@@ -27,9 +27,11 @@ class DistillTerm {
   virtual std::shared_ptr<torch::nn::Module> trainable() { return nullptr; }
   // Called with each training batch before the term (CRD: which samples, this step's randomness).
   virtual void on_batch(const train::BatchInfo& /*batch*/) {}
-  // A pure function of the batch on the device (no per-step host state, no host sync), so the
-  // training step can be captured as a CUDA graph.
-  virtual bool capturable() const { return true; }
+  // Opt-in: the term is a pure function of the batch on the device (no per-step host state, no
+  // host sync), so the training step can be captured as a CUDA graph. A captured step runs the
+  // term's host code once, at capture: per-step values must come from BatchInfo's device tensors
+  // (step_index, seed), never from its host fields, which stay at the capture's values.
+  virtual bool capturable() const { return false; }
   // Terms that RepDistiller trains in an init stage before the main training (FSP, AB, FT;
   // helper/pretrain.py): the loss of that stage and what it trains.
   virtual bool has_init_stage() const { return false; }

@@ -24,6 +24,8 @@ torch::Tensor alternative_l2(const torch::Tensor& s, const torch::Tensor& t) {
 
 class Ab : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   explicit Ab(const TermContext& ctx) {
     for (size_t i = 1; i < ctx.student.features.size(); ++i) {
       const auto &s = ctx.student.features[i], &t = ctx.teacher.features[i];

@@ -13,6 +13,8 @@ torch::Tensor attention_map(const torch::Tensor& f) {
 
 class Attention : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     const auto gs = stage_outputs(s), gt = stage_outputs(t);
     torch::Tensor loss = torch::zeros({}, gs.front().options().dtype(torch::kFloat32));

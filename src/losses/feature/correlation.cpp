@@ -11,6 +11,8 @@ constexpr int64_t kFeatDim = 128;
 
 class Correlation : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   explicit Correlation(const TermContext& ctx) : modules_(std::make_shared<torch::nn::Module>()) {
     embed_s_ = modules_->register_module("embed_s", torch::nn::Linear(ctx.student.embedding, kFeatDim));
     embed_t_ = modules_->register_module("embed_t", torch::nn::Linear(ctx.teacher.embedding, kFeatDim));

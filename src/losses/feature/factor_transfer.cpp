@@ -51,6 +51,8 @@ torch::Tensor factor_of(const torch::Tensor& f) {
 
 class FactorTransfer : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   explicit FactorTransfer(const TermContext& ctx)
       : paraphraser_(ctx.teacher.features.back()[1]),
         translator_(translator(ctx.student.features.back()[1], ctx.teacher.features.back()[1])) {

@@ -10,6 +10,8 @@ namespace {
 
 class FitNet : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   FitNet(const TermContext& ctx, size_t hint)
       : hint_(hint), reg_(ctx.student.features[hint], ctx.teacher.features[hint], ctx.name, true) {}
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {

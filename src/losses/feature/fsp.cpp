@@ -23,6 +23,8 @@ std::vector<torch::Tensor> flow_matrices(const std::vector<torch::Tensor>& g) {
 
 class Fsp : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput&, const torch::Tensor&) override {
     return torch::zeros({}, s.logits.options().dtype(torch::kFloat32));
   }

@@ -12,6 +12,8 @@ torch::Tensor poly_kernel(const torch::Tensor& a, const torch::Tensor& b) {
 
 class Nst : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     const auto gs = stage_outputs(s), gt = stage_outputs(t);
     const auto opts = torch::nn::functional::NormalizeFuncOptions().dim(2);

@@ -15,6 +15,8 @@ torch::Tensor conditional(const torch::Tensor& x, double eps) {
 
 class Pkt : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     constexpr double eps = 1e-7;
     const auto ps = conditional(s.embedding.to(torch::kFloat32), eps);

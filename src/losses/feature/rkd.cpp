@@ -25,6 +25,8 @@ torch::Tensor angles(const torch::Tensor& e) {
 
 class Rkd : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     const auto es = s.embedding.to(torch::kFloat32).reshape({s.embedding.size(0), -1});
     const auto et = t.embedding.to(torch::kFloat32).reshape({t.embedding.size(0), -1}).detach();

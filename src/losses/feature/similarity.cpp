@@ -7,6 +7,8 @@ namespace {
 
 class Similarity : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   torch::Tensor operator()(const models::ModelOutput& s, const models::ModelOutput& t, const torch::Tensor&) override {
     const auto fs = s.features.back().to(torch::kFloat32), ft = t.features.back().to(torch::kFloat32);
     const int64_t b = fs.size(0);

@@ -34,6 +34,8 @@ TORCH_MODULE(VidLayer);
 
 class Vid : public DistillTerm {
  public:
+  // A pure function of the batch on the device: its step may be captured as a CUDA graph.
+  bool capturable() const override { return true; }
   explicit Vid(const TermContext& ctx) {
     for (size_t i = 1; i < ctx.student.features.size(); ++i) {
       const int64_t s = ctx.student.features[i][1], t = ctx.teacher.features[i][1];
