@@ -204,9 +204,11 @@ nlohmann::json prune_subset(const CommandOptions& opts, const std::string& score
       {"subset_file", run.file("subset.npy")},
   };
   // Every rule's own fields, null unless this selection's rule wrote them.
-  for (const auto& r : prune::sampling_registry())
-    for (const auto& field : r.record(p).items())
+  for (const auto& r : prune::sampling_registry()) {
+    const nlohmann::json fields = r.record(p);  // items() refers to it: keep it alive
+    for (const auto& field : fields.items())
       if (!info.contains(field.key())) info[field.key()] = nullptr;
+  }
   if (!scores_path.empty()) info.update(rule.record(p));
   io::write_file_atomic(run.file("subset.json"), info.dump(2) + "\n");
   run.write_summary(info);

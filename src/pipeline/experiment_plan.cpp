@@ -45,7 +45,7 @@ std::string PrunerSpec::label() const {
   const std::string default_level = name == "moderate" ? "moderate" : "hard";
   std::string s = name;
   if (!score_free() && level != default_level) s += "-" + level;
-  if (class_balanced && name != "class_balanced_random") s += "-cb";
+  if (class_balanced && !prune::class_balanced_pruner(name)) s += "-cb";
   // auto is the default; top-k is too, except for DUAL, whose auto means Beta sampling at f <= 0.5.
   if (sampling != "auto" && (sampling != "topk" || name == "dual")) s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
   return s;

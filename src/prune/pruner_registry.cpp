@@ -38,6 +38,11 @@ bool score_free(const std::string& name) {
   return e && !e->needs_scores;
 }
 
+bool class_balanced_pruner(const std::string& name) {
+  const PrunerEntry* e = find_pruner(name);
+  return e && e->class_balanced;
+}
+
 std::string score_free_names() {
   std::vector<std::string> names;
   for (const auto& e : pruner_registry())

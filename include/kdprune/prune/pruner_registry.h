@@ -34,6 +34,8 @@ const std::vector<PrunerEntry>& pruner_registry();
 const PrunerEntry* find_pruner(const std::string& name);
 // `name` is a score-free pruner (selects without scores).
 bool score_free(const std::string& name);
+// `name` is a pruner that selects per class whatever prune.class_balanced says (class_balanced_random).
+bool class_balanced_pruner(const std::string& name);
 // The score-free pruners' names, "a and b" / "a, b and c" (for messages).
 std::string score_free_names();
 
