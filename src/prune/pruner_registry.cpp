@@ -8,20 +8,30 @@
 namespace kdprune::prune {
 
 const std::vector<PrunerEntry>& pruner_registry() {
-#define KDPRUNE_SCORER_ENTRY(name, description) {#name, description},
+#define KDPRUNE_SCORER_ENTRY(scorer, text) {.name = #scorer, .description = text},
   static const std::vector<PrunerEntry> entries = {
-      {"random", "N_f samples uniformly without replacement (seeded by prune.seed)", false, false, false,
-       [](const ScoreFreeInputs& in) {
-         return in.class_balanced ? class_balanced_random_selection(in.pool, in.labels, in.quota, in.seed)
-                                  : random_selection(in.pool, in.k, in.seed);
-       }},
-      {"class_balanced_random", "N_f/C per class (capped, leftovers redistributed), uniform within a class", false, false,
-       true, [](const ScoreFreeInputs& in) { return class_balanced_random_selection(in.pool, in.labels, in.quota, in.seed); }},
+      {.name = "random",
+       .description = "N_f samples uniformly without replacement (seeded by prune.seed)",
+       .needs_scores = false,
+       .select =
+           [](const ScoreFreeInputs& in) {
+             return in.class_balanced ? class_balanced_random_selection(in.pool, in.labels, in.quota, in.seed)
+                                      : random_selection(in.pool, in.k, in.seed);
+           }},
+      {.name = "class_balanced_random",
+       .description = "N_f/C per class (capped, leftovers redistributed), uniform within a class",
+       .needs_scores = false,
+       .class_balanced = true,
+       .select = [](const ScoreFreeInputs& in) { return class_balanced_random_selection(in.pool, in.labels, in.quota, in.seed); }},
       KDPRUNE_SCORERS(KDPRUNE_SCORER_ENTRY)
-      {"scores", "any per-sample score file (.npy/.csv) given to kdprune prune --scores", true, true},
-      {"ccs", "selection over any score (prune.sampling=ccs): cut-off by AUM, 50 equal-width strata, smallest first", true, true},
-      {"d2", "selection over any score (prune.sampling=d2): cut-off by AUM, per-class symmetric kNN graphs of prune.model's "
-             "embeddings, forward exp(-d) + reverse exp(-0.1 d) message passing (the reference's recipe)", true, true},
+      {.name = "scores", .description = "any per-sample score file (.npy/.csv) given to kdprune prune --scores", .label_only = true},
+      {.name = "ccs",
+       .description = "selection over any score (prune.sampling=ccs): cut-off by AUM, 50 equal-width strata, smallest first",
+       .label_only = true},
+      {.name = "d2",
+       .description = "selection over any score (prune.sampling=d2): cut-off by AUM, per-class symmetric kNN graphs of "
+                      "prune.model's embeddings, forward exp(-d) + reverse exp(-0.1 d) message passing (the reference's recipe)",
+       .label_only = true},
   };
 #undef KDPRUNE_SCORER_ENTRY
   return entries;

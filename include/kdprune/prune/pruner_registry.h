@@ -20,13 +20,13 @@ struct ScoreFreeInputs {
 };
 
 struct PrunerEntry {
-  std::string name;
-  std::string description;
+  std::string name{};
+  std::string description{};
   bool needs_scores = true;
   bool label_only = false;      // a name for a selection over a score file (scores, ccs, d2), not a method to compute
   bool class_balanced = false;  // selects per class whatever prune.class_balanced says
   // Score-free pruners: the selection, seeded by prune.seed; empty for the others.
-  std::function<std::vector<int64_t>(const ScoreFreeInputs&)> select;
+  std::function<std::vector<int64_t>(const ScoreFreeInputs&)> select{};
 };
 
 const std::vector<PrunerEntry>& pruner_registry();

@@ -34,21 +34,21 @@ struct SamplingInputs {
   int64_t k = 0;                       // how many to keep
   const std::vector<int64_t>& quota;   // per-class quotas of prune.class_shares
   const std::vector<double>& scores;   // one per dataset index
-  std::vector<int64_t> kept;           // reads.cutoff: the pool after the cut-off
-  std::vector<double> mean_prob;       // reads.mean_prob: one per dataset index
-  KnnFn knn;                           // reads.model
+  std::vector<int64_t> kept{};           // reads.cutoff: the pool after the cut-off
+  std::vector<double> mean_prob{};       // reads.mean_prob: one per dataset index
+  KnnFn knn{};                           // reads.model
 };
 
 struct SamplingRule {
-  std::string name;
-  std::string description;
+  std::string name{};
+  std::string description{};
   bool seeded = false;          // draws from prune.seed: `kdprune run` makes one subset per seed
   bool class_balanced = false;  // honours prune.class_balanced (the others select over the whole pool)
-  SamplingReads reads;
+  SamplingReads reads{};
   // The rule's own subset.json fields (keys another rule writes are null).
-  std::function<nlohmann::json(const PruneSection&)> record;
+  std::function<nlohmann::json(const PruneSection&)> record{};
   // The subset: ascending dataset indices.
-  std::function<std::vector<int64_t>(const SamplingInputs&)> select;
+  std::function<std::vector<int64_t>(const SamplingInputs&)> select{};
 };
 
 // Every rule, in the order `kdprune info` and the error messages list them.

@@ -32,21 +32,21 @@ struct ScoreContext {
   const data::TensorDataset& data;
   torch::Device device;
   int64_t n = 0;         // training-set size: observers index samples by dataset index
-  torch::Tensor pool;    // the scored dataset indices (int64, on the device)
-  torch::Tensor labels;  // their labels
-  std::function<PoolOutputs(models::ModelImpl&)> infer;
+  torch::Tensor pool{};    // the scored dataset indices (int64, on the device)
+  torch::Tensor labels{};  // their labels
+  std::function<PoolOutputs(models::ModelImpl&)> infer{};
 };
 
 // What finish gives: per-pool-sample scores (higher = harder), and values written beside them.
 struct Scored {
-  torch::Tensor scores;
-  std::map<std::string, torch::Tensor> extras;  // name -> per-pool-sample values (Scorer::extra_files)
+  torch::Tensor scores{};
+  std::map<std::string, torch::Tensor> extras{};  // name -> per-pool-sample values (Scorer::extra_files)
 };
 
 // One model's scoring: observers attached to its training run (possibly none), then finish.
 struct ModelScoring {
-  std::vector<std::shared_ptr<train::TrainObserver>> observers;
-  std::function<Scored(models::ModelImpl& model)> finish;
+  std::vector<std::shared_ptr<train::TrainObserver>> observers{};
+  std::function<Scored(models::ModelImpl& model)> finish{};
 };
 
 enum class Strategy {
@@ -55,20 +55,20 @@ enum class Strategy {
 };
 
 struct Scorer {
-  std::string name;
-  std::string description;
+  std::string name{};
+  std::string description{};
   Strategy strategy = Strategy::per_model;
   bool needs_epochs = false;    // refuses score.epochs = 0 (it records training)
   bool inference_pass = true;   // one pass over the pool after training (passes_over_data)
   // Extras averaged over the models and written beside the scores as <name>.npy, named in
   // scores.json as <name>_file (DUAL's mean_prob, which Beta sampling reads).
-  std::vector<std::string> extra_files;
+  std::vector<std::string> extra_files{};
   // Checks of score.* this method alone needs, before any directory exists (may be empty).
-  std::function<void(const ScoreSection&)> check;
+  std::function<void(const ScoreSection&)> check{};
   // The score.* settings recorded in scores.json (keys other methods record are null).
-  std::function<nlohmann::json(const ScoreSection&)> settings;
+  std::function<nlohmann::json(const ScoreSection&)> settings{};
   // Strategy::per_model: one model's scoring pieces.
-  std::function<ModelScoring(const ScoreContext&)> make;
+  std::function<ModelScoring(const ScoreContext&)> make{};
 };
 
 // Every scorer, in the order of prune/scorer_list.h.
