@@ -8,7 +8,8 @@
 #include "kdprune/dist/collective.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
-#include "kdprune/prune/selection.h"
+#include "kdprune/prune/pruner_registry.h"
+#include "kdprune/prune/sampling.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/version.h"
@@ -48,6 +49,8 @@ std::string info_report() {
   for (const auto& m : models::model_registry()) o << "  " << m.name << "  - " << m.description << "\n";
   o << "\npruners (score-free ones also inline in train-teacher/distill):\n";
   for (const auto& p : prune::pruner_registry()) o << "  " << p.name << "  - " << p.description << "\n";
+  o << "\nsampling rules (prune.sampling; auto picks topk or beta):\n";
+  for (const auto& r : prune::sampling_registry()) o << "  " << r.name << "  - " << r.description << "\n";
   o << "\nKD losses (kd.loss, kd.extra):\n";
   for (const auto& l : losses::kd_loss_registry()) o << "  " << l.name << "  - " << l.description << "\n";
   // The shipped configs, by the names --config takes (the first folder that has them).

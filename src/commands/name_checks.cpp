@@ -7,7 +7,7 @@
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/kd_loss.h"
 #include "kdprune/models/model.h"
-#include "kdprune/prune/selection.h"
+#include "kdprune/prune/pruner_registry.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::commands {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 #include "kdprune/io/atomic_file.h"
@@ -10,10 +11,9 @@
 #include "kdprune/data/train_view.h"
 #include "kdprune/dist/launch_env.h"
 #include "kdprune/scoring/aum.h"
-#include "kdprune/scoring/dynamics.h"
+#include "kdprune/scoring/scorer_registry.h"
 #include "kdprune/prune/memorization.h"
 #include "kdprune/prune/pool.h"
-#include "kdprune/scoring/scorers.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
 #include "kdprune/util/error.h"
@@ -150,6 +150,14 @@ nlohmann::json memorization_shard_done(Session& s, const MemorizationRun& mem, s
   return info;
 }
 
+// The names of the scorers of `strategy`, "a" or "a, b" (for messages).
+std::string scorers_of(scoring::Strategy strategy) {
+  std::string s;
+  for (const auto& sc : scoring::scorer_registry())
+    if (sc.strategy == strategy) s += (s.empty() ? "" : ", ") + sc.name;
+  return s;
+}
+
 }  // namespace
 
 nlohmann::json score(const CommandOptions& opts) {
@@ -160,21 +168,17 @@ nlohmann::json score(const CommandOptions& opts) {
   Session s("score", opts);
   const auto& cfg = s.config;
   const auto& sc = cfg.score;
-  static const std::vector<std::string> methods = {"forgetting", "el2n", "grand", "moderate", "dual", "aum", "memorization"};
-  if (std::find(methods.begin(), methods.end(), sc.method) == methods.end())
-    throw Error("score.method: unknown method '" + sc.method +
-                "' (expected one of: forgetting, el2n, grand, moderate, dual, aum, memorization)");
+  const scoring::Scorer& scorer = scoring::find_scorer(sc.method);
+  const bool subset_models = scorer.strategy == scoring::Strategy::subset_models;
   if (!cfg.model.init.empty())
     throw Error("model.init: score trains its models from random weights (one per seed); unset model.init");
   if (cfg.prune.fraction < 1.0) throw Error("prune.fraction: scores are computed on the whole pool; prune afterwards with `kdprune prune`");
-  const bool dynamics = sc.method == "forgetting" || sc.method == "dual" || sc.method == "aum";
-  if ((dynamics || sc.method == "memorization") && sc.epochs == 0)
+  if (scorer.needs_epochs && sc.epochs == 0)
     throw Error("score.epochs: " + sc.method + " needs at least one training epoch");
-  if (sc.method == "dual" && std::min(sc.window, sc.epochs) < 2)
-    throw Error("score.window / score.epochs: DUAL's windows need at least 2 epochs (the unbiased std of one value is "
-                "undefined); got window " + std::to_string(sc.window) + ", epochs " + std::to_string(sc.epochs));
-  if (!sc.shard.empty() && sc.method != "memorization")
-    throw Error("score.shard: only memorization trains its models in shards (score.method is " + sc.method + ")");
+  if (scorer.check) scorer.check(sc);
+  if (!sc.shard.empty() && !subset_models)
+    throw Error("score.shard: only " + scorers_of(scoring::Strategy::subset_models) +
+                " trains its models in shards (score.method is " + sc.method + ")");
   if (!sc.shard.empty() && sc.outcomes_dir.empty())
     throw Error("score.shard: shards run as separate processes and need a shared score.outcomes_dir");
   s.start_run();
@@ -183,13 +187,13 @@ nlohmann::json score(const CommandOptions& opts) {
   const auto view = torch::tensor(s.view.indices, torch::kInt64).to(s.device);
   const auto labels = s.data.train.labels.index_select(0, view);
   auto total = torch::zeros({view.size(0)}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
-  auto mean_prob = torch::zeros_like(total);  // dual: mean true-class probability (Beta sampling)
+  std::map<std::string, torch::Tensor> extras;  // the scorer's values beside the scores, summed over models
   auto aum_total = torch::zeros_like(total);  // AUM of the scoring runs (the CCS/D2 cut-off)
-  const bool trains = sc.method != "memorization" && sc.epochs > 0;
+  const bool trains = !subset_models && sc.epochs > 0;
   // The scoring models follow a schedule of `schedule` epochs and stop at score.epochs (an early
   // epoch of the recipe, as data_diet and DUAL take theirs). Memorization models are trained
   // models: each anneals its whole schedule within score.epochs.
-  const int64_t schedule = sc.method == "memorization" || sc.schedule_epochs == -1 ? sc.epochs
+  const int64_t schedule = subset_models || sc.schedule_epochs == -1 ? sc.epochs
                            : sc.schedule_epochs == 0                                ? cfg.train.epochs
                                                                                     : sc.schedule_epochs;
   if (schedule < sc.epochs)
@@ -202,61 +206,46 @@ nlohmann::json score(const CommandOptions& opts) {
   t.checkpoint_every = 0;
   std::vector<int64_t> seeds;
   int64_t one_group = 0;
-  if (sc.method == "memorization") {
+  if (subset_models) {
     auto mem = memorization(s, t, seeds);
     if (!mem.scores.defined()) return memorization_shard_done(s, mem, t0);
     total = mem.scores * static_cast<double>(sc.models);  // averaged below like the other methods
     one_group = mem.single_group;
   }
-  for (int64_t k = 0; k < sc.models && sc.method != "memorization"; ++k) {
+  for (int64_t k = 0; k < sc.models && !subset_models; ++k) {
     const int64_t seed = cfg.run.seed + k;
     seeds.push_back(seed);
     torch::manual_seed(static_cast<uint64_t>(seed));
     auto model = models::create_model(cfg.model.arch, s.model_spec());
     spdlog::info("score {}: model {}/{} ({}, seed {}), {} epochs", sc.method, k + 1, sc.models, cfg.model.arch, seed, sc.epochs);
-    prune::ForgettingCounter forgetting(n, s.device);
+    const scoring::ScoreContext context{
+        .config = cfg, .data = s.data, .device = s.device, .n = n, .pool = view, .labels = labels,
+        .infer = [&](models::ModelImpl& m) {
+          const auto inf = infer(m, s.data, view, cfg.train.eval_batch_size);
+          return scoring::PoolOutputs{inf.logits, inf.embedding};
+        }};
+    const scoring::ModelScoring pieces = scorer.make(context);
     prune::ProbabilityMarginAum aum(n, s.device);
-    prune::DynamicsRecorder recorder(n, dynamics && sc.method != "forgetting" ? sc.epochs : 0, s.device);
     std::vector<train::TrainObserver*> observers;
-    if (sc.method == "forgetting") observers.push_back(&forgetting);
-    if (sc.method == "dual" || sc.method == "aum") observers.push_back(&recorder);
+    for (const auto& o : pieces.observers) observers.push_back(o.get());
     observers.push_back(&aum);
     if (sc.epochs > 0) {
       train::fit({.model = *model, .data = s.data, .indices = s.view.indices, .train = t, .augment = cfg.data.augment,
                   .seed = seed, .observers = observers, .stop_epoch = sc.epochs, .loss_capturable = true, .adapt_threads = cfg.run.adapt_threads});
       aum_total += aum.aum().index_select(0, view);
     }
-    torch::Tensor score;
-    if (sc.method == "forgetting") {
-      score = forgetting.scores().index_select(0, view);
-    } else if (sc.method == "dual") {
-      const auto p = recorder.prob().index_select(1, view);
-      score = prune::dual_scores(p, sc.window);
-      mean_prob += p.to(torch::kFloat64).mean(0);
-    } else if (sc.method == "aum") {
-      score = -recorder.area_under_margin().index_select(0, view);  // low margin = hard: negate
-    } else if (sc.method == "grand" && sc.scope == "full") {      model->eval();
-      std::vector<torch::Tensor> parts;
-      const data::Normalizer normalise(s.data.info, s.device);
-      for (int64_t b = 0; b < view.size(0); b += 256) {
-        const auto idx = view.slice(0, b, std::min(view.size(0), b + 256));
-        parts.push_back(prune::grand_full(*model, normalise(data::plain_images(s.data.train, idx)),
-                                          s.data.train.labels.index_select(0, idx)));
-      }
-      score = torch::cat(parts).to(s.device);
-    } else {
-      const auto inf = infer(*model, s.data, view, cfg.train.eval_batch_size);
-      if (sc.method == "el2n") score = prune::el2n_from_logits(inf.logits, labels);
-      else if (sc.method == "grand") score = prune::grand_last_layer(inf.logits, inf.embedding, labels);
-      else score = prune::class_median_distance(inf.embedding, labels, s.data.info.classes);
+    const scoring::Scored scored = pieces.finish(*model);
+    total += scored.scores.to(torch::kFloat64);
+    for (const auto& [name, values] : scored.extras) {
+      auto& sum = extras[name];
+      if (!sum.defined()) sum = torch::zeros_like(total);
+      sum += values.to(torch::kFloat64);
     }
-    total += score.to(torch::kFloat64);
   }
   const auto mean = (total / static_cast<double>(sc.models)).cpu();
-  if (sc.method == "dual") {
-    // DUAL's Beta sampling reads each sample's mean true-class probability beside the scores.
-    io::write_npy_f32(s.run().file("mean_prob.npy"), over_train_set(mean_prob / static_cast<double>(sc.models), s.view.indices, n));
-  }
+  // What the scorer keeps beside the scores (DUAL's mean true-class probability, which Beta sampling reads).
+  for (const auto& [name, sum] : extras)
+    io::write_npy_f32(s.run().file(name + ".npy"), over_train_set(sum / static_cast<double>(sc.models), s.view.indices, n));
   if (trains) {
     // AUM beside the scores: the CCS and D2 cut-off of likely mislabeled samples reads it.
     // A sample left out of every presentation (the trainer drops a lone last sample) has no margin:
@@ -277,23 +266,29 @@ nlohmann::json score(const CommandOptions& opts) {
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Passes over the pool: training epochs plus one inference pass where the method needs one
   // (memorization trains on r of the pool per epoch).
-  const bool inference = !dynamics;
-  const double epoch_share = sc.method == "memorization" ? sc.subset_ratio : 1.0;
+  const bool inference = scorer.inference_pass;
+  const double epoch_share = subset_models ? sc.subset_ratio : 1.0;
   const double passes = static_cast<double>(sc.models) * (static_cast<double>(sc.epochs) * epoch_share + (inference ? 1 : 0));
   nlohmann::json info = {
-      {"method", sc.method}, {"scope", sc.method == "grand" ? nlohmann::json(sc.scope) : nlohmann::json(nullptr)},
+      {"method", sc.method},
       {"model", cfg.model.arch}, {"epochs", sc.epochs}, {"models", sc.models}, {"seeds", seeds},
       {"dataset", s.data.info.name}, {"N", n}, {"pool_size", s.view.indices.size()},
       {"pool", prune::pool_record(s.view.indices, cfg.data)},
-      {"schedule_epochs", sc.method == "memorization" ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
+      {"schedule_epochs", subset_models ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
       {"aum_file", trains ? nlohmann::json(s.run().file("aum.npy")) : nlohmann::json(nullptr)},
       {"passes_over_data", passes}, {"scoring_seconds", wall}, {"device", s.device.str()},
-      {"window", sc.method == "dual" ? nlohmann::json(sc.window) : nlohmann::json(nullptr)},
-      {"subset_ratio", sc.method == "memorization" ? nlohmann::json(sc.subset_ratio) : nlohmann::json(nullptr)},
-      {"single_group_samples", sc.method == "memorization" ? nlohmann::json(one_group) : nlohmann::json(nullptr)},
-      {"mean_prob_file", sc.method == "dual" ? nlohmann::json(s.run().file("mean_prob.npy")) : nlohmann::json(nullptr)},
+      {"single_group_samples", subset_models ? nlohmann::json(one_group) : nlohmann::json(nullptr)},
       {"scores_file", s.run().file("scores.npy")}, {"environment", system::environment_json()},
   };
+  // Every method's settings and extra files are keys, null unless they are this method's.
+  for (const auto& other : scoring::scorer_registry()) {
+    const nlohmann::json settings = other.settings(sc);  // items() refers to it: keep it alive
+    for (const auto& field : settings.items())
+      if (!info.contains(field.key())) info[field.key()] = nullptr;
+    for (const auto& e : other.extra_files) info[e + "_file"] = nullptr;
+  }
+  info.update(scorer.settings(sc));
+  for (const auto& e : scorer.extra_files) info[e + "_file"] = s.run().file(e + ".npy");
   io::write_file_atomic(s.run().file("scores.json"), info.dump(2) + "\n");
   s.run().write_summary(info);
   spdlog::info("{} scores for {} samples in {:.1f} s ({} passes over the data) -> {}", sc.method, n, wall, passes,

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "kdprune/prune/pruner_registry.h"
+#include "kdprune/prune/sampling.h"
 #include "kdprune/prune/stratified.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/hash.h"
@@ -43,7 +45,7 @@ std::string PrunerSpec::label() const {
   const std::string default_level = name == "moderate" ? "moderate" : "hard";
   std::string s = name;
   if (!score_free() && level != default_level) s += "-" + level;
-  if (class_balanced && name != "class_balanced_random") s += "-cb";
+  if (class_balanced && !prune::class_balanced_pruner(name)) s += "-cb";
   // auto is the default; top-k is too, except for DUAL, whose auto means Beta sampling at f <= 0.5.
   if (sampling != "auto" && (sampling != "topk" || name == "dual")) s += "-" + sampling + (cutoff > 0 ? format_number(cutoff) : "");
   return s;
@@ -144,13 +146,13 @@ std::vector<Stage> plan(const Experiment& e) {
         // The sampling is spelled out (auto resolved here), so the stage's config says what it does.
         const std::string sampling =
             p == &none ? "" : p->sampling == "auto" ? prune::auto_sampling(p->name == "dual", f, p->level, p->class_balanced) : p->sampling;
-        const bool seeded = p != &none && (p->score_free() || sampling == "ccs" || sampling == "beta");
+        const bool seeded = p != &none && (p->score_free() || prune::sampling_rule(sampling).seeded);
         if (p != &none && (seeded || seed == e.seeds.front())) {
           const std::string name = "prune-" + p->label() + "-f" + format_number(f) + (seeded ? "-s" + std::to_string(seed) : "");
           std::vector<std::string> o = {"prune.fraction=" + format_number(f),
                                         std::string("prune.class_balanced=") + (p->class_balanced ? "true" : "false"),
                                         "data.fraction=1", "data.subset=", "run.seed=" + std::to_string(seed)};
-          o.push_back("prune.sampling=" + (p->score_free() ? std::string("topk") : sampling));
+          o.push_back("prune.sampling=" + (p->score_free() ? prune::score_free_sampling().name : sampling));
           if (!p->score_free()) {
             o.push_back("prune.level=" + p->level);
             o.push_back("prune.cutoff=" + format_number(p->cutoff));
@@ -166,10 +168,10 @@ std::vector<Stage> plan(const Experiment& e) {
             in.push_back(score_stage.at(p->name));
             scores = e.dir() + "/" + stages[in.back()].name + "/scores.npy";
           }
-          if (sampling == "d2") {
-            // D2's graph uses the embeddings of the first teacher.
+          if (prune::sampling_rule(sampling).reads.model) {
+            // A graph of embeddings (D2's) uses the first teacher's.
             if (teachers.empty())
-              throw Error(e.file + ": experiment.pruners: d2 sampling needs a model for its kNN graph: give "
+              throw Error(e.file + ": experiment.pruners: " + sampling + " sampling needs a model for its kNN graph: give "
                           "teacher_models, or an alpha > 0 so that a teacher is trained");
             o.push_back("prune.model=" + teachers.front().model);
             if (teachers.front().stage) in.push_back(*teachers.front().stage);

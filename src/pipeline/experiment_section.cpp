@@ -14,7 +14,8 @@
 
 #include "kdprune/config/path_values.h"
 #include "kdprune/config/config.h"
-#include "kdprune/prune/selection.h"
+#include "kdprune/prune/pruner_registry.h"
+#include "kdprune/prune/sampling.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::pipeline {
@@ -155,21 +156,21 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
                 " not found (expected a .npy or text file of per-sample scores)");
   // A computed score needs a known method; a score file may carry any label.
   if (p.scores.empty()) {
-    const auto& reg = prune::pruner_registry();
-    auto selection_only = [](const std::string& name) { return name == "scores" || name == "ccs" || name == "d2"; };
-    if (selection_only(p.name) || std::none_of(reg.begin(), reg.end(), [&](const auto& r) { return r.name == p.name; })) {
+    const prune::PrunerEntry* known = prune::find_pruner(p.name);
+    if (!known || known->label_only) {
       std::string names;
-      for (const auto& r : reg)
-        if (!selection_only(r.name)) names += (names.empty() ? "" : ", ") + r.name;
+      for (const auto& r : prune::pruner_registry())
+        if (!r.label_only) names += (names.empty() ? "" : ", ") + r.name;
       sec.fail("pruners", "a pruner (" + names + "), or {name: LABEL, scores: FILE}", n);
     }
   }
   if (p.level != "hard" && p.level != "easy" && p.level != "moderate")
     sec.fail("pruners", "level hard, easy or moderate", n);
-  if (p.sampling != "auto" && p.sampling != "topk" && p.sampling != "ccs" && p.sampling != "beta" && p.sampling != "d2")
-    sec.fail("pruners", "sampling auto, topk, ccs, beta or d2", n);
+  const auto& rules = prune::sampling_registry();
+  const bool known_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& r) { return r.name == p.sampling; });
+  if (p.sampling != "auto" && !known_rule) sec.fail("pruners", "sampling auto, " + prune::sampling_names_or(), n);
   if (!(p.cutoff >= 0.0 && p.cutoff < 1.0)) sec.fail("pruners", "cutoff in [0, 1)", n);
-  if (p.score_free() && p.sampling != "auto" && p.sampling != "topk")
+  if (p.score_free() && p.sampling != "auto" && p.sampling != prune::score_free_sampling().name)
     sec.fail("pruners", "sampling only for score-based pruners", n);
   return p;
 }

@@ -13,6 +13,7 @@
 #include "kdprune/config/config.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/pipeline/experiment.h"
+#include "kdprune/prune/pruner_registry.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::pipeline {
@@ -119,7 +120,7 @@ ResultRow read_result(const std::string& run_dir) {
     read_pruner(c.data.subset, r);
   } else if (r.f < 1.0) {
     r.pruner = c.data.fraction < 1.0 ? "random" : c.prune.method;
-    r.class_balanced = c.prune.class_balanced || c.prune.method == "class_balanced_random";
+    r.class_balanced = c.prune.class_balanced || prune::class_balanced_pruner(c.prune.method);
   } else {
     r.pruner = "none";
   }
@@ -159,7 +160,7 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   auto pruner_label = [](const ResultRow& r) {
     std::string s = r.pruner;
     if (!r.level.empty() && r.level != (r.pruner == "moderate" ? "moderate" : "hard")) s += "-" + r.level;
-    if (r.class_balanced && r.pruner != "class_balanced_random") s += "-cb";
+    if (r.class_balanced && !prune::class_balanced_pruner(r.pruner)) s += "-cb";
     if (!r.sampling.empty() && r.sampling != "topk") s += "-" + r.sampling;
     return s;
   };

@@ -9,6 +9,7 @@
 
 #include "kdprune/config/key_roles.h"
 #include "kdprune/io/file_digest.h"
+#include "kdprune/prune/pruner_registry.h"
 
 namespace kdprune::pipeline {
 namespace fs = std::filesystem;
@@ -60,7 +61,7 @@ Config relevant_keys(Config c, StageKind kind) {
     if (!any && p.cutoff <= 0) p.cutoff_by = d.cutoff_by, p.aum = d.aum;
     if (!any && p.sampling != "ccs") p.strata = d.strata;
     if (!any && p.sampling != "beta") p.beta_cd = d.beta_cd, p.mean_prob = d.mean_prob;
-    if (!p.class_balanced && p.method != "class_balanced_random" && !(p.sampling == "d2" && p.d2_per_class))
+    if (!p.class_balanced && !prune::class_balanced_pruner(p.method) && !(p.sampling == "d2" && p.d2_per_class))
       p.class_shares = d.class_shares;
     return c;
   }

@@ -108,24 +108,4 @@ std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>&
   return class_balanced_random_selection(pool, labels, class_balanced_quotas(pool_class_sizes(pool, labels, classes), k), seed);
 }
 
-const std::vector<PrunerEntry>& pruner_registry() {
-  static const std::vector<PrunerEntry> entries = {
-      {"random", "N_f samples uniformly without replacement (seeded by prune.seed)", false},
-      {"class_balanced_random", "N_f/C per class (capped, leftovers redistributed), uniform within a class", false},
-      {"forgetting", "forgetting events during training (kdprune score; never learned = hardest)", true},
-      {"el2n", "||softmax - onehot||_2 after a short training, mean over models (kdprune score)", true},
-      {"grand", "per-sample gradient norm, last layer (closed form) or full (kdprune score)", true},
-      {"moderate", "distance to the class centroid of the embedding; select with prune.level=moderate", true},
-      {"dual", "10*std*(1-mean) of the true-class probability over sliding windows of the first epochs (kdprune score); "
-               "prune.sampling=auto (the default) selects with Beta sampling at f <= 0.5", true},
-      {"aum", "minus the area under the margin (logit_y - max other) over training (kdprune score)", true},
-      {"memorization", "P[right | trained on it] - P[right | not], K models on random r-subsets (kdprune score)", true},
-      {"scores", "any per-sample score file (.npy/.csv) given to kdprune prune --scores", true},
-      {"ccs", "selection over any score (prune.sampling=ccs): cut-off by AUM, 50 equal-width strata, smallest first", true},
-      {"d2", "selection over any score (prune.sampling=d2): cut-off by AUM, per-class symmetric kNN graphs of prune.model's "
-             "embeddings, forward exp(-d) + reverse exp(-0.1 d) message passing (the reference's recipe)", true},
-  };
-  return entries;
-}
-
 }  // namespace kdprune::prune

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "kdprune/prune/pruner_registry.h"
+
 namespace kdprune::pipeline {
 
 struct PrunerSpec {
@@ -16,7 +18,7 @@ struct PrunerSpec {
   std::string scores;           // an existing score file; "" = computed by a score stage
   std::string sampling = "auto";  // auto | topk (by level) | ccs | beta | d2 (prune.sampling)
   double cutoff = 0.0;          // ccs, d2: the hardest fraction dropped first
-  bool score_free() const { return name == "random" || name == "class_balanced_random"; }
+  bool score_free() const { return prune::score_free(name); }
   std::string label() const;    // name, plus "-<level>", "-cb", "-<sampling>[<cutoff>]" where not the default
 };
 

@@ -46,12 +46,4 @@ std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>&
 std::vector<int64_t> class_balanced_random_selection(const std::vector<int64_t>& pool, const std::vector<int64_t>& labels,
                                                      int64_t classes, int64_t k, int64_t seed);
 
-struct PrunerEntry {
-  std::string name;
-  std::string description;
-  bool needs_scores;
-};
-// Pruning methods by name (kdprune info lists them).
-const std::vector<PrunerEntry>& pruner_registry();
-
 }  // namespace kdprune::prune

@@ -6,6 +6,7 @@
 
 #include "kdprune/io/index_list.h"
 #include "kdprune/io/npy.h"
+#include "kdprune/prune/pruner_registry.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/util/error.h"
 
@@ -57,13 +58,13 @@ TrainView select_train_view(const Config& config, const std::vector<int64_t>& la
     v.pool_size = static_cast<int64_t>(pool.size());
     refuse_empty_share("prune.fraction", prune.fraction, v.pool_size);
     const int64_t k = prune::kept_count(prune.fraction, v.pool_size);
-    if (prune.method == "random") v.indices = prune::random_selection(pool, k, prune.seed);
-    else if (prune.method == "class_balanced_random")
-      v.indices = prune::class_balanced_random_selection(
-          pool, labels, prune::class_quotas(prune::pool_class_sizes(pool, labels, classes), k, prune.fraction, prune.class_shares),
-          prune.seed);
-    else
-      throw Error("prune.method=" + prune.method + ": inline pruning supports random and class_balanced_random; "
+    const prune::PrunerEntry* pruner = prune::find_pruner(prune.method);
+    if (pruner && pruner->select) {
+      const auto quota = prune::class_quotas(prune::pool_class_sizes(pool, labels, classes), k, prune.fraction, prune.class_shares);
+      // Inline pruning reads prune.method alone; prune.class_balanced is `kdprune prune`'s.
+      v.indices = pruner->select({.pool = pool, .labels = labels, .quota = quota, .k = k, .seed = prune.seed, .class_balanced = false});
+    } else
+      throw Error("prune.method=" + prune.method + ": inline pruning supports " + prune::score_free_names() + "; "
                   "for score-based methods run `kdprune prune` and pass its subset.npy as data.subset");
     v.how = "prune " + prune.method + " f=" + std::to_string(prune.fraction) + " seed " + std::to_string(prune.seed);
   } else {
