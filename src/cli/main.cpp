@@ -90,6 +90,10 @@ int main(int argc, char** argv) {
   try {
     logging::init("info");
     return action();
+  } catch (const InternalError& e) {  // a bug, not the input: said so, with the code of other internal failures
+    const std::string what = e.what();
+    std::cerr << "kdprune: " << what.substr(0, what.find('\n')) << " (a bug in kdprune: please report it)\n";
+    return 3;
   } catch (const Error& e) {
     // One line: a library message wrapped into ours may carry its own trace ("Exception raised
     // from ...", "frame #0"); everything after the first line is dropped.

@@ -259,8 +259,9 @@ std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& 
   // Every student is checked (and the groups that fit in memory are made) before any run directory is.
   for (const auto& o : opts) students.push_back(check(o, students));
   const auto groups = memory_groups(students);
+  // Each student's setup lines in its own log (opening its run directory attaches it).
   for (size_t i = 0; i < students.size(); ++i) {
-    if (i > 0) logging::detach_files();  // each student's setup lines in its own log
+    const logging::FileScope setup_log;
     open(students[i], std::span<const Student>(students.data(), i), opts.size() > 1 ? &caches : nullptr);
   }
   std::vector<train::TrainResult> results(students.size());
@@ -271,10 +272,9 @@ std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& 
       jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
     }
     // Each run's log gets its own setup and summary lines and, tagged, its group's training lines.
-    if (students.size() > 1) {
-      logging::detach_files();
-      for (size_t i : group) students[i].s->run().attach_log();
-    }
+    std::vector<std::string> logs;
+    for (size_t i : group) logs.push_back(students[i].s->run().log_path());
+    const logging::FileScope group_logs(logs);
     const auto trained = run_training_together(jobs);
     for (size_t k = 0; k < group.size(); ++k) results[group[k]] = trained[k];
   }
@@ -283,7 +283,7 @@ std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& 
   std::vector<nlohmann::json> summaries;
   std::string failed;
   for (size_t i = 0; i < students.size(); ++i) {
-    if (students.size() > 1) logging::detach_files(), students[i].s->run().attach_log();
+    const logging::FileScope student_log({students[i].s->run().log_path()});
     if (!results[i].error.empty()) {
       failed += "\n  " + students[i].s->config.run.name + ": " + results[i].error;
       continue;

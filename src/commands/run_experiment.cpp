@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "kdprune/commands/commands.h"
@@ -16,6 +17,7 @@
 #include "kdprune/io/run_lock.h"
 #include "kdprune/dist/launch_env.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/system/failure.h"
 #include "kdprune/pipeline/experiment.h"
 #include "kdprune/pipeline/results.h"
 #include "kdprune/pipeline/stage_identity.h"
@@ -159,6 +161,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     std::fill(changed.begin(), changed.end(), false);
   }
   std::shared_ptr<io::RunLock> experiment_lock;
+  std::optional<logging::FileScope> pipeline_log;  // the experiment's own lines, until it returns or throws
   if (writes) {
     // One `kdprune run` per experiment (its stages hold their own locks too, for --print-jobs).
     if (!x.print_jobs) {
@@ -168,7 +171,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     }
     fs::create_directories(dir);
     io::write_file_atomic(base_path, e.base_yaml);
-    if (!x.print_jobs) logging::attach_file(dir + "/pipeline.log");
+    if (!x.print_jobs) pipeline_log.emplace(std::vector<std::string>{dir + "/pipeline.log"});
   }
   spdlog::info("experiment {} ({}): {} stages in {}", e.name, e.file, stages.size(), dir);
   // The experiment's ETA: the stages still to run (not finished, selected), each at the mean time
@@ -208,23 +211,28 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     }
     if (group.size() > 1) spdlog::info("{} students train together: {}", group.size(), names);
     for (const auto& p : group) set_aside(dir + "/" + stages[p.stage].name);
-    logging::detach_files();
     const auto start = std::chrono::steady_clock::now();
+    // The stage boundary: any failure (kdprune's, LibTorch's, out of memory) is named by its stage,
+    // a stage's own log holds its lines (pipeline.log again after, however it ends), and the
+    // students of a group that finished before one failed are kept as finished stages.
+    std::string failure;
     try {
+      const logging::FileScope stage_logs;
       if (group.size() == 1) execute(stages[group.front().stage], base_path, group.front().action);
       else distill_together(opts_list);
     } catch (const Error& err) {
-      logging::detach_files();
-      logging::attach_file(dir + "/pipeline.log");
-      for (const auto& p : group) restore_aside(dir + "/" + stages[p.stage].name);
-      const auto& first = stages[group.front().stage];
-      throw Error("stage " + (group.size() == 1 ? first.name + " (" + pipeline::command_line(first, base_path) + ")"
-                                                : names + " (trained together)") + ": " + err.what());
+      failure = err.what();
+    } catch (...) {
+      failure = system::describe_current_failure();
     }
-    logging::detach_files();
-    logging::attach_file(dir + "/pipeline.log");
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::vector<Pending> done;
     for (const auto& p : group) {
+      const std::string stage_dir = dir + "/" + stages[p.stage].name;
+      if (failure.empty() || (group.size() > 1 && io::RunDir::is_finished(stage_dir))) done.push_back(p);
+      else restore_aside(stage_dir);
+    }
+    for (const auto& p : done) {
       const auto& st = stages[p.stage];
       pipeline::record_fingerprint(dir + "/" + st.name, pipeline::command_of(st.kind), p.fingerprint,
                                    pipeline::consumed_files(configs[p.stage], st.scores_file, dir), dir);
@@ -233,6 +241,13 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       auto& [seconds, count] = stage_seconds[st.kind];
       seconds += took / static_cast<double>(group.size()), ++count;
       ++report.executed;
+    }
+    if (!failure.empty()) {
+      const auto& first = stages[group.front().stage];
+      throw Error("stage " + (group.size() == 1 ? first.name + " (" + pipeline::command_line(first, base_path) + ")"
+                                                : names + " (trained together; " + std::to_string(done.size()) + " of " +
+                                                      std::to_string(group.size()) + " finished and kept)") +
+                  ": " + failure);
     }
   };
   // Students of one dataset (trainable_together), architecture and teacher share a group; one
@@ -308,10 +323,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   const bool students_done = std::all_of(stages.begin(), stages.end(), [&](const pipeline::Stage& st) {
     return st.kind != StageKind::student || io::RunDir::is_finished(dir + "/" + st.name);
   });
-  if (x.dry_run || x.print_jobs || !students_done) {
-    logging::detach_files();
-    return report;
-  }
+  if (x.dry_run || x.print_jobs || !students_done) return report;
   std::vector<pipeline::ResultRow> rows;
   for (const auto& st : stages)
     if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name));
@@ -321,7 +333,6 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   io::write_file_atomic(dir + "/table.md", report.table);
   spdlog::info("experiment {}: {} stages run, {} reused; results in {}", e.name, report.executed, report.reused,
                report.results_path);
-  logging::detach_files();
   return report;
 }
 

@@ -174,9 +174,11 @@ RunDir RunDir::follow(const std::string& path, const std::string& command, bool 
   return r;
 }
 
-void RunDir::attach_log() const {
-  logging::attach_file(file(follower_rank_ < 0 ? "log.txt" : "log.rank" + std::to_string(follower_rank_) + ".txt"));
+std::string RunDir::log_path() const {
+  return file(follower_rank_ < 0 ? "log.txt" : "log.rank" + std::to_string(follower_rank_) + ".txt");
 }
+
+void RunDir::attach_log() const { logging::attach_file(log_path()); }
 
 void RunDir::write_summary(nlohmann::json summary) const {
   if (follower_rank_ >= 0) return;

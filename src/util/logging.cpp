@@ -50,6 +50,27 @@ void set_rank(int64_t rank, int64_t world) {
   for (size_t i = 0; i < l->sinks().size(); ++i) l->sinks()[i]->set_pattern(i == 0 ? console_pattern() : file_pattern());
 }
 
+struct FileScope::Saved {
+  std::vector<spdlog::sink_ptr> sinks;
+};
+
+FileScope::FileScope(const std::vector<std::string>& paths) : saved_(std::make_unique<Saved>()) {
+  saved_->sinks = logger()->sinks();
+  detach_files();
+  try {
+    for (const auto& p : paths) attach_file(p);
+  } catch (...) {
+    logger()->sinks() = saved_->sinks;
+    throw;
+  }
+}
+
+FileScope::~FileScope() {
+  auto l = logger();
+  l->flush();
+  l->sinks() = saved_->sinks;
+}
+
 void detach_files() {
   auto l = logger();
   auto& sinks = l->sinks();

@@ -39,6 +39,7 @@ class RunDir {
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
   void attach_log() const;                        // log.txt gets everything the console gets
+  std::string log_path() const;                   // that file (log.rank<r>.txt on a follower rank)
   // summary.json: the given fields plus command, wall_seconds, started_at, finished_at,
   // kdprune version and git commit.
   void write_summary(nlohmann::json summary) const;
