@@ -65,7 +65,7 @@ class Writer {
     else out_ << YAML::DoubleQuoted << s;
   }
   void emit(int64_t v) { out_ << v; }
-  template <class E> void emit(const Choice<E>& c) { out_ << c.name(); }
+  template <class E> void emit(const Choice<E>& c) { emit(c.name()); }  // as the string it was
   void emit(bool v) { out_ << (v ? "true" : "false"); }
   void emit(double v) { out_ << shortest(v); }
   template <class T> void emit(const std::vector<T>& v) {

@@ -55,6 +55,14 @@ std::string checked_name(const RunSection& run, const std::string& command) {
     throw Error("run.name: expected a directory name of at most 240 characters, got " + std::to_string(name.size()));
   return name;
 }
+// The directory holds nothing but temporaries of its config.yaml's atomic write (config.yaml.tmp.<pid>):
+// a start killed between creating the directory and renaming its config into place.
+bool only_config_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind("config.yaml.tmp.", 0) != 0) return false;
+  return !ec;
+}
 void ensure_root(const std::string& root) {
   std::error_code ec;
   fs::create_directories(root, ec);
@@ -80,8 +88,8 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
                   (fs::exists(dir / "checkpoint.pt", ec) ? "from its checkpoint" : "(it saved no checkpoint yet)") +
                   ", choose another run.name, or pass --force to delete it and start over");
     // --force deletes only what kdprune made: a run directory holds the config.yaml it wrote first
-    // (or nothing, when a start was killed before that).
-    if (!fs::is_directory(dir, ec) || (!fs::exists(dir / "config.yaml", ec) && !fs::is_empty(dir, ec)))
+    // (or, when a start was killed before that, nothing or only that write's temporary file).
+    if (!fs::is_directory(dir, ec) || (!fs::exists(dir / "config.yaml", ec) && !only_config_temporaries(dir)))
       throw Error("'" + dir.string() + "' exists but is not a kdprune run directory (no config.yaml); --force deletes "
                   "only run directories kdprune made: move it away or choose another run.name");
     io::remove_tree(dir.string(), ec);

@@ -176,6 +176,27 @@ TEST(RunDir, CreatesRefusesAndForces) {
   }
 }
 
+// A start killed between creating the directory and renaming its config.yaml into place leaves
+// only the write's temporary: --force (what `kdprune run` passes to start a stage again) takes it;
+// a directory holding anything else stays refused.
+TEST(RunDir, AStartKilledBeforeItsConfigIsStartedAgainWithForce) {
+  TempDir d;
+  Config cfg;
+  cfg.run.root = d.path();
+  cfg.run.name = "killed";
+  fs::create_directories(d.file("killed"));
+  write_bytes(d.file("killed/config.yaml.tmp.4242"), "run:\n  na");
+  const io::RunDir r = io::RunDir::create(cfg, "train-teacher", true);
+  EXPECT_TRUE(fs::exists(r.file("config.yaml")));
+  EXPECT_FALSE(fs::exists(r.file("config.yaml.tmp.4242")));
+  cfg.run.name = "foreign";
+  fs::create_directories(d.file("foreign"));
+  write_bytes(d.file("foreign/config.yaml.tmp.4242"), "");
+  write_bytes(d.file("foreign/notes.txt"), "mine");
+  EXPECT_THROW(io::RunDir::create(cfg, "train-teacher", true), Error);
+  EXPECT_TRUE(fs::exists(d.file("foreign/notes.txt")));
+}
+
 TEST(RunDir, FailedStartRemovesTheDirectoryItCreated) {
   TempDir d;
   Config cfg;

@@ -26,17 +26,19 @@ nlohmann::json distill(const CommandOptions& opts);
 
 // Several students trained together in lock-step (train::fit_group): one batch and, for the
 // students of the same kd.teacher file, one teacher forward per step, shared; each student its own
-// run directory, checkpoints and summary, and the same result as distill() alone. The configs may
-// differ only in kd.*, model.* and run.name (e.g. the α values of one f, or several KD losses).
+// run directory, checkpoints and summary, and the same result as distill() alone. Which configs
+// may train together is trainable_together's rule (src/commands/session.h: the keys a config
+// declares per_student or view, key_roles.h); e.g. the α values of one f, several KD losses, or an
+// α × f × seed grid.
 std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& opts);
 
 // distill_together over α values: run.name (or distill-<time>) + "-alpha<α>" for each.
 // The α values as given ("0.5"); numbers >= 0, no repeats.
 std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std::vector<std::string>& alphas);
 
-// Computes one score per training sample (score.method: forgetting, el2n, grand, moderate) from
-// score.models models of model.arch trained for score.epochs; writes scores.npy (float32),
-// scores.csv and scores.json into a new run directory.
+// Computes one score per training sample (score.method: a scorer of scoring::scorer_registry(),
+// `kdprune info` lists them) from score.models models of model.arch trained for score.epochs;
+// writes scores.npy (float32), scores.csv and scores.json into a new run directory.
 nlohmann::json score(const CommandOptions& opts);
 
 // Selects the kept subset (prune.fraction of the pool: the training set or a data.split part) by
@@ -44,14 +46,14 @@ nlohmann::json score(const CommandOptions& opts);
 // pruning; writes subset.npy (int64, ascending) and subset.json into a new run directory.
 nlohmann::json prune_subset(const CommandOptions& opts, const std::string& scores);
 
+// model.pt -> a PyTorch file (default: beside it, .pth) that torch.load(..., weights_only=True) reads.
+nlohmann::json export_model(const std::string& checkpoint, const std::string& out_path);
+
 // Evaluates a model.pt on the test split: top-1/top-5, loss, per-class accuracy. The dataset is
 // the one recorded in the checkpoint unless data.name is set. Writes the JSON atomically to
 // `out_path` (default: eval.json beside the checkpoint) and returns it.
 // `checkpoint`: a kdprune model.pt, or a PyTorch state_dict file whose architecture is `arch`
 // ("" = the file's own "arch" entry, else inferred from its shapes).
-// model.pt -> a PyTorch file (default: beside it, .pth) that torch.load(..., weights_only=True) reads.
-nlohmann::json export_model(const std::string& checkpoint, const std::string& out_path);
-
 nlohmann::json eval_model(const CommandOptions& opts, const std::string& checkpoint, const std::string& out_path,
                           const std::string& arch = "");
 

@@ -1,4 +1,4 @@
-// Pruning II through the binary: DUAL scores feed Beta sampling, AUM scores, memorization resumes
+// Score-based sampling through the binary: DUAL scores feed Beta sampling, AUM scores, memorization resumes
 // at the first unfinished model, CCS and D2 selections are deterministic.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -32,7 +32,7 @@ std::string tiny(const TempDir& d, const std::string& name) {
 nlohmann::json json_of(const std::string& path) { return nlohmann::json::parse(read_bytes(path)); }
 }  // namespace
 
-TEST(Pruning2Cli, DualScoresFeedBetaSampling) {
+TEST(SamplingCli, DualScoresFeedBetaSampling) {
   TempDir d;
   auto s = run("score" + tiny(d, "dual") + " score.method=dual score.epochs=4 score.window=2");
   ASSERT_EQ(s.code, 0) << s.out;
@@ -66,7 +66,7 @@ TEST(Pruning2Cli, DualScoresFeedBetaSampling) {
   ASSERT_EQ(aum.code, 0) << aum.out;
 }
 
-TEST(Pruning2Cli, MemorizationResumesAtTheFirstUnfinishedModel) {
+TEST(SamplingCli, MemorizationResumesAtTheFirstUnfinishedModel) {
   TempDir d;
   const std::string args = tiny(d, "mem") + " score.method=memorization score.epochs=2 score.models=3 score.subset_ratio=0.5";
   auto first = run("score" + args);
@@ -86,7 +86,7 @@ TEST(Pruning2Cli, MemorizationResumesAtTheFirstUnfinishedModel) {
   EXPECT_EQ(read_bytes(d.path() + "/mem/scores.npy"), scores) << "the resumed job gives the same scores";
 }
 
-TEST(Pruning2Cli, MemorizationShardsRunConcurrentlyAndAggregate) {
+TEST(SamplingCli, MemorizationShardsRunConcurrentlyAndAggregate) {
   TempDir d;
   const std::string common = " score.method=memorization score.epochs=2 score.models=3 score.subset_ratio=0.5";
   ASSERT_EQ(run("score" + tiny(d, "one") + common).code, 0);
@@ -122,7 +122,7 @@ TEST(Pruning2Cli, MemorizationShardsRunConcurrentlyAndAggregate) {
   EXPECT_NE(bad.out.find("i/n with 0 <= i < n"), std::string::npos) << bad.out;
 }
 
-TEST(Pruning2Cli, CcsAndD2SelectDeterministically) {
+TEST(SamplingCli, CcsAndD2SelectDeterministically) {
   TempDir d;
   ASSERT_EQ(run("score" + tiny(d, "el2n") + " score.method=el2n score.epochs=1").code, 0);
   ASSERT_EQ(run("train-teacher" + tiny(d, "t") + " train.epochs=1").code, 0);
@@ -145,7 +145,7 @@ TEST(Pruning2Cli, CcsAndD2SelectDeterministically) {
   for (const char* name : {"dual", "memorization", "ccs", "d2", "aum"}) EXPECT_NE(info.out.find(name), std::string::npos) << name;
 }
 
-TEST(Pruning2Cli, CutOffByAumPoolsAndImportedScores) {
+TEST(SamplingCli, CutOffByAumPoolsAndImportedScores) {
   TempDir d;
   // A scoring run records AUM beside its scores, its schedule length and its pool.
   auto s = run("score" + tiny(d, "el2n") + " score.method=el2n score.epochs=2 score.schedule_epochs=10");
