@@ -17,22 +17,16 @@
 #include "kdprune/prune/selection.h"
 #include "kdprune/prune/stratified.h"
 #include "kdprune/util/error.h"
+#include "test_files.h"
 
 using namespace kdprune;
+using kdprune::test::error_of;
 
 namespace {
 template <class Registry> std::vector<std::string> names(const Registry& r) {
   std::vector<std::string> v;
   for (const auto& e : r) v.push_back(e.name);
   return v;
-}
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 // 40 samples of 4 classes with distinct scores.
 struct Pool {

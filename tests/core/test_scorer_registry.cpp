@@ -11,19 +11,11 @@
 #include "kdprune/scoring/scorer_registry.h"
 #include "kdprune/scoring/scorers.h"
 #include "kdprune/util/error.h"
+#include "test_files.h"
 
 using namespace kdprune;
+using kdprune::test::error_of;
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST(ScorerRegistry, ListsEveryLineOfTheScorerList) {
   std::vector<std::string> listed, names;
