@@ -5,9 +5,9 @@
 namespace kdprune::train {
 
 DeviceSGD::DeviceSGD(torch::optim::SGD& opt) : opt_(opt) {
-  if (opt.param_groups().size() != 1) throw Error("DeviceSGD: expected one parameter group");
+  if (opt.param_groups().size() != 1) throw InternalError("DeviceSGD: expected one parameter group");
   const auto& o = static_cast<const torch::optim::SGDOptions&>(opt.param_groups()[0].options());
-  if (o.dampening() != 0.0) throw Error("DeviceSGD: dampening is not supported");
+  if (o.dampening() != 0.0) throw InternalError("DeviceSGD: dampening is not supported");
 }
 
 void DeviceSGD::step(const torch::Tensor& lr) {

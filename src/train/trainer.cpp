@@ -30,7 +30,7 @@ void check_group(const std::vector<TrainInputs>& runs) {
   const auto device = runs.front().data.train.images.device();
   for (size_t i = 1; i < runs.size(); ++i)
     if (runs[i].data.train.images.device() != device)
-      throw Error("students trained together must share the device (student " + std::to_string(i + 1) + " is on " +
+      throw InternalError("students trained together must share the device (student " + std::to_string(i + 1) + " is on " +
                   runs[i].data.train.images.device().str() + ", student 1 on " + device.str() + ")");
   const auto& lead = runs.front();
   if (lead.collective && !lead.collective->alone() && runs.size() > 1)
