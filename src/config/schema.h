@@ -5,6 +5,7 @@
 // config_write.cpp, the role table in key_roles.cpp) walk these; adding a key is one line here.
 #include "kdprune/config/config.h"
 #include "kdprune/config/key_roles.h"
+#include "kdprune/config/sampling_list.h"
 #include "rules.h"
 
 namespace kdprune::config_schema {
@@ -110,7 +111,9 @@ template <class V> void describe(V& v, PruneSection& s) {
   v.field("scores", s.scores, {}, path);
   v.field("scores_order", s.scores_order, {}, path);
   v.field("seed", s.seed, non_negative_int());
-  v.field("sampling", s.sampling, one_of({"auto", "topk", "ccs", "beta", "d2"}));
+#define KDPRUNE_SAMPLING_NAME(name) #name,
+  v.field("sampling", s.sampling, one_of({"auto", KDPRUNE_SAMPLING_RULES(KDPRUNE_SAMPLING_NAME)}));  // sampling_list.h
+#undef KDPRUNE_SAMPLING_NAME
   v.field("cutoff", s.cutoff, unit_closed_open());
   v.field("cutoff_by", s.cutoff_by, one_of({"auto", "aum", "score"}));
   v.field("aum", s.aum, {}, path);

@@ -1,6 +1,6 @@
 #pragma once
 // The registry of prune.sampling rules: how `kdprune prune` turns per-sample scores into a subset.
-// Each rule is one file in src/prune/sampling/ and one line in src/prune/sampling/registry.cpp.
+// Each rule is one file in src/prune/sampling/ and one line in include/kdprune/config/sampling_list.h.
 // `kdprune prune` reads what a rule's `reads` names and calls `select`; `kdprune run` plans with
 // `seeded` (one subset per seed) and `reads.model` (a teacher's model for the embeddings).
 #include <nlohmann/json.hpp>

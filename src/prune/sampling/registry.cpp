@@ -1,13 +1,12 @@
 #include <algorithm>
 
+#include "kdprune/config/sampling_list.h"
 #include "kdprune/prune/sampling.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::prune {
 
-// The rules, one line each: src/prune/sampling/<name>.cpp defines SamplingRule <name>_rule().
-#define KDPRUNE_SAMPLING_RULES(X) X(topk) X(ccs) X(beta) X(d2)
-
+// The rules of config/sampling_list.h: src/prune/sampling/<name>.cpp defines SamplingRule <name>_rule().
 #define KDPRUNE_DECLARE_RULE(name) SamplingRule name##_rule();
 KDPRUNE_SAMPLING_RULES(KDPRUNE_DECLARE_RULE)
 #undef KDPRUNE_DECLARE_RULE
