@@ -27,7 +27,7 @@ int64_t world_of(dist::Collective* c) { return c ? c->world() : 1; }
 }  // namespace
 
 Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
-               const Precision& precision, StepPath path, dist::Collective* collective)
+               const Precision& precision, StepPath path, dist::Collective* collective, bool rethrow)
     : lead_(runs.at(members.at(0))),
       members_(std::move(members)),
       collective_(collective),
@@ -41,8 +41,17 @@ Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members
       precision_(precision),
       path_(path) {
   if (shape_.n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
-  for (size_t m : members_) models_.push_back(std::make_unique<ModelRun>(runs[m], shape_, precision_, path_, tags[m]));
-  failures_.resize(models_.size());
+  failures_.resize(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) {
+    // A model that cannot start (its checkpoint, its loss's modules) is a failure of its own.
+    try {
+      models_.push_back(std::make_unique<ModelRun>(runs[members_[i]], shape_, precision_, path_, tags[members_[i]]));
+    } catch (...) {
+      if (rethrow) throw;
+      models_.push_back(nullptr);
+      failures_[i] = start_failure(tags[members_[i]]);
+    }
+  }
   epoch_ = first_epoch();
   finished_ = epoch_ >= stop();
 }
@@ -53,14 +62,16 @@ Cohort::~Cohort() {
 }
 
 int64_t Cohort::first_epoch() const {
-  int64_t first = models_.front()->first_epoch();
-  for (const auto& m : models_) first = std::min(first, m->first_epoch());
-  return first;
+  int64_t first = -1;
+  for (const auto& m : models_)
+    if (m) first = first < 0 ? m->first_epoch() : std::min(first, m->first_epoch());
+  return std::max<int64_t>(first, 0);
 }
 
 int64_t Cohort::stop() const {
   int64_t stop = 0;
-  for (const auto& m : models_) stop = std::max(stop, m->stop());
+  for (const auto& m : models_)
+    if (m) stop = std::max(stop, m->stop());
   return stop;
 }
 
@@ -128,6 +139,20 @@ void Cohort::make_device_step() {
       DeviceStep::Shared{lead_.data.train.images, lead_.data.train.labels, precision_.channels_last, lead_.seed}, std::move(steps),
       shape_, aug_, normalise_, path_ == StepPath::graph);
   stepping_ = active_;
+}
+
+std::string start_failure(const std::string& tag) {
+  std::string what;
+  try {
+    throw;
+  } catch (const Error& e) {
+    what = e.what();
+  } catch (...) {
+    what = "failed to start: " + system::describe_current_failure();
+  }
+  const std::string line = tag.empty() || what.rfind(tag, 0) == 0 ? what : tag + what;
+  spdlog::error("{}; the other students train on", line);
+  return line;
 }
 
 void Cohort::fail(ModelRun* m, std::exception_ptr error, bool rethrow) {

@@ -19,6 +19,9 @@ namespace kdprune::train {
 
 class Progress;
 
+// Inside a catch block: one line for the failure in flight, tagged with the run's `tag`, logged.
+std::string start_failure(const std::string& tag);
+
 // Runs that can share every batch (given the precision each trains in).
 bool same_batches(const TrainInputs& a, const Precision& pa, const TrainInputs& b, const Precision& pb);
 
@@ -27,8 +30,9 @@ class Cohort {
   // `members`: the runs' positions in the group; `tags` their log tags ("" alone); `precision`
   // what they train in; `path` the cohort's step path; `collective`: data-parallel (one model per
   // process).
+  // `rethrow`: a model that cannot start throws (a group of one); else it is a failure of its own.
   Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members, const std::vector<std::string>& tags,
-         const Precision& precision, StepPath path, dist::Collective* collective);
+         const Precision& precision, StepPath path, dist::Collective* collective, bool rethrow);
   ~Cohort();
   Cohort(const Cohort&) = delete;
   Cohort& operator=(const Cohort&) = delete;
@@ -36,6 +40,7 @@ class Cohort {
   bool finished() const { return finished_; }
   int64_t steps_left() const;  // upper bound on the steps this cohort still trains
   const EpochShape& shape() const { return shape_; }
+  StepPath path() const { return path_; }
   int64_t first_epoch() const;
   int64_t epoch() const { return epoch_; }  // the epoch it is in, or starts next
   int64_t step() const { return in_epoch_ ? step_ : 0; }  // its next step in that epoch

@@ -103,15 +103,24 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   std::optional<SideStream> side;
   if (std::find(paths.begin(), paths.end(), StepPath::graph) != paths.end()) side.emplace(device);
   std::vector<std::unique_ptr<Cohort>> cohorts;
-  for (size_t c = 0; c < groups.size(); ++c)
-    cohorts.push_back(std::make_unique<Cohort>(runs, groups[c], tags, precisions[groups[c].front()], paths[c], collective));
+  std::vector<TrainResult> results(runs.size());
+  for (size_t c = 0; c < groups.size(); ++c) {
+    try {
+      cohorts.push_back(std::make_unique<Cohort>(runs, groups[c], tags, precisions[groups[c].front()], paths[c], collective, alone));
+    } catch (...) {  // the cohort's own start (its view): each of its models fails with it
+      if (alone) throw;
+      const std::string what = start_failure("");
+      for (size_t i : groups[c]) results[i].error = tags[i] + what;
+    }
+  }
+  if (cohorts.empty()) return results;
   if (!alone)
     spdlog::info("{} students train together in {} cohort(s) of shared batches ({})", runs.size(), cohorts.size(), [&] {
       std::string s;
       for (size_t c = 0; c < cohorts.size(); ++c) {
         s += (s.empty() ? "" : ", ") + std::to_string(cohorts[c]->size()) + " on " + std::to_string(cohorts[c]->shape().n) + " samples";
         // On a GPU, which step each cohort takes (a cohort stepping eagerly is many times slower).
-        if (device.is_cuda()) s += paths[c] == StepPath::graph ? " as a CUDA graph" : " eagerly";
+        if (device.is_cuda()) s += cohorts[c]->path() == StepPath::graph ? " as a CUDA graph" : " eagerly";
       }
       return s;
     }());
@@ -156,7 +165,6 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
       }
     }
   }
-  std::vector<TrainResult> results(runs.size());
   for (const auto& c : cohorts) {
     auto r = c->results();
     for (size_t k = 0; k < r.size(); ++k) results[c->members()[k]] = std::move(r[k]);

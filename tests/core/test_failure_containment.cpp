@@ -9,6 +9,7 @@
 
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/train/trainer.h"
+#include "test_files.h"
 
 using namespace kdprune;
 
@@ -117,4 +118,30 @@ TEST(FailureContainment, AloneTheFailureIsThrownAsItIs) {
   std::iota(all.begin(), all.end(), 0);
   auto one = make_students({"c10"}, all, all);
   EXPECT_THROW(train_together(one, data, false, {}), c10::Error);
+}
+
+// A student that cannot start (a damaged checkpoint to resume from) or a cohort that cannot (an
+// empty view) fails alone too; the others train.
+TEST(FailureContainment, AStudentOrCohortThatCannotStartFailsAlone) {
+  const auto data = tiny();
+  std::vector<int64_t> all(96), none;
+  std::iota(all.begin(), all.end(), 0);
+  test::TempDir d;
+  test::write_bytes(d.file("damaged.pt"), "not a checkpoint");
+  TrainSection t;
+  t.epochs = 2, t.batch_size = 16, t.checkpoint_every = 0, t.amp = "off", t.channels_last = "false";
+  std::vector<models::Model> m;
+  for (int i = 0; i < 3; ++i) m.push_back(models::create_model("resnet8", {1, 4, 8}));
+  std::vector<train::TrainInputs> runs;
+  runs.push_back({.model = *m[0], .data = data, .indices = all, .train = t, .show_progress = false});
+  runs.push_back({.model = *m[1], .data = data, .indices = all, .train = t, .checkpoint_path = d.file("damaged.pt"),
+                  .resume = true, .show_progress = false});
+  runs.push_back({.model = *m[2], .data = data, .indices = none, .train = t, .show_progress = false});
+  const auto r = train::fit_group(runs, {"fine", "damaged", "empty"});
+  EXPECT_EQ(r[0].error, "");
+  EXPECT_EQ(r[0].epochs, 2);
+  EXPECT_NE(r[1].error.find("[damaged]"), std::string::npos) << r[1].error;
+  EXPECT_NE(r[1].error.find("damaged.pt"), std::string::npos) << r[1].error;
+  EXPECT_NE(r[2].error.find("[empty]"), std::string::npos) << r[2].error;
+  EXPECT_NE(r[2].error.find("the training view is empty"), std::string::npos) << r[2].error;
 }
