@@ -168,9 +168,10 @@ void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) 
     st.teacher_top1 = te.top1;
   }
   if (st.teacher) spdlog::info("teacher {} ({}): test top1 {:.2f}%", st.teacher_meta.arch, kd.teacher, st.teacher_top1);
-  spdlog::info("student {}: {} parameters; f = {:.4g}, alpha = {:.4g} ({} schedule), tau = {}, loss {} = {}*CE + {}*{}{}",
+  // Weights to 6 significant digits: 1 - 0.9 is 0.09999999999999998 in binary, and reads as 0.1.
+  spdlog::info("student {}: {} parameters; f = {:.4g}, alpha = {:.4g} ({} schedule), tau = {}, loss {} = {:.6g}*CE + {:.6g}*{}{}",
                s.config.model.arch, models::parameter_count(*st.student), f, st.alpha, kd.alpha.schedule, kd.tau,
-               kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : " + " + std::to_string(w.extra) + "*" + kd.extra);
+               kd.weighting, w.ce, w.kd, kd.loss, kd.extra.empty() ? "" : fmt::format(" + {:.6g}*{}", w.extra, kd.extra));
 
   const auto spec = s.model_spec();
   const auto& labels = s.data.train.labels;

@@ -359,6 +359,12 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
     std::sort(children.begin(), children.end());
     for (const auto& c : children) add(c);
   }
+  if (rows.empty()) {
+    std::string where;
+    for (const auto& d : dirs) where += (where.empty() ? "" : ", ") + d;
+    throw Error("kdprune results: no finished student run (a summary.json of `kdprune distill`) in " + where +
+                " or the folders directly under it; a `kdprune run` experiment's students are its student-* folders");
+  }
   if (!out_path.empty()) io::write_file_atomic(out_path, pipeline::results_csv(rows));
   return pipeline::accuracy_table(rows, metric);
 }

@@ -180,7 +180,12 @@ class Reader {
       if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
       std::string list;
       for (size_t i = 0; i < known_.size(); ++i) list += (i ? ", " : "") + known_[i];
-      throw Error(sources_.where(join(key)) + ": unknown key (expected one of: " + list + ")");
+      // A `kdprune run` file handed to a command (or to `kdprune config`) says where it belongs.
+      const std::string hint = path_.empty() && key == "experiment"
+                                   ? "; this is an experiment file: plan it with `kdprune run --config FILE --dry-run`, run it "
+                                     "with `kdprune run --config FILE`"
+                                   : "";
+      throw Error(sources_.where(join(key)) + ": unknown key (expected one of: " + list + ")" + hint);
     }
   }
 

@@ -8,7 +8,7 @@
   X(forgetting, "forgetting events during training (kdprune score; never learned = hardest)")                    \
   X(el2n, "||softmax - onehot||_2 after a short training, mean over models (kdprune score)")                      \
   X(grand, "per-sample gradient norm, last layer (closed form) or full (kdprune score)")                          \
-  X(moderate, "distance to the class centroid of the embedding; select with prune.level=moderate")               \
+  X(moderate, "distance to the class's median embedding (Moderate-DS); select with prune.level=moderate")      \
   X(dual,                                                                                                        \
     "10*std*(1-mean) of the true-class probability over sliding windows of the first epochs (kdprune score); "  \
     "prune.sampling=auto (the default) selects with Beta sampling at f <= 0.5")                                   \
