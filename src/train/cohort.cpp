@@ -49,7 +49,7 @@ Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members
     } catch (...) {
       if (rethrow) throw;
       models_.push_back(nullptr);
-      failures_[i] = start_failure(tags[members_[i]]);
+      failures_[i] = failure_line(tags[members_[i]], "failed to start");
     }
   }
   epoch_ = first_epoch();
@@ -141,15 +141,16 @@ void Cohort::make_device_step() {
   stepping_ = active_;
 }
 
-std::string start_failure(const std::string& tag) {
+std::string failure_line(const std::string& tag, const std::string& verb) {
   std::string what;
   try {
     throw;
-  } catch (const Error& e) {
+  } catch (const Error& e) {  // user-facing (a non-finite loss), or internal: its words say which
     what = e.what();
   } catch (...) {
-    what = "failed to start: " + system::describe_current_failure();
+    what = verb + ": " + system::describe_current_failure();
   }
+  // Its tag names it where the message does not already start with it.
   const std::string line = tag.empty() || what.rfind(tag, 0) == 0 ? what : tag + what;
   spdlog::error("{}; the other students train on", line);
   return line;
@@ -161,14 +162,9 @@ void Cohort::fail(ModelRun* m, std::exception_ptr error, bool rethrow) {
                                        models_.begin());
   try {
     std::rethrow_exception(error);
-  } catch (const Error& e) {  // user-facing (a non-finite loss), or internal: its words say which
-    failures_[i] = e.what();
   } catch (...) {
-    failures_[i] = "failed: " + system::describe_current_failure();
+    failures_[i] = failure_line(m->tag(), "failed");
   }
-  // Its tag names it where the message does not already start with it.
-  if (!m->tag().empty() && failures_[i].rfind(m->tag(), 0) != 0) failures_[i] = m->tag() + failures_[i];
-  spdlog::error("{}; the other students train on", failures_[i]);
   active_.erase(std::remove(active_.begin(), active_.end(), m), active_.end());
 }
 

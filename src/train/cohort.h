@@ -19,8 +19,9 @@ namespace kdprune::train {
 
 class Progress;
 
-// Inside a catch block: one line for the failure in flight, tagged with the run's `tag`, logged.
-std::string start_failure(const std::string& tag);
+// Inside a catch block: one line for the failure in flight (kdprune's errors as they are, any other
+// as "<verb>: <what>"), tagged with the run's `tag`, and logged.
+std::string failure_line(const std::string& tag, const std::string& verb);
 
 // Runs that can share every batch (given the precision each trains in).
 bool same_batches(const TrainInputs& a, const Precision& pa, const TrainInputs& b, const Precision& pb);

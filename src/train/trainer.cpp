@@ -109,7 +109,7 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
       cohorts.push_back(std::make_unique<Cohort>(runs, groups[c], tags, precisions[groups[c].front()], paths[c], collective, alone));
     } catch (...) {  // the cohort's own start (its view): each of its models fails with it
       if (alone) throw;
-      const std::string what = start_failure("");
+      const std::string what = failure_line("", "failed to start");
       for (size_t i : groups[c]) results[i].error = tags[i] + what;
     }
   }

@@ -5,18 +5,14 @@
 #include <filesystem>
 
 #include "run_cli.h"
+#include "tiny_run.h"
 #include "test_files.h"
 
 using namespace kdprune::test;
 namespace fs = std::filesystem;
 
 namespace {
-std::string tiny(const TempDir& d, const std::string& name) {
-  return "run.root=" + d.path() + " run.name=" + name +
-         " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32"
-         " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4"
-         " model.arch=resnet8 train.epochs=1 train.batch_size=16 train.schedule=constant run.threads=1";
-}
+std::string tiny(const TempDir& d, const std::string& name) { return tiny_run(d, name); }
 }  // namespace
 
 // An experiment file handed to `kdprune config` (or a training command) points at `kdprune run`.

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "run_cli.h"
+#include "tiny_run.h"
 #include "test_files.h"
 
 namespace fs = std::filesystem;
@@ -82,12 +83,7 @@ std::string teacher_args(const TempDir& d, const std::string& name, int epochs) 
          std::to_string(epochs);
 }
 
-std::string tiny(const TempDir& d, const std::string& name) {
-  return "run.root=" + d.path() + " run.name=" + name +
-         " data.name=synthetic data.synthetic.train_size=64 data.synthetic.test_size=32"
-         " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8 data.synthetic.classes=4"
-         " model.arch=resnet8 train.epochs=1 train.batch_size=16 train.schedule=constant run.threads=1";
-}
+std::string tiny(const TempDir& d, const std::string& name) { return tiny_run(d, name); }
 
 }  // namespace
 

@@ -14,19 +14,27 @@
 
 #include "kdprune/system/cpu_share.h"
 
+namespace {
+// `n` processes that spin until killed (SIGKILL): a machine busy with other work.
+std::vector<pid_t> busy_processes(int64_t n) {
+  std::vector<pid_t> pids;
+  for (int64_t i = 0; i < n; ++i) {
+    const pid_t p = fork();
+    if (p == 0)
+      for (volatile uint64_t x = 0;; ++x) {
+      }
+    pids.push_back(p);
+  }
+  return pids;
+}
+}  // namespace
+
 TEST(ThreadGovernor, FollowsTheFreeCores) {
   const int64_t cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus < 2) GTEST_SKIP() << "needs two cores";
   const int before = at::get_num_threads();
   at::set_num_threads(static_cast<int>(cpus));
-  std::vector<pid_t> hogs;
-  for (int64_t i = 0; i + 1 < cpus; ++i) {
-    const pid_t p = fork();
-    if (p == 0)
-      for (volatile uint64_t x = 0;; ++x) {
-      }
-    hogs.push_back(p);
-  }
+  const std::vector<pid_t> hogs = busy_processes(cpus - 1);
   {
     kdprune::system::ThreadGovernor g(cpus, true);
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(8);
@@ -54,14 +62,7 @@ TEST(ThreadGovernor, AFixedCountIsKeptAndTheBusyMachineNamed) {
   if (std::getenv("OMP_WAIT_POLICY")) GTEST_SKIP() << "OMP_WAIT_POLICY is set: nothing to advise";
   const int before = at::get_num_threads();
   at::set_num_threads(static_cast<int>(cpus));
-  std::vector<pid_t> hogs;
-  for (int64_t i = 0; i + 1 < cpus; ++i) {
-    const pid_t p = fork();
-    if (p == 0)
-      for (volatile uint64_t x = 0;; ++x) {
-      }
-    hogs.push_back(p);
-  }
+  const std::vector<pid_t> hogs = busy_processes(cpus - 1);
   kdprune::system::ThreadGovernor g(cpus, false, true);
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!g.advised() && std::chrono::steady_clock::now() < end) {
