@@ -1,11 +1,14 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
+#include <regex>
 #include <algorithm>
 #include <map>
 #include <span>
 #include <sstream>
 
+#include "kdprune/config/config_lookup.h"
 #include "kdprune/dist/launch_env.h"
 #include "kdprune/io/run_dir.h"
 #include "kdprune/losses/distill_objective.h"
@@ -93,12 +96,64 @@ struct Student {
 // Teacher caches of a group, one per kd.teacher file.
 using TeacherCaches = std::map<std::string, std::shared_ptr<losses::TeacherCache>>;
 
+// The shipped teacher config whose run.name is `folder` (configs/cifar100/teacher.yaml writes
+// runs/cifar100-teacher-resnet32), as `--config` accepts it by name (cifar100_teacher.yaml); "" if none.
+std::string shipped_teacher_config(const std::string& folder) {
+  namespace fs = std::filesystem;
+  const std::regex line("^\\s+name:\\s*['\"]?" + std::regex_replace(folder, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                        "['\"]?\\s*(#.*)?$");
+  for (const auto& dir : shipped_config_dirs()) {
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const auto& p = it->path();
+      if (p.extension() != ".yaml" || p.filename().string().find("teacher") == std::string::npos) continue;
+      std::ifstream in(p);
+      for (std::string l; std::getline(in, l);)
+        if (std::regex_match(l, line)) {
+          const auto rel = p.lexically_relative(dir);
+          return rel.has_parent_path() ? rel.parent_path().string() + "_" + rel.filename().string() : rel.string();
+        }
+    }
+  }
+  return {};
+}
+
+// kd.teacher names no file: which key, the path as given and absolute, and what makes a teacher.
+[[noreturn]] void missing_teacher(const Config& c) {
+  namespace fs = std::filesystem;
+  const fs::path path(c.kd.teacher);
+  std::error_code ec;
+  const auto abs = fs::absolute(path, ec).lexically_normal();
+  std::string how = "point kd.teacher at a model.pt of a train-teacher run or a PyTorch state_dict file";
+  if (path.filename() == "model.pt" && path.has_parent_path()) {
+    // A train-teacher run's folder is <run.root>/<run.name>: the command that writes this file.
+    const std::string name = path.parent_path().filename().string();
+    const std::string root = path.parent_path().parent_path().string();
+    const std::string shipped = shipped_teacher_config(name);
+    const std::string root_arg = root.empty() || root == Config{}.run.root ? "" : " run.root=" + root;
+    how = "train the teacher first: `kdprune train-teacher --config " +
+          (shipped.empty() ? "<teacher config> run.name=" + name : shipped) + root_arg + "` writes it (kdprune run trains an experiment's teachers itself), or " + how;
+  }
+  throw Error("kd.teacher '" + c.kd.teacher + "': not found" + (abs.string() == c.kd.teacher ? "" : " (" + abs.string() + ")") +
+              "; " + how);
+}
+
+// Before the dataset loads: a teacher the student will need is there. (α from a schedule depends
+// on the view's kept fraction, known after loading: the same check runs then.)
+void check_teacher_file(const Config& c) {
+  if (c.kd.alpha.schedule != "constant") return;
+  const auto w = losses::loss_weights(c.kd, c.kd.alpha.value);
+  std::error_code ec;
+  if ((w.kd != 0.0 || w.extra != 0.0) && !c.kd.teacher.empty() && !std::filesystem::exists(c.kd.teacher, ec))
+    missing_teacher(c);
+}
+
 // Everything that can fail before a run directory exists: config, teacher, student model.
 // `earlier`: the group's students checked before; the first's dataset and view are reused, and a
 // teacher loaded from the same file and architecture.
 Student check(const CommandOptions& opts, const std::vector<Student>& earlier) {
   Student st;
-  st.s = earlier.empty() ? std::make_unique<Session>("distill", opts)
+  st.s = earlier.empty() ? std::make_unique<Session>("distill", opts, check_teacher_file)
                          : std::make_unique<Session>("distill", opts, *earlier.front().s);
   Session& s = *st.s;
   const auto& kd = s.config.kd;
@@ -126,6 +181,8 @@ Student check(const CommandOptions& opts, const std::vector<Student>& earlier) {
     st.teacher = share->teacher, st.teacher_meta = share->teacher_meta;
   } else if (needs_teacher) {
     if (kd.teacher.empty()) throw Error("kd.teacher: expected the model.pt of a train-teacher run or a PyTorch state_dict file (alpha = " + std::to_string(st.alpha) + " > 0)");
+    std::error_code ec;
+    if (!std::filesystem::exists(kd.teacher, ec)) missing_teacher(s.config);
     const train::ModelExpectation expect{kd.teacher_arch, "kd.teacher_arch", s.model_spec(), s.data.info.name};
     auto loaded = train::load_model(kd.teacher, s.device, &expect);
     st.teacher_meta = loaded.meta;

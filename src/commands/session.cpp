@@ -95,8 +95,9 @@ void check_same_job(dist::Collective& c, const std::string& job) {
 }
 }  // namespace
 
-Session::Session(const std::string& command, const CommandOptions& opts)
+Session::Session(const std::string& command, const CommandOptions& opts, const std::function<void(const Config&)>& before_data)
     : config(resolved(command, opts)), device(pick_device(config)), command_(command), opts_(opts) {
+  if (before_data) before_data(config);
   const auto env = dist::launch_env();
   if (env.distributed()) logging::set_rank(env.rank, env.world);
   const auto job = join_job();

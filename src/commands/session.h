@@ -4,6 +4,7 @@
 // directory and its log. Bad input fails before any directory exists.
 #include <torch/torch.h>
 
+#include <functional>
 #include <optional>
 
 #include "kdprune/commands/commands.h"
@@ -19,7 +20,10 @@ namespace kdprune::commands {
 
 class Session {
  public:
-  Session(const std::string& command, const CommandOptions& opts);
+  // `before_data`: the command's checks of its config that need no data (a missing kd.teacher),
+  // run before the dataset loads.
+  Session(const std::string& command, const CommandOptions& opts,
+          const std::function<void(const Config&)>& before_data = {});
   // A student trained together with `share`'s (train::fit_group): the same dataset, not loaded
   // again, and its own training view (share's where the view keys agree). Its config may differ
   // from share's only as trainable_together allows (else kdprune::Error naming both runs).

@@ -98,7 +98,7 @@ TEST(IdxReader, MalformedFilesNameTheProblem) {
          write_gzip(d + "/train-images-idx3-ubyte.gz", idx_bytes({3, 2, 3}, ramp(18)));
          const std::string gz = kdprune::test::read_bytes(d + "/train-images-idx3-ubyte.gz");
          write_bytes(d + "/train-images-idx3-ubyte.gz", gz.substr(0, gz.size() - 12)); }, "gzip"},
-      {"missing file", [](const std::string& d) { std::filesystem::remove(d + "/t10k-labels-idx1-ubyte"); }, "not found; tried"},
+      {"missing file", [](const std::string& d) { std::filesystem::remove(d + "/t10k-labels-idx1-ubyte"); }, "holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte of the IDX files (gzip or plain) but not t10k-labels-idx1-ubyte.gz"},
       // the type byte in hex as the format writes it (0x0D is float), not its decimal value
       {"float data", [](const std::string& d) { write_bytes(d + "/train-images-idx3-ubyte", std::string("\0\0\x0D\x03", 4) + std::string(12, '\0')); }, "IDX data type 0x0D, expected 0x08"},
       // sizes whose product overflows 64 bits must not wrap around to the file's size
@@ -166,8 +166,33 @@ TEST(CifarReader, MalformedFiles) {
   EXPECT_NE(error_of(section("cifar100", d.path())).find("label 100"), std::string::npos);
   TempDir empty;
   const std::string e = error_of(section("cifar10", empty.path()));
-  EXPECT_NE(e.find("data_batch_1.bin not found; tried"), std::string::npos) << e;
-  EXPECT_NE(e.find("cifar-10-batches-bin"), std::string::npos) << "lists the tried paths: " << e;
+  EXPECT_NE(e.find("CIFAR-10 not found: no folder holds the binary version (data_batch_1.bin, "), std::string::npos) << e;
+  EXPECT_NE(e.find("or torchvision's python version (data_batch_1, data_batch_2, data_batch_3, data_batch_4, data_batch_5, test_batch)"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("looked in " + empty.path() + ", " + empty.path() + "/cifar-10-batches-bin, " + empty.path() +
+                   "/cifar-10-batches-py; download cifar-10-binary.tar.gz or cifar-10-python.tar.gz from https://"),
+            std::string::npos) << "lists every folder tried: " << e;
+  EXPECT_EQ(e.find("relative to the current directory"), std::string::npos) << "data.root was given: " << e;
+}
+
+// A missing dataset says which layouts it accepts, every folder tried as an absolute path, the
+// closest partial match, and where the files come from.
+TEST(CifarReader, MissingCifar100NamesLayoutsAndAbsoluteFolders) {
+  TempDir d;
+  std::filesystem::create_directories(d.file("cifar-100-python"));
+  write_bytes(d.file("cifar-100-python/train"), "x");  // torchvision's folder, its test file missing
+  const std::string e = error_of(section("cifar100", d.path()));
+  EXPECT_NE(e.find("CIFAR-100 not found: no folder holds the binary version (train.bin, test.bin) or torchvision's python "
+                   "version (train, test); looked in " + d.path() + ", " + d.path() + "/cifar-100-binary, " + d.path() +
+                   "/cifar-100-python; " + d.path() + "/cifar-100-python holds train of torchvision's python version but not test; "
+                   "download cifar-100-binary.tar.gz or cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("and set data.root to the folder holding the files"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
+  // torchvision's layout complete: read from its folder.
+  write_bytes(d.file("cifar-100-python/test"), "x");
+  EXPECT_NE(error_of(section("cifar100", d.path())).find(d.file("cifar-100-python/train")), std::string::npos)
+      << "found the layout and read its train file";
 }
 
 #ifdef KDPRUNE_WITH_MATIO

@@ -82,7 +82,16 @@ TEST(Cli, InfoDatasetPrintsHistogram) {
   EXPECT_NE(r.out.find("normalisation mean"), std::string::npos) << r.out;
   auto bad = run("info --dataset cifar10 data.root=/nonexistent");
   EXPECT_EQ(bad.code, 1);
-  EXPECT_NE(bad.out.find("kdprune: error: CIFAR-10 file data_batch_1.bin not found; tried /nonexistent"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("kdprune: error: CIFAR-10 not found: no folder holds the binary version"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("looked in /nonexistent, /nonexistent/cifar-10-batches-bin"), std::string::npos) << bad.out;
+  // Without data.root the default folder is relative: the message says so and lists it absolute.
+  TempDir cwd;
+  auto rel = run("info --dataset cifar100", cwd.path());
+  EXPECT_EQ(rel.code, 1);
+  EXPECT_NE(rel.out.find("looked in " + cwd.path() + "/data/cifar100, " + cwd.path() + "/data/cifar100/cifar-100-binary, " +
+                         cwd.path() + "/data/cifar100/cifar-100-python (data.root is not set: its default data/cifar100 is "
+                         "relative to the current directory)"),
+            std::string::npos) << rel.out;
 }
 
 TEST(Cli, ConfigErrorsAreOneLineAndWriteNothing) {

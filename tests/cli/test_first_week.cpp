@@ -53,3 +53,22 @@ TEST(FirstWeek, LogAndInfoSayWhatIsComputed) {
   EXPECT_NE(line.find("median"), std::string::npos) << line;
   EXPECT_EQ(line.find("centroid"), std::string::npos) << line;
 }
+
+// A missing kd.teacher is named as kd.teacher, with the absolute path and the command that makes
+// it, before the dataset loads (here the dataset is missing too: the teacher is what is said).
+TEST(FirstWeek, AMissingTeacherIsNamedBeforeTheDataLoad) {
+  TempDir cwd;
+  const Result shipped = run("distill --config cifar100_f0.1.yaml", cwd.path());
+  expect_one_line_error(shipped, "kd.teacher 'runs/cifar100-teacher-resnet32/model.pt': not found (" + cwd.path() +
+                                     "/runs/cifar100-teacher-resnet32/model.pt); train the teacher first: `kdprune "
+                                     "train-teacher --config cifar100_teacher.yaml` writes it");
+  EXPECT_EQ(shipped.out.find("CIFAR-100 not found"), std::string::npos) << "checked before the data: " << shipped.out;
+  // Another run.root is carried into the command; a file that is not a train-teacher run's gets the general advice.
+  expect_one_line_error(run("distill --config cifar100_f0.1.yaml run.root=" + cwd.file("r"), cwd.path()),
+                        "`kdprune train-teacher --config cifar100_teacher.yaml run.root=" + cwd.file("r") + "` writes it");
+  const Result pth = run("distill --config cifar100_f0.1.yaml kd.teacher=t/t8.pth", cwd.path());
+  expect_one_line_error(pth, "kd.teacher 't/t8.pth': not found (" + cwd.path() +
+                                 "/t/t8.pth); point kd.teacher at a model.pt of a train-teacher run or a PyTorch state_dict file");
+  // α = 0 trains without a teacher: a missing one is no error (here the data are what is missing).
+  expect_one_line_error(run("distill --config cifar100_f0.1.yaml kd.alpha=0", cwd.path()), "CIFAR-100 not found");
+}

@@ -22,15 +22,6 @@ std::vector<std::string> read_names(const std::string& path) {
   return names;
 }
 
-// Whether `name` is a file in one of `dirs`.
-bool present(const std::vector<std::string>& dirs, const std::string& name) {
-  for (const auto& d : dirs) {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(std::filesystem::path(d) / name, ec)) return true;
-  }
-  return false;
-}
-
 std::vector<std::string> default_names(int64_t classes) {
   std::vector<std::string> v;
   for (int64_t i = 0; i < classes; ++i) v.push_back(std::to_string(i));
@@ -66,41 +57,52 @@ ImageSplit read_cifar_bin(const std::vector<std::string>& files, int64_t label_b
   return s;
 }
 
+namespace {
+const std::string kCifarSite = "https://www.cs.toronto.edu/~kriz/cifar.html";
+
+DatasetFiles cifar10_files() {
+  std::vector<std::vector<std::string>> bin, py;
+  for (int i = 1; i <= 5; ++i) {
+    bin.push_back({"data_batch_" + std::to_string(i) + ".bin"});
+    py.push_back({"data_batch_" + std::to_string(i)});
+  }
+  bin.push_back({"test_batch.bin"});
+  py.push_back({"test_batch"});
+  return {"CIFAR-10",
+          {{"the binary version", bin}, {"torchvision's python version", py}},
+          "download cifar-10-binary.tar.gz or cifar-10-python.tar.gz from " + kCifarSite +
+              " and extract it (torchvision.datasets.CIFAR10(root, download=True) extracts the python version into "
+              "root/cifar-10-batches-py)"};
+}
+
+DatasetFiles cifar100_files() {
+  return {"CIFAR-100",
+          {{"the binary version", {{"train.bin"}, {"test.bin"}}}, {"torchvision's python version", {{"train"}, {"test"}}}},
+          "download cifar-100-binary.tar.gz or cifar-100-python.tar.gz from " + kCifarSite +
+              " and extract it (torchvision.datasets.CIFAR100(root, download=True) extracts the python version into "
+              "root/cifar-100-python)"};
+}
+}  // namespace
+
 RawDataset load_cifar10(const DataSection& data, int64_t) {
   const auto dirs = candidate_dirs(data.root, "data/cifar10", {"cifar-10-batches-bin", "cifar-10-batches-py"});
-  if (!present(dirs, "test_batch.bin") && present(dirs, "test_batch")) {
-    // torchvision's order: data_batch_1..5, then test_batch.
-    std::vector<std::string> train;
-    for (int i = 1; i <= 5; ++i) {
-      const std::string name = "data_batch_" + std::to_string(i);
-      train.push_back(locate("CIFAR-10 file " + name, dirs, {name}));
-    }
-    const std::string test = locate("CIFAR-10 file test_batch", dirs, {"test_batch"});
-    const auto dir = std::filesystem::path(test).parent_path();
-    RawDataset ds;
+  const auto found = find_layout(cifar10_files(), data, dirs);
+  const std::vector<std::string> train(found.paths.begin(), found.paths.begin() + 5);
+  const std::string& test = found.paths.back();
+  const auto dir = std::filesystem::path(found.dir);
+  RawDataset ds;
+  std::vector<std::string> names;
+  if (found.layout == 1) {  // torchvision's order: data_batch_1..5, then test_batch
     ds.train = read_cifar_pickle(train, "labels", 10);
     ds.test = read_cifar_pickle({test}, "labels", 10);
     ds.source = dir.string() + " (python version)";
-    auto names = std::filesystem::exists(dir / "batches.meta") ? read_cifar_pickle_names((dir / "batches.meta").string(), "label_names")
-                                                               : std::vector<std::string>{};
-    if (names.size() != 10)
-      names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-    ds.info = {"cifar10", 10, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}, true, names};
-    return ds;
+    if (std::filesystem::exists(dir / "batches.meta")) names = read_cifar_pickle_names((dir / "batches.meta").string(), "label_names");
+  } else {
+    ds.train = read_cifar_bin(train, 1, 0, 10);
+    ds.test = read_cifar_bin({test}, 1, 0, 10);
+    ds.source = dir.string();
+    names = read_names((dir / "batches.meta.txt").string());
   }
-  std::vector<std::string> train;
-  for (int i = 1; i <= 5; ++i) {
-    const std::string name = "data_batch_" + std::to_string(i) + ".bin";
-    train.push_back(locate("CIFAR-10 file " + name, dirs, {name}));
-  }
-  const std::string test =
-      locate("CIFAR-10 file test_batch.bin (binary version) or test_batch (python version)", dirs, {"test_batch.bin", "test_batch"});
-  const auto dir = std::filesystem::path(test).parent_path();
-  RawDataset ds;
-  ds.train = read_cifar_bin(train, 1, 0, 10);
-  ds.test = read_cifar_bin({test}, 1, 0, 10);
-  ds.source = dir.string();
-  auto names = read_names((dir / "batches.meta.txt").string());
   if (names.size() != 10)
     names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
   ds.info = {"cifar10", 10, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}, true, names};
@@ -109,29 +111,21 @@ RawDataset load_cifar10(const DataSection& data, int64_t) {
 
 RawDataset load_cifar100(const DataSection& data, int64_t) {
   const auto dirs = candidate_dirs(data.root, "data/cifar100", {"cifar-100-binary", "cifar-100-python"});
-  if (!present(dirs, "test.bin") && present(dirs, "test")) {
-    const std::string train = locate("CIFAR-100 file train", dirs, {"train"});
-    const std::string test = locate("CIFAR-100 file test", dirs, {"test"});
-    const auto dir = std::filesystem::path(test).parent_path();
-    RawDataset ds;
-    ds.train = read_cifar_pickle({train}, "fine_labels", 100);
-    ds.test = read_cifar_pickle({test}, "fine_labels", 100);
-    ds.source = dir.string() + " (python version)";
-    auto names = std::filesystem::exists(dir / "meta") ? read_cifar_pickle_names((dir / "meta").string(), "fine_label_names")
-                                                       : std::vector<std::string>{};
-    if (names.size() != 100) names = default_names(100);
-    ds.info = {"cifar100", 100, {0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}, true, names};
-    return ds;
-  }
-  const std::string train = locate("CIFAR-100 file train.bin", dirs, {"train.bin"});
-  const std::string test =
-      locate("CIFAR-100 file test.bin (binary version) or test (python version)", dirs, {"test.bin", "test"});
-  const auto dir = std::filesystem::path(test).parent_path();
+  const auto found = find_layout(cifar100_files(), data, dirs);
+  const auto dir = std::filesystem::path(found.dir);
   RawDataset ds;
-  ds.train = read_cifar_bin({train}, 2, 1, 100);  // byte 0 coarse label, byte 1 fine label
-  ds.test = read_cifar_bin({test}, 2, 1, 100);
-  ds.source = dir.string();
-  auto names = read_names((dir / "fine_label_names.txt").string());
+  std::vector<std::string> names;
+  if (found.layout == 1) {
+    ds.train = read_cifar_pickle({found.paths[0]}, "fine_labels", 100);
+    ds.test = read_cifar_pickle({found.paths[1]}, "fine_labels", 100);
+    ds.source = dir.string() + " (python version)";
+    if (std::filesystem::exists(dir / "meta")) names = read_cifar_pickle_names((dir / "meta").string(), "fine_label_names");
+  } else {
+    ds.train = read_cifar_bin({found.paths[0]}, 2, 1, 100);  // byte 0 coarse label, byte 1 fine label
+    ds.test = read_cifar_bin({found.paths[1]}, 2, 1, 100);
+    ds.source = dir.string();
+    names = read_names((dir / "fine_label_names.txt").string());
+  }
   if (names.size() != 100) names = default_names(100);
   ds.info = {"cifar100", 100, {0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}, true, names};
   return ds;

@@ -1,6 +1,7 @@
 // Finding dataset files and reading them whole (transparently gunzipping).
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,19 +20,69 @@ std::vector<std::string> candidate_dirs(const std::string& root, const std::stri
   return dirs;
 }
 
-std::string locate(const std::string& what, const std::vector<std::string>& dirs,
-                   const std::vector<std::string>& names) {
-  std::string tried;
+namespace {
+std::string absolute(const std::string& p) {
+  std::error_code ec;
+  const auto a = fs::absolute(p, ec);
+  return ec ? p : a.lexically_normal().string();
+}
+
+std::string file_names(const std::vector<std::vector<std::string>>& files) {
+  std::string s;
+  for (const auto& f : files) {
+    std::string alt;
+    for (const auto& n : f) alt += (alt.empty() ? "" : " or ") + n;
+    s += (s.empty() ? "" : ", ") + alt;
+  }
+  return s;
+}
+
+// The first of `names` that is a file in `dir`; empty if none. Errors other than "absent" (a
+// folder without permission) are said, not mistaken for a missing dataset.
+std::string present_file(const std::string& what, const std::string& dir, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    const auto p = fs::path(dir) / n;
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p.string();
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+      throw Error(what + ": cannot access " + absolute(p.string()) + " (" + ec.message() + "; check data.root)");
+  }
+  return {};
+}
+}  // namespace
+
+FoundLayout find_layout(const DatasetFiles& want, const DataSection& data, const std::vector<std::string>& dirs) {
+  std::string partial;  // the closest miss: a folder holding some of a layout's files
+  size_t best = 0;
   for (const auto& d : dirs)
-    for (const auto& n : names) {
-      const auto p = fs::path(d) / n;
-      std::error_code ec;
-      if (fs::is_regular_file(p, ec)) return p.string();
-      if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
-        throw Error(what + ": cannot access " + p.string() + " (" + ec.message() + "; check data.root)");
-      tried += (tried.empty() ? "" : ", ") + p.string();
+    for (size_t l = 0; l < want.layouts.size(); ++l) {
+      const auto& layout = want.layouts[l];
+      FoundLayout found{l, d, {}};
+      std::string missing, have;
+      for (const auto& f : layout.files) {
+        const auto p = present_file(want.dataset, d, f);
+        found.paths.push_back(p);
+        if (p.empty()) missing += (missing.empty() ? "" : ", ") + f.front();
+        else have += (have.empty() ? "" : ", ") + fs::path(p).filename().string();
+      }
+      if (missing.empty()) return found;
+      const size_t n = layout.files.size() - static_cast<size_t>(std::count(found.paths.begin(), found.paths.end(), ""));
+      if (n > best) {
+        best = n;
+        partial = "; " + absolute(d) + " holds " + have + " of " + layout.name + " but not " + missing;
+      }
     }
-  throw Error(what + " not found; tried " + tried + " (set data.root to the folder holding the files)");
+  std::string layouts;
+  for (size_t l = 0; l < want.layouts.size(); ++l)
+    layouts += std::string(l == 0 ? "" : l + 1 == want.layouts.size() ? " or " : ", ") + want.layouts[l].name + " (" +
+               file_names(want.layouts[l].files) + ")";
+  std::string tried;
+  for (const auto& d : dirs) tried += (tried.empty() ? "" : ", ") + absolute(d);
+  const std::string where = data.root.empty() && fs::path(dirs.front()).is_relative()
+      ? " (data.root is not set: its default " + dirs.front() + " is relative to the current directory)"
+      : "";
+  throw Error(want.dataset + " not found: no folder holds " + layouts + "; looked in " + tried + where + partial + "; " +
+              want.source + ", and set data.root to the folder holding the files");
 }
 
 std::string read_whole_file(const std::string& path) {

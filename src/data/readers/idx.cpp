@@ -76,17 +76,19 @@ ImageSplit read_idx(const std::string& images_path, const std::string& labels_pa
 }
 
 namespace {
-RawDataset load_idx_dataset(const DataSection& data, const std::string& fallback, DatasetInfo info) {
-  const auto dirs = candidate_dirs(data.root, fallback, {info.name});
-  auto find = [&](const std::string& stem) {
-    return locate(info.name + " file " + stem, dirs, {stem + ".gz", stem});
-  };
-  const std::string tri = find("train-images-idx3-ubyte"), trl = find("train-labels-idx1-ubyte");
-  const std::string tei = find("t10k-images-idx3-ubyte"), tel = find("t10k-labels-idx1-ubyte");
+RawDataset load_idx_dataset(const DataSection& data, const std::string& fallback, DatasetInfo info,
+                            const std::string& torchvision_folder, const std::string& source) {
+  // torchvision's download keeps the .gz files (and their extraction) in root/<Name>/raw.
+  const auto dirs = candidate_dirs(data.root, fallback, {info.name, torchvision_folder + "/raw"});
+  std::vector<std::vector<std::string>> files;
+  for (const char* stem : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    files.push_back({std::string(stem) + ".gz", stem});
+  const auto found = find_layout({info.name == "mnist" ? "MNIST" : "Fashion-MNIST", {{"the IDX files (gzip or plain)", files}}, source},
+                                 data, dirs);
   RawDataset ds;
-  ds.train = read_idx(tri, trl, info.classes);
-  ds.test = read_idx(tei, tel, info.classes);
-  ds.source = std::filesystem::path(tri).parent_path().string();
+  ds.train = read_idx(found.paths[0], found.paths[1], info.classes);
+  ds.test = read_idx(found.paths[2], found.paths[3], info.classes);
+  ds.source = found.dir;
   ds.info = std::move(info);
   return ds;
 }
@@ -97,12 +99,19 @@ RawDataset load_fashion_mnist(const DataSection& data, int64_t) {
   return load_idx_dataset(data, env && *env ? env : "/usr/share/datasets/fashion-mnist",
                           {"fashion-mnist", 10, {0.2860f}, {0.3530f}, true,
                            {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                            "Sneaker", "Bag", "Ankle boot"}});
+                            "Sneaker", "Bag", "Ankle boot"}},
+                          "FashionMNIST",
+                          "install Debian's dataset-fashion-mnist (apt install dataset-fashion-mnist) or download the four "
+                          ".gz files from https://github.com/zalando-research/fashion-mnist (torchvision.datasets.FashionMNIST("
+                          "root, download=True) saves them in root/FashionMNIST/raw)");
 }
 
 RawDataset load_mnist(const DataSection& data, int64_t) {
   return load_idx_dataset(data, "data/mnist",
-                          {"mnist", 10, {0.1307f}, {0.3081f}, false, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}});
+                          {"mnist", 10, {0.1307f}, {0.3081f}, false, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+                          "MNIST",
+                          "download the four .gz files from https://yann.lecun.com/exdb/mnist/ (torchvision.datasets.MNIST("
+                          "root, download=True) saves them in root/MNIST/raw)");
 }
 
 }  // namespace kdprune::data

@@ -8,9 +8,27 @@
 
 namespace kdprune::data {
 
-// The first of dirs×names that exists; otherwise a kdprune::Error listing every path tried.
-std::string locate(const std::string& what, const std::vector<std::string>& dirs,
-                   const std::vector<std::string>& names);
+// One way a dataset's files lie on disk: an official release or torchvision's download.
+struct FileLayout {
+  std::string name;                             // "the binary version", "torchvision's python version"
+  std::vector<std::vector<std::string>> files;  // every file the layout needs, each by its accepted names
+};
+// What a dataset needs: its name in messages, its layouts, and where its files come from.
+struct DatasetFiles {
+  std::string dataset;               // "CIFAR-100"
+  std::vector<FileLayout> layouts;   // tried in order in each folder
+  std::string source;                // "download ... from https://..., or ..."
+};
+struct FoundLayout {
+  size_t layout = 0;               // index into DatasetFiles::layouts
+  std::string dir;                 // the folder holding them
+  std::vector<std::string> paths;  // one per file of the layout
+};
+// The first folder of `dirs` holding every file of a layout (layouts tried in order in each
+// folder); otherwise a one-line kdprune::Error naming the layouts and their files, every folder
+// tried as an absolute path (and that the default is relative to the current directory), the
+// closest partial match, and where the files come from.
+FoundLayout find_layout(const DatasetFiles& want, const DataSection& data, const std::vector<std::string>& dirs);
 // data.root if given, else `fallback`; plus `root/subdir` for archives that extract to a folder.
 std::vector<std::string> candidate_dirs(const std::string& root, const std::string& fallback,
                                         const std::vector<std::string>& subdirs);

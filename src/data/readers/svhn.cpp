@@ -99,8 +99,13 @@ ImageSplit read_svhn_mat(const std::string& path) {
 
 RawDataset load_svhn(const DataSection& data, int64_t) {
   const auto dirs = candidate_dirs(data.root, "data/svhn", {"svhn"});
-  const std::string train = locate("SVHN file train_32x32.mat", dirs, {"train_32x32.mat"});
-  const std::string test = locate("SVHN file test_32x32.mat", dirs, {"test_32x32.mat"});
+  const auto found = find_layout({"SVHN",
+                                  {{"the cropped digits (format 2)", {{"train_32x32.mat"}, {"test_32x32.mat"}}}},
+                                  "download train_32x32.mat and test_32x32.mat from http://ufldl.stanford.edu/housenumbers/ "
+                                  "(torchvision.datasets.SVHN(root, split=..., download=True) saves the same files in root)"},
+                                 data, dirs);
+  const std::string& train = found.paths[0];
+  const std::string& test = found.paths[1];
   RawDataset ds;
   ds.train = read_svhn_mat(train);
   ds.test = read_svhn_mat(test);
