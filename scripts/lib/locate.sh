@@ -13,9 +13,20 @@ abs_path() {
   esac
 }
 
+# in_checkout: whether $root is a source checkout (it can build kdprune); otherwise it is an
+# installed copy, <prefix>/share/kdprune, whose binary is <prefix>/bin/kdprune.
+in_checkout() { [ -f "$root/CMakeLists.txt" ]; }
+
+# default_runs: where a script's outputs go unless KDPRUNE_RUNS says: runs/ of the checkout, or,
+# for an installed copy (its prefix is no place for outputs), runs/ under the current directory.
+default_runs() {
+  if in_checkout; then printf '%s\n' "$root/runs"; else printf '%s\n' "$PWD/runs"; fi
+}
+
 # find_kdprune: prints the kdprune binary to use, in this order:
 #   $KDPRUNE (a path, relative to the current directory, or a command name on PATH);
 #   kdprune in the build directory beside the script ($KDPRUNE_BUILD_DIR, default $root/build);
+#   an installed copy's own binary (<prefix>/bin/kdprune for scripts in <prefix>/share/kdprune);
 #   kdprune on PATH.
 # Fails with one line saying what was tried.
 find_kdprune() {
@@ -33,8 +44,17 @@ find_kdprune() {
     abs_path "$b"
     return 0
   fi
+  b="$root/../../bin/kdprune"
+  if ! in_checkout && [ -x "$b" ]; then
+    (cd "$root/../../bin" && printf '%s/kdprune\n' "$PWD")
+    return 0
+  fi
   if command -v kdprune 2>/dev/null; then return 0; fi
-  echo "no kdprune binary: not \$KDPRUNE, not $b (build it: $root/scripts/build.sh), not on PATH" >&2
+  if in_checkout; then
+    echo "no kdprune binary: not \$KDPRUNE, not ${KDPRUNE_BUILD_DIR:-$root/build}/kdprune (build it: $root/scripts/build.sh), not on PATH" >&2
+  else
+    echo "no kdprune binary: not \$KDPRUNE, not $b (this installed copy's), not on PATH; set KDPRUNE=/path/to/kdprune" >&2
+  fi
   return 1
 }
 

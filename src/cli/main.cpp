@@ -20,11 +20,15 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
                   "YAML config file, or a shipped config by name (cifar100_f0.1.yaml = configs/cifar100/f0.1.yaml)");
   // Only the commands that write a run directory take --force and --resume (`run` refuses them
   // with its own message: its stages are reused or resumed by themselves).
-  if (name != "info" && name != "config" && name != "eval" && name != "export") {
+  const bool trains = name != "info" && name != "config" && name != "eval" && name != "export";
+  if (trains) {
     sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
     sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
   }
-  sub->add_option("overrides", opts->overrides, "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'");
+  // The example fits the command: eval, export and info train nothing.
+  sub->add_option("overrides", opts->overrides,
+                  trains || name == "config" ? "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'"
+                                             : "section.key=value overrides, e.g. data.root=~/data run.device=cuda");
   sub->callback([&action, opts, run = std::move(run)] {
     action = [opts, run] {
       opts->config_path = resolve_config_path(opts->config_path);
@@ -52,26 +56,30 @@ int main(int argc, char** argv) {
   cli::add_score(app, action);
   cli::add_run(app, action);
   cli::add_results(app, action);
-  // Every help ends with examples and the page to read next.
+  // Every help ends with examples and the page to read next, by its path where this kdprune's docs
+  // are (installed: <prefix>/share/doc/kdprune; a build: the checkout).
+  const std::string docs = docs_dir();
+  auto doc = [&](const std::string& page) { return docs.empty() ? page : docs + "/" + page; };
   app.footer(
       "Examples:\n"
-      "  kdprune run --config configs/fashion_mnist/quickstart.yaml --dry-run\n"
-      "  kdprune distill --config configs/cifar100/f0.1.yaml data.root=~/data\n"
-      "Docs: README.md, docs/config.md (every key), docs/experiments.md (kdprune run)");
+      "  kdprune run --config fashion_mnist_quickstart.yaml --dry-run\n"
+      "  kdprune distill --config cifar100_f0.1.yaml data.root=~/data\n"
+      "Docs: " + doc("README.md") + ", " + doc("docs/config.md") + " (every key), " + doc("docs/experiments.md") +
+      " (kdprune run)");
   const std::vector<std::array<const char*, 3>> help = {
-      {"train-teacher", "kdprune train-teacher --config configs/fashion_mnist/teacher.yaml\n  kdprune train-teacher --config configs/cifar100/teacher.yaml --resume", "docs/training.md"},
-      {"distill", "kdprune distill --config configs/fashion_mnist/distill.yaml kd.alpha=0.5\n  kdprune distill --config configs/cifar100/f0.1.yaml kd.teacher=runs/teacher/model.pt", "docs/distillation.md"},
-      {"score", "kdprune score --config configs/fashion_mnist/score.yaml score.method=el2n", "docs/pruning.md"},
+      {"train-teacher", "kdprune train-teacher --config fashion_mnist_teacher.yaml\n  kdprune train-teacher --config cifar100_teacher.yaml --resume", "docs/training.md"},
+      {"distill", "kdprune distill --config fashion_mnist_distill.yaml kd.alpha=0.5\n  kdprune distill --config cifar100_f0.1.yaml kd.teacher=runs/teacher/model.pt", "docs/distillation.md"},
+      {"score", "kdprune score --config fashion_mnist_score.yaml score.method=el2n", "docs/pruning.md"},
       {"prune", "kdprune prune --scores runs/score/scores.npy prune.fraction=0.1\n  kdprune prune prune.method=random prune.fraction=0.3", "docs/pruning.md"},
       {"eval", "kdprune eval --checkpoint runs/x/model.pt\n  kdprune eval --checkpoint ckpt_epoch_240.pth data.name=cifar100 data.root=~/data", "docs/training.md"},
       {"export", "kdprune export --checkpoint runs/x/model.pt --out x.pth", "docs/training.md"},
-      {"config", "kdprune config --config configs/cifar100/f0.1.yaml train.epochs=5", "docs/config.md"},
+      {"config", "kdprune config --config cifar100_f0.1.yaml train.epochs=5", "docs/config.md"},
       {"info", "kdprune info\n  kdprune info --dataset cifar10 data.root=~/data", "docs/datasets.md"},
-      {"run", "kdprune run --config configs/fashion_mnist/quickstart.yaml --dry-run\n  kdprune run --config configs/cifar100/sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},
+      {"run", "kdprune run --config fashion_mnist_quickstart.yaml --dry-run\n  kdprune run --config cifar100_sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},
       {"results", "kdprune results runs/my-experiment --out results.csv", "docs/experiments.md"},
   };
-  for (const auto& [name, examples, doc] : help)
-    if (auto* sub = app.get_subcommand(name)) sub->footer(std::string("Examples:\n  ") + examples + "\nDocs: " + doc);
+  for (const auto& [name, examples, page] : help)
+    if (auto* sub = app.get_subcommand(name)) sub->footer(std::string("Examples:\n  ") + examples + "\nDocs: " + doc(page));
   // CLI11 answers an unknown first word with "A subcommand is required"; name the word instead.
   const auto subcommands = app.get_subcommands([](CLI::App*) { return true; });
   if (argc > 1 && argv[1][0] != '-' &&

@@ -40,6 +40,18 @@ std::vector<std::string> shipped_config_dirs() {
   return unique;
 }
 
+std::string docs_dir() {
+  std::vector<fs::path> dirs;
+  if (const fs::path exe = executable_dir(); !exe.empty()) dirs.push_back(exe.parent_path() / "share" / "doc" / "kdprune");
+  dirs.push_back(KDPRUNE_INSTALL_DOCS);
+  dirs.push_back(KDPRUNE_SOURCE_DIR);
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (fs::is_regular_file(d / "README.md", ec) && fs::is_directory(d / "docs", ec)) return d.lexically_normal().string();
+  }
+  return {};
+}
+
 std::string resolve_config_path(const std::string& name) {
   std::error_code ec;
   if (name.empty() || fs::is_regular_file(name, ec)) return name;

@@ -16,4 +16,9 @@ std::vector<std::string> shipped_config_dirs();
 // be left out. Logs which file it used. Throws kdprune::Error listing every path tried.
 std::string resolve_config_path(const std::string& name);
 
+// The folder holding README.md and docs/ for this kdprune: the installed <prefix>/share/doc/kdprune
+// (beside the binary, then the configured prefix), else the checkout it was built from; "" if none
+// is there. --help names the docs by their paths under it.
+std::string docs_dir();
+
 }  // namespace kdprune
