@@ -23,6 +23,7 @@
 #include "kdprune/pipeline/stage_identity.h"
 #include "kdprune/pipeline/stage_state.h"
 #include "kdprune/train/progress.h"
+#include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
 #include "session.h"
@@ -78,6 +79,21 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
   }
 }
 
+// Given teacher files are labelled by their architecture; one whose architecture cannot be told
+// (an unusual state_dict) keeps its folder's name, said once.
+pipeline::Experiment with_teacher_archs(pipeline::Experiment e) {
+  for (const auto& m : e.teacher_models) {
+    std::string arch;
+    try {
+      arch = train::model_file_arch(m);
+    } catch (const Error& err) {
+      spdlog::info("experiment.teacher_models: {} is labelled by its folder ({})", m, err.what());
+    }
+    e.teacher_model_archs.push_back(arch);
+  }
+  return e;
+}
+
 }  // namespace
 
 ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x) {
@@ -92,7 +108,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
   for (const auto& kind : x.only)
     if (kind != "teacher" && kind != "score" && kind != "prune" && kind != "student")
       throw Error("run --only: unknown stage kind '" + kind + "' (expected teacher, score, prune, student)");
-  const pipeline::Experiment e = pipeline::load_experiment(opts.config_path, opts.overrides);
+  const pipeline::Experiment e = with_teacher_archs(pipeline::load_experiment(opts.config_path, opts.overrides));
   const std::vector<pipeline::Stage> stages = pipeline::plan(e);
   for (const auto& w : pipeline::ignored_base_keys(e, opts.overrides)) spdlog::warn("{}", w);
   const std::string dir = e.dir();

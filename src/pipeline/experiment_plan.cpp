@@ -98,10 +98,21 @@ std::vector<Stage> plan(const Experiment& e) {
   struct Teacher { std::string key; std::optional<size_t> stage; std::string model; };
   std::vector<Teacher> teachers;
   const bool any_kd = std::any_of(e.alphas.begin(), e.alphas.end(), [](const auto& a) { return !alpha_is_zero(a); });
-  for (const auto& m : e.teacher_models) {
-    const std::filesystem::path p(m);
-    std::string key = p.has_parent_path() ? p.parent_path().filename().string() : p.stem().string();
-    teachers.push_back({key, std::nullopt, m});
+  // A given file is labelled by its architecture (its folder where that is unknown), and where
+  // two files would share a label, by the architecture and the folder (or file name).
+  for (size_t i = 0; i < e.teacher_models.size(); ++i) {
+    const std::filesystem::path p(e.teacher_models[i]);
+    const std::string place = p.has_parent_path() && p.filename() == "model.pt" ? p.parent_path().filename().string() : p.stem().string();
+    const std::string arch = i < e.teacher_model_archs.size() ? e.teacher_model_archs[i] : "";
+    teachers.push_back({arch.empty() ? place : arch, std::nullopt, e.teacher_models[i]});
+  }
+  const auto given = teachers;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const auto same = std::count_if(given.begin(), given.end(), [&](const Teacher& t) { return t.key == given[i].key; });
+    if (same > 1) {
+      const std::filesystem::path p(e.teacher_models[i]);
+      teachers[i].key += "-" + (p.has_parent_path() && p.filename() == "model.pt" ? p.parent_path().filename().string() : p.stem().string());
+    }
   }
   if (any_kd)
     for (const auto& arch : e.teacher_archs)

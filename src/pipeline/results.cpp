@@ -127,28 +127,40 @@ ResultRow read_result(const std::string& run_dir) {
   if (r.alpha != 0.0 || field<std::string>(s, "teacher_arch", summary_path, "") != "") {
     r.teacher_arch = field<std::string>(s, "teacher_arch", summary_path, "");
     const std::string teacher_summary = (fs::path(c.kd.teacher).parent_path() / "summary.json").string();
+    // A train-teacher run records its f; a PyTorch file says nothing of the data it saw.
     if (!c.kd.teacher.empty() && fs::exists(teacher_summary))
-      r.teacher_f = field<double>(read_json(teacher_summary), "f", teacher_summary, 0.0);
+      r.teacher_f = field<double>(read_json(teacher_summary), "f", teacher_summary, 1.0);
+    if (s.contains("teacher_top1") && s["teacher_top1"].is_number()) r.teacher_top1 = s["teacher_top1"].get<double>();
     const std::string teacher_config = (fs::path(c.kd.teacher).parent_path() / "config.yaml").string();
     if (!c.kd.teacher.empty() && fs::exists(teacher_config)) r.teacher_part = load_config(teacher_config, {}).data.part;
   }
-  if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f = 0.0, r.teacher_part.clear();  // α = 0 does not use a teacher
+  if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f.reset(), r.teacher_top1.reset(), r.teacher_part.clear();  // α = 0 uses no teacher
   return r;
 }
+
+namespace {
+// An unknown value is an empty field, never 0.
+std::string optional_number(const std::optional<double>& v) { return v ? format_number(*v) : ""; }
+// A teacher by architecture, f_t and the split part it trained on (disjoint vs shared data).
+std::string teacher_key(const ResultRow& r) {
+  return r.teacher_arch.empty() ? "" : r.teacher_arch + "@" + (r.teacher_f ? format_number(*r.teacher_f) : "?") + "/" + r.teacher_part;
+}
+}  // namespace
 
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
   out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
-         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision\n";
+         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision,teacher_top1\n";
   for (const auto& r : rows)
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
         << (r.class_balanced ? "true" : "false") << ',' << csv_field(r.sampling) << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
         << csv_field(r.alpha_schedule) << ',' << format_number(r.tau) << ',' << csv_field(r.teacher_arch) << ','
-        << format_number(r.teacher_f) << ',' << csv_field(r.teacher_part) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
+        << optional_number(r.teacher_f) << ',' << csv_field(r.teacher_part) << ',' << csv_field(r.data_part) << ',' << csv_field(r.student_arch) << ','
         << r.seed << ',' << r.subset_size << ',' << format_number(r.top1) << ',' << format_number(r.top5) << ','
         << format_number(r.best_top1) << ',' << r.best_epoch << ','
         << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << ','
-        << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << ',' << csv_field(r.precision) << '\n';
+        << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << ',' << csv_field(r.precision) << ','
+        << optional_number(r.teacher_top1) << '\n';
   return out.str();
 }
 
@@ -167,7 +179,7 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   std::vector<std::string> teacher_keys;
   for (const auto& r : rows) {
     // Teachers differ by architecture, f_t and the split part they trained on (disjoint vs shared).
-    const std::string t = r.teacher_arch.empty() ? "" : r.teacher_arch + "@" + format_number(r.teacher_f) + "/" + r.teacher_part;
+    const std::string t = teacher_key(r);
     if (!t.empty() && std::find(teacher_keys.begin(), teacher_keys.end(), t) == teacher_keys.end())
       teacher_keys.push_back(t);
   }
@@ -201,7 +213,7 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     // The teacher is always named; its f_t and split part where teachers differ in them.
     s += " " + r.teacher_arch;
     if (teacher_keys.size() > 1) {
-      s += r.teacher_f < 1.0 ? "@ft" + format_number(r.teacher_f) : "";
+      s += !r.teacher_f ? "@ft?" : *r.teacher_f < 1.0 ? "@ft" + format_number(*r.teacher_f) : "";
       if (!r.teacher_part.empty() && r.teacher_part != "all")
         s += r.teacher_part == r.data_part ? " (same part)" : " (" + r.teacher_part + " part)";
     }
@@ -218,7 +230,18 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   if (pruners.empty())
     for (const auto& r : rows)
       if (std::find(pruners.begin(), pruners.end(), "none" + condition(r)) == pruners.end()) pruners.push_back("none" + condition(r));
-  std::stable_sort(kds.begin(), kds.end(), [](const auto& a, const auto& b) { return a == "no KD" && b != "no KD"; });
+  // One order whatever order the rows came in (kdprune run's plan, kdprune results' folders):
+  // random first (the baseline), then by name; no KD first, then by α, then by name.
+  std::stable_sort(pruners.begin(), pruners.end(), [](const std::string& a, const std::string& b) {
+    const bool ra = a.rfind("random", 0) == 0, rb = b.rfind("random", 0) == 0;
+    return ra != rb ? ra : a < b;
+  });
+  std::map<std::string, double> kd_alpha;
+  for (const auto& r : rows) kd_alpha.emplace(kd_label(r), r.alpha);
+  std::stable_sort(kds.begin(), kds.end(), [&](const std::string& a, const std::string& b) {
+    if ((a == "no KD") != (b == "no KD")) return a == "no KD";
+    return kd_alpha[a] != kd_alpha[b] ? kd_alpha[a] < kd_alpha[b] : a < b;
+  });
   std::sort(fs_.begin(), fs_.end());
   std::map<std::tuple<double, std::string, std::string>, std::vector<double>> cells;
   for (const auto& r : rows) {
@@ -270,6 +293,23 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
       for (size_t i = 0; i < header.size(); ++i) out << std::string(width[i] + 2, '-') << '|';
       out << '\n';
     }
+  }
+  // Each teacher's own test top-1 (as its students' runs measured it), beside the students'.
+  std::map<std::string, std::vector<double>> teacher_top1;
+  std::map<std::string, const ResultRow*> teacher_row;
+  for (const auto& r : rows)
+    if (!r.teacher_arch.empty() && r.teacher_top1) teacher_top1[teacher_key(r)].push_back(*r.teacher_top1), teacher_row.emplace(teacher_key(r), &r);
+  if (!teacher_top1.empty()) {
+    std::string line;
+    for (const auto& key : teacher_keys) {
+      if (!teacher_top1.count(key)) continue;
+      const ResultRow& r = *teacher_row[key];
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f", stats(teacher_top1[key]).mean);
+      line += (line.empty() ? "" : "; ") + r.teacher_arch + " (f_t " + (r.teacher_f ? format_number(*r.teacher_f) : "unknown") +
+              (!r.teacher_part.empty() && r.teacher_part != "all" ? ", " + r.teacher_part + " part" : "") + ") " + buf;
+    }
+    out << "teacher test top-1 %: " << line << "\n";
   }
   const bool seeds = std::any_of(cells.begin(), cells.end(), [](const auto& c) { return c.second.size() > 1; });
   out << (metric == "best" ? "best test top-1 % over the evaluated epochs (as RepDistiller and the paper report; --metric last: final epoch)"

@@ -74,6 +74,21 @@ LoadedModel load_model(const std::string& path, const torch::Device& device, con
   return out;
 }
 
+std::string model_file_arch(const std::string& path) {
+  const torch::Device cpu(torch::kCPU);
+  if (!is_torch_save_file(path)) return load_model(path, cpu).meta.arch;
+  const std::string what = "PyTorch file '" + path + "'";
+  const PyTorchStateDict sd = read_torch_save_state_dict(path, what);
+  ModelExpectation expect{"", "", {0, 0, 32}, ""};
+  for (const auto& [name, t] : sd.tensors) {
+    if (t.dim() == 4 && expect.spec.in_channels == 0) expect.spec.in_channels = t.size(1);
+    if (t.dim() == 2) expect.spec.classes = t.size(0);  // the last linear layer is the classifier
+  }
+  if (expect.spec.in_channels == 0 || expect.spec.classes == 0)
+    throw Error(what + ": no convolution or no linear layer, so no architecture fits it");
+  return load_model(path, cpu, &expect).meta.arch;
+}
+
 std::string model_file_dataset(const std::string& path) {
   if (is_torch_save_file(path)) return pytorch_file_dataset(path);
   const std::string what = "model file '" + path + "'";

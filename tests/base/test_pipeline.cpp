@@ -158,6 +158,27 @@ TEST(Pipeline, PrunerLabelsAndNumbers) {
   EXPECT_EQ(format_number(0.05), "0.05");
 }
 
+// Given teacher files are labelled by their architecture (as the command reads it from the file);
+// two of one architecture also by their folder or file name.
+TEST(Pipeline, ExistingTeacherModelsAreLabelledByArchitecture) {
+  TempDir d;
+  const std::string path = write_experiment(d);
+  fs::create_directories(d.file("a"));
+  fs::create_directories(d.file("b"));
+  for (const char* f : {"a/model.pt", "b/model.pt", "t8.pth"}) write_bytes(d.file(f), "x");
+  Experiment e = load_experiment(path, {"experiment.teacher_archs=", "experiment.teacher_models=[" + d.file("t8.pth") + "]",
+                                        "experiment.pruners=[random]", "experiment.seeds=[0]"});
+  e.teacher_model_archs = {"resnet8"};
+  find(plan(e), "student-random-f0.1-a0.5-resnet8-s0");
+  e = load_experiment(path, {"experiment.teacher_archs=", "experiment.pruners=[random]", "experiment.seeds=[0]",
+                             "experiment.teacher_models=[" + d.file("a/model.pt") + "," + d.file("b/model.pt") + "," + d.file("t8.pth") + "]"});
+  e.teacher_model_archs = {"resnet8", "resnet8", "resnet20"};
+  const auto stages = plan(e);
+  find(stages, "student-random-f0.1-a0.5-resnet8-a-s0");
+  find(stages, "student-random-f0.1-a0.5-resnet8-b-s0");
+  find(stages, "student-random-f0.1-a0.5-resnet20-s0");
+}
+
 TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
   TempDir d;
   const std::string path = write_experiment(d);
@@ -167,7 +188,7 @@ TEST(Pipeline, ExistingTeacherModelsNeedNoTeacherStage) {
                                               "experiment.pruners=[random]", "experiment.seeds=[0]"});
   const auto stages = plan(e);
   EXPECT_TRUE(std::none_of(stages.begin(), stages.end(), [](const Stage& s) { return s.kind == StageKind::teacher; }));
-  const auto& kd = find(stages, "student-random-f0.1-a0.5-my-teacher-s0");
+  const auto& kd = find(stages, "student-random-f0.1-a0.5-my-teacher-s0");  // no architecture known: its folder
   EXPECT_EQ(load_config_text(e.base_yaml, e.file, kd.overrides).kd.teacher, d.file("my-teacher/model.pt"));
   EXPECT_EQ(kd.inputs, std::vector<size_t>{index_of(stages, "prune-random-f0.1-s0")});
   EXPECT_NE(error_of(path, {"experiment.teacher_models=[" + d.file("missing.pt") + "]", "experiment.teacher_archs="})

@@ -26,7 +26,7 @@ ResultRow row(const std::string& pruner, double f, double alpha, int64_t seed, d
   r.f = f;
   r.alpha = alpha;
   r.teacher_arch = alpha > 0 ? "resnet20" : "";
-  r.teacher_f = alpha > 0 ? 1.0 : 0.0;
+  if (alpha > 0) r.teacher_f = 1.0, r.teacher_top1 = 90.5;
   r.seed = seed;
   r.best_top1 = best;
   r.top1 = last;
@@ -57,6 +57,27 @@ TEST(Pipeline, AccuracyTableMeansOverSeedsAndSpreadsFullData) {
   EXPECT_THROW(accuracy_table({row("random", 0.1, 0, 0, 80)}, "median"), kdprune::Error);
 }
 
+// The table's columns do not depend on the rows' order (kdprune run's plan order and kdprune
+// results' folder order give one table), and each teacher's own top-1 follows it.
+TEST(Pipeline, AccuracyTableOrderIsTheRowsOrderFreeAndNamesTheTeacher) {
+  std::vector<ResultRow> rows = {row("forgetting", 0.1, 0.5, 0, 75), row("random", 0.1, 0.5, 0, 85),
+                                 row("forgetting", 0.1, 0, 0, 70), row("random", 0.1, 0, 0, 80)};
+  const std::string t = accuracy_table(rows);
+  std::reverse(rows.begin(), rows.end());
+  EXPECT_EQ(accuracy_table(rows), t);
+  const std::string header = t.substr(0, t.find('\n'));
+  EXPECT_LT(header.find("random / no KD"), header.find("random / KD")) << header;
+  EXPECT_LT(header.find("random / KD"), header.find("forgetting / no KD")) << header;
+  EXPECT_NE(t.find("teacher test top-1 %: resnet20 (f_t 1) 90.50\n"), std::string::npos) << t;
+  // A teacher of unknown f_t (a PyTorch file) says so; no teacher with a top-1, no line.
+  rows.push_back(row("random", 0.1, 0.5, 1, 86));
+  rows.back().teacher_arch = "resnet8", rows.back().teacher_f.reset(), rows.back().teacher_top1 = 80.25;
+  const std::string two = accuracy_table(rows);
+  EXPECT_NE(two.find("resnet20 (f_t 1) 90.50; resnet8 (f_t unknown) 80.25"), std::string::npos) << two;
+  EXPECT_NE(two.find("KD resnet8@ft?"), std::string::npos) << two;
+  EXPECT_EQ(accuracy_table({row("random", 0.1, 0, 0, 80)}).find("teacher test top-1"), std::string::npos);
+}
+
 TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   TempDir d;
   // A score run, a prune run pointing at it, and a student run using that subset.
@@ -74,11 +95,12 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   write_bytes(d.file("student/summary.json"),
               nlohmann::json{{"dataset", "fashion-mnist"}, {"arch", "resnet8"}, {"f", 0.1}, {"seed", 2}, {"top1", 88.5},
                              {"top5", 99.0}, {"alpha", 0.5}, {"tau", 4.0}, {"teacher_arch", "resnet20"},
-                             {"wall_seconds", 12.345}, {"subset_size", 6000}, {"best_top1", 89.25}, {"best_epoch", 7}}.dump());
+                             {"wall_seconds", 12.345}, {"subset_size", 6000}, {"best_top1", 89.25}, {"best_epoch", 7},
+                             {"teacher_top1", 91.5}}.dump());
   const ResultRow r = read_result(d.file("student"));
   EXPECT_EQ(r.pruner, "el2n");
   EXPECT_EQ(r.level, "easy");
-  EXPECT_DOUBLE_EQ(r.teacher_f, 0.5);
+  EXPECT_EQ(r.teacher_f, std::optional<double>(0.5));
   EXPECT_EQ(r.teacher_arch, "resnet20");
   EXPECT_EQ(r.seed, 2);
   const std::string csv = results_csv({r});
@@ -89,6 +111,15 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   const std::string line = csv.substr(csv.find('\n') + 1);
   EXPECT_EQ(std::count(header.begin(), header.end(), ','), std::count(line.begin(), line.end(), ',')) << csv;
   EXPECT_EQ(header.find("teacher_f,teacher_part,data_part"), header.find("teacher_f")) << header;
+  EXPECT_EQ(r.teacher_top1, std::optional<double>(91.5));
+  EXPECT_EQ(csv.substr(csv.size() - 6), ",91.5\n") << "teacher_top1, the last column: " << csv;
+  // A PyTorch teacher (no train-teacher run beside the file): f_t unknown, an empty field, never 0.
+  Config py = c;
+  py.kd.teacher = d.file("elsewhere/t8.pth");
+  write_bytes(d.file("student/config.yaml"), to_yaml(py));
+  const ResultRow p = read_result(d.file("student"));
+  EXPECT_FALSE(p.teacher_f.has_value());
+  EXPECT_NE(results_csv({p}).find(",resnet20,,,all,resnet8,"), std::string::npos) << results_csv({p});
   ResultRow odd = r;
   odd.run_dir = "a,\"b\"";
   EXPECT_NE(results_csv({odd}).find(",\"a,\"\"b\"\"\",,0,"), std::string::npos);
@@ -99,7 +130,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   c.train.amp = "off", c.train.channels_last = "false";
   write_bytes(d.file("student/config.yaml"), to_yaml(c));
   EXPECT_EQ(read_result(d.file("student")).precision, "fp32");
-  EXPECT_EQ(csv.substr(csv.size() - 2 - r.precision.size()), "," + r.precision + "\n") << csv;
+  EXPECT_NE(csv.find("," + r.precision + ",91.5\n"), std::string::npos) << "precision, then teacher_top1: " << csv;
   EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
 }
 

@@ -72,3 +72,30 @@ TEST(FirstWeek, AMissingTeacherIsNamedBeforeTheDataLoad) {
   // α = 0 trains without a teacher: a missing one is no error (here the data are what is missing).
   expect_one_line_error(run("distill --config cifar100_f0.1.yaml kd.alpha=0", cwd.path()), "CIFAR-100 not found");
 }
+
+// A PyTorch teacher in an experiment carries what is known of it: stage names by its architecture
+// (read from the file), f_t empty (unknown, never 0), and its top-1 in results.csv and the table.
+TEST(FirstWeek, APyTorchTeacherIsNamedByItsArchitectureWithUnknownFt) {
+  TempDir d;
+  ASSERT_EQ(run("train-teacher " + tiny(d, "t")).code, 0);
+  ASSERT_EQ(run("export --checkpoint " + d.file("t/model.pt") + " --out " + d.file("t8.pth")).code, 0);
+  write_bytes(d.file("exp.yaml"), "run: {root: " + d.path() + ", name: e, threads: 1}\n"
+                                  "data:\n  name: synthetic\n"
+                                  "  synthetic: {train_size: 64, test_size: 32, channels: 1, height: 8, width: 8, classes: 4}\n"
+                                  "model: {arch: resnet8}\n"
+                                  "train: {epochs: 1, batch_size: 16, schedule: constant}\n"
+                                  "experiment:\n"
+                                  "  teacher_models: [" + d.file("t8.pth") + "]\n"
+                                  "  pruners: [random]\n  fractions: [0.5]\n  alphas: [0.5]\n  seeds: [0]\n");
+  const Result r = run("run --config " + d.file("exp.yaml"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(d.file("e/student-random-f0.5-a0.5-resnet8-s0/summary.json"))) << r.out;
+  const std::string csv = read_bytes(d.file("e/results.csv"));
+  const std::string header = csv.substr(0, csv.find('\n')), line = csv.substr(csv.find('\n') + 1);
+  EXPECT_NE(line.find(",resnet8,,,all,"), std::string::npos) << "teacher_arch resnet8, teacher_f empty: " << csv;
+  ASSERT_NE(header.find(",teacher_top1"), std::string::npos) << header;
+  EXPECT_NE(line.substr(line.rfind(',') + 1), "\n") << "the teacher's top-1 is filled: " << csv;
+  EXPECT_NE(r.out.find("teacher test top-1 %: resnet8 (f_t unknown) "), std::string::npos) << r.out;
+  const Result again = run("results " + d.file("e"));
+  EXPECT_NE(again.out.find("teacher test top-1 %: resnet8 (f_t unknown) "), std::string::npos) << again.out;
+}

@@ -33,6 +33,9 @@ struct Experiment {
   bool data_from_seed = false;             // the dataset is drawn from run.seed (synthetic, no data.synthetic.seed)
   std::vector<std::string> teacher_archs;  // empty: the teacher overrides' model.arch
   std::vector<std::string> teacher_models; // existing teachers' model.pt: no teacher stages
+  // Each teacher_models file's architecture as the file says or its shapes show ("" unknown),
+  // filled by the command (reading a model file is not the plan's job): the teacher's label.
+  std::vector<std::string> teacher_model_archs;
   std::vector<double> teacher_fractions{1.0};  // f_t: the teacher's data.fraction
   double disjoint_split = 0.0;             // > 0: teachers on that share, students pruned from the rest
   std::string teacher_part = "teacher";    // with a split: "student" trains the teachers on the

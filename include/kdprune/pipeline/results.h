@@ -3,6 +3,7 @@
 // and the subset/score/teacher runs they point to), so `kdprune run` and `kdprune results` over
 // hand-made sweeps produce the same table.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ struct ResultRow {
   std::string kd_extra;         // the extra (feature) term of repdistiller weighting, "" if none
   double kd_beta = 0.0;         // its weight
   std::string teacher_arch;     // "" without a teacher
-  double teacher_f = 0.0;       // f_t of the teacher's run (0 without a teacher)
+  std::optional<double> teacher_f;     // f_t of the teacher's run; empty without a teacher or when unknown (a PyTorch file)
+  std::optional<double> teacher_top1;  // the teacher's test top-1 %, as the student's run measured it; empty without one
   std::string data_part = "all";  // "student" in a disjoint split
   std::string teacher_part;       // the teacher's data.part ("" without a teacher)
   std::string student_arch;
@@ -41,7 +43,8 @@ ResultRow read_result(const std::string& run_dir);
 std::string results_csv(const std::vector<ResultRow>& rows);
 
 // The compact accuracy table: rows f, columns pruner x {no KD, KD (α...)} with the mean top-1
-// over seeds (± std and the seed count when there are several). Students on the full data
+// over seeds (± std and the seed count when there are several), then each teacher's top-1.
+// Columns are in one order whatever the rows' order (random first, then by name; no KD first). Students on the full data
 // (pruner "none") fill every pruner's column of their row. metric: "best" (the best test top-1
 // over the evaluated epochs, as RepDistiller and the paper report) or "last" (the final epoch);
 // the table's last lines say which, and what varies between seeds.

@@ -43,6 +43,12 @@ struct ModelExpectation {
 // Without an expectation, only kdprune's own model files load.
 LoadedModel load_model(const std::string& path, const torch::Device& device, const ModelExpectation* expect = nullptr);
 
+// The architecture of a model file without its dataset at hand: a kdprune file's record, a
+// PyTorch file's own "arch" entry, else the one registered architecture its shapes fit (input
+// channels from its first convolution, classes from its last linear layer). Throws
+// kdprune::Error when the file is unreadable or fits no single architecture.
+std::string model_file_arch(const std::string& path);
+
 // The dataset a model file says it was trained on; "" if it does not say.
 std::string model_file_dataset(const std::string& path);
 
