@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "kdprune/commands/process_setup.h"
 #include "kdprune/util/error.h"
 
 namespace kdprune::cli {
@@ -36,6 +37,7 @@ void add_distill(CLI::App& app, Action& action) {
         const auto summaries = !many ? std::vector<nlohmann::json>{commands::distill(opts)}
                                      : commands::distill_alphas(opts, list);
         for (const auto& summary : summaries)
+          if (commands::prints_result())
           std::cout << "top1 " << summary["top1"].get<double>() << "  best_top1 " << summary["best_top1"].get<double>()
                     << "  alpha " << summary["alpha"].get<double>() << "  f " << summary["f"].get<double>() << "  model "
                     << summary["model_file"].get<std::string>() << "\n";

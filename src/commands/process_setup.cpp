@@ -2,6 +2,7 @@
 
 #include <csignal>
 
+#include "kdprune/dist/launch_env.h"
 #include "kdprune/system/cpu_share.h"
 
 namespace kdprune::commands {
@@ -13,5 +14,7 @@ void prepare_process(int argc, char** argv) {
   static const char* const training[] = {"train-teacher", "distill", "score", "run", nullptr};
   system::choose_openmp_wait(argc, argv, training);
 }
+
+bool prints_result() { return dist::launch_env().rank == 0; }
 
 }  // namespace kdprune::commands

@@ -25,4 +25,16 @@ double lr_at(const TrainSection& t, int64_t epoch, int64_t step, int64_t steps_p
   return t.lr;  // constant
 }
 
+std::string unused_milestones(const TrainSection& t) {
+  if (t.schedule != "multistep") return {};
+  std::string late;
+  for (int64_t m : t.milestones)
+    if (m >= t.epochs) late += (late.empty() ? "" : ", ") + std::to_string(m);
+  if (late.empty()) return {};
+  return "train.milestones: " + late + " at or past the last epoch (train.epochs = " + std::to_string(t.epochs) +
+         "): the learning rate never drops there; set milestones below " + std::to_string(t.epochs) +
+         " (e.g. train.milestones=[" + std::to_string(t.epochs * 5 / 8) + "," + std::to_string(t.epochs * 3 / 4) + "," +
+         std::to_string(t.epochs * 7 / 8) + "], RepDistiller's 150/180/210 of 240 scaled)";
+}
+
 }  // namespace kdprune::train

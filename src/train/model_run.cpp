@@ -118,7 +118,12 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const Precisi
   result_.resumed_from = state_.epochs_done;
   result_.best_top1 = state_.best_top1;
   result_.best_epoch = state_.best_epoch;
-  if (stop_ < t.epochs) spdlog::info("{}stopping after epoch {} of a {}-epoch schedule", tag_, stop_, t.epochs);
+  if (const std::string late = unused_milestones(t); !late.empty()) spdlog::warn("{}{}", tag_, late);
+  // Epochs are counted to stop_ in the log ("epoch 3/10"), so a run that ends at stop_ does not read as cut short.
+  if (stop_ < t.epochs)
+    spdlog::info("{}trains the first {} epochs of a {}-epoch schedule (its learning rate follows all {}): a scoring run "
+                 "takes its model at an early epoch of the full recipe",
+                 tag_, stop_, t.epochs, t.epochs);
   spdlog::info("{}training on {} samples, {} steps/epoch, epochs {}..{} (amp {}, channels_last {}, cuda graph {})", tag_,
                shape.n, shape.steps, state_.epochs_done + 1, stop_, autocast_name(precision_.amp),
                precision_.channels_last ? "true" : "false", path == StepPath::graph ? "on" : "off");
@@ -206,9 +211,9 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
     row[5] = io::csv_field(e.top1);
     row[6] = io::csv_field(e.top5);
     spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  {:.0f} img/s  {}",
-                 tag_, epoch + 1, t.epochs, lr, train_loss, train_acc, e.loss, e.top1, e.top5, ips, run_eta());
+                 tag_, epoch + 1, stop_, lr, train_loss, train_acc, e.loss, e.top1, e.top5, ips, run_eta());
   } else {
-    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s  {}", tag_, epoch + 1, t.epochs, lr,
+    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s  {}", tag_, epoch + 1, stop_, lr,
                  train_loss, train_acc, ips, run_eta());
   }
   row[8] = io::csv_field(seconds_since(start_));

@@ -53,6 +53,10 @@ TEST(CliDataParallel, TwoRanksWriteOneRunDirectoryAndALogEach) {
   for (const char* f : {"model.pt", "model.pth", "summary.json", "metrics.csv", "log.txt", "log.rank1.txt", "checkpoint.pt"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   EXPECT_FALSE(fs::exists(dir + "/log.rank0.txt"));
+  // The result line is printed once, by rank 0, not once per rank.
+  size_t lines = 0;
+  for (size_t at = r.out.find("best_top1 "); at != std::string::npos; at = r.out.find("best_top1 ", at + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << r.out;
   const std::string log1 = read_bytes(dir + "/log.rank1.txt");
   EXPECT_NE(log1.find("[rank 1/2] "), std::string::npos) << log1;
   EXPECT_NE(log1.find("rank 1 of 2, 16 samples per rank per step"), std::string::npos) << log1;

@@ -150,7 +150,7 @@ TEST(SamplingCli, CutOffByAumPoolsAndImportedScores) {
   // A scoring run records AUM beside its scores, its schedule length and its pool.
   auto s = run("score" + tiny(d, "el2n") + " score.method=el2n score.epochs=2 score.schedule_epochs=10");
   ASSERT_EQ(s.code, 0) << s.out;
-  EXPECT_NE(s.out.find("stopping after epoch 2 of a 10-epoch schedule"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("trains the first 2 epochs of a 10-epoch schedule"), std::string::npos) << s.out;
   const auto info = json_of(d.path() + "/el2n/scores.json");
   EXPECT_EQ(info["schedule_epochs"], 10);
   EXPECT_EQ(info["pool"]["size"], 96);

@@ -9,4 +9,8 @@ namespace kdprune::commands {
 // start (system::choose_openmp_wait, which may re-execute the binary).
 void prepare_process(int argc, char** argv);
 
+// Whether this process prints a command's result line: not a data-parallel rank other than 0
+// (every rank trains the same model; its result is said once, as rank 0 writes it).
+bool prints_result();
+
 }  // namespace kdprune::commands
