@@ -55,8 +55,10 @@ from figures.table1 import table1  # noqa: E402
 
 
 def warn_all():
-    for w in style.WARNINGS:
+    for w in dict.fromkeys(style.WARNINGS):  # once each (a panel's rows can be counted twice)
         print("plot_figures: warning: " + w, file=sys.stderr)
+    for n in dict.fromkeys(style.NOTES):
+        print("plot_figures: note: " + n, file=sys.stderr)
 
 
 def main():
