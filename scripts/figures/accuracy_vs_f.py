@@ -45,9 +45,10 @@ def fig3(df, out):
     facets = len(pruners) > ONE_PANEL
     groups = [[p] for p in pruners] if facets else [pruners]
     fig, axes = layout.panels(len(groups))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    colour = {p: colours[i % len(colours)] for i, p in enumerate(pruners)}
     reference = "random" if facets and "random" in pruners else None
+    # The default colours; without their grey where random's grey reference curve is drawn.
+    colours = [c for c in plt.rcParams["axes.prop_cycle"].by_key()["color"] if not (reference and c.lower() == "#7f7f7f")]
+    colour = {p: colours[i % len(colours)] for i, p in enumerate(pruners)}
     counts, any_several, alphas = [], False, set()
     for ax, group in zip(axes, groups):
         series = []
@@ -62,7 +63,8 @@ def fig3(df, out):
                 series.append((kd, dict(color=colour[p], ls="-", marker="s", label=label), several))
         if reference and group != [reference]:
             _, ref, _ = curves(data[reference], reference)  # warnings: once, from its own panel
-            ax.plot(ref["f"], ref["mean"], color="0.6", lw=1.2, marker="s", ms=3, zorder=1, label="random, KD (reference)")
+            ax.plot(ref["f"], ref["mean"], color="0.6", lw=1.2, marker="s", ms=3, zorder=1, label="random, KD (reference)",
+                    gid="reference:random KD")
         error_bars = any((s["count"] > 1).any() for s, _, _ in series)
         labels = []
         for (s, kw, mark), dx in zip(series, layout.offsets(len(series), error_bars)):

@@ -128,32 +128,29 @@ AROUND = [((0, 7), "center", "bottom"), ((0, -7), "center", "top"), ((7, 0), "le
 
 def place_labels(ax, labels):
     """Puts each label (an annotation made with xytext in offset points; its base shift kept) where
-    it stays inside the axes and covers no marker and no label placed before it. Returns whether
-    every label found such a place (else the first place is kept and keep_inside() makes room)."""
+    it stays inside the axes and covers no marker and no label placed before it, off the lines too
+    where it can be. Returns whether every label found such a place (else the first place is kept
+    and keep_inside() makes room)."""
     if not labels:
         return True
-    fig = ax.figure
-    r = renderer(fig)
+    r = renderer(ax.figure)
     frame = ax.get_window_extent(r)
-    points = _markers(ax)
+    points, lines = _markers(ax), _line_points(ax)
     taken, ok = [], True
+
+    def put(a, i):
+        (dx, dy), ha, va = AROUND[i]
+        a.xyann = (getattr(a, "_base_dx", 0.0) + dx, dy)
+        a.set_ha(ha)
+        a.set_va(va)
+        return a.get_window_extent(r)
+
     for a in labels:
-        base = getattr(a, "_base_dx", 0.0)
-        for i, ((dx, dy), ha, va) in enumerate(AROUND):
-            a.xyann = (base + dx, dy)
-            a.set_ha(ha)
-            a.set_va(va)
-            box = a.get_window_extent(r)
-            if _inside(box, frame) and not _hits(box, points) and not any(box.overlaps(t) for t in taken):
-                break
-        else:
-            ok = False
-            (dx, dy), ha, va = AROUND[0]
-            a.xyann = (base + dx, dy)
-            a.set_ha(ha)
-            a.set_va(va)
-            box = a.get_window_extent(r)
-        taken.append(box.padded(PAD))
+        free = lambda box, strict: (_inside(box, frame) and not _hits(box, points) and not any(box.overlaps(t) for t in taken)
+                                    and not (strict and _hits(box, lines)))
+        choice = next((i for strict in (True, False) for i in range(len(AROUND)) if free(put(a, i), strict)), None)
+        ok &= choice is not None
+        taken.append(put(a, choice or 0).padded(PAD))
     return ok
 
 

@@ -87,6 +87,18 @@ def load(paths, metric="best"):
     return df
 
 
+UNKNOWN = -1.0  # an unknown f_t (NaN) while pandas groups: its NaN group keys are fragile
+
+
+def groups(df, cols):
+    """(key tuple, rows) per distinct value of cols, in sorted order; NaN (an unknown f_t) is a
+    value of its own, kept as NaN in the key."""
+    g = df.assign(**{c: df[c].fillna(UNKNOWN) for c in cols if df[c].dtype.kind == "f"})
+    for k, sub in g.groupby(cols if len(cols) > 1 else cols[0], sort=True):
+        k = k if isinstance(k, tuple) else (k,)
+        yield tuple(float("nan") if isinstance(v, float) and v == UNKNOWN else v for v in k), df.loc[sub.index]
+
+
 def same(col, value):
     """col == value, where NaN (an unknown f_t) equals NaN."""
     return col.isna() if pd.isna(value) else col == value
@@ -113,7 +125,7 @@ PART_RANK = {"all": 0, "": 0, "teacher": 1, "student": 2}
 def most_rows(df, cols):
     """The values of cols (a tuple) that most rows have (NaN: an unknown f_t). Ties: the larger teacher_f, then the
     teacher trained on the whole set, then on the teacher part (disjoint), then the first in order."""
-    sizes = df.groupby(cols, sort=True, dropna=False).size().reset_index(name="_n")
+    sizes = pd.DataFrame([dict(zip(cols, k), _n=len(g)) for k, g in groups(df, cols)])
     order = [sizes["_n"] * -1]
     if "teacher_f" in cols:
         order.append((-sizes["teacher_f"]).fillna(1.0))  # an unknown f_t after every known one
@@ -165,11 +177,10 @@ def teacher_caption(kd_rows, accuracy=True):
     if accuracy:
         # One accuracy per teacher, named by what tells the teachers apart.
         keys = ["teacher_arch", "teacher_f", "teacher_part"]
-        groups = list(kd_rows.groupby(keys, dropna=False, sort=False))
-        groups.sort(key=lambda kv: (natural_key(kv[0][0]), 2.0 if pd.isna(kv[0][1]) else kv[0][1], kv[0][2]))
+        teachers = sorted(groups(kd_rows, keys), key=lambda kv: (natural_key(kv[0][0]), 2.0 if pd.isna(kv[0][1]) else kv[0][1], kv[0][2]))
         varies = [kd_rows[k].nunique(dropna=False) > 1 for k in keys]
         tops = []
-        for (arch, ft, part), g in groups:
+        for (arch, ft, part), g in teachers:
             t = teacher_top1(g)
             if t is not None:
                 name = [arch if varies[0] else "", ("f_t ?" if pd.isna(ft) else f"f_t {ft:g}") if varies[1] else "",
@@ -200,7 +211,10 @@ def set_title(ax, main, parts):
 
 def describe(fig, name):
     """What the figure shows, read back from its artists (every panel)."""
-    sup = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    def text(attr):
+        t = getattr(fig, attr, None)
+        return t.get_text() if t is not None else ""
+
     ax0 = fig.axes[0]
     series, texts, marks, legend, panels = [], [], [], [], []
     for ax in fig.axes:
@@ -210,23 +224,22 @@ def describe(fig, name):
             bars = list(c.lines[2])
             dx = (line.get_transform().transform((0, 0)) - base)[0] * 72.0 / fig.dpi
             bars_dx = [(b.get_transform().transform((0, 0)) - base)[0] * 72.0 / fig.dpi for b in bars]
+            drawn = [seg for b in bars for seg in b.get_segments() if all(v == v for v in seg.ravel())]
             series.append({"panel": ax.get_title(), "label": c.get_label(), "offset_pt": round(float(dx), 3),
                            "x": [float(v) for v in line.get_xdata()], "y": [round(float(v), 4) for v in line.get_ydata()],
-                           "error_bars": bool(bars) and any(len(b.get_segments()) for b in bars),
-                           "error_bar_offsets_pt": [round(float(x), 3) for x in bars_dx],
-                           "line": line.get_linestyle() not in ("None", "none", "", " ")})
+                           "error_bars": len(drawn), "error_bar_offsets_pt": [round(float(x), 3) for x in bars_dx],
+                           "joined": line.get_linestyle() not in ("None", "none", "", " ")})
         texts += [t.get_text() for t in ax.texts]
         marks += [a.get_gid() for a in list(ax.texts) + list(ax.lines) if (a.get_gid() or "").startswith("best_alpha")]
         if ax.get_legend():
             legend += [t.get_text() for t in ax.get_legend().get_texts()]
-        panels.append(ax.get_title())
-        references = [ln.get_label() for ln in ax.lines if (ln.get_gid() or "").startswith("reference")]
-        if references:
-            panels[-1] = {"title": ax.get_title(), "references": references}
-    xlabel = ax0.get_xlabel() or (fig._supxlabel.get_text() if getattr(fig, "_supxlabel", None) is not None else "")
-    return {"figure": name, "title": sup or ax0.get_title(), "xlabel": xlabel, "ylabel": ax0.get_ylabel(),
-            "panels": panels, "texts": texts, "legend": legend, "series": series, "best_alpha": marks,
-            "xticks": [t.get_text() for t in ax0.get_xticklabels()]}
+        panels.append({"title": ax.get_title(), "ylim": [round(float(v), 4) for v in ax.get_ylim()],
+                       "references": [ln.get_gid() for ln in ax.lines if (ln.get_gid() or "").startswith("reference")]})
+    lo, hi = sorted(ax0.get_xlim())
+    xticks = [t.get_text() for t, v in zip(ax0.get_xticklabels(), ax0.get_xticks()) if lo <= v <= hi]
+    return {"figure": name, "title": text("_suptitle") or ax0.get_title(), "xlabel": ax0.get_xlabel() or text("_supxlabel"),
+            "ylabel": ax0.get_ylabel() or text("_supylabel"), "panels": panels, "texts": texts, "legend": legend,
+            "series": series, "best_alpha": marks, "xticks": xticks}
 
 
 def save(fig, out, name, describer=None):

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from . import layout, style
-from .style import (alpha_text, most_rows, natural_key, same, save, seeds_caption, set_title, stats, teacher_caption,
+from .style import (alpha_text, groups, most_rows, natural_key, same, save, seeds_caption, set_title, stats, teacher_caption,
                     teacher_top1, title)
 
 NO_KD = "no KD (dashed, colour of its f)"
@@ -68,7 +68,7 @@ class Figure:
         for p, ax in self.axes.items():
             if categories:
                 ax.set_xticks(range(len(categories)))
-                ax.set_xticklabels(categories, fontsize=8)
+                ax.set_xticklabels(categories)
                 ax.set_xlim(-0.5, len(categories) - 0.5)
             else:
                 ax.margins(x=0.08)
@@ -149,14 +149,14 @@ def fig6(whole, pruners, out):
                                 textcoords="offset points", ha="center", fontsize=6, color=kw["color"])
                 a.set_gid(f"best_alpha_label:{p}:f={sub['f'].iloc[j]:g}:alpha={sub['alpha'].iloc[j]:g}")
                 fig.labels[p].append(a)
-        fig.handles["★ best α of each f"] = Line2D([], [], marker="*", ms=11, color="0.6", mec="black", mew=0.6, ls="none")
+        fig.handles["best α of each f"] = Line2D([], [], marker="*", ms=11, color="0.6", mec="black", mew=0.6, ls="none")
     fig.finish(out, "fig6_accuracy_vs_alpha", title(d, "accuracy vs α" + (f" ({drawn[0]})" if len(drawn) == 1 else "")),
                [teacher_caption(d[d["kd"]])], "α (KD weight; 0 = no KD)")
 
 
 def fig5(kd, nokd, pruners, out, acap):
     unknown = kd["teacher_f"].isna()
-    if unknown.any():
+    if unknown.any() and not unknown.all():  # (all unknown: one teacher per arch, no fig5 anyway)
         note(f"fig5: {int(unknown.sum())} KD row(s) with an unknown teacher f_t (a PyTorch teacher) left out")
     for arch, group in kd[~unknown].groupby("teacher_arch"):
         rows = per_pruner(group, pruners)
@@ -186,8 +186,8 @@ def fig5(kd, nokd, pruners, out, acap):
 
 
 def fig7(kd, nokd, pruners, out, acap):
-    groups = list(kd.groupby("teacher_f", dropna=False))
-    for ft, group in groups:
+    by_ft = list(groups(kd, ["teacher_f"]))
+    for (ft,), group in by_ft:
         archs = sorted(group["teacher_arch"].unique(), key=natural_key)
         if len(archs) < 2:
             continue
@@ -211,7 +211,7 @@ def fig7(kd, nokd, pruners, out, acap):
         # Each teacher's own accuracy under its name, where recorded.
         tops = [teacher_top1(group[group["teacher_arch"] == a]) for a in archs]
         names = [a + (f"\n({t:.1f} %)" if t is not None else "") for a, t in zip(archs, tops)]
-        suffix = "" if len(groups) == 1 or ft == 1 else ("_ft_unknown" if pd.isna(ft) else f"_ft{ft:g}")
+        suffix = "" if len(by_ft) == 1 or ft == 1 else ("_ft_unknown" if pd.isna(ft) else f"_ft{ft:g}")
         head = title(group, "student vs teacher capacity" + (f" ({drawn[0]})" if len(drawn) == 1 else ""))
         fig.finish(out, "fig7_teacher_capacity" + suffix, head, [teacher_caption(group, accuracy=False), acap],
                    "teacher architecture" + (" (teacher top-1)" if any(t is not None for t in tops) else ""), categories=names)
@@ -231,7 +231,9 @@ def fig8(one, pruners, out):
     kd = kd[(kd["teacher_arch"] == arch) & same(kd["teacher_f"], ft) & (kd["alpha"] == alpha) & (kd["alpha_schedule"] == schedule)]
     teachers = kd
     kd = kd.assign(setting=kd.apply(setting, axis=1)).drop(columns=["teacher_part", "data_part"])
+    # The no-KD students are the same runs in the disjoint experiment and its control: once each.
     nokd = split[~split["kd"]].drop(columns=["teacher_part"])
+    nokd = nokd.drop_duplicates(subset=[c for c in nokd.columns if c not in style.OUTCOMES or c == "seed"])
     rows, base = per_pruner(kd, pruners), per_pruner(nokd, pruners)
     drawn = [p for p in pruners if len(rows[p])]
     if not drawn:
