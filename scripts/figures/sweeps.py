@@ -248,13 +248,16 @@ def fig8(one, pruners, out):
             sub = rows[p][rows[p]["setting"] == name]
             if len(sub):
                 s = stats(sub.drop(columns=["setting"]), ["f"], f"fig8 {p} {name}")
-                items.append((names[name], list(s["f"]), s, dict(color=colours[name], marker="o", ls="-")))
+                top = teacher_top1(sub)  # each setting has its own teacher: its accuracy in the legend
+                label = names[name][:-1] + (f"; teacher top-1 {top:.1f} %)" if top is not None else ")")
+                items.append((label, list(s["f"]), s, dict(color=colours[name], marker="o", ls="-")))
         if len(base[p]):
             s = stats(base[p].drop(columns=["data_part"]), ["f"], f"fig8 {p} no KD")
             items.append((names["no KD"], list(s["f"]), s, dict(color=colours["no KD"], marker="s", ls="--")))
         fig.series(p, items)
     head = title(kd, "disjoint teacher/student data" + (f" ({drawn[0]})" if len(drawn) == 1 else ""))
-    fig.finish(out, "fig8_disjoint", head, [teacher_caption(teachers), alpha_text(alpha, schedule)],
+    # The teacher's part is in the legend (it is what the figure compares).
+    fig.finish(out, "fig8_disjoint", head, [teacher_caption(teachers.assign(teacher_part=""), accuracy=False), alpha_text(alpha, schedule)],
                "kept fraction f (of the students' part)")
 
 
