@@ -6,6 +6,7 @@ import math
 
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 STYLES = {"train": "-", "test": "--", "val": ":"}
 LOSS = {"train": "train_loss", "test": "test_loss", "val": "val_loss"}
@@ -59,6 +60,7 @@ def draw(runs, heading):
     ax_acc.set_ylabel("accuracy (%)")
     for ax, what in ((ax_loss, "loss"), (ax_acc, "accuracy (train) and top-1 (test, val)")):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs, not 1.2
         ax.set_title(what, fontsize=9)
         ax.grid(alpha=0.3)
     # One legend below both panels: the line styles (black), then the runs (their colours).
