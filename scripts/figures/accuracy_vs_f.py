@@ -59,7 +59,8 @@ def fig3(df, out):
                 series.append((nokd, dict(color=colour[p], ls="--", marker="o", label=f"{p}, no KD"), False))
             if len(kd):
                 alphas.update(alpha_text(a, s) for a, s in zip(kd["alpha"], kd["alpha_schedule"]))
-                label = f"{p}, KD" + (" (best α, labelled)" if several else f" ({alpha_text(kd['alpha'].iloc[0], kd['alpha_schedule'].iloc[0])})")
+                one = alpha_text(kd["alpha"].iloc[0], kd["alpha_schedule"].iloc[0])
+                label = f"{p}, KD" + (" (best α, labelled)" if several else f" ({one})")
                 series.append((kd, dict(color=colour[p], ls="-", marker="s", label=label), several))
         if reference and group != [reference]:
             _, ref, _ = curves(data[reference], reference)  # warnings: once, from its own panel

@@ -1,11 +1,12 @@
-"""Shared by the figure modules: loading and checking results.csv files, the per-point statistics
-and the choice of one condition per series, the axis orderings, captions, sideways offsets, the
-legend, --describe and saving (PNG + PDF).
+"""Shared by the figure modules: loading and checking results.csv files (an empty teacher_f, or 0
+on a KD row: f_t unknown, a PyTorch teacher; teacher_top1 optional), the per-point statistics and
+the choice of one condition per series, the axis orderings, captions (wrapped to the figure),
+--describe and saving (PNG + PDF, each to a temporary name renamed). Placement: layout.py.
 
 State the entry point sets or reads (plot_figures.py): DESCRIBE (--describe), YLABEL (set by load()
 from --metric), WARNINGS (points that average more than seeds) and NOTES (what was left out, and
-why), both printed at the end. Read them as
-style.YLABEL etc., not by `from ... import`, so that the values set at run time are seen.
+why), both printed at the end. Read them as style.YLABEL etc., not by `from ... import`, so that
+the values set at run time are seen.
 """
 import json
 import os
@@ -123,8 +124,9 @@ PART_RANK = {"all": 0, "": 0, "teacher": 1, "student": 2}
 
 
 def most_rows(df, cols):
-    """The values of cols (a tuple) that most rows have (NaN: an unknown f_t). Ties: the larger teacher_f, then the
-    teacher trained on the whole set, then on the teacher part (disjoint), then the first in order."""
+    """The values of cols (a tuple) that most rows have (NaN: an unknown f_t). Ties: the larger
+    teacher_f (unknown last), then the teacher trained on the whole set, then on the teacher part
+    (disjoint), then the first in order."""
     sizes = pd.DataFrame([dict(zip(cols, k), _n=len(g)) for k, g in groups(df, cols)])
     order = [sizes["_n"] * -1]
     if "teacher_f" in cols:
@@ -177,7 +179,8 @@ def teacher_caption(kd_rows, accuracy=True):
     if accuracy:
         # One accuracy per teacher, named by what tells the teachers apart.
         keys = ["teacher_arch", "teacher_f", "teacher_part"]
-        teachers = sorted(groups(kd_rows, keys), key=lambda kv: (natural_key(kv[0][0]), 2.0 if pd.isna(kv[0][1]) else kv[0][1], kv[0][2]))
+        teachers = sorted(groups(kd_rows, keys),
+                          key=lambda kv: (natural_key(kv[0][0]), 2.0 if pd.isna(kv[0][1]) else kv[0][1], kv[0][2]))
         varies = [kd_rows[k].nunique(dropna=False) > 1 for k in keys]
         tops = []
         for (arch, ft, part), g in teachers:

@@ -97,6 +97,10 @@ class Figure:
 def no_kd_refs(figure, pruner, rows, fs, where):
     """The dashed no-KD line of each f drawn in the panel (rows: the panel's no-KD students)."""
     s = stats(rows, ["f"], where) if len(rows) else pd.DataFrame(columns=["f", "mean", "count"])
+    missing = [f for f in fs if f not in set(s["f"])]
+    if missing:
+        note(f"{where.split()[0]} {pruner}: no students without KD (alpha 0) at f = {', '.join(f'{f:g}' for f in missing)}: "
+             "no reference line there")
     for _, r in s[s["f"].isin(fs)].iterrows():
         figure.reference(pruner, r["mean"], figure.colour[r["f"]], gid=f"reference:no KD:f={r['f']:g}")
         figure.counts.append(r["count"])
@@ -128,6 +132,8 @@ def fig6(whole, pruners, out):
             note("fig6 not drawn: one KD alpha per f (fig3 compares it with no KD)")
         return
     drawn = [p for p in pruners if len(stat[p])]
+    if not (d["alpha"] == 0).any():
+        note("fig6: no students without KD (alpha 0) in the rows: no reference at alpha 0")
     fig = Figure(drawn, pd.concat([stat[p] for p in drawn])["f"].unique())
     for p in drawn:
         s = stat[p]
@@ -179,7 +185,7 @@ def fig5(kd, nokd, pruners, out, acap):
         if any(t is not None for t in tops):
             for ax in fig.axes.values():
                 ax.set_xticks(ticks)
-                ax.set_xticklabels([f"{t:g}" + (f"\n({a:.1f} %)" if a is not None else "") for t, a in zip(ticks, tops)], fontsize=8)
+                ax.set_xticklabels([f"{t:g}" + (f"\n({a:.1f} %)" if a is not None else "") for t, a in zip(ticks, tops)])
         head = title(group, "student vs teacher data" + (f" ({drawn[0]})" if len(drawn) == 1 else ""))
         fig.finish(out, "fig5_teacher_fraction_" + arch, head, [teacher_caption(group, accuracy=False), acap],
                    "teacher training fraction f_t" + (" (teacher top-1)" if any(t is not None for t in tops) else ""))
@@ -204,8 +210,10 @@ def fig7(kd, nokd, pruners, out, acap):
             fs = sorted(s["f"].unique())
             items = []
             for f in fs:
-                sub = s[s["f"] == f].set_index("teacher_arch").reindex([a for a in archs if a in set(s[s["f"] == f]["teacher_arch"])]).reset_index()
-                items.append((f"f = {f:g}", [archs.index(a) for a in sub["teacher_arch"]], sub, dict(color=fig.colour[f], marker="o")))
+                sub = s[s["f"] == f]
+                sub = sub.set_index("teacher_arch").reindex([a for a in archs if a in set(sub["teacher_arch"])]).reset_index()
+                xs = [archs.index(a) for a in sub["teacher_arch"]]  # category positions, capacity order
+                items.append((f"f = {f:g}", xs, sub, dict(color=fig.colour[f], marker="o")))
             fig.series(p, items, categorical=True)
             no_kd_refs(fig, p, base[p], fs, f"fig7 {p} no KD")
         # Each teacher's own accuracy under its name, where recorded.
@@ -228,7 +236,8 @@ def fig8(one, pruners, out):
     if kd.empty:
         return
     arch, ft, alpha, schedule = most_rows(kd, ["teacher_arch", "teacher_f", "alpha", "alpha_schedule"])
-    kd = kd[(kd["teacher_arch"] == arch) & same(kd["teacher_f"], ft) & (kd["alpha"] == alpha) & (kd["alpha_schedule"] == schedule)]
+    kd = kd[(kd["teacher_arch"] == arch) & same(kd["teacher_f"], ft) & (kd["alpha"] == alpha)
+            & (kd["alpha_schedule"] == schedule)]
     teachers = kd
     kd = kd.assign(setting=kd.apply(setting, axis=1)).drop(columns=["teacher_part", "data_part"])
     # The no-KD students are the same runs in the disjoint experiment and its control: once each.
@@ -251,13 +260,16 @@ def fig8(one, pruners, out):
                 top = teacher_top1(sub)  # each setting has its own teacher: its accuracy in the legend
                 label = names[name][:-1] + (f"; teacher top-1 {top:.1f} %)" if top is not None else ")")
                 items.append((label, list(s["f"]), s, dict(color=colours[name], marker="o", ls="-")))
-        if len(base[p]):
+        if base[p].empty:
+            note(f"fig8 {p}: no students without KD (alpha 0) in the rows: no reference drawn")
+        else:
             s = stats(base[p].drop(columns=["data_part"]), ["f"], f"fig8 {p} no KD")
             items.append((names["no KD"], list(s["f"]), s, dict(color=colours["no KD"], marker="s", ls="--")))
         fig.series(p, items)
     head = title(kd, "disjoint teacher/student data" + (f" ({drawn[0]})" if len(drawn) == 1 else ""))
     # The teacher's part is in the legend (it is what the figure compares).
-    fig.finish(out, "fig8_disjoint", head, [teacher_caption(teachers.assign(teacher_part=""), accuracy=False), alpha_text(alpha, schedule)],
+    fig.finish(out, "fig8_disjoint", head,
+               [teacher_caption(teachers.assign(teacher_part=""), accuracy=False), alpha_text(alpha, schedule)],
                "kept fraction f (of the students' part)")
 
 

@@ -165,7 +165,8 @@ def check(fig, name):
         for ax in axes:
             if ax.get_legend() is leg and not ax.axison and not ax.get_lines():
                 continue  # a legend-only axes
-            covered = [(x, y) for x, y, r, shape in markers(ax, renderer) + error_bar_points(ax) if hits(b, x, y, max(r, 0.5), shape)]
+            points = markers(ax, renderer) + error_bar_points(ax)
+            covered = [(x, y) for x, y, r, shape in points if hits(b, x, y, max(r, 0.5), shape)]
             if covered:
                 x, y = covered[0]
                 problems.append(f"legend at {where(b)} covers {len(covered)} marker/error-bar point(s), e.g. ({x:.0f}, {y:.0f}) px")
