@@ -3,37 +3,49 @@
 
     scripts/plot_figures.py runs/quickstart/results.csv [more.csv ...] --out runs/quickstart/figures
 
-Draws every figure the rows support (each needs at least two values on its x axis), as PNG and PDF:
-  fig3_accuracy_vs_f        accuracy vs kept fraction f, one colour per pruner; dashed = no KD,
-                            solid = KD (the best alpha per point when several were run, each point
-                            labelled with the alpha chosen)
-  fig5_teacher_fraction     KD student accuracy vs the teacher's training fraction f_t, one line per f
-                            (figures 5-8: a line per f that has two x values or more)
-  fig6_accuracy_vs_alpha    accuracy vs alpha, one line per f (constant alphas, one teacher); the
-                            best alpha of each line is starred and labelled
-  fig7_teacher_capacity     KD student accuracy vs teacher architecture, one line per f
-  fig8_disjoint             KD student accuracy with the teacher's data disjoint from the student's
-                            (teacher_part != data_part) vs the same data, per f
-Points are the mean over seeds; error bars one standard deviation. Each figure says so under its
-title, with the number of seeds computed from the rows (and "no error bars" where a point has one
-seed), names the teacher (architecture, f_t when not 1, the alpha where fixed), and shifts its
-series sideways by a few points so that error bars at the same x do not hide each other. A point
-averages only rows that differ in the seed: figures 3 and 5-8 keep one condition per series (the
-students on the whole training set, data_part all, except figure 8; one teacher, the one most rows
-used, where the teacher is not what the figure varies; one alpha in figures 5, 7 and 8, the one
-most rows used); a point that would still average other differences is reported on stderr.
+Draws every figure the rows support (each needs two values on its x axis; fig8 one f), as PNG and PDF:
+  fig3_accuracy_vs_f        accuracy vs kept fraction f per pruner; dashed = no KD, solid = KD (the
+                            best alpha per point when several were run, each point labelled with
+                            the alpha chosen). Up to three pruners share a panel; more get a panel
+                            each (shared axes), random's KD curve drawn in grey in the others
+  fig5_teacher_fraction_<arch>  KD student accuracy vs the teacher's training fraction f_t, a line per f
+  fig6_accuracy_vs_alpha    accuracy vs alpha (constant alphas, one teacher; alpha 0 = no KD), a line
+                            per f, the best alpha of each f starred (drawn where an f has two KD
+                            alphas or more: with one, fig3 already compares KD with no KD)
+  fig7_teacher_capacity     KD student accuracy per teacher architecture (categories in capacity
+                            order, a point per f side by side, not joined)
+  fig8_disjoint             accuracy vs f: KD from a teacher trained on the other part of the split
+                            (disjoint), on the students' own part (same data), and no KD
+Figures 5-8 draw a panel per pruner (students on the full data count for every pruner; --pruner:
+that one only) and a colour per f; figures 5 and 7 draw the students without KD as a dashed line
+per f, fig6 at alpha 0, fig8 as a series, so the KD gain reads off every figure that compares KD.
+Points are the mean over seeds; error bars one standard deviation (none where a point has one
+seed). Each figure says so under its title, with the number of seeds computed from the rows (and
+"no error bars" where a point has one seed), and names the teacher (architecture, f_t when not 1,
+"f_t unknown" for a PyTorch teacher, whose results.csv row has no teacher_f; its own test top-1
+where results.csv has teacher_top1, also under fig7's architectures and fig5's f_t). Series that
+share an x are shifted sideways only where error bars would hide each other, and by at most 3 pt
+(a marker's radius), so that every point stays over its x. Labels stay inside their axes and off
+the markers, legends off the data (else beside the axes), every text inside the figure
+(tests/scripts/figure_layout.py checks this on every figure). A point averages only rows that
+differ in the seed: figures 3 and 5-8 keep one condition per series (the students on the whole
+training set, data_part all, except figure 8; one teacher, the one most rows used, where the
+teacher is not what the figure varies; one alpha in figures 5, 7 and 8, the one most rows used);
+a point that would still average other differences is reported on stderr, and so is a figure
+left out (and why).
 The accuracy is the best test top-1 over the evaluated epochs (`best_top1`, as the paper reports;
 --metric last: the final epoch, `top1`; CSVs without best_top1 fall back to top1).
 --describe prints, per figure, one JSON line with what was drawn (titles, texts, legend, each
-series' sideways offset, the best-alpha marks), read back from the figure itself.
+series' sideways offset, error bars and points, the no-KD reference lines, the best-alpha marks),
+read back from the figure itself. Files are written to a temporary name and renamed.
 
 Table 1 (KD plus a feature term per row, scripts/table1.sh): given the merged CSV that script
 writes (<runs>/<NAME>-table1.csv: a `method` column, none / kd / the feature term), or any
 results.csv with --table1, it draws only
   table1                    the table as the paper prints it: rows = methods, columns = f, cells =
                             mean ± std over the seeds, the best mean per f in bold
-  table1_bars               the same as bars, one panel per f (its own y range, not from 0), one
-                            bar per method, error bars one standard deviation, the best starred
+  table1_bars               the same as bars, one panel per f, one bar per method from 0 with its
+                            value written in it, error bars one standard deviation, the best starred
 Each states its error bars and seed count, names the teacher and the student, and gives the loss
 of each row. Without a method column (--table1 on kdprune results.csv files) the method is the
 results' kd_extra/extra column where present, else none for α = 0, else the term the experiment
@@ -55,8 +67,10 @@ from figures.table1 import table1  # noqa: E402
 
 
 def warn_all():
-    for w in style.WARNINGS:
+    for w in dict.fromkeys(style.WARNINGS):  # once each (a panel's rows can be counted twice)
         print("plot_figures: warning: " + w, file=sys.stderr)
+    for n in dict.fromkeys(style.NOTES):
+        print("plot_figures: note: " + n, file=sys.stderr)
 
 
 def main():

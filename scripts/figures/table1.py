@@ -1,13 +1,15 @@
 """Table 1 (KD plus a feature term per row, scripts/table1.sh): the table as the paper prints it
 (table1: rows = methods, columns = f, cells = mean ± std over the seeds, the best mean per f in bold)
-and the same as bars (table1_bars: one panel per f, one bar per method, the best starred)."""
+and the same as bars (table1_bars: one panel per f, one bar per method from 0 with its value written
+in it, the best starred)."""
 import os
 import re
 
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 from matplotlib.container import BarContainer
 
-from . import style
+from . import layout, style
 from .style import save, seeds_caption, stats, teacher_caption, title
 
 
@@ -118,26 +120,28 @@ def table1(df, out):
             else:
                 row.append(f"{r['mean']:.2f} ± {r['std']:.2f}" if r["count"] > 1 else f"{r['mean']:.2f}")
         text.append(row)
-    fig, ax = plt.subplots(figsize=(2.2 + 1.5 * len(fs), 0.5 + 0.25 * (len(methods) + 1)))
+    fig, ax = plt.subplots(figsize=(2.2 + 1.5 * len(fs), 0.9 + 0.22 * (len(methods) + 1)), layout="constrained")
     ax.axis("off")
+    # The table fills its axes (rows of equal height); the row labels stand left of it.
     tbl = ax.table(cellText=text, rowLabels=[method_label(m) for m in methods], colLabels=[f"f = {f:g}" for f in fs],
-                   loc="upper center", cellLoc="center")
+                   bbox=[0.0, 0.0, 1.0, 1.0], cellLoc="center")
     tbl.auto_set_font_size(False)
     tbl.set_fontsize(8)
-    tbl.scale(1, 1.3)
     for i, m in enumerate(methods):
         for j, f in enumerate(fs):
             r = cell.get((m, f))
             if r is not None and r["mean"] == best[f]:
                 tbl[(i + 1, j)].get_text().set_fontweight("bold")
     tseeds = seeds.replace("no error bars", "no ± std").replace("no error bar", "no ± std")
-    ax.set_title("\n".join([head, nets, tseeds + "; " + style.YLABEL + "; bold: best mean per f", loss]), fontsize=8)
+    fig.suptitle(style.caption(fig, head, [nets, tseeds, style.YLABEL, "bold: best mean per f", loss], fontsize=8, sep="; "),
+                 fontsize=8)
     save(fig, out, "table1", describe_table1)
 
-    # The same as bars: one panel per f (its own y range, so that differences of a point show),
-    # one bar per method, error bars one standard deviation, the best mean starred.
+    # The same as bars: one panel per f, one bar per method from 0 (the bar's length is the
+    # accuracy), its value written in it, error bars one standard deviation, the best mean starred.
     k = len(methods)
-    fig, axes = plt.subplots(1, len(fs), figsize=(1.2 + len(fs) * (0.3 * k + 0.7), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(fs), figsize=(1.2 + len(fs) * (0.3 * k + 0.9), 4.6), squeeze=False, sharey=True,
+                             layout="constrained")
     axes = list(axes[0])
     colours = [c for c in plt.rcParams["axes.prop_cycle"].by_key()["color"] if c.lower() != "#7f7f7f"]
     fixed = {"none": "0.8", "kd": "0.35"}
@@ -148,9 +152,8 @@ def table1(df, out):
         else:
             colour[m] = colours[i % len(colours)]
             i += 1
-    cuts = []
+    top = max(r["mean"] + r["std"] for r in cell.values())
     for ax, f in zip(axes, fs):
-        lo, hi = float("inf"), float("-inf")
         for x, m in enumerate(methods):
             r = cell.get((m, f))
             if r is None:
@@ -158,21 +161,20 @@ def table1(df, out):
             y, e = r["mean"], r["std"]
             ax.bar([x], [y], 0.8, yerr=[e] if r["count"] > 1 else None, capsize=2, color=colour[m], edgecolor="black",
                    linewidth=0.4, label=method_label(m), error_kw={"elinewidth": 0.8})
-            lo, hi = min(lo, y - e), max(hi, y + e)
+            # The value, upright at the bar's foot (clear of the error bar), dark on light bars.
+            light = sum(mcolors.to_rgb(colour[m])) / 3 > 0.5
+            ax.text(x, top * 0.02, f"{y:.2f}", rotation=90, ha="center", va="bottom", fontsize=6.5,
+                    color="black" if light else "white", gid=f"value:f={f:g}:method={m}")
             if y == best[f]:
                 a = ax.annotate("★", (x, y + e), xytext=(0, 1), textcoords="offset points", ha="center", va="bottom", fontsize=9)
                 a.set_gid(f"best_method:f={f:g}:method={m}")
-        pad = max(0.5, 0.2 * (hi - lo))
-        bottom = max(0.0, float(int(lo - pad)))
-        cuts.append(bottom)
-        ax.set_ylim(bottom, hi + pad)
+        ax.set_ylim(0, top * 1.08)
         ax.set_xticks(range(k))
         ax.set_xticklabels([method_label(m) for m in methods], rotation=60, ha="right", fontsize=7)
         ax.set_title(f"f = {f:g}", fontsize=9)
         ax.grid(alpha=0.3, axis="y")
         ax.tick_params(axis="y", labelsize=7)
     axes[0].set_ylabel(style.YLABEL)
-    cut = "each panel's y axis starts above 0" if any(c > 0 for c in cuts) else ""
-    fig.suptitle("\n".join([head, nets, seeds + "; ★ best mean per f" + (f"; {cut}" if cut else ""), loss]), fontsize=8)
-    fig.tight_layout()
+    fig.suptitle(style.caption(fig, head, [nets, seeds, "★ best mean per f", loss], fontsize=8, sep="; "), fontsize=8)
+    layout.keep_inside(fig)
     save(fig, out, "table1_bars", describe_table1)
