@@ -1,5 +1,7 @@
 #include "kdprune/io/run_dir.h"
 
+#include <spdlog/spdlog.h>
+
 #include <ctime>
 #include <filesystem>
 
@@ -107,6 +109,28 @@ RunDir RunDir::create(const Config& config, const std::string& command, bool for
   return r;
 }
 
+namespace {
+// Why `now` is not `started` trained longer ("" when it is): only train.epochs may grow, and
+// train.milestones may change only at or past the started length (epochs the run has trained
+// keep the rate they had), so a multistep run grown this way equals one started at the new length.
+std::string extension_problem(const Config& started, const Config& now) {
+  const auto& a = started.train;
+  const auto& b = now.train;
+  if (b.epochs <= a.epochs) return "train.epochs can only grow on --resume (the run's schedule is " + std::to_string(a.epochs) + " epochs)";
+  Config grown = started;
+  grown.train.epochs = b.epochs, grown.train.milestones = b.milestones;
+  if (to_yaml(grown) != to_yaml(now)) return "only train.epochs (and later train.milestones) may change when training longer";
+  std::vector<int64_t> before_a, before_b;
+  for (int64_t m : a.milestones)
+    if (m < a.epochs) before_a.push_back(m);
+  for (int64_t m : b.milestones)
+    if (m < a.epochs) before_b.push_back(m);
+  if (before_a != before_b)
+    return "train.milestones below " + std::to_string(a.epochs) + " (epochs already trained) must stay as they were";
+  return {};
+}
+}  // namespace
+
 RunDir RunDir::reopen(const Config& config, const std::string& command) {
   const RunSection& run = config.run;
   if (run.name.empty()) throw Error("--resume needs run.name: the name of the run to continue");
@@ -117,21 +141,36 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
     throw Error("--resume: there is no run '" + dir.string() + "' to continue (check run.name and run.root), or drop "
                 "--resume to start it");
   auto lock = RunLock::acquire(run.root, name);
-  if (is_finished(dir.string()))
-    throw Error("run '" + dir.string() + "' already finished (summary.json exists); nothing to resume");
+  const bool finished = is_finished(dir.string());
   const std::string want = to_yaml(config);
+  Config started;
   std::string have;
   try {
     // Run-only keys (threads, logging, checkpoint cadence, ...) may change between the start and
     // the resume: they change how the run goes on, not what it is (config/key_roles.h).
-    Config started = read_config((dir / "config.yaml").string());
+    started = read_config((dir / "config.yaml").string());
     copy_keys(started, config, key_role::run_only);
     have = to_yaml(started);
   } catch (const Error& e) {
     throw Error("run '" + dir.string() + "': its config.yaml cannot be read (" + e.what() +
                 "); it cannot be resumed (use --force to start over)");
   }
-  if (have != want) {
+  // Training longer: train.epochs grown (and milestones the run has not reached yet) is the only
+  // difference. The remaining epochs follow the schedule of the new length (docs/training.md).
+  const int64_t had = started.train.epochs;
+  const std::string longer = have == want ? "" : extension_problem(started, config);
+  const bool extends = have != want && longer.empty();
+  if (finished && have == want)
+    throw Error("run '" + dir.string() + "' already finished (summary.json exists); nothing to resume (to train it "
+                "longer: --resume train.epochs=N, N > " + std::to_string(had) + ")");
+  if (have != want && !extends) {
+    const bool other_keys = longer.rfind("only train.epochs", 0) == 0;
+    if (config.train.epochs != had && !other_keys)
+      throw Error("--resume train.epochs=" + std::to_string(config.train.epochs) + ": " + longer);
+    if (other_keys) {  // name the other key, not the length
+      started.train.epochs = config.train.epochs, started.train.milestones = config.train.milestones;
+      have = to_yaml(started);
+    }
     // name the first differing line so the user sees which key changed
     size_t a = 0, b = 0;
     std::string la, lb;
@@ -145,6 +184,18 @@ RunDir RunDir::reopen(const Config& config, const std::string& command) {
     }
     throw Error("--resume: the config differs from " + (dir / "config.yaml").string() + " (run has '" + la +
                 "', now '" + lb + "'); resume with the same config, or pick a new run.name");
+  }
+  if (extends) {
+    // The finished result stays beside the longer run (summary.json moves first: its presence
+    // marks a finished run), then config.yaml records the new length.
+    const std::string tag = ".epochs" + std::to_string(had);
+    if (finished) {
+      if (fs::exists(dir / "model.pt")) fs::copy_file(dir / "model.pt", dir / ("model" + tag + ".pt"), fs::copy_options::overwrite_existing);
+      fs::rename(dir / "summary.json", dir / ("summary" + tag + ".json"));
+    }
+    write_file_atomic((dir / "config.yaml").string(), want);
+    spdlog::info("--resume: training {} longer, {} -> {} epochs{}", dir.string(), had, config.train.epochs,
+                 finished ? " (its " + std::to_string(had) + "-epoch result stays as summary" + tag + ".json and model" + tag + ".pt)" : "");
   }
   // A kill can leave temporaries of atomic writes behind; they are never complete files.
   for (const auto& e : fs::directory_iterator(dir))

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "run_cli.h"
 #include "tiny_run.h"
@@ -98,4 +100,56 @@ TEST(FirstWeek, APyTorchTeacherIsNamedByItsArchitectureWithUnknownFt) {
   EXPECT_NE(r.out.find("teacher test top-1 %: resnet8 (f_t unknown) "), std::string::npos) << r.out;
   const Result again = run("results " + d.file("e"));
   EXPECT_NE(again.out.find("teacher test top-1 %: resnet8 (f_t unknown) "), std::string::npos) << again.out;
+}
+
+namespace {
+// metrics.csv without the timing columns (images_per_s, seconds), which legitimately differ.
+std::string metrics_without_timing(const std::string& path) {
+  std::istringstream in(read_bytes(path));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (int i = 0; i < 2; ++i) line = line.substr(0, line.rfind(','));
+    out += line + "\n";
+  }
+  return out;
+}
+}  // namespace
+
+// --resume train.epochs=N continues a finished run for more epochs. Multistep with its milestones
+// kept: the same model as a run started at N epochs (the rate depends on the epoch alone). The
+// first result stays beside it.
+TEST(FirstWeek, ResumeWithMoreEpochsContinuesAFinishedRun) {
+  TempDir d;
+  const std::string multistep = " train.schedule=multistep train.milestones=[1,3] train.checkpoint_every=1";
+  ASSERT_EQ(run("train-teacher " + tiny(d, "grown") + multistep + " train.epochs=2").code, 0);
+  const std::string first = read_bytes(d.file("grown/model.pt"));
+  const Result grown = run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=4");
+  ASSERT_EQ(grown.code, 0) << grown.out;
+  EXPECT_NE(grown.out.find("training " + d.file("grown") + " longer, 2 -> 4 epochs"), std::string::npos) << grown.out;
+  ASSERT_EQ(run("train-teacher " + tiny(d, "straight") + multistep + " train.epochs=4").code, 0);
+  EXPECT_EQ(read_bytes(d.file("grown/model.pt")), read_bytes(d.file("straight/model.pt"))) << "the same weights as 4 epochs from the start";
+  EXPECT_EQ(metrics_without_timing(d.file("grown/metrics.csv")), metrics_without_timing(d.file("straight/metrics.csv")));
+  EXPECT_EQ(read_bytes(d.file("grown/model.epochs2.pt")), first) << "the 2-epoch model stays";
+  EXPECT_TRUE(fs::exists(d.file("grown/summary.epochs2.json")));
+  const auto summary = nlohmann::json::parse(read_bytes(d.file("grown/summary.json")));
+  EXPECT_EQ(summary["epochs"], 4);
+  EXPECT_EQ(summary["resumed_from_epoch"], 2);
+
+  // Cosine: epochs 3..4 follow the 4-epoch schedule from where the run is (rate at epoch 3 of 4).
+  const std::string cosine = " train.schedule=cosine train.lr=0.1 train.checkpoint_every=1";
+  ASSERT_EQ(run("train-teacher " + tiny(d, "cos") + cosine + " train.epochs=2").code, 0);
+  ASSERT_EQ(run("train-teacher --resume " + tiny(d, "cos") + cosine + " train.epochs=4").code, 0);
+  const std::string m = read_bytes(d.file("cos/metrics.csv"));
+  EXPECT_NE(m.find("\n3,0.05,"), std::string::npos) << "0.5·0.1·(1 + cos(π·2/4)) = 0.05: " << m;
+  EXPECT_NE(m.find("\n4,0.01464"), std::string::npos) << "0.5·0.1·(1 + cos(π·3/4)): " << m;
+
+  // What cannot be a longer run: fewer epochs, a milestone already passed moved, another key.
+  expect_one_line_error(run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=3"),
+                        "train.epochs can only grow on --resume (the run's schedule is 4 epochs)");
+  expect_one_line_error(run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=6 train.milestones=[2,3]"),
+                        "train.milestones below 4 (epochs already trained) must stay as they were");
+  expect_one_line_error(run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=6 train.lr=0.5"),
+                        "the config differs from");
+  expect_one_line_error(run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=4"),
+                        "nothing to resume (to train it longer: --resume train.epochs=N, N > 4)");
 }
