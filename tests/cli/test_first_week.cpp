@@ -153,3 +153,20 @@ TEST(FirstWeek, ResumeWithMoreEpochsContinuesAFinishedRun) {
   expect_one_line_error(run("train-teacher --resume " + tiny(d, "grown") + multistep + " train.epochs=4"),
                         "nothing to resume (to train it longer: --resume train.epochs=N, N > 4)");
 }
+
+// Milestones the schedule never reaches are said, with a scaled suggestion; a shorter scoring run
+// reads as planned, not as a run cut short.
+TEST(FirstWeek, UnreachedMilestonesWarnAndAnEarlyScoreReadsAsPlanned) {
+  TempDir d;
+  const Result r = run("train-teacher " + tiny(d, "late") + " train.schedule=multistep train.epochs=2 train.milestones=[1,2,5]");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("train.milestones: 2, 5 at or past the last epoch (train.epochs = 2): the learning rate never drops there"),
+            std::string::npos) << r.out;
+  const Result ok = run("train-teacher " + tiny(d, "fine") + " train.schedule=multistep train.epochs=2 train.milestones=[1]");
+  EXPECT_EQ(ok.out.find("train.milestones:"), std::string::npos) << ok.out;
+  const Result s = run("score " + tiny(d, "sc") + " score.method=el2n score.epochs=1 train.epochs=3");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(s.out.find("trains the first 1 epochs of a 3-epoch schedule"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("epoch 1/1 "), std::string::npos) << s.out;
+  EXPECT_EQ(s.out.find("stopping"), std::string::npos) << s.out;
+}
