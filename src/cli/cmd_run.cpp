@@ -21,6 +21,8 @@ void add_run(CLI::App& app, Action& action) {
           std::fputs(r.plan.c_str(), stdout);
         } else if (x->print_jobs) {
           std::fputs(r.jobs.c_str(), stdout);
+        } else if (!r.progress.empty()) {
+          std::printf("%zu stages run, %zu reused; %s\n", r.executed, r.reused, r.progress.c_str());
         } else if (r.results_path.empty()) {
           std::printf("%zu stages run, %zu reused, %zu left for later (not selected by --only)\n", r.executed, r.reused,
                       r.skipped);
@@ -47,6 +49,10 @@ void add_run(CLI::App& app, Action& action) {
         }
       },
       "run only these stage kinds: teacher, score, prune, student (comma-separated)");
+  sub->add_option("--worker", x->worker,
+                  "i/n: train only the students dealt to worker i of n (0-based), and the teachers, scores and "
+                  "subsets they need (each runs once across the workers); every worker plans the same experiment "
+                  "(docs/experiments.md, \"Many GPUs\")");
   sub->add_option("--metric", x->metric, "the table's accuracy: best (over the evaluated epochs, the paper's; default) or last")
       ->check(CLI::IsMember({"best", "last"}));
 }

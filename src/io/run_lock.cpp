@@ -37,6 +37,24 @@ std::shared_ptr<RunLock> RunLock::acquire(const std::string& root, const std::st
   return std::shared_ptr<RunLock>(new RunLock(fd));
 }
 
+std::shared_ptr<RunLock> RunLock::try_acquire(const std::string& root, const std::string& name, bool shared) {
+  const std::string path = (std::filesystem::path(root) / ("." + name + ".lock")).string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("run '" + (std::filesystem::path(root) / name).string() + "': cannot open its lock file " + path + ": " +
+                          std::strerror(errno));
+  if (::flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK) throw Error("cannot lock " + path + ": " + std::strerror(err));
+    return nullptr;
+  }
+  return std::shared_ptr<RunLock>(new RunLock(fd));
+}
+
+void RunLock::share() {
+  if (::flock(fd_, LOCK_SH) != 0) throw Error(std::string("cannot share a lock: ") + std::strerror(errno));
+}
+
 RunLock::~RunLock() { ::close(fd_); }
 
 }  // namespace kdprune::io

@@ -213,7 +213,7 @@ std::vector<Stage> plan(const Experiment& e) {
             }
             o.insert(o.end(), student_part.begin(), student_part.end());
             pin_base_data(o, seed);
-            add(StageKind::student, name, o, e.student_overrides, in);
+            stages[add(StageKind::student, name, o, e.student_overrides, in)].fraction = f;
           }
         }
       }

@@ -67,6 +67,7 @@ struct ExperimentOptions {
   std::vector<std::string> only;  // stage kinds to run (teacher, score, prune, student); empty = all
   std::string program = "kdprune";  // the binary named in printed command lines
   std::string metric = "best";      // the table's accuracy: best over the evaluated epochs, or last
+  std::string worker;               // "i/n": train only the students dealt to worker i of n ("" = all)
 };
 struct ExperimentReport {
   std::string plan;          // one line per stage: action, name, reason, then its command
@@ -74,6 +75,8 @@ struct ExperimentReport {
   std::string table;         // the accuracy table ("" until every student has finished)
   std::string results_path;  // results.csv ("" until every student has finished)
   size_t executed = 0, reused = 0, skipped = 0;
+  size_t others = 0;         // --worker: students dealt to the other workers
+  std::string progress;      // unfinished students remain: "k of N students finished ..." ("" otherwise)
 };
 ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOptions& x);
 

@@ -63,6 +63,7 @@ struct Stage {
   std::vector<std::string> overrides;  // on the base config; run.root and run.name included
   std::string scores_file;             // prune stages: the score file (--scores)
   std::vector<size_t> inputs;          // earlier stages whose artifacts this one reads
+  double fraction = 1.0;               // students: the kept fraction f (their share of the pool)
 };
 
 // Teachers, then scores, then subsets, then students; every stage after its inputs.
