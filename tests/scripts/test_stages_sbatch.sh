@@ -82,6 +82,25 @@ case="plain bash"
   ../submit/cfg/exp.yaml) 2> "$tmp/err" || fail "$case"
 expect "cwd=$tmp/other" run --config "$tmp/other/../submit/cfg/exp.yaml" --only teacher,score,prune
 
+# 5b. workers.sbatch: each array task is `kdprune run --worker i/n`, under Slurm from a spool copy
+#     (stages.sbatch found through scontrol's Command=, which names the submitted workers.sbatch).
+case="workers.sbatch array task"
+cp "$root/scripts/slurm/workers.sbatch" "$tmp/spool/workers_script"
+cat > "$tmp/stubs/scontrol" <<EOF2
+#!/bin/bash
+echo "JobId=43 JobName=kdprune-workers UserId=u(1) Command=$root/scripts/slurm/workers.sbatch WorkDir=$tmp/submit StdOut=x"
+EOF2
+(cd "$tmp/submit" && PATH=$tmp/stubs:$base_path SLURM_SUBMIT_DIR=$tmp/submit SLURM_JOB_ID=43 SLURM_ARRAY_TASK_ID=1 \
+  SLURM_ARRAY_TASK_COUNT=3 KDPRUNE_BUILD_DIR=$tmp/fakebuild bash "$tmp/spool/workers_script" cfg/exp.yaml run.device=cuda) \
+  2> "$tmp/err" || fail "$case"
+expect "cwd=$tmp/submit" run --config "$tmp/submit/cfg/exp.yaml" --worker 1/3 run.device=cuda
+(cd "$tmp/submit" && PATH=$base_path bash "$root/scripts/slurm/workers.sbatch" cfg/exp.yaml) 2> "$tmp/err" && fail "workers.sbatch ran outside an array"
+grep -q "submit it as an array" "$tmp/err" || fail "workers.sbatch outside an array: no clear message"
+# The collect step: a plain run of everything (KDPRUNE_COLLECT=1).
+(cd "$tmp/submit" && PATH=$base_path KDPRUNE_COLLECT=1 KDPRUNE_BUILD_DIR=$tmp/fakebuild bash "$root/scripts/slurm/stages.sbatch" cfg/exp.yaml) \
+  2> "$tmp/err" || fail "collect step"
+expect "cwd=$tmp/submit" run --config "$tmp/submit/cfg/exp.yaml"
+
 # 6. No checkout found and no kdprune: one clear line, nothing run.
 if ! PATH=$base_path command -v kdprune > /dev/null; then
   (cd "$tmp/other" && PATH=$tmp/nostubs:$base_path SLURM_SUBMIT_DIR=$tmp/submit SLURM_JOB_ID=42 \
