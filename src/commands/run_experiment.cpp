@@ -498,9 +498,15 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
                         " (the rest are other workers'; a plain kdprune run collects once all have ended)";
     return report;
   }
+  pipeline::AxisKeys axis_keys;
+  for (const auto& a : e.axes) axis_keys.student.push_back(a.key);
+  for (const auto& a : e.teacher_axes) axis_keys.teacher.push_back(a.key);
+  // `kdprune results` on this folder reads the axes from here.
+  if (!axis_keys.student.empty() || !axis_keys.teacher.empty())
+    io::write_file_atomic(dir + "/axes.json", nlohmann::json{{"axes", axis_keys.student}, {"teacher_axes", axis_keys.teacher}}.dump(2) + "\n");
   std::vector<pipeline::ResultRow> rows;
   for (const auto& st : stages)
-    if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name));
+    if (st.kind == StageKind::student) rows.push_back(pipeline::read_result(dir + "/" + st.name, axis_keys));
   report.results_path = dir + "/results.csv";
   io::write_file_atomic(report.results_path, pipeline::results_csv(rows));
   report.table = pipeline::accuracy_table(rows, x.metric);
@@ -514,6 +520,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
 
 std::string collect_results(const std::vector<std::string>& dirs, const std::string& out_path, const std::string& metric) {
   std::vector<pipeline::ResultRow> rows;
+  pipeline::AxisKeys axes;  // an experiment folder's further axes (axes.json, written by kdprune run)
   auto add = [&](const fs::path& d) {
     if (!io::RunDir::is_finished(d.string())) return false;
     // Only student runs have results rows; teacher, prune and score runs are skipped.
@@ -523,11 +530,21 @@ std::string collect_results(const std::vector<std::string>& dirs, const std::str
     } catch (const nlohmann::json::exception& e) {
       throw Error((d / "summary.json").string() + ": not valid JSON (" + e.what() + ")");
     }
-    if (cmd == "distill") rows.push_back(pipeline::read_result(d.string()));
+    if (cmd == "distill") rows.push_back(pipeline::read_result(d.string(), axes));
     return true;
   };
   for (const auto& d : dirs) {
     if (!fs::is_directory(d)) throw Error(d + ": not a directory");
+    axes = {};
+    if (const auto json = fs::path(d) / "axes.json"; fs::exists(json)) {
+      try {
+        const auto j = nlohmann::json::parse(io::read_file(json.string()));
+        axes.student = j.at("axes").get<std::vector<std::string>>();
+        axes.teacher = j.at("teacher_axes").get<std::vector<std::string>>();
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(json.string() + ": expected {\"axes\": [keys], \"teacher_axes\": [keys]} (" + e.what() + ")");
+      }
+    }
     if (add(d)) continue;
     std::vector<fs::path> children;
     for (const auto& entry : fs::directory_iterator(d))  // not the hidden ones: old outputs kept aside

@@ -15,7 +15,9 @@ bool has_key(const YAML::Node& root, const std::string& key) {
 
 }  // namespace
 
-std::vector<std::string> ignored_base_keys(const Experiment& e, const std::vector<std::string>& overrides) {
+namespace {
+// The keys kdprune run sets in every stage that reads them, and the experiment key to use instead.
+const std::vector<std::pair<const char*, const char*>>& per_stage_keys() {
   static const std::vector<std::pair<const char*, const char*>> per_stage = {
       {"data.fraction", "experiment.fractions (the students' kept fraction f) or experiment.teacher_fractions (f_t)"},
       {"data.subset", "experiment.pruners: [{name: LABEL, scores: FILE}] (scores) or a teacher/student override"},
@@ -30,6 +32,23 @@ std::vector<std::string> ignored_base_keys(const Experiment& e, const std::vecto
       {"kd.alpha", "experiment.alphas"},
       {"kd.teacher", "experiment.teacher_models"},
   };
+  return per_stage;
+}
+}  // namespace
+
+std::string experiment_key_instead(const std::string& key, bool teacher) {
+  if (teacher && key == "model.arch") return "experiment.teacher_archs";
+  if (teacher && key == "data.fraction") return "experiment.teacher_fractions";
+  if (key == "run.seed") return "experiment.seeds";
+  if (key == "run.name" || key == "run.root") return "experiment.name (the stages' names and folder are kdprune run's)";
+  if (key == "data.split" || key == "data.split_seed" || key == "data.part") return "experiment.disjoint_split and experiment.teacher_part";
+  for (const auto& [k, instead] : per_stage_keys())
+    if (key == k) return instead;
+  return {};
+}
+
+std::vector<std::string> ignored_base_keys(const Experiment& e, const std::vector<std::string>& overrides) {
+  const auto& per_stage = per_stage_keys();
   const YAML::Node root = YAML::Load(e.base_yaml);
   std::vector<std::string> out;
   for (const auto& [key, instead] : per_stage) {

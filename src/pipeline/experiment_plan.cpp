@@ -71,6 +71,24 @@ const char* kind_name(StageKind kind) {
   return "";
 }
 
+namespace {
+// Every combination of the axes' values, as (overrides, name part); one empty one without axes.
+std::vector<std::pair<std::vector<std::string>, std::string>> combinations(const std::vector<Axis>& axes) {
+  std::vector<std::pair<std::vector<std::string>, std::string>> out = {{{}, ""}};
+  for (const auto& a : axes) {
+    std::vector<std::pair<std::vector<std::string>, std::string>> next;
+    for (const auto& [o, label] : out)
+      for (const auto& v : a.values) {
+        auto more = o;
+        more.push_back(a.key + "=" + v);
+        next.emplace_back(std::move(more), label + "-" + axis_label(a.key, v));
+      }
+    out = std::move(next);
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<Stage> plan(const Experiment& e) {
   std::vector<Stage> stages;
   const std::string root = "run.root=" + e.dir();
@@ -116,14 +134,16 @@ std::vector<Stage> plan(const Experiment& e) {
   }
   if (any_kd)
     for (const auto& arch : e.teacher_archs)
-      for (double ft : e.teacher_fractions) {
-        const std::string key = arch + (ft < 1.0 ? "-ft" + format_number(ft) : "");
-        std::vector<std::string> o = {"model.arch=" + arch, "data.fraction=" + format_number(ft), "data.subset=",
-                                      "prune.fraction=1"};
-        o.insert(o.end(), teacher_part.begin(), teacher_part.end());
-        const size_t t = add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides);
-        teachers.push_back({key, t, e.dir() + "/" + stages[t].name + "/model.pt"});
-      }
+      for (double ft : e.teacher_fractions)
+        for (const auto& [axis_overrides, axis_part] : combinations(e.teacher_axes)) {
+          const std::string key = arch + (ft < 1.0 ? "-ft" + format_number(ft) : "") + axis_part;
+          std::vector<std::string> o = {"model.arch=" + arch, "data.fraction=" + format_number(ft), "data.subset=",
+                                        "prune.fraction=1"};
+          o.insert(o.end(), teacher_part.begin(), teacher_part.end());
+          o.insert(o.end(), axis_overrides.begin(), axis_overrides.end());
+          const size_t t = add(StageKind::teacher, "teacher-" + key, o, e.teacher_overrides);
+          teachers.push_back({key, t, e.dir() + "/" + stages[t].name + "/model.pt"});
+        }
 
   // Scores: one stage per score method that no file provides.
   std::map<std::string, size_t> score_stage;
@@ -196,10 +216,15 @@ std::vector<Stage> plan(const Experiment& e) {
         for (const auto& alpha : e.alphas) {
           const bool kd = !alpha_is_zero(alpha);
           const size_t n_teachers = kd ? teachers.size() : 1;
-          for (size_t t = 0; t < n_teachers; ++t) {
+          // kd.* axes make KD students only: a student without KD does not read them.
+          std::vector<Axis> axes;
+          for (const auto& a : e.axes)
+            if (kd || a.key.rfind("kd.", 0) != 0) axes.push_back(a);
+          for (size_t t = 0; t < n_teachers; ++t)
+          for (const auto& [axis_overrides, axis_part] : combinations(axes)) {
             std::string name = "student-" + p->label() + "-f" + format_number(f) + "-" + alpha_label(alpha);
             if (kd) name += "-" + teachers[t].key;
-            name += "-s" + std::to_string(seed);
+            name += axis_part + "-s" + std::to_string(seed);
             std::vector<std::string> o = {"run.seed=" + std::to_string(seed), "kd.alpha=" + alpha, "prune.fraction=1",
                                           "data.fraction=1"};
             std::vector<size_t> in;
@@ -213,12 +238,19 @@ std::vector<Stage> plan(const Experiment& e) {
             }
             o.insert(o.end(), student_part.begin(), student_part.end());
             pin_base_data(o, seed);
+            o.insert(o.end(), axis_overrides.begin(), axis_overrides.end());
             stages[add(StageKind::student, name, o, e.student_overrides, in)].fraction = f;
           }
         }
       }
     }
   }
+  // Two axis values that read alike in a name ("a b" and "a_b") would share a run directory.
+  for (size_t i = 0; i < stages.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (stages[i].name == stages[j].name)
+        throw Error(e.file + ": experiment: two stages would be named " + stages[i].name +
+                    " (axis values that differ only in characters a name cannot hold); make the values differ in letters or digits");
   return stages;
 }
 

@@ -5,15 +5,19 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "kdprune/config/path_values.h"
 #include "kdprune/config/config.h"
+#include "kdprune/config/key_roles.h"
 #include "kdprune/prune/pruner_registry.h"
 #include "kdprune/prune/sampling.h"
 #include "kdprune/util/error.h"
@@ -175,7 +179,59 @@ PrunerSpec read_pruner(const YAML::Node& n, Section& sec) {
   return p;
 }
 
+// experiment.axes / teacher_axes: {dotted.key: [values]} (or nested: {kd: {tau: [2, 4]}}). Each key
+// must be a config key that changes what a stage computes and that kdprune run does not set
+// itself; each value must load as that key.
+std::vector<Axis> read_axes(Section& sec, const std::string& name, const std::string& base_yaml, const std::string& file,
+                            bool teacher) {
+  const YAML::Node n = sec.get(name);
+  std::vector<Axis> axes;
+  if (!n.IsDefined()) return axes;
+  if (!n.IsMap()) sec.fail(name, "a mapping of config keys to lists of values (e.g. kd.tau: [2, 4, 6])", n);
+  std::vector<std::pair<std::string, YAML::Node>> flat;
+  std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& m, const std::string& prefix) {
+    for (const auto& kv : m) {
+      const std::string key = prefix + kv.first.Scalar();
+      if (kv.second.IsMap()) walk(kv.second, key + ".");
+      else flat.emplace_back(key, kv.second);
+    }
+  };
+  walk(n, "");
+  for (const auto& [key, values] : flat) {
+    const std::string at = name + "." + key;
+    const auto& table = key_table();
+    const auto info = std::find_if(table.begin(), table.end(), [&](const KeyInfo& k) { return k.key == key; });
+    if (info == table.end()) throw Error(sec.where(name) + ": '" + key + "' is no config key (kdprune config --help lists them; docs/config.md)");
+    if (const std::string instead = experiment_key_instead(key, teacher); !instead.empty())
+      throw Error(sec.where(name) + ": '" + key + "' is set by kdprune run in every " + (teacher ? "teacher" : "student") +
+                  " stage; use " + instead);
+    if (info->roles & key_role::run_only)
+      throw Error(sec.where(name) + ": '" + key + "' changes how a stage runs, not what it computes; set it once, not as an axis");
+    if (!values.IsSequence() || values.size() == 0) sec.fail(at, "a non-empty list of values for " + key, values);
+    Axis axis{key, {}};
+    for (const auto& v : values) {
+      const std::string text = flow(v);
+      try {
+        load_config_text(base_yaml, file, {key + "=" + text});
+      } catch (const Error& err) {
+        throw Error(sec.where(name) + ": " + key + " value '" + text + "' is not valid (" + err.what() + ")");
+      }
+      axis.values.push_back(text);
+    }
+    sec.refuse_repeats(name, axis.values, [](const std::string& x) { return x; });
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
 }  // namespace
+
+std::string axis_label(const std::string& key, const std::string& value) {
+  std::string v;
+  for (char c : value) v += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  const std::string last = key.substr(key.rfind('.') + 1);
+  return last + (!v.empty() && (std::isdigit(static_cast<unsigned char>(v[0])) || v[0] == '.' || v[0] == '-') ? "" : "-") + v;
+}
 
 Experiment load_experiment(const std::string& path, const std::vector<std::string>& overrides) {
   const SplitConfig split = split_config(path, "experiment", overrides);
@@ -186,7 +242,7 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
   Section sec(YAML::Load(split.section_yaml), path, overrides);
   const std::vector<std::string> known = {"name", "seeds", "teacher", "teacher_archs", "teacher_models", "teacher_fractions",
                                           "disjoint_split", "teacher_part", "score", "pruners", "fractions", "alphas", "student",
-                                          "group_students"};
+                                          "group_students", "axes", "teacher_axes"};
   e.name = sec.list<std::string>("name", "a directory name", non_empty, {base.run.name}).front();
   if (e.name.empty() || e.name.find('/') != std::string::npos)
     throw Error(sec.where("name") + ": expected a directory name (or run.name), got '" + e.name + "'");
@@ -238,6 +294,16 @@ Experiment load_experiment(const std::string& path, const std::vector<std::strin
     e.alphas = {"0", flow(YAML::Load(format_number(base.kd.alpha.value)))};
     e.alphas_from_base = true;
   }
+  e.axes = read_axes(sec, "axes", e.base_yaml, path, false);
+  e.teacher_axes = read_axes(sec, "teacher_axes", e.base_yaml, path, true);
+  // An axis key also set for every stage of its kind would be overridden by the axis: refused.
+  for (const auto& [axes, overrides, name] : {std::tuple{&e.axes, &e.student_overrides, "student"},
+                                              std::tuple{&e.teacher_axes, &e.teacher_overrides, "teacher"}})
+    for (const auto& a : *axes)
+      for (const auto& o : *overrides)
+        if (o.rfind(a.key + "=", 0) == 0)
+          throw Error(sec.where(name) + ": " + a.key + " is also an axis (experiment." + (std::string(name) == "student" ? "axes" : "teacher_axes") +
+                      "); set it in one place");
   sec.refuse_unknown(known);
   if (e.teacher_archs.empty() && e.teacher_models.empty()) e.teacher_archs.push_back(load_config_text(e.base_yaml, path, e.teacher_overrides).model.arch);
   // Every stage config must load: check the alphas (and any override) now, not mid-experiment.

@@ -2,6 +2,7 @@
 #include "kdprune/pipeline/results.h"
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -92,7 +93,28 @@ Stats stats(const std::vector<double>& v) {
 
 }  // namespace
 
-ResultRow read_result(const std::string& run_dir) {
+namespace {
+// A dotted key's value in a config.yaml, as flow text ("" when absent).
+std::string yaml_value(const std::string& path, const std::string& dotted) {
+  YAML::Node n = YAML::LoadFile(path);
+  for (size_t start = 0; n && start <= dotted.size();) {
+    const size_t dot = std::min(dotted.find('.', start), dotted.size());
+    n = n[dotted.substr(start, dot - start)];
+    start = dot + 1;
+  }
+  if (!n || n.IsNull()) return "";
+  if (n.IsScalar()) {  // numbers as the experiment file writes them (2, not 2.0)
+    char* end = nullptr;
+    const double v = std::strtod(n.Scalar().c_str(), &end);
+    return !n.Scalar().empty() && end && *end == '\0' ? format_number(v) : n.Scalar();
+  }
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  return e.c_str();
+}
+}  // namespace
+
+ResultRow read_result(const std::string& run_dir, const AxisKeys& axes) {
   const std::string summary_path = run_dir + "/summary.json";
   const std::string config_path = run_dir + "/config.yaml";
   if (!fs::exists(summary_path)) throw Error(run_dir + ": no summary.json (not a finished run directory)");
@@ -135,6 +157,12 @@ ResultRow read_result(const std::string& run_dir) {
     if (!c.kd.teacher.empty() && fs::exists(teacher_config)) r.teacher_part = load_config(teacher_config, {}).data.part;
   }
   if (r.alpha == 0.0) r.teacher_arch.clear(), r.teacher_f.reset(), r.teacher_top1.reset(), r.teacher_part.clear();  // α = 0 uses no teacher
+  // A kd.* axis means nothing to a student without KD: its field stays empty.
+  for (const auto& key : axes.student)
+    r.axes.emplace_back(key, r.alpha == 0.0 && key.rfind("kd.", 0) == 0 ? "" : yaml_value(config_path, key));
+  const std::string teacher_config = (fs::path(c.kd.teacher).parent_path() / "config.yaml").string();
+  for (const auto& key : axes.teacher)
+    r.axes.emplace_back("teacher." + key, r.alpha != 0.0 && fs::exists(teacher_config) ? yaml_value(teacher_config, key) : "");
   return r;
 }
 
@@ -149,9 +177,15 @@ std::string teacher_key(const ResultRow& r) {
 
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::ostringstream out;
-  out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
-         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision,teacher_top1\n";
+  std::vector<std::string> axis_keys;
   for (const auto& r : rows)
+    for (const auto& [k, v] : r.axes)
+      if (std::find(axis_keys.begin(), axis_keys.end(), k) == axis_keys.end()) axis_keys.push_back(k);
+  out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
+         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision,teacher_top1";
+  for (const auto& k : axis_keys) out << ',' << csv_field(k);
+  out << '\n';
+  for (const auto& r : rows) {
     out << csv_field(r.dataset) << ',' << csv_field(r.pruner) << ',' << csv_field(r.level) << ','
         << (r.class_balanced ? "true" : "false") << ',' << csv_field(r.sampling) << ',' << format_number(r.f) << ',' << format_number(r.alpha) << ','
         << csv_field(r.alpha_schedule) << ',' << format_number(r.tau) << ',' << csv_field(r.teacher_arch) << ','
@@ -160,7 +194,13 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
         << format_number(r.best_top1) << ',' << r.best_epoch << ','
         << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << ','
         << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << ',' << csv_field(r.precision) << ','
-        << optional_number(r.teacher_top1) << '\n';
+        << optional_number(r.teacher_top1);
+    for (const auto& k : axis_keys) {
+      const auto it = std::find_if(r.axes.begin(), r.axes.end(), [&](const auto& a) { return a.first == k; });
+      out << ',' << (it == r.axes.end() ? std::string() : csv_field(it->second));
+    }
+    out << '\n';
+  }
   return out.str();
 }
 
@@ -194,8 +234,15 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     datasets.insert(r.dataset), students.insert(r.student_arch), parts.insert(r.data_part), precisions.insert(r.precision);
     if (r.alpha != 0.0) taus.insert(format_number(r.tau));
   }
+  // An axis whose value differs between rows is part of the column too.
+  std::map<std::string, std::set<std::string>> axis_values;
+  for (const auto& r : rows)
+    for (const auto& [k, v] : r.axes)
+      if (!v.empty()) axis_values[k].insert(v);  // "": a teacher's key on a student without one
   auto condition = [&](const ResultRow& r) {
     std::string s;
+    for (const auto& [k, v] : r.axes)  // the KD settings' axes are named in the KD label instead
+      if (!v.empty() && axis_values[k].size() > 1 && k.rfind("kd.", 0) != 0 && k.rfind("teacher.", 0) != 0) s += " " + k + "=" + v;
     if (datasets.size() > 1) s += " " + r.dataset;
     if (students.size() > 1) s += " " + r.student_arch + " student";
     if (parts.size() > 1) s += " (" + r.data_part + " part)";
@@ -210,6 +257,9 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
       s += " a=" + format_number(r.alpha);
     if (taus.size() > 1) s += " tau=" + format_number(r.tau);
     if (!r.kd_extra.empty()) s += " + " + format_number(r.kd_beta) + "*" + r.kd_extra;
+    for (const auto& [k, v] : r.axes)  // τ is named above already
+      if (!v.empty() && axis_values[k].size() > 1 && k != "kd.tau" && (k.rfind("kd.", 0) == 0 || k.rfind("teacher.", 0) == 0))
+        s += " " + k + "=" + v;
     // The teacher is always named; its f_t and split part where teachers differ in them.
     s += " " + r.teacher_arch;
     if (teacher_keys.size() > 1) {

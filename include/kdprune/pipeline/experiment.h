@@ -22,6 +22,13 @@ struct PrunerSpec {
   std::string label() const;    // name, plus "-<level>", "-cb", "-<sampling>[<cutoff>]" where not the default
 };
 
+// A further grid axis over any config key of the students (or teachers): each value makes its
+// own stages, crossed with the other axes.
+struct Axis {
+  std::string key;                  // dotted, e.g. "kd.tau"
+  std::vector<std::string> values;  // as YAML flow text, e.g. "2", "resnet20"
+};
+
 struct Experiment {
   std::string file;                        // the YAML file, for messages
   std::string name;                        // the experiment directory is <root>/<name>
@@ -44,10 +51,20 @@ struct Experiment {
   std::vector<PrunerSpec> pruners;
   std::vector<double> fractions;           // kept fractions f of the students' pool
   std::vector<std::string> alphas;         // each a number or an α(f) schedule, as YAML flow text
+  std::vector<Axis> axes;                  // experiment.axes: over the students' keys
+  std::vector<Axis> teacher_axes;          // experiment.teacher_axes: over the teachers' keys
   int64_t group_students = 64;             // most students trained together (<= 1: one at a time); train.group_max caps by memory
 
   std::string dir() const { return root + "/" + name; }
 };
+
+// The experiment key to use instead of setting `key` (a key kdprune run sets in the stages that
+// read it: data.fraction -> experiment.fractions, ...); "" for any other key. `teacher`: as a
+// teacher-stage key (model.arch -> experiment.teacher_archs).
+std::string experiment_key_instead(const std::string& key, bool teacher = false);
+
+// A stage-name part for an axis value: the key's last part and the value ("tau2", "arch-resnet20").
+std::string axis_label(const std::string& key, const std::string& value);
 
 // Reads the file with `overrides` ("experiment.fractions=[0.1]" or any config key). Errors name
 // the file and the experiment key.

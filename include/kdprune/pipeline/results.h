@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kdprune::pipeline {
@@ -33,13 +34,22 @@ struct ResultRow {
   std::string run_dir;
   // The run's precision: fp32, bf16 or fp16 (train.amp), "+CL" with channels-last.
   std::string precision = "fp32";
+  // The experiment's further axes (experiment.axes, teacher_axes as "teacher.<key>"): the key and
+  // this run's value as its config.yaml holds it.
+  std::vector<std::pair<std::string, std::string>> axes;
+};
+
+// The axis keys of an experiment: its students' keys, and its teachers' as "teacher.<key>".
+struct AxisKeys {
+  std::vector<std::string> student, teacher;
 };
 
 // Reads a finished distill (or train-teacher) run directory; throws kdprune::Error naming the
 // file when something needed is missing.
-ResultRow read_result(const std::string& run_dir);
+ResultRow read_result(const std::string& run_dir, const AxisKeys& axes = {});
 
-// results.csv: a header line and one row per run, in the given order.
+// results.csv: a header line and one row per run, in the given order; each axis a column named by
+// its key (after the fixed columns).
 std::string results_csv(const std::vector<ResultRow>& rows);
 
 // The compact accuracy table: rows f, columns pruner x {no KD, KD (α...)} with the mean top-1
