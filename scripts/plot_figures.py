@@ -51,11 +51,15 @@ of each row. Without a method column (--table1 on kdprune results.csv files) the
 results' kd_extra/extra column where present, else none for α = 0, else the term the experiment
 folder's name ends with (scripts/table1.sh names them <NAME>-<term>, or <NAME>-<term>-b<beta> for
 a term with its own beta, drawn as "TERM (β = beta)"), else kd.
+Columns named by a dotted config key (an experiment's further axes, experiment.axes, e.g. kd.tau)
+split the figures: one set per value, in <out>/<key>=<value>/.
 Needs matplotlib and pandas (Debian: python3-matplotlib python3-pandas).
 """
 import argparse
 import os
 import sys
+
+import pandas as pd
 
 # The figure modules (scripts/figures/) live beside this file: importable from any working directory.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
@@ -96,8 +100,25 @@ def main():
         table1(df, out)
         warn_all()
         return
-    fig3(df, out)
-    figures_5_to_8(df, out, args.pruner)
+    # Further axes of the experiment (experiment.axes: a column named by its dotted config key, e.g.
+    # kd.tau): one set of figures per value, in <out>/<key>=<value>/. A row with the axis empty
+    # (a student without KD on a kd.* axis) belongs to every value's figures.
+    axes = [c for c in df.columns if "." in c]
+    if not axes:
+        fig3(df, out)
+        figures_5_to_8(df, out, args.pruner)
+    else:
+        import itertools
+        values = [sorted(v for v in df[a].unique() if v != "") for a in axes]
+        for combo in itertools.product(*values):
+            keep = pd.Series(True, index=df.index)
+            for a, v in zip(axes, combo):
+                keep &= (df[a] == v) | (df[a] == "")
+            sub = os.path.join(out, ",".join(f"{a}={v}" for a, v in zip(axes, combo)))
+            os.makedirs(sub, exist_ok=True)
+            fig3(df[keep], sub)
+            figures_5_to_8(df[keep], sub, args.pruner)
+        style.NOTES.append("figures per value of " + ", ".join(axes) + " in " + out + "/<key>=<value>/")
     warn_all()
 
 

@@ -215,6 +215,22 @@ for csv in "$root"/docs/figures/*_results.csv; do
   plot "$csv" --out "$tmp/docs/$(basename "$csv" .csv)" > "$tmp/docs.txt" 2>&1 || { cat "$tmp/docs.txt"; fail "$(basename "$csv")"; }
 done
 
+# A further axis (a dotted column, experiment.axes): one set of figures per value; rows with the
+# axis empty (no KD on a kd.* axis) in each.
+"$py" - "$tmp/results.csv" "$tmp/axis.csv" <<'PY'
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1], keep_default_na=False, dtype=str)
+kd = df[df["alpha"] != "0"]
+a, b = kd.copy(), kd.copy()
+a["kd.tau"], b["kd.tau"] = "2", "6"
+base = df[df["alpha"] == "0"].copy()
+base["kd.tau"] = ""
+pd.concat([base, a, b]).to_csv(sys.argv[2], index=False)
+PY
+plot "$tmp/axis.csv" --out "$tmp/axis" > "$tmp/axis.txt" 2>&1 || { cat "$tmp/axis.txt"; fail "a CSV with an axis column"; }
+for v in 2 6; do [ -f "$tmp/axis/kd.tau=$v/fig3_accuracy_vs_f.png" ] || { ls -R "$tmp/axis"; fail "no figures for kd.tau=$v"; }; done
+grep -q "figures per value of kd.tau" "$tmp/axis.txt" || { cat "$tmp/axis.txt"; fail "the axis split is not said"; }
+
 # Bad input: one line naming the file and what was expected.
 echo "a,b" > "$tmp/bad.csv"
 if "$py" "$root/scripts/plot_figures.py" "$tmp/bad.csv" --out "$tmp/fig6" 2> "$tmp/err.txt"; then
