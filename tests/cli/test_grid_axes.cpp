@@ -92,3 +92,31 @@ TEST(GridAxes, BadAxesAreOneLineBeforeAnyStage) {
   refused("  axes: {kd.tau: [2, 2]}\n", "'2' is listed twice");
   refused("  student: {kd.tau: 3}\n  axes: {kd.tau: [2, 4]}\n", "kd.tau is also an axis");
 }
+
+// The shipped experiments of Figs. 9-12 (the paper's datasets and their Fashion-MNIST twins) plan
+// (their data are not needed for the plan): the stage counts follow from their axes.
+TEST(GridAxes, ShippedFigures9To12Plan) {
+  const std::vector<std::pair<std::string, size_t>> configs = {
+      // teacher + score + 4 top-k subsets (one per f) + 4 f x 7 alphas x 3 seeds students
+      {"svhn_fig9_alpha_f", 1 + 1 + 4 + 84},
+      // 5 teachers + 12 subsets + (4 f x 3 seeds) x 2 archs x (5 KD + 1 no KD)
+      {"svhn_fig10_teacher_capacity", 5 + 12 + 12 * 2 * 6},
+      {"cifar10_fig10_teacher_capacity", 5 + 12 + 12 * 6},
+      {"cifar100_fig10_teacher_capacity", 5 + 12 + 12 * 6},
+      // 4 teachers + 12 subsets + 12 x (4 teachers x 6 taus + 1 no KD)
+      {"cifar100_fig11_tau", 4 + 12 + 12 * 25},
+      // teacher + score + 3 levels x 4 f subsets + 3 x 4 x 3 seeds x 2 alphas
+      {"cifar100_fig12_levels", 1 + 1 + 12 + 72},
+      {"fashion_mnist_fig9_alpha_f", 1 + 1 + 3 + 36},
+      {"fashion_mnist_fig10_teacher_capacity", 3 + 6 + 6 * 2 * 4},
+      {"fashion_mnist_fig11_tau", 2 + 4 + 4 * 13},
+      {"fashion_mnist_fig12_levels", 1 + 1 + 9 + 36},
+  };
+  for (const auto& [name, stages] : configs) {
+    const Result dry = run("run --config " + name + " --dry-run run.root=/nonexistent");
+    ASSERT_EQ(dry.code, 0) << name << "\n" << dry.out;
+    size_t n = 0;
+    for (size_t at = dry.out.find("\n\tkdprune "); at != std::string::npos; at = dry.out.find("\n\tkdprune ", at + 1)) ++n;
+    EXPECT_EQ(n, stages) << name << "\n" << dry.out;
+  }
+}
