@@ -71,4 +71,14 @@ std::string billion_laughs_yaml() {
   return yaml;
 }
 
+std::string metrics_without_timing(const std::string& path) {
+  std::istringstream in(read_bytes(path));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (int i = 0; i < 2; ++i) line = line.substr(0, line.rfind(','));
+    out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace kdprune::test

@@ -160,15 +160,21 @@ def fig6(whole, pruners, out):
                [teacher_caption(d[d["kd"]])], "α (KD weight; 0 = no KD)")
 
 
+def varying(group, pruners, key, label):
+    """Per pruner, the (f, key) points at the f's where `key` takes two values or more, and the
+    pruners that have any (the figure's panels)."""
+    rows = per_pruner(group, pruners)
+    stat = {p: stats(r, ["f", key], f"{label} {p}") for p, r in rows.items()}
+    stat = {p: s[s.groupby("f")[key].transform("nunique") > 1] for p, s in stat.items()}
+    return stat, [p for p in pruners if len(stat[p])]
+
+
 def fig5(kd, nokd, pruners, out, acap):
     unknown = kd["teacher_f"].isna()
     if unknown.any() and not unknown.all():  # (all unknown: one teacher per arch, no fig5 anyway)
         note(f"fig5: {int(unknown.sum())} KD row(s) with an unknown teacher f_t (a PyTorch teacher) left out")
     for arch, group in kd[~unknown].groupby("teacher_arch"):
-        rows = per_pruner(group, pruners)
-        stat = {p: stats(r, ["f", "teacher_f"], f"fig5 {arch} {p}") for p, r in rows.items()}
-        stat = {p: s[s.groupby("f")["teacher_f"].transform("nunique") > 1] for p, s in stat.items()}
-        drawn = [p for p in pruners if len(stat[p])]
+        stat, drawn = varying(group, pruners, "teacher_f", f"fig5 {arch}")
         if not drawn:
             continue
         fig = Figure(drawn, pd.concat([stat[p] for p in drawn])["f"].unique())
@@ -197,10 +203,7 @@ def fig7(kd, nokd, pruners, out, acap):
         archs = sorted(group["teacher_arch"].unique(), key=natural_key)
         if len(archs) < 2:
             continue
-        rows = per_pruner(group, pruners)
-        stat = {p: stats(r, ["f", "teacher_arch"], f"fig7 {p}") for p, r in rows.items()}
-        stat = {p: s[s.groupby("f")["teacher_arch"].transform("nunique") > 1] for p, s in stat.items()}
-        drawn = [p for p in pruners if len(stat[p])]
+        stat, drawn = varying(group, pruners, "teacher_arch", "fig7")
         if not drawn:
             continue
         fig = Figure(drawn, pd.concat([stat[p] for p in drawn])["f"].unique())

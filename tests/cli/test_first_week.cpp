@@ -102,19 +102,6 @@ TEST(FirstWeek, APyTorchTeacherIsNamedByItsArchitectureWithUnknownFt) {
   EXPECT_NE(again.out.find("teacher test top-1 %: resnet8 (f_t unknown) "), std::string::npos) << again.out;
 }
 
-namespace {
-// metrics.csv without the timing columns (images_per_s, seconds), which legitimately differ.
-std::string metrics_without_timing(const std::string& path) {
-  std::istringstream in(read_bytes(path));
-  std::string line, out;
-  while (std::getline(in, line)) {
-    for (int i = 0; i < 2; ++i) line = line.substr(0, line.rfind(','));
-    out += line + "\n";
-  }
-  return out;
-}
-}  // namespace
-
 // --resume train.epochs=N continues a finished run for more epochs. Multistep with its milestones
 // kept: the same model as a run started at N epochs (the rate depends on the epoch alone). The
 // first result stays beside it.

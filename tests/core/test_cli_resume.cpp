@@ -46,16 +46,6 @@ int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// metrics.csv without the timing columns (images_per_s, seconds), which legitimately differ.
-std::string metrics_without_timing(const std::string& path) {
-  std::istringstream in(kdprune::test::read_bytes(path));
-  std::string line, out;
-  while (std::getline(in, line)) {
-    for (int i = 0; i < 2; ++i) line = line.substr(0, line.rfind(','));
-    out += line + "\n";
-  }
-  return out;
-}
 }  // namespace
 
 TEST(CliResume, KillNineMidEpochThenResumeMatchesUninterrupted) {
@@ -93,7 +83,7 @@ TEST(CliResume, KillNineMidEpochThenResumeMatchesUninterrupted) {
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   auto ba = a.model->named_buffers(), bb = b.model->named_buffers();
   for (const auto& p : ba) EXPECT_TRUE(torch::equal(p.value(), bb[p.key()])) << p.key();
-  EXPECT_EQ(metrics_without_timing(d.path() + "/victim/metrics.csv"), metrics_without_timing(d.path() + "/ref/metrics.csv"));
+  EXPECT_EQ(kdprune::test::metrics_without_timing(d.path() + "/victim/metrics.csv"), kdprune::test::metrics_without_timing(d.path() + "/ref/metrics.csv"));
 
   // A changed config is refused on resume, naming the difference.
   resume_args.push_back("train.lr=0.3");
