@@ -397,7 +397,8 @@ nlohmann::json score(const CommandOptions& options, const std::string& checkpoin
       {"schedule_epochs", subset_models || from_file ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
       // The model file scored instead of a training run (score.checkpoint): its path as given and
       // its content digest, so that scores from a file changed since are told apart.
-      {"checkpoint", from_file ? nlohmann::json(sc.checkpoint) : nlohmann::json(nullptr)},
+      {"checkpoint", from_file ? nlohmann::json(std::filesystem::absolute(sc.checkpoint).lexically_normal().string())
+                               : nlohmann::json(nullptr)},
       {"checkpoint_digest", from_file ? nlohmann::json(checkpoint_digest) : nlohmann::json(nullptr)},
       {"model_files", sc.save_models ? nlohmann::json(model_files) : nlohmann::json(nullptr)},
       {"aum_file", trains ? nlohmann::json(s.run().file("aum.npy")) : nlohmann::json(nullptr)},

@@ -37,14 +37,14 @@ TEST(ScoreCheckpoint, BareStateDictScoresAsItsModelFile) {
 
   const std::string data = " data.name=synthetic data.synthetic.train_size=96 data.synthetic.test_size=32"
                            " data.synthetic.channels=1 data.synthetic.height=8 data.synthetic.width=8"
-                           " data.synthetic.classes=4 run.threads=1 score.method=el2n run.root=" + d.path();
+                           " data.synthetic.classes=4 run.threads=1 run.device=cpu score.method=el2n run.root=" + d.path();
   std::string out;
   for (const char* file : {"model.pt", "bare.pth"}) {
-    const auto r = test::run("score --checkpoint " + d.file(file) + data + " run.name=" + file);
+    const auto r = test::run("score --checkpoint " + d.file(file) + data + " run.name=of-" + file);
     ASSERT_EQ(r.code, 0) << file << ": " << r.out;
     out = r.out;
   }
   EXPECT_NE(out.find("with prefix 'module.' read as resnet14 (architecture inferred from the shapes"), std::string::npos) << out;
-  EXPECT_EQ(read_bytes(d.file("bare.pth/scores.npy")), read_bytes(d.file("model.pt/scores.npy")));
-  EXPECT_EQ(nlohmann::json::parse(read_bytes(d.file("bare.pth/scores.json")))["model"], "resnet14");
+  EXPECT_EQ(read_bytes(d.file("of-bare.pth/scores.npy")), read_bytes(d.file("of-model.pt/scores.npy")));
+  EXPECT_EQ(nlohmann::json::parse(read_bytes(d.file("of-bare.pth/scores.json")))["model"], "resnet14");
 }
