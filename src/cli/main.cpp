@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   const std::vector<std::array<const char*, 3>> help = {
       {"train-teacher", "kdprune train-teacher --config fashion_mnist_teacher.yaml\n  kdprune train-teacher --config cifar100_teacher.yaml --resume", "docs/training.md"},
       {"distill", "kdprune distill --config fashion_mnist_distill.yaml kd.alpha=0.5\n  kdprune distill --config cifar100_f0.1.yaml kd.teacher=runs/teacher/model.pt", "docs/distillation.md"},
-      {"score", "kdprune score --config fashion_mnist_score.yaml score.method=el2n", "docs/pruning.md"},
+      {"score", "kdprune score --config fashion_mnist_score.yaml score.method=el2n\n  kdprune score --checkpoint runs/fmnist-teacher-resnet20/model.pt score.method=moderate data.name=fashion-mnist", "docs/pruning.md"},
       {"prune", "kdprune prune --scores runs/score/scores.npy prune.fraction=0.1\n  kdprune prune prune.method=random prune.fraction=0.3", "docs/pruning.md"},
       {"eval", "kdprune eval --checkpoint runs/x/model.pt\n  kdprune eval --checkpoint ckpt_epoch_240.pth data.name=cifar100 data.root=~/data", "docs/training.md"},
       {"export", "kdprune export --checkpoint runs/x/model.pt --out x.pth", "docs/training.md"},

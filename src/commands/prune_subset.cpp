@@ -75,7 +75,7 @@ CutOff cut_off(const PruneSection& p, const std::string& scores_path, const std:
 prune::KnnFn model_knn(const Config& cfg, const data::RawDataset& ds) {
   const auto& p = cfg.prune;
   if (p.model.empty())
-    throw Error("prune.model: D2 needs the model.pt whose embeddings build the kNN graph (a train-teacher or score run)");
+    throw Error("prune.model: D2 needs the model.pt whose embeddings build the kNN graph (a train-teacher run, or a score run with score.save_models=true)");
   const torch::Device device(system::resolve_device(cfg.run.device));
   system::configure_runtime(cfg.run.threads, cfg.run.seed);
   const train::ModelExpectation expect{"", "", {ds.train.c, ds.info.classes, ds.train.h}, ds.info.name};

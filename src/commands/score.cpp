@@ -7,6 +7,7 @@
 
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/csv_table.h"
+#include "kdprune/io/file_digest.h"
 #include "kdprune/io/npy.h"
 #include "kdprune/data/train_view.h"
 #include "kdprune/dist/launch_env.h"
@@ -16,6 +17,9 @@
 #include "kdprune/prune/pool.h"
 #include "kdprune/prune/selection.h"
 #include "kdprune/system/environment.h"
+#include "kdprune/train/model_file.h"
+#include "kdprune/train/precision.h"
+#include "kdprune/train/torch_save.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/hash.h"
 #include "session.h"
@@ -158,23 +162,119 @@ std::string scorers_of(scoring::Strategy strategy) {
   return s;
 }
 
+// The scorers whose scores are a function of one model, "a, b or c" (for messages).
+std::string one_model_scorers() {
+  std::vector<std::string> names;
+  for (const auto& sc : scoring::scorer_registry())
+    if (sc.one_model) names.push_back(sc.name);
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return s;
+}
+
+// `text` as a YAML scalar for an override's value (a path is taken as written).
+std::string yaml_quoted(const std::string& text) {
+  std::string q = "'";
+  for (char c : text) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+
+// Whether the config file or an override sets model.arch (a fallback applies only where neither does).
+bool arch_given(const CommandOptions& opts) {
+  static const std::string unset = "(not given)";
+  return load_config(opts.config_path, opts.overrides, {"model.arch=" + yaml_quoted(unset)}).model.arch != unset;
+}
+
+// score.checkpoint: the model to score, with the architecture its file records (a kdprune
+// model.pt), or a PyTorch file's 'arch' entry, else the one architecture its shapes fit; where
+// those fit several, a model.arch the user gave chooses. A model.arch the user gave must be the
+// file's; the file must be a model of this dataset's channels and classes.
+train::LoadedModel load_scored_model(const Session& s, bool arch_given) {
+  const auto& cfg = s.config;
+  const std::string& file = cfg.score.checkpoint;
+  const auto spec = s.model_spec();
+  train::LoadedModel loaded;
+  try {
+    const train::ModelExpectation from_file{"", "model.arch", spec, s.data.info.name};
+    try {
+      loaded = train::load_model(file, s.device, &from_file);
+    } catch (const Error&) {
+      if (!arch_given || !std::filesystem::is_regular_file(file) || !train::is_torch_save_file(file)) throw;
+      const train::ModelExpectation named{cfg.model.arch, "model.arch", spec, s.data.info.name};
+      loaded = train::load_model(file, s.device, &named);
+    }
+  } catch (const Error& e) {
+    throw Error(std::string("score.checkpoint: ") + e.what());
+  }
+  if (arch_given && loaded.meta.arch != cfg.model.arch)
+    throw Error("score.checkpoint '" + file + "' holds a " + loaded.meta.arch + ", but model.arch is " + cfg.model.arch +
+                " (set model.arch=" + loaded.meta.arch + ", or leave it unset, to score the file's model)");
+  if (!loaded.meta.dataset.empty() && loaded.meta.dataset != s.data.info.name)
+    throw Error("score.checkpoint '" + file + "' was trained on " + loaded.meta.dataset + ", the data is " + s.data.info.name);
+  if (loaded.meta.spec.in_channels != spec.in_channels || loaded.meta.spec.classes != spec.classes)
+    throw Error("score.checkpoint '" + file + "': a " + loaded.meta.arch + " for " + std::to_string(loaded.meta.spec.in_channels) +
+                " input channels and " + std::to_string(loaded.meta.spec.classes) + " classes; dataset " + s.data.info.name +
+                " has " + std::to_string(spec.in_channels) + " and " + std::to_string(spec.classes));
+  return loaded;
+}
+
+// The checks of score.checkpoint that need only the config: one model, no training record.
+void check_checkpoint_use(const ScoreSection& sc, const scoring::Scorer& scorer) {
+  if (!scorer.one_model)
+    throw Error("score.checkpoint: " + sc.method + " is not a function of one model (it needs " +
+                (scorer.strategy == scoring::Strategy::subset_models ? std::string("models trained on subsets of the pool")
+                                                                    : std::string("its model's training run")) +
+                "); a checkpoint can be scored by " + one_model_scorers());
+  if (sc.models != 1)
+    throw Error("score.models: score.checkpoint is one model, so there is nothing to average over; set score.models=1 "
+                "(it is " + std::to_string(sc.models) + "), or score several checkpoints and average the scores.npy files");
+  if (sc.save_models) throw Error("score.save_models: with score.checkpoint the model is that file already; unset one");
+}
+
 }  // namespace
 
-nlohmann::json score(const CommandOptions& opts) {
+nlohmann::json score(const CommandOptions& options, const std::string& checkpoint) {
   // Scores come from every sample's per-step outcomes, which a rank sees only for its part.
   if (dist::launch_env().distributed())
     throw Error("score: not under a data-parallel launcher (RANK/WORLD_SIZE or SLURM_NTASKS > 1 is set); score in one "
                 "process (memorization's models spread over processes with score.shard=i/n)");
-  Session s("score", opts);
+  CommandOptions opts = options;
+  if (!checkpoint.empty()) opts.overrides.push_back("score.checkpoint=" + yaml_quoted(checkpoint));  // --checkpoint
+  std::optional<Session> first, with_arch;
+  first.emplace("score", opts);
+  // score.checkpoint: the model file replaces the training run. Its architecture is the file's;
+  // where the user named none, the run's config.yaml records the file's (a session sharing the
+  // data, with model.arch set).
+  const bool from_file = !first->config.score.checkpoint.empty();
+  std::optional<train::LoadedModel> scored_model;
+  std::string checkpoint_digest;
+  if (from_file) {
+    const bool given = arch_given(opts);
+    check_checkpoint_use(first->config.score, scoring::find_scorer(first->config.score.method));
+    if (!first->config.model.init.empty())
+      throw Error("model.init: score.checkpoint is the model to score; unset model.init");
+    checkpoint_digest = io::file_digest(first->config.score.checkpoint);  // of the bytes about to be read
+    scored_model = load_scored_model(*first, given);
+    if (!given && scored_model->meta.arch != first->config.model.arch) {
+      CommandOptions o = opts;
+      o.overrides.push_back("model.arch=" + scored_model->meta.arch);
+      with_arch.emplace("score", o, *first);
+    }
+  }
+  Session& s = with_arch ? *with_arch : *first;
   const auto& cfg = s.config;
   const auto& sc = cfg.score;
   const scoring::Scorer& scorer = scoring::find_scorer(sc.method);
   const bool subset_models = scorer.strategy == scoring::Strategy::subset_models;
   if (!cfg.model.init.empty())
-    throw Error("model.init: score trains its models from random weights (one per seed); unset model.init");
+    throw Error("model.init: score trains its models from random weights (one per seed); unset model.init, or score a "
+                "model file with score.checkpoint (--checkpoint)");
   if (cfg.prune.fraction < 1.0) throw Error("prune.fraction: scores are computed on the whole pool; prune afterwards with `kdprune prune`");
   if (scorer.needs_epochs && sc.epochs == 0)
     throw Error("score.epochs: " + sc.method + " needs at least one training epoch");
+  if (sc.save_models && subset_models)
+    throw Error("score.save_models: " + sc.method + "'s models train on subsets of the pool and are not saved (their "
+                "outcomes are, in score.outcomes_dir)");
   if (scorer.check) scorer.check(sc);
   if (!sc.shard.empty() && !subset_models)
     throw Error("score.shard: only " + scorers_of(scoring::Strategy::subset_models) +
@@ -189,14 +289,14 @@ nlohmann::json score(const CommandOptions& opts) {
   auto total = torch::zeros({view.size(0)}, torch::TensorOptions().dtype(torch::kFloat64).device(s.device));
   std::map<std::string, torch::Tensor> extras;  // the scorer's values beside the scores, summed over models
   auto aum_total = torch::zeros_like(total);  // AUM of the scoring runs (the CCS/D2 cut-off)
-  const bool trains = !subset_models && sc.epochs > 0;
+  const bool trains = !subset_models && sc.epochs > 0 && !from_file;
   // The scoring models follow a schedule of `schedule` epochs and stop at score.epochs (an early
   // epoch of the recipe, as data_diet and DUAL take theirs). Memorization models are trained
   // models: each anneals its whole schedule within score.epochs.
   const int64_t schedule = subset_models || sc.schedule_epochs == -1 ? sc.epochs
                            : sc.schedule_epochs == 0                                ? cfg.train.epochs
                                                                                     : sc.schedule_epochs;
-  if (schedule < sc.epochs)
+  if (schedule < sc.epochs && !from_file)
     throw Error("score.schedule_epochs: the scoring schedule is " + std::to_string(schedule) + " epochs" +
                 (sc.schedule_epochs == 0 ? " (train.epochs)" : "") + ", shorter than score.epochs = " +
                 std::to_string(sc.epochs) + "; set score.schedule_epochs >= score.epochs, or -1 to anneal within score.epochs");
@@ -205,6 +305,7 @@ nlohmann::json score(const CommandOptions& opts) {
   t.eval_every = std::max<int64_t>(1, sc.epochs);
   t.checkpoint_every = 0;
   std::vector<int64_t> seeds;
+  std::vector<std::string> model_files;  // score.save_models
   int64_t one_group = 0;
   if (subset_models) {
     auto mem = memorization(s, t, seeds);
@@ -212,12 +313,22 @@ nlohmann::json score(const CommandOptions& opts) {
     total = mem.scores * static_cast<double>(sc.models);  // averaged below like the other methods
     one_group = mem.single_group;
   }
+  if (from_file)
+    spdlog::info("score {}: the {} of score.checkpoint {} (no training: score.epochs, score.schedule_epochs and run.seed "
+                 "are not used)", sc.method, cfg.model.arch, sc.checkpoint);
   for (int64_t k = 0; k < sc.models && !subset_models; ++k) {
     const int64_t seed = cfg.run.seed + k;
-    seeds.push_back(seed);
-    torch::manual_seed(static_cast<uint64_t>(seed));
-    auto model = models::create_model(cfg.model.arch, s.model_spec());
-    spdlog::info("score {}: model {}/{} ({}, seed {}), {} epochs", sc.method, k + 1, sc.models, cfg.model.arch, seed, sc.epochs);
+    models::Model model;
+    if (from_file) {
+      // The checkpoint stands in for the trained model, in the layout training leaves it in.
+      model = scored_model->model;
+      if (train::channels_last_on(cfg.train)) train::to_channels_last(*model);
+    } else {
+      seeds.push_back(seed);
+      torch::manual_seed(static_cast<uint64_t>(seed));
+      model = models::create_model(cfg.model.arch, s.model_spec());
+      spdlog::info("score {}: model {}/{} ({}, seed {}), {} epochs", sc.method, k + 1, sc.models, cfg.model.arch, seed, sc.epochs);
+    }
     const scoring::ScoreContext context{
         .config = cfg, .data = s.data, .device = s.device, .n = n, .pool = view, .labels = labels,
         .infer = [&](models::ModelImpl& m) {
@@ -229,10 +340,17 @@ nlohmann::json score(const CommandOptions& opts) {
     std::vector<train::TrainObserver*> observers;
     for (const auto& o : pieces.observers) observers.push_back(o.get());
     observers.push_back(&aum);
-    if (sc.epochs > 0) {
+    if (trains) {
       train::fit({.model = *model, .data = s.data, .indices = s.view.indices, .train = t, .augment = cfg.data.augment,
                   .seed = seed, .observers = observers, .stop_epoch = sc.epochs, .loss_capturable = true, .adapt_threads = cfg.run.adapt_threads});
       aum_total += aum.aum().index_select(0, view);
+    }
+    if (sc.save_models) {
+      // The model the scores below come from; `score.checkpoint` scores it again to the same values.
+      const std::string stem = sc.models == 1 ? "model" : "model-" + std::to_string(k);
+      train::save_model(s.run().file(stem + ".pt"), model, s.model_meta());
+      train::export_pytorch(s.run().file(stem + ".pth"), model, s.model_meta());
+      model_files.push_back(s.run().file(stem + ".pt"));
     }
     const scoring::Scored scored = pieces.finish(*model);
     total += scored.scores.to(torch::kFloat64);
@@ -268,13 +386,21 @@ nlohmann::json score(const CommandOptions& opts) {
   // (memorization trains on r of the pool per epoch).
   const bool inference = scorer.inference_pass;
   const double epoch_share = subset_models ? sc.subset_ratio : 1.0;
-  const double passes = static_cast<double>(sc.models) * (static_cast<double>(sc.epochs) * epoch_share + (inference ? 1 : 0));
+  const double epochs_trained = from_file ? 0.0 : static_cast<double>(sc.epochs);
+  const double passes = static_cast<double>(sc.models) * (epochs_trained * epoch_share + (inference ? 1 : 0));
   nlohmann::json info = {
       {"method", sc.method},
-      {"model", cfg.model.arch}, {"epochs", sc.epochs}, {"models", sc.models}, {"seeds", seeds},
+      {"model", cfg.model.arch}, {"epochs", from_file ? nlohmann::json(nullptr) : nlohmann::json(sc.epochs)},
+      {"models", sc.models}, {"seeds", seeds},
       {"dataset", s.data.info.name}, {"N", n}, {"pool_size", s.view.indices.size()},
       {"pool", prune::pool_record(s.view.indices, cfg.data)},
-      {"schedule_epochs", subset_models ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
+      {"schedule_epochs", subset_models || from_file ? nlohmann::json(nullptr) : nlohmann::json(schedule)},
+      // The model file scored instead of a training run (score.checkpoint): its path as given and
+      // its content digest, so that scores from a file changed since are told apart.
+      {"checkpoint", from_file ? nlohmann::json(std::filesystem::absolute(sc.checkpoint).lexically_normal().string())
+                               : nlohmann::json(nullptr)},
+      {"checkpoint_digest", from_file ? nlohmann::json(checkpoint_digest) : nlohmann::json(nullptr)},
+      {"model_files", sc.save_models ? nlohmann::json(model_files) : nlohmann::json(nullptr)},
       {"aum_file", trains ? nlohmann::json(s.run().file("aum.npy")) : nlohmann::json(nullptr)},
       {"passes_over_data", passes}, {"scoring_seconds", wall}, {"device", s.device.str()},
       {"single_group_samples", subset_models ? nlohmann::json(one_group) : nlohmann::json(nullptr)},

@@ -141,6 +141,8 @@ template <class V> void describe(V& v, ScoreSection& s) {
   v.field("window", s.window, positive_int());
   v.field("shard", s.shard, shard_spec());
   v.field("outcomes_dir", s.outcomes_dir, {}, run_only | path);
+  v.field("checkpoint", s.checkpoint, {}, path);
+  v.field("save_models", s.save_models);
 }
 
 template <class V> void describe(V& v, Config& c) {

@@ -113,6 +113,25 @@ TEST(StageIdentity, AnOutsideFileIsItsContent) {
   EXPECT_NE(text(d.file("t.pth")), first);
 }
 
+// A score stage of a model file (score.checkpoint) is the file's content: a changed file is a
+// changed stage, the same bytes elsewhere the same; score.save_models changes what it writes.
+TEST(StageIdentity, AScoredCheckpointIsItsContent) {
+  TempDir d;
+  write_bytes(d.file("m.pt"), "one model");
+  write_bytes(d.file("copy.pt"), "one model");
+  auto text = [&](const std::string& file, const std::string& more = "score.method=el2n") {
+    return identity_text(config_of("", {"score.method=el2n", "score.checkpoint=" + file, more}), StageKind::score, d.file("exp"));
+  };
+  const std::string first = text(d.file("m.pt"));
+  EXPECT_EQ(first.find("m.pt"), std::string::npos) << first;
+  EXPECT_NE(first.find("checkpoint: <file content "), std::string::npos) << first;
+  EXPECT_EQ(text(d.file("copy.pt")), first);
+  EXPECT_NE(text(d.file("m.pt"), "score.save_models=true"), first);
+  write_bytes(d.file("m.pt"), "another model");
+  EXPECT_NE(text(d.file("m.pt")), first);
+  EXPECT_NE(identity_text(config_of("", {"score.method=el2n"}), StageKind::score, d.file("exp")), first);
+}
+
 TEST(StageIdentity, ChangedKeysNameTheKeyAndBothValues) {
   const auto exp = std::string("/x/exp");
   const std::string before = identity_text(config_of("train: {epochs: 30}\n"), StageKind::teacher, exp);

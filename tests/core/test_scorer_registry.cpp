@@ -83,3 +83,27 @@ TEST(ScorerRegistry, PiecesComputeTheNamedScores) {
   for (const char* name : {"forgetting", "aum", "dual"}) EXPECT_EQ(scoring::find_scorer(name).make(c).observers.size(), 1u) << name;
   EXPECT_EQ(inferred, 2);
 }
+
+// score.checkpoint scores a model file with the scorers that are functions of one model: exactly
+// those whose make attaches no observer (nothing recorded during training) and that are scored
+// per model; every other scorer is refused with a checkpoint.
+TEST(ScorerRegistry, OneModelScorersRecordNothingDuringTraining) {
+  std::vector<std::string> one;
+  for (const auto& s : scoring::scorer_registry())
+    if (s.one_model) one.push_back(s.name);
+  EXPECT_EQ(one, (std::vector<std::string>{"el2n", "grand", "moderate"}));
+  const Config cfg;
+  data::TensorDataset data;
+  data.info.classes = 2;
+  const scoring::ScoreContext c{.config = cfg, .data = data, .device = torch::kCPU, .n = 4,
+                                .pool = torch::arange(4, torch::kInt64), .labels = torch::tensor({0, 1, 0, 1}, torch::kInt64),
+                                .infer = [](models::ModelImpl&) { return scoring::PoolOutputs{}; }};
+  for (const auto& s : scoring::scorer_registry()) {
+    if (s.strategy != scoring::Strategy::per_model) {
+      EXPECT_FALSE(s.one_model) << s.name;
+      continue;
+    }
+    EXPECT_EQ(s.make(c).observers.empty(), s.one_model) << s.name;
+    if (s.one_model) EXPECT_FALSE(s.needs_epochs) << s.name;
+  }
+}

@@ -39,7 +39,10 @@ std::vector<nlohmann::json> distill_alphas(const CommandOptions& opts, const std
 // Computes one score per training sample (score.method: a scorer of scoring::scorer_registry(),
 // `kdprune info` lists them) from score.models models of model.arch trained for score.epochs;
 // writes scores.npy (float32), scores.csv and scores.json into a new run directory.
-nlohmann::json score(const CommandOptions& opts);
+// With score.checkpoint (or `checkpoint`, which sets it: `kdprune score --checkpoint FILE`), the
+// methods that are functions of one model (Scorer::one_model) score that model file instead of
+// training one, through the same inference; its architecture is the file's.
+nlohmann::json score(const CommandOptions& opts, const std::string& checkpoint = "");
 
 // Selects the kept subset (prune.fraction of the pool: the training set or a data.split part) by
 // scores (`scores`, or prune.scores) at prune.level, or by random / class-balanced random

@@ -164,6 +164,10 @@ struct ScoreSection {
   // empty = every model. Shards share `outcomes_dir`; a run without a shard aggregates.
   std::string shard;
   std::string outcomes_dir;   // memorization: per-model outcome files; empty = <run>/memorization
+  // A model file (kdprune model.pt, or a PyTorch torch.save file) whose outputs are scored instead
+  // of training a model: the methods that are functions of one model (Scorer::one_model). "" = train.
+  std::string checkpoint;
+  bool save_models = false;  // write each scoring model (model.pt + model.pth; model-K.* for several)
 };
 
 // "i/n" with 0 <= i < n -> {i, n}; empty -> {0, 1}; anything else -> {-1, 0}.

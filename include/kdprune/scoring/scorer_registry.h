@@ -60,6 +60,10 @@ struct Scorer {
   Strategy strategy = Strategy::per_model;
   bool needs_epochs = false;    // refuses score.epochs = 0 (it records training)
   bool inference_pass = true;   // one pass over the pool after training (passes_over_data)
+  // The scores are a function of one trained model alone (its outputs or gradients on the pool,
+  // un-augmented, eval mode): `make` attaches no observers and `finish` reads only the model, so
+  // score.checkpoint may give that model instead of a training run (commands/score.cpp).
+  bool one_model = false;
   // Extras averaged over the models and written beside the scores as <name>.npy, named in
   // scores.json as <name>_file (DUAL's mean_prob, which Beta sampling reads).
   std::vector<std::string> extra_files{};

@@ -6,6 +6,7 @@ namespace kdprune::scoring {
 
 Scorer el2n_scorer() {
   return {
+      .one_model = true,
       .make =
           [](const ScoreContext& c) {
             return ModelScoring{.finish = [c](models::ModelImpl& model) {

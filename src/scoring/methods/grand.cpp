@@ -27,6 +27,7 @@ torch::Tensor grand_over_pool(const ScoreContext& c, models::ModelImpl& model) {
 
 Scorer grand_scorer() {
   return {
+      .one_model = true,
       .settings = [](const ScoreSection& sc) { return nlohmann::json{{"scope", sc.scope}}; },
       .make =
           [](const ScoreContext& c) {
