@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   cli::add_score(app, action);
   cli::add_run(app, action);
   cli::add_results(app, action);
+  cli::add_theory(app, action);
   // Every help ends with examples and the page to read next, by its path where this kdprune's docs
   // are (installed: <prefix>/share/doc/kdprune; a build: the checkout).
   const std::string docs = docs_dir();
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
       {"info", "kdprune info\n  kdprune info --dataset cifar10 data.root=~/data", "docs/datasets.md"},
       {"run", "kdprune run --config fashion_mnist_quickstart.yaml --dry-run\n  kdprune run --config cifar100_sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},
       {"results", "kdprune results runs/my-experiment --out results.csv", "docs/experiments.md"},
+      {"theory", "kdprune theory ridge --d 50 --n 200 --f 0.3 --ft 0.3,0.6,1 --lambda 1 --alphas 0:1:0.1 --out ridge.csv", "docs/theory.md"},
   };
   for (const auto& [name, examples, page] : help)
     if (auto* sub = app.get_subcommand(name)) sub->footer(std::string("Examples:\n  ") + examples + "\nDocs: " + doc(page));
