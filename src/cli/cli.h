@@ -27,5 +27,6 @@ void add_score(CLI::App& app, Action& action);
 void add_run(CLI::App& app, Action& action);
 void add_results(CLI::App& app, Action& action);
 void add_theory(CLI::App& app, Action& action);
+void add_samples(CLI::App& app, Action& action);
 
 }  // namespace kdprune::cli
