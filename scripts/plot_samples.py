@@ -50,7 +50,7 @@ def main():
     ap.add_argument("--config", help="the config naming the dataset (default: config.yaml beside the scores)")
     ap.add_argument("--cols", type=int, default=10, help="images per row (default 10)")
     ap.add_argument("--out", help="output file (default: samples.png beside the scores, or the gallery's name with .png)")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()  # overrides may come after the options
     if args.cols < 1:
         sys.exit("plot_samples: --cols must be >= 1")
     try:

@@ -114,8 +114,9 @@ def wrap(fig, text, fontsize):
 
 
 def all_axes(fig):
-    """The axes of a figure and of its subfigures, in drawing order."""
-    return list(fig.axes) + [ax for sub in getattr(fig, "subfigs", []) for ax in all_axes(sub)]
+    """The axes of a figure and of its subfigures, in drawing order, each once (a figure's .axes
+    holds its subfigures' axes in some matplotlib versions and not in others)."""
+    return list(dict.fromkeys(list(fig.axes) + [ax for sub in getattr(fig, "subfigs", []) for ax in all_axes(sub)]))
 
 
 def describe(fig, name):
