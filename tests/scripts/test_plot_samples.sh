@@ -31,7 +31,7 @@ experiment:
 YAML
 "$KDPRUNE" run --config "$tmp/exp.yaml" > "$tmp/run.txt" 2>&1 || { cat "$tmp/run.txt"; fail "kdprune run"; }
 csv=$tmp/runs/fig2/results.csv
-[ -f "$csv" ] && [ -f "$tmp/runs/fig2/score-el2n/scores.npy" ] || { ls -R "$tmp/runs"; fail "no results or score stage"; }
+if [ ! -f "$csv" ] || [ ! -f "$tmp/runs/fig2/score-el2n/scores.npy" ]; then ls -R "$tmp/runs"; fail "no results or score stage"; fi
 
 layout "$root/scripts/plot_figures.py" "$csv" --out "$tmp/figs" --samples 5 --describe > "$tmp/out.txt" 2> "$tmp/err.txt" \
   || { cat "$tmp/out.txt" "$tmp/err.txt"; fail "plot_figures"; }
