@@ -53,11 +53,18 @@ folder's name ends with (scripts/table1.sh names them <NAME>-<term>, or <NAME>-<
 a term with its own beta, drawn as "TERM (β = beta)"), else kd.
 Columns named by a dotted config key (an experiment's further axes, experiment.axes, e.g. kd.tau)
 split the figures: one set per value, in <out>/<key>=<value>/.
+Fig. 2, per score stage of the experiment (each results.csv's folder holds its stages: score-<pruner>/):
+  fig2_samples_<pruner>     the --samples highest- and lowest-scoring samples of that stage's scores
+                            (default 10 each; 0: none), class name and score under each image, drawn
+                            from `kdprune samples` (the kdprune binary: $KDPRUNE, the build beside this
+                            script, or PATH; without one, or when the dataset cannot be read here,
+                            the figure is left out with a note)
 Needs matplotlib and pandas (Debian: python3-matplotlib python3-pandas).
 """
 import argparse
 import os
 import sys
+import tempfile
 
 import pandas as pd
 
@@ -68,6 +75,7 @@ from figures import style  # noqa: E402  (sets matplotlib's Agg backend)
 from figures.accuracy_vs_f import fig3  # noqa: E402
 from figures.sweeps import figures_5_to_8  # noqa: E402
 from figures.table1 import table1  # noqa: E402
+from figures import samples  # noqa: E402
 
 
 def warn_all():
@@ -75,6 +83,26 @@ def warn_all():
         print("plot_figures: warning: " + w, file=sys.stderr)
     for n in dict.fromkeys(style.NOTES):
         print("plot_figures: note: " + n, file=sys.stderr)
+
+
+def fig2(results, out, k):
+    """fig2_samples_<pruner> for each score stage beside the results.csv files."""
+    stages = list(dict.fromkeys(st for r in results for st in samples.score_stages(os.path.dirname(os.path.abspath(r)))))
+    if not stages or k <= 0:
+        return
+    kdprune = samples.find_kdprune(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    if not kdprune:
+        style.NOTES.append("fig2 (the highest-scoring samples) left out: no kdprune binary (set KDPRUNE=/path/to/kdprune)")
+        return
+    for pruner, scores in stages:
+        name = f"fig2_samples_{pruner}"
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                info, images = samples.read(samples.make_gallery(kdprune, scores, os.path.join(tmp, "g.json"), k, k))
+        except samples.BadInput as e:
+            style.NOTES.append(f"{name} left out: {e}")
+            continue
+        style.save(samples.draw(info, images), out, name, samples.describe)
 
 
 def main():
@@ -86,6 +114,8 @@ def main():
                     help="best test top-1 over the evaluated epochs (the paper's, default) or the final epoch's")
     ap.add_argument("--describe", action="store_true",
                     help="print one JSON line per figure: titles, texts, legend, series offsets, best-alpha marks")
+    ap.add_argument("--samples", type=int, default=10, metavar="K",
+                    help="fig2: the K highest and K lowest scores of each score stage beside the CSVs (0: no fig2)")
     ap.add_argument("--table1", action="store_true",
                     help="draw Table 1 (KD + feature terms) only; implied by a CSV with a method column (scripts/table1.sh's)")
     args = ap.parse_args()
@@ -98,6 +128,7 @@ def main():
     if args.table1 or "method" in df.columns:
         # The rows differ in the KD term: the other figures would average the terms together.
         table1(df, out)
+        fig2(args.results, out, args.samples)
         warn_all()
         return
     # Further axes of the experiment (experiment.axes: a column named by its dotted config key, e.g.
@@ -119,6 +150,7 @@ def main():
             fig3(df[keep], sub)
             figures_5_to_8(df[keep], sub, args.pruner)
         style.NOTES.append("figures per value of " + ", ".join(axes) + " in " + out + "/<key>=<value>/")
+    fig2(args.results, out, args.samples)
     warn_all()
 
 

@@ -60,6 +60,32 @@ std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8
   return b;
 }
 
+std::string png_bytes(uint32_t width, uint32_t height, const std::vector<uint8_t>& rgb) {
+  if (rgb.size() != static_cast<size_t>(width) * height * 3) throw std::runtime_error("png_bytes: size");
+  auto be32 = [](uint32_t v) {
+    std::string b;
+    for (int s = 24; s >= 0; s -= 8) b += static_cast<char>((v >> s) & 0xff);
+    return b;
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    const std::string body = type + data;
+    const auto crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+    return be32(static_cast<uint32_t>(data.size())) + body + be32(crc);
+  };
+  std::string raw;  // each row: filter type 0, then its RGB bytes
+  for (uint32_t y = 0; y < height; ++y) {
+    raw += '\0';
+    raw.append(reinterpret_cast<const char*>(rgb.data()) + static_cast<size_t>(y) * width * 3, static_cast<size_t>(width) * 3);
+  }
+  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
+  std::string packed(packed_size, '\0');
+  compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size, reinterpret_cast<const Bytef*>(raw.data()),
+           static_cast<uLong>(raw.size()));
+  packed.resize(packed_size);
+  const std::string ihdr = be32(width) + be32(height) + std::string{'\x08', '\x02', '\0', '\0', '\0'};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", packed) + chunk("IEND", "");
+}
+
 std::string billion_laughs_yaml() {
   std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; ++i) {

@@ -36,4 +36,7 @@ std::string billion_laughs_yaml();
 // IDX file bytes: magic 00 00 08 ndim, big-endian dims, then data.
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data);
 
+// An 8-bit RGB PNG of width×height from H×W×3 bytes (no filter, one zlib IDAT): exact pixels.
+std::string png_bytes(uint32_t width, uint32_t height, const std::vector<uint8_t>& rgb);
+
 }  // namespace kdprune::test

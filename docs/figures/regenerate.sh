@@ -25,3 +25,5 @@ draw fmnist_teacher_fraction_results.csv fig5_teacher_fraction_resnet20 fmnist_t
 draw fmnist_disjoint_full_results.csv fig8_disjoint fmnist_disjoint_full_fig8
 draw fmnist_disjoint_results.csv fig8_disjoint fmnist_disjoint_fig8
 draw fmnist_table1_results.csv table1 fmnist_table1 table1_bars fmnist_table1_bars
+# Theorem 3.1 (docs/theory.md): the table is `kdprune theory ridge --out docs/figures/theory_ridge.csv`.
+"$py" "$root/scripts/plot_theory.py" "$here/theory_ridge.csv" --out "$here/theory_ridge.png"

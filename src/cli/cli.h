@@ -26,5 +26,7 @@ void add_prune(CLI::App& app, Action& action);
 void add_score(CLI::App& app, Action& action);
 void add_run(CLI::App& app, Action& action);
 void add_results(CLI::App& app, Action& action);
+void add_theory(CLI::App& app, Action& action);
+void add_samples(CLI::App& app, Action& action);
 
 }  // namespace kdprune::cli

@@ -20,12 +20,12 @@ CLI::App* add_command(CLI::App& app, Action& action, const std::string& name, co
                   "YAML config file, or a shipped config by name (cifar100_f0.1.yaml = configs/cifar100/f0.1.yaml)");
   // Only the commands that write a run directory take --force and --resume (`run` refuses them
   // with its own message: its stages are reused or resumed by themselves).
-  const bool trains = name != "info" && name != "config" && name != "eval" && name != "export";
+  const bool trains = name != "info" && name != "config" && name != "eval" && name != "export" && name != "samples";
   if (trains) {
     sub->add_flag("--force", opts->force, "overwrite an existing run directory of the same run.name");
     sub->add_flag("--resume", opts->resume, "continue the unfinished run of the same run.name and config from its last checkpoint");
   }
-  // The example fits the command: eval, export and info train nothing.
+  // The example fits the command: eval, export, info and samples train nothing.
   sub->add_option("overrides", opts->overrides,
                   trains || name == "config" ? "section.key=value overrides, e.g. train.epochs=10 'train.milestones=[5,8]'"
                                              : "section.key=value overrides, e.g. data.root=~/data run.device=cuda");
@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   cli::add_score(app, action);
   cli::add_run(app, action);
   cli::add_results(app, action);
+  cli::add_samples(app, action);
+  cli::add_theory(app, action);
   // Every help ends with examples and the page to read next, by its path where this kdprune's docs
   // are (installed: <prefix>/share/doc/kdprune; a build: the checkout).
   const std::string docs = docs_dir();
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
       {"info", "kdprune info\n  kdprune info --dataset cifar10 data.root=~/data", "docs/datasets.md"},
       {"run", "kdprune run --config fashion_mnist_quickstart.yaml --dry-run\n  kdprune run --config cifar100_sweep_alpha_f.yaml --only teacher", "docs/experiments.md"},
       {"results", "kdprune results runs/my-experiment --out results.csv", "docs/experiments.md"},
+      {"samples", "kdprune samples --scores runs/score-forgetting/scores.npy --top 10 --bottom 10 --out fig2.json\n  scripts/plot_samples.py runs/score-forgetting/scores.npy --top 10 --bottom 10 --out fig2.png", "docs/pruning.md"},
+      {"theory", "kdprune theory ridge --d 50 --n 200 --f 0.3 --ft 0.3,0.6,1 --lambda 1 --alphas 0:1:0.1 --out ridge.csv", "docs/theory.md"},
   };
   for (const auto& [name, examples, page] : help)
     if (auto* sub = app.get_subcommand(name)) sub->footer(std::string("Examples:\n  ") + examples + "\nDocs: " + doc(page));

@@ -14,10 +14,10 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, ".npy I/O assumes a little-endian host");
 
+// `shape` as NumPy writes a tuple: "(5,)" for one axis, "(2, 3, 4)" for more.
 template <class T>
-void write_npy(const std::string& path, const char* descr, const std::vector<T>& values) {
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                       std::to_string(values.size()) + ",), }";
+void write_npy(const std::string& path, const char* descr, const std::vector<T>& values, const std::string& shape) {
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // magic(6) + version(2) + length(2) + header + '\n' must be a multiple of 64
   const size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
@@ -135,8 +135,33 @@ std::vector<Out> read_as(const std::string& path) {
 
 }  // namespace
 
-void write_npy_f32(const std::string& path, const std::vector<float>& values) { write_npy(path, "<f4", values); }
-void write_npy_i64(const std::string& path, const std::vector<int64_t>& values) { write_npy(path, "<i8", values); }
+namespace {
+std::string one_axis(size_t n) {
+  std::string s = "(";  // appended, not "(" + ...: GCC 12 warns falsely (-Wrestrict) on that form
+  s += std::to_string(n);
+  s += ",)";
+  return s;
+}
+}  // namespace
+
+void write_npy_f32(const std::string& path, const std::vector<float>& values) {
+  write_npy(path, "<f4", values, one_axis(values.size()));
+}
+void write_npy_i64(const std::string& path, const std::vector<int64_t>& values) {
+  write_npy(path, "<i8", values, one_axis(values.size()));
+}
+void write_npy_u8(const std::string& path, const std::vector<int64_t>& shape, const std::vector<uint8_t>& values) {
+  size_t count = 1;
+  std::string dims;
+  for (int64_t s : shape) {
+    if (s < 0) throw InternalError("write_npy_u8: negative dimension");
+    count *= static_cast<size_t>(s);
+    dims += (dims.empty() ? "" : ", ") + std::to_string(s);
+  }
+  if (shape.empty() || count != values.size())
+    throw InternalError("write_npy_u8: shape (" + dims + ") does not hold " + std::to_string(values.size()) + " values");
+  write_npy(path, "|u1", values, shape.size() == 1 ? one_axis(count) : "(" + dims + ")");
+}
 std::vector<double> read_npy_as_f64(const std::string& path) { return read_as<double>(path); }
 std::vector<int64_t> read_npy_as_i64(const std::string& path) { return read_as<int64_t>(path); }
 

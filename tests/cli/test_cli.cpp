@@ -33,9 +33,10 @@ std::string tiny(const TempDir& d, const std::string& name) {
 TEST(Cli, HelpAndVersion) {
   auto h = run("--help");
   EXPECT_EQ(h.code, 0);
-  for (const char* sub : {"train-teacher", "distill", "score", "prune", "eval", "info"})
+  for (const char* sub : {"train-teacher", "distill", "score", "prune", "eval", "info", "samples", "theory"})
     EXPECT_NE(h.out.find(sub), std::string::npos) << sub;
-  for (const char* sub : {"", "train-teacher", "distill", "score", "prune", "eval", "info", "config", "run", "results"}) {
+  for (const char* sub : {"", "train-teacher", "distill", "score", "prune", "eval", "info", "config", "run", "results",
+                          "samples", "theory"}) {
     auto help = run(std::string(sub) + " --help");
     EXPECT_NE(help.out.find("Examples:\n  kdprune " + std::string(sub)), std::string::npos) << sub << ":\n" << help.out;
     EXPECT_NE(help.out.find("Docs: "), std::string::npos) << sub;

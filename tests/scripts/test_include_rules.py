@@ -29,6 +29,7 @@ ALLOWED = {
     "config": {"util"},
     "dist": {"util"},
     "system": {"util"},
+    "theory": {"util"},
     "io": {"util", "config"},
     "models": {"util", "dist"},
     "prune": {"util", "config", "io"},
@@ -38,7 +39,7 @@ ALLOWED = {
     "losses": {"util", "config", "dist", "system", "io", "data", "models", "train"},
     "scoring": {"util", "config", "dist", "system", "io", "prune", "data", "models", "train"},
     "commands": {"util", "config", "dist", "system", "io", "prune", "data", "pipeline", "models", "train", "losses",
-                 "scoring"},
+                 "scoring", "theory"},
     "cli": {"util", "config", "commands"},
 }
 
