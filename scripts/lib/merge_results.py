@@ -28,7 +28,7 @@ PRUNER_COLS = ["pruner", "level", "class_balanced", "sampling"]
 TEACHER_COLS = ["alpha", "alpha_schedule", "teacher_arch", "teacher_f", "teacher_part"]
 # Columns added to results.csv after CSVs were shared: where some inputs lack one, their rows'
 # value is unknown, not a condition of its own.
-LATE = ["precision"]
+LATE = ["precision", "best_by"]
 
 
 def num(s):

@@ -299,8 +299,8 @@ nlohmann::json summarize(const Student& st, const train::TrainResult& r) {
   summary["teacher_arch"] = st.teacher ? nlohmann::json(st.teacher_meta.arch) : nlohmann::json(nullptr);
   summary["teacher_top1"] = st.teacher ? nlohmann::json(st.teacher_top1) : nlohmann::json(nullptr);
   s.run().write_summary(summary);
-  spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}), alpha {:.4g}, run directory {}", r.final_eval.top1,
-               r.best_top1, r.best_epoch, st.alpha, s.run().path());
+  spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}{}), alpha {:.4g}, run directory {}", r.final_eval.top1,
+               r.best_top1, r.best_epoch, r.best_by_val ? ", chosen by validation" : "", st.alpha, s.run().path());
   return summary;
 }
 

@@ -60,6 +60,15 @@ std::optional<torch::Device> nccl_device_for(const Config& c, const torch::Devic
     return device;
   return std::nullopt;
 }
+// kdprune score scores every sample of its pool: data.val_split holds none out there (the
+// students' runs, kdprune run's included, hold out their validation samples of their own subsets).
+Config view_config(const std::string& command, const Config& c) {
+  if (command != "score" || c.data.val_split <= 0.0) return c;
+  spdlog::warn("data.val_split={} is not applied by kdprune score: scores cover every sample of the pool", c.data.val_split);
+  Config x = c;
+  x.data.val_split = 0.0;
+  return x;
+}
 // Joins the data-parallel job the launcher's environment describes (none: null): its store now,
 // the process group once the data are in.
 std::shared_ptr<dist::JobStore> join_job() {
@@ -112,7 +121,7 @@ Session::Session(const std::string& command, const CommandOptions& opts, const s
     data::RawDataset raw = data::load_dataset(config.data, config.run.seed);
     spdlog::info("dataset {} from {}: {} train / {} test images of {}x{}x{}, {} classes", raw.info.name, raw.source,
                  raw.train.n, raw.test.n, raw.train.c, raw.train.h, raw.train.w, raw.info.classes);
-    view = data::select_train_view(config, raw.train.labels, raw.info.classes);
+    view = data::select_train_view(view_config(command, config), raw.train.labels, raw.info.classes);
     data = data::to_tensors(std::move(raw), device);
   } catch (const std::exception& e) {
     if (job) job->report_failure(std::string("while loading its data: ") + e.what());  // the others stop at once
@@ -174,7 +183,7 @@ Session::Session(const std::string& command, const CommandOptions& opts, const S
   if (!same_view(share.config, config)) {
     const auto labels = data.train.labels.to(torch::kCPU, torch::kInt64).contiguous();
     const std::vector<int64_t> y(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
-    view = data::select_train_view(config, y, data.info.classes);
+    view = data::select_train_view(view_config(command, config), y, data.info.classes);
   }
 }
 
@@ -232,6 +241,25 @@ void Session::start_run() {
   }
 }
 
+namespace {
+// data.val_split: validation chose the best epoch (best.pt); its test top-1, evaluated on best.pt
+// as `kdprune eval` evaluates it (the run's precision), is the run's best_top1.
+void test_best(const Session& s, train::TrainResult& r) {
+  const std::string best = s.run().file("best.pt");
+  if (!std::filesystem::exists(best)) {  // no epoch evaluated (train.epochs 0): the model as it is
+    r.best_top1 = r.final_eval.top1;
+    return;
+  }
+  train::LoadedModel loaded = train::load_model(best, s.device);
+  const train::Precision p = train::resolved_precision(s.config.train, s.device);
+  if (p.channels_last) train::to_channels_last(*loaded.model);
+  const auto e = train::evaluate(*loaded.model, s.data.test, s.data.info, s.config.train.eval_batch_size, p.amp, p.channels_last);
+  r.best_top1 = e.top1;
+  spdlog::info("best epoch {} by validation top1 {:.2f}%: test top1 {:.2f}% top5 {:.2f}% (best.pt)", r.best_epoch,
+               r.best_val_top1, e.top1, e.top5);
+}
+}  // namespace
+
 std::vector<train::TrainResult> run_training_together(const std::vector<TrainingJob>& jobs) {
   std::vector<std::unique_ptr<io::MetricsLog>> metrics;
   std::vector<train::TrainInputs> runs;
@@ -243,7 +271,8 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
     // A resumed run's metrics continue after the checkpoint's epoch; later rows were lost work.
     const int64_t done = s.run().resumed() ? train::checkpoint_epochs_done(checkpoint) : 0;
     // Data-parallel: rank 0 writes the metrics (the other ranks' rows would be the same).
-    metrics.push_back(s.writes() ? std::make_unique<io::MetricsLog>(s.run().path(), train::metrics_columns(), done) : nullptr);
+    metrics.push_back(s.writes() ? std::make_unique<io::MetricsLog>(s.run().path(), train::metrics_columns(!s.view.val.empty()), done)
+                                 : nullptr);
     runs.push_back({.model = *j.model,
                     .data = s.data,
                     .indices = s.view.indices,
@@ -251,12 +280,15 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
                     .augment = cfg.data.augment,
                     .seed = cfg.run.seed,
                     .metrics = metrics.back().get(),
+                    .log_every_steps = cfg.run.log_every_steps,
+                    .validation = s.view.val,
                     .checkpoint_path = checkpoint,
                     .resume = s.run().resumed(),
                     .loss = j.loss,
                     .loss_modules = j.loss_modules,
                     .observers = j.observers,
                     // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth
+                    // (by test top-1; with data.val_split, by validation top-1)
                     .on_best = [&s, model = j.model](int64_t) {
                       train::save_model(s.run().file("best.pt"), model, s.model_meta());
                     },
@@ -265,10 +297,11 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
                     .collective = s.collective()});
     names.push_back(cfg.run.name);
   }
-  const auto results = train::fit_group(runs, names);
+  auto results = train::fit_group(runs, names);
   for (size_t i = 0; i < jobs.size(); ++i) {
     const auto& j = jobs[i];
     if (!results[i].error.empty() || !j.session->writes()) continue;  // stopped early: no model files (its checkpoint stays)
+    if (results[i].best_by_val) test_best(*j.session, results[i]);
     train::save_model(j.session->run().file("model.pt"), j.model, j.session->model_meta());
     // model.pth: the same weights for PyTorch, torch.load(path, weights_only=True).
     train::export_pytorch(j.session->run().file("model.pth"), j.model, j.session->model_meta());
@@ -302,7 +335,8 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"arch", s.config.model.arch},
       {"parameters", models::parameter_count(*model)},
       {"f", s.view.f()},
-      {"subset_size", s.view.indices.size()},
+      {"subset_size", s.view.indices.size() + s.view.val.size()},  // the validation samples are part of the subset
+      {"val_size", s.view.val.size()},
       {"pool_size", s.view.pool_size},
       {"train_size", s.data.train.size()},
       {"view", s.view.how},
@@ -313,8 +347,12 @@ nlohmann::json training_summary(const Session& s, const models::Model& model, co
       {"top1", r.final_eval.top1},
       {"top5", r.final_eval.top5},
       {"test_loss", r.final_eval.loss},
+      // best_top1: the test top-1 of the best epoch, chosen on the test split (RepDistiller) or,
+      // with data.val_split, on the validation samples (best_val_top1)
       {"best_top1", r.best_top1},
       {"best_epoch", r.best_epoch},
+      {"best_chosen_by", r.best_by_val ? "validation" : "test"},
+      {"best_val_top1", r.best_by_val ? nlohmann::json(r.best_val_top1) : nlohmann::json(nullptr)},
       {"images_per_second", r.images_per_second},
       {"train_seconds", r.train_seconds},
       {"resumed_from_epoch", r.resumed_from},

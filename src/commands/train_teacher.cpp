@@ -36,8 +36,8 @@ nlohmann::json train_teacher(const CommandOptions& opts) {
     summary["forgetting_scores"] = nullptr;
   }
   s.run().write_summary(summary);
-  spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}), run directory {}", r.final_eval.top1, r.best_top1,
-               r.best_epoch, s.run().path());
+  spdlog::info("done: top1 {:.2f}% (best {:.2f}% at epoch {}{}), run directory {}", r.final_eval.top1, r.best_top1,
+               r.best_epoch, r.best_by_val ? ", chosen by validation" : "", s.run().path());
   return summary;
 }
 

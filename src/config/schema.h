@@ -23,6 +23,7 @@ template <class V> void describe(V& v, RunSection& s) {
   v.field("threads", s.threads, Rule<int64_t>{"an integer in [0, 1024] (0 = the library default)", [](const int64_t& t) { return t >= 0 && t <= 1024; }}, run_only);
   v.field("adapt_threads", s.adapt_threads, {}, run_only);
   v.field("log_level", s.log_level, one_of({"trace", "debug", "info", "warn", "error"}), run_only);
+  v.field("log_every_steps", s.log_every_steps, non_negative_int(), run_only | per_student);
 }
 
 template <class V> void describe(V& v, SyntheticSection& s) {
@@ -53,6 +54,7 @@ template <class V> void describe(V& v, DataSection& s) {
   v.field("split", s.split, unit_closed_open(), view);
   v.field("split_seed", s.split_seed, Rule<int64_t>{"an integer >= -1 (-1 = run.seed)", [](const int64_t& v) { return v >= -1; }}, view);
   v.field("part", s.part, one_of({"all", "teacher", "student"}), view);
+  v.field("val_split", s.val_split, unit_closed_open(), view);
   v.field("augment", s.augment, {}, view);
   v.section("synthetic", s.synthetic);
   v.section("imagefolder", s.imagefolder);

@@ -131,6 +131,7 @@ ResultRow read_result(const std::string& run_dir, const AxisKeys& axes) {
   r.top5 = field<double>(s, "top5", summary_path, 0.0);
   r.best_top1 = field<double>(s, "best_top1", summary_path, r.top1);
   r.best_epoch = field<int64_t>(s, "best_epoch", summary_path, 0);
+  r.best_by = field<std::string>(s, "best_chosen_by", summary_path, "test");
   r.wall_seconds = field<double>(s, "wall_seconds", summary_path, 0.0);
   r.alpha = field<double>(s, "alpha", summary_path, 0.0);
   r.alpha_schedule = field<std::string>(s, "alpha_schedule", summary_path, "constant");
@@ -182,7 +183,7 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
     for (const auto& [k, v] : r.axes)
       if (std::find(axis_keys.begin(), axis_keys.end(), k) == axis_keys.end()) axis_keys.push_back(k);
   out << "dataset,pruner,level,class_balanced,sampling,f,alpha,alpha_schedule,tau,teacher_arch,teacher_f,teacher_part,data_part,"
-         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision,teacher_top1";
+         "student_arch,seed,subset_size,top1,top5,best_top1,best_epoch,wall_seconds,run_dir,kd_extra,kd_beta,precision,teacher_top1,best_by";
   for (const auto& k : axis_keys) out << ',' << csv_field(k);
   out << '\n';
   for (const auto& r : rows) {
@@ -194,7 +195,7 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
         << format_number(r.best_top1) << ',' << r.best_epoch << ','
         << format_number(std::round(r.wall_seconds * 100) / 100) << ',' << csv_field(r.run_dir) << ','
         << csv_field(r.kd_extra) << ',' << format_number(r.kd_beta) << ',' << csv_field(r.precision) << ','
-        << optional_number(r.teacher_top1);
+        << optional_number(r.teacher_top1) << ',' << csv_field(r.best_by);
     for (const auto& k : axis_keys) {
       const auto it = std::find_if(r.axes.begin(), r.axes.end(), [&](const auto& a) { return a.first == k; });
       out << ',' << (it == r.axes.end() ? std::string() : csv_field(it->second));
@@ -229,9 +230,10 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
   std::sort(alphas.begin(), alphas.end());
   // Every other condition that differs between rows becomes part of the column, so that no cell
   // averages two conditions as if they were seeds.
-  std::set<std::string> datasets, students, taus, parts, precisions;
+  std::set<std::string> datasets, students, taus, parts, precisions, best_by;
   for (const auto& r : rows) {
     datasets.insert(r.dataset), students.insert(r.student_arch), parts.insert(r.data_part), precisions.insert(r.precision);
+    best_by.insert(r.best_by);
     if (r.alpha != 0.0) taus.insert(format_number(r.tau));
   }
   // An axis whose value differs between rows is part of the column too.
@@ -248,6 +250,8 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     if (parts.size() > 1) s += " (" + r.data_part + " part)";
     // train.amp=auto picks per machine: runs of one experiment on different CPUs can differ.
     if (precisions.size() > 1) s += " " + r.precision;
+    // The best epoch chosen on the test split or on validation samples: not one condition.
+    if (metric == "best" && best_by.size() > 1) s += " best by " + r.best_by;
     return s;
   };
   auto kd_label = [&](const ResultRow& r) {
@@ -362,8 +366,13 @@ std::string accuracy_table(const std::vector<ResultRow>& rows, const std::string
     out << "teacher test top-1 %: " << line << "\n";
   }
   const bool seeds = std::any_of(cells.begin(), cells.end(), [](const auto& c) { return c.second.size() > 1; });
-  out << (metric == "best" ? "best test top-1 % over the evaluated epochs (as RepDistiller and the paper report; --metric last: final epoch)"
-                           : "test top-1 % at the final epoch (--metric best: the best over the evaluated epochs)")
+  const bool by_val = best_by.count("validation") > 0, by_test = best_by.count("test") > 0;
+  const std::string best_text =
+      by_val && !by_test ? "test top-1 % of the epoch with the best validation top-1 (data.val_split; --metric last: final epoch)"
+      : by_val ? "test top-1 % of the best epoch: the best test top-1 over the evaluated epochs (as RepDistiller and the paper "
+                 "report), or, best by validation, of the epoch with the best validation top-1 (data.val_split); --metric last: final epoch"
+               : "best test top-1 % over the evaluated epochs (as RepDistiller and the paper report; --metric last: final epoch)";
+  out << (metric == "best" ? best_text : "test top-1 % at the final epoch (--metric best: the best over the evaluated epochs)")
       << (seeds ? ", mean ± std (seeds)" : "") << "\n";
   if (seeds)
     out << "between seeds: the student's initialisation and data order, and the subsets of random, CCS and Beta "

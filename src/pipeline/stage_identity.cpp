@@ -49,6 +49,8 @@ Config relevant_keys(Config c, StageKind kind) {
   const Config& base = yaml_changes_baseline();
   // Memorization models always anneal within score.epochs: the schedule key does not reach them.
   if (kind != StageKind::score || c.score.method == "memorization") c.score.schedule_epochs = base.score.schedule_epochs;
+  // Scoring covers the whole pool and selection reads no training: neither holds validation out.
+  if (kind == StageKind::score || kind == StageKind::prune) c.data.val_split = base.data.val_split;
   if (kind == StageKind::prune) {
     c.train = base.train, c.model = base.model, c.kd = base.kd, c.score = base.score;
     auto& p = c.prune;

@@ -24,6 +24,11 @@ void save_checkpoint(const std::string& path, models::ModelImpl& model, torch::o
   archive.write("best_epoch", c10::IValue(state.best_epoch));
   archive.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
   if (state.scaler.defined()) archive.write("scaler", state.scaler);
+  if (state.row_samples > 0) {
+    archive.write("step_row_loss", c10::IValue(state.row_loss));
+    archive.write("step_row_samples", c10::IValue(state.row_samples));
+    archive.write("step_row_seconds", c10::IValue(state.row_seconds));
+  }
   write_archive(archive, path);
 }
 
@@ -61,6 +66,11 @@ TrainState load_checkpoint(const std::string& path, models::ModelImpl& model, to
   s.best_top1 = read_double(archive, "best_top1", what);
   s.best_epoch = read_int(archive, "best_epoch", what);
   if (s.epochs_done < 0) throw Error(what + ": entry 'epochs_done' is negative (" + std::to_string(s.epochs_done) + ")");
+  if (has_entry(archive, "step_row_samples")) {
+    s.row_loss = read_double(archive, "step_row_loss", what);
+    s.row_samples = read_int(archive, "step_row_samples", what);
+    s.row_seconds = read_double(archive, "step_row_seconds", what);
+  }
   torch::serialize::InputArchive model_archive, opt_archive;
   try {
     if (!archive.try_read("model", model_archive)) throw Error(what + ": no 'model' entry");

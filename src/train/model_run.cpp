@@ -116,7 +116,12 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const Precisi
   else update_ = std::make_unique<DeviceUpdate>(t, shape_, *opt_, device);
   stop_ = in_.stop_epoch >= 0 ? std::min(in_.stop_epoch, t.epochs) : t.epochs;
   result_.resumed_from = state_.epochs_done;
-  result_.best_top1 = state_.best_top1;
+  // The checkpoint keeps the best top-1 of what chooses the best epoch: validation's or test's.
+  if (!in_.validation.empty()) val_ = torch::tensor(in_.validation, torch::kInt64).to(device);
+  best_score_ = state_.best_top1;
+  carry_loss_ = state_.row_loss, carry_samples_ = state_.row_samples, carry_seconds_ = state_.row_seconds;
+  result_.best_by_val = val_.defined();
+  (val_.defined() ? result_.best_val_top1 : result_.best_top1) = state_.best_top1;
   result_.best_epoch = state_.best_epoch;
   if (const std::string late = unused_milestones(t); !late.empty()) spdlog::warn("{}{}", tag_, late);
   // Epochs are counted to stop_ in the log ("epoch 3/10"), so a run that ends at stop_ does not read as cut short.
@@ -124,6 +129,10 @@ ModelRun::ModelRun(const TrainInputs& in, const EpochShape& shape, const Precisi
     spdlog::info("{}trains the first {} epochs of a {}-epoch schedule (its learning rate follows all {}): a scoring run "
                  "takes its model at an early epoch of the full recipe",
                  tag_, stop_, t.epochs, t.epochs);
+  if (val_.defined())
+    spdlog::info("{}validation: {} samples held out of the training view choose the best epoch (best.pt) by their top-1; "
+                 "the test split is evaluated for the final model",
+                 tag_, val_.size(0));
   spdlog::info("{}training on {} samples, {} steps/epoch, epochs {}..{} (amp {}, channels_last {}, cuda graph {})", tag_,
                shape.n, shape.steps, state_.epochs_done + 1, stop_, autocast_name(precision_.amp),
                precision_.channels_last ? "true" : "false", path == StepPath::graph ? "on" : "off");
@@ -136,6 +145,7 @@ void ModelRun::begin_epoch(int64_t epoch) {
   epoch_samples_ = 0;
   update_->begin_epoch(epoch);
   totals_.reset();
+  row_loss_ = 0, row_from_ = 0, row_time_ = epoch_begin_ = std::chrono::steady_clock::now();
 }
 
 StepOutputs ModelRun::step(const StepBatch& b) {
@@ -145,9 +155,35 @@ StepOutputs ModelRun::step(const StepBatch& b) {
 
 void ModelRun::after_step(int64_t step, const StepOutputs& out, int64_t samples) {
   epoch_samples_ += samples;
-  if (in_.observers.empty()) return;
-  const StepRecord r{epoch_, step, out.indices, out.logits, out.labels};
-  for (auto* o : in_.observers) o->on_step(r);
+  if (!in_.observers.empty()) {
+    const StepRecord r{epoch_, step, out.indices, out.logits, out.labels};
+    for (auto* o : in_.observers) o->on_step(r);
+  }
+  // Data-parallel: every rank takes part in the row's sum; rank 0 writes it.
+  const int64_t every = in_.log_every_steps;
+  if (every > 0 && (in_.metrics || sync_) && (epoch_ * shape_.steps + step + 1) % every == 0) log_step(step);
+}
+
+void ModelRun::log_step(int64_t step) {
+  // The epoch's running loss sum (EpochTotals, on the device): read here only, so a captured or
+  // device-indexed step syncs once per row, not per step. The steps since the last row: this
+  // epoch's since that row, and those of earlier epochs after it (carried, in the checkpoint too,
+  // so a resumed run writes the rows an uninterrupted one does).
+  const double sum = sync_ ? sync_->sum(totals_.loss_sum) : totals_.loss_sum.item<double>();
+  const auto now = std::chrono::steady_clock::now();
+  const int64_t samples =
+      std::min(shape_.usable, (step + 1) * shape_.batch) - row_from_ * shape_.batch + carry_samples_;  // all ranks'
+  const double seconds = std::chrono::duration<double>(now - row_time_).count() + carry_seconds_;
+  io::StepRow r;
+  r.step = epoch_ * shape_.steps + step + 1;
+  r.epoch = static_cast<double>(epoch_) + static_cast<double>(step + 1) / static_cast<double>(shape_.steps);
+  r.steps_per_epoch = shape_.steps;
+  r.lr = lr_at(in_.train, epoch_, step, shape_.steps);
+  r.loss = samples > 0 ? (sum - row_loss_ + carry_loss_) / static_cast<double>(samples) : 0.0;
+  r.images_per_s = seconds > 0 ? static_cast<double>(samples) / seconds : 0.0;
+  row_loss_ = sum, row_from_ = step + 1, row_time_ = now;
+  carry_loss_ = 0, carry_samples_ = 0, carry_seconds_ = 0;
+  if (in_.metrics && writes()) in_.metrics->append_step(r);
 }
 
 double ModelRun::loss_so_far(int64_t samples) const {
@@ -160,7 +196,8 @@ bool ModelRun::writes() const { return !sync_ || sync_->writes(); }
 
 void ModelRun::save(int64_t epochs_done) {
   if (in_.checkpoint_path.empty() || !writes()) return;
-  TrainState s{epochs_done, result_.best_top1, result_.best_epoch, scaler_->enabled() ? scaler_->state() : torch::Tensor()};
+  TrainState s{epochs_done, best_score_, result_.best_epoch, scaler_->enabled() ? scaler_->state() : torch::Tensor(),
+               carry_loss_, carry_samples_, carry_seconds_};
   save_checkpoint(in_.checkpoint_path, in_.model, *opt_, s, in_.loss_modules.get());
 }
 
@@ -181,7 +218,13 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
                 " — lower train.lr, use amp=off/bf16, or check the data");
   }
   for (auto* o : in_.observers) o->on_epoch_end(epoch);
-  const double train_loss = totals.loss_sum.item<double>() / static_cast<double>(usable);
+  const double loss_sum = totals.loss_sum.item<double>();
+  const double train_loss = loss_sum / static_cast<double>(usable);
+  if (in_.log_every_steps > 0) {  // the steps after the epoch's last step row go to the next row
+    carry_loss_ += loss_sum - row_loss_;
+    carry_samples_ += usable - row_from_ * shape_.batch;
+    carry_seconds_ += std::max(0.0, train_seconds - std::chrono::duration<double>(row_time_ - epoch_begin_).count());
+  }
   const double train_acc = 100.0 * static_cast<double>(totals.correct.item<int64_t>()) / static_cast<double>(usable);
   train_time_ += train_seconds;
   trained_images_ += usable;
@@ -195,30 +238,51 @@ void ModelRun::end_epoch(int64_t epoch, double train_seconds) {
     const double per_epoch = seconds_since(start_) / static_cast<double>(epoch + 1 - state_.epochs_done);
     return last ? std::string("done") : "ETA " + clock_text(per_epoch * static_cast<double>(stop_ - epoch - 1));
   };
-  std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss),
-                               io::csv_field(train_acc), "", "", "", io::csv_field(ips), ""};
+  // The row of metrics_columns(val_.defined()): evaluations filled where made, the rest empty.
+  std::vector<std::string> row{std::to_string(epoch + 1), io::csv_field(lr), io::csv_field(train_loss), io::csv_field(train_acc)};
+  row.resize(metrics_columns(val_.defined()).size());
+  row[row.size() - 2] = io::csv_field(ips);
   // Data-parallel: every rank takes rank 0's BatchNorm statistics before it evaluates or saves.
   if (sync_) sync_->follow_rank0_buffers();
-  if ((epoch + 1) % t.eval_every == 0 || last) {
-    auto& e = result_.final_eval;
-    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, precision_.amp, precision_.channels_last, sync_ ? in_.collective : nullptr);
-    if (result_.best_epoch < 0 || e.top1 > result_.best_top1) {
-      result_.best_top1 = e.top1;
-      result_.best_epoch = epoch + 1;
-      if (in_.on_best && writes()) in_.on_best(epoch + 1);
-    }
-    row[4] = io::csv_field(e.loss);
-    row[5] = io::csv_field(e.top1);
-    row[6] = io::csv_field(e.top5);
-    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  {:.0f} img/s  {}",
-                 tag_, epoch + 1, stop_, lr, train_loss, train_acc, e.loss, e.top1, e.top5, ips, run_eta());
-  } else {
-    spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {:.0f} img/s  {}", tag_, epoch + 1, stop_, lr,
-                 train_loss, train_acc, ips, run_eta());
-  }
-  row[8] = io::csv_field(seconds_since(start_));
+  const std::string evaluated = (epoch + 1) % t.eval_every == 0 || last ? evaluate_epoch(epoch, last, row) : "";
+  spdlog::info("{}epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  {}{:.0f} img/s  {}", tag_, epoch + 1, stop_, lr,
+               train_loss, train_acc, evaluated, ips, run_eta());
+  row.back() = io::csv_field(seconds_since(start_));
   if (in_.metrics && writes()) in_.metrics->append(row);
   if (last || (t.checkpoint_every > 0 && (epoch + 1) % t.checkpoint_every == 0)) save(epoch + 1);
+}
+
+std::string ModelRun::evaluate_epoch(int64_t epoch, bool last, std::vector<std::string>& row) {
+  const auto& t = in_.train;
+  auto* collective = sync_ ? in_.collective : nullptr;
+  std::string line;
+  const size_t test_at = val_.defined() ? 6 : 4;  // test_loss's column
+  // Without a validation set the test split is evaluated every evaluation epoch and chooses the
+  // best (RepDistiller); with one, validation chooses and the test split sees the final model only.
+  if (!val_.defined() || last) {
+    auto& e = result_.final_eval;
+    e = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, precision_.amp, precision_.channels_last, collective);
+    row[test_at] = io::csv_field(e.loss);
+    row[test_at + 1] = io::csv_field(e.top1);
+    row[test_at + 2] = io::csv_field(e.top5);
+    line = fmt::format("test loss {:.4f} top1 {:.2f}% top5 {:.2f}%  ", e.loss, e.top1, e.top5);
+  }
+  double score = result_.final_eval.top1;
+  if (val_.defined()) {
+    auto& v = result_.final_val;
+    v = evaluate(in_.model, in_.data.train, val_, in_.data.info, t.eval_batch_size, precision_.amp, precision_.channels_last, collective);
+    row[4] = io::csv_field(v.loss);
+    row[5] = io::csv_field(v.top1);
+    line = fmt::format("val loss {:.4f} top1 {:.2f}%  ", v.loss, v.top1) + line;
+    score = v.top1;
+  }
+  if (result_.best_epoch < 0 || score > best_score_) {
+    best_score_ = score;
+    (val_.defined() ? result_.best_val_top1 : result_.best_top1) = score;
+    result_.best_epoch = epoch + 1;
+    if (in_.on_best && writes()) in_.on_best(epoch + 1);
+  }
+  return line;
 }
 
 TrainResult ModelRun::finish() {
@@ -227,8 +291,12 @@ TrainResult ModelRun::finish() {
   result_.train_seconds = train_time_;
   result_.images_per_second = train_time_ > 0 ? static_cast<double>(trained_images_) / train_time_ : 0;
   if (result_.resumed_from >= stop_ || stop_ == 0) {  // nothing trained here: still report the model
-    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, precision_.amp, precision_.channels_last, sync_ ? in_.collective : nullptr);
-    if (result_.best_epoch < 0) result_.best_top1 = result_.final_eval.top1;
+    auto* collective = sync_ ? in_.collective : nullptr;
+    result_.final_eval = evaluate(in_.model, in_.data.test, in_.data.info, t.eval_batch_size, precision_.amp, precision_.channels_last, collective);
+    if (val_.defined())
+      result_.final_val = evaluate(in_.model, in_.data.train, val_, in_.data.info, t.eval_batch_size, precision_.amp,
+                                   precision_.channels_last, collective);
+    if (result_.best_epoch < 0) result_.best_top1 = result_.final_eval.top1, result_.best_val_top1 = result_.final_val.top1;
   }
   return result_;
 }

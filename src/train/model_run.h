@@ -49,7 +49,8 @@ class ModelRun {
   void begin_epoch(int64_t epoch);
   // The training step on a batch: device work only (a CUDA graph records it once and replays it).
   StepOutputs step(const StepBatch& batch);
-  // After each step, on the host (never captured): observers, this process's sample count.
+  // After each step, on the host (never captured): observers, this process's sample count, and
+  // every TrainInputs::log_every_steps global steps a step row (it reads the loss: a device sync).
   void after_step(int64_t step, const StepOutputs& out, int64_t samples);
   double loss_so_far(int64_t samples) const;  // syncs: for the progress line only
   void end_epoch(int64_t epoch, double train_seconds);
@@ -57,6 +58,10 @@ class ModelRun {
 
  private:
   void save(int64_t epochs_done);
+  void log_step(int64_t step);
+  // Evaluates at an evaluation epoch (validation set and/or test split), keeps the best; fills the
+  // row's evaluation fields and returns the log line's evaluation part.
+  std::string evaluate_epoch(int64_t epoch, bool last, std::vector<std::string>& row);
   bool writes() const;  // this process writes checkpoints and metrics (rank 0, or not data-parallel)
 
   const TrainInputs in_;  // a copy: what it refers to (model, data, view) outlives fit_group
@@ -69,6 +74,17 @@ class ModelRun {
   std::unique_ptr<RankSync> sync_;  // data-parallel and not alone (Collective::alone); else null
   std::unique_ptr<UpdateRule> update_;
   EpochTotals totals_;
+  torch::Tensor val_;         // the validation samples (TrainInputs::validation) on the device; undefined without
+  double best_score_ = 0;     // the best top-1 that chooses the best epoch: validation's, else test's
+  // Step rows: the running loss sum at this epoch's last row (0 before it), the step after it, and
+  // when (the epoch's start before it); the steps of earlier epochs since the last row (their
+  // loss sum, samples, training seconds: the row after an epoch's end covers them too).
+  double row_loss_ = 0;
+  int64_t row_from_ = 0;
+  std::chrono::steady_clock::time_point row_time_, epoch_begin_;
+  double carry_loss_ = 0;
+  int64_t carry_samples_ = 0;
+  double carry_seconds_ = 0;
   int64_t epoch_ = 0;
   int64_t epoch_samples_ = 0;  // this process's samples of the epoch so far
   TrainState state_;

@@ -64,6 +64,12 @@ void RankSync::reduce(EpochTotals& totals) {
   totals.first_bad.copy_(torch::where(bad.eq(kNone), torch::full_like(bad, -1), bad));
 }
 
+double RankSync::sum(const torch::Tensor& value) {
+  auto v = value.clone();
+  collective_.allreduce({v});
+  return v.item<double>();
+}
+
 bool RankSync::writes() const { return collective_.rank() == 0; }
 
 }  // namespace kdprune::train

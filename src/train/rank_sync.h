@@ -25,6 +25,7 @@ class RankSync {
   // gradients averaged over ranks: Σ_r (n_r / N)·g_r, the gradient of the whole step's mean loss.
   void backward(const torch::Tensor& loss, const GradScaler& scaler, const StepBatch& b);
   void reduce(EpochTotals& totals);  // the epoch's totals over all ranks
+  double sum(const torch::Tensor& value);  // a scalar summed over all ranks (every rank calls it), on the host
   bool writes() const;               // rank 0 writes checkpoints and metrics
 
  private:

@@ -20,7 +20,10 @@ torch::Tensor cross_entropy_loss(const torch::Tensor&, const models::ModelOutput
   return torch::nn::functional::cross_entropy(out.logits.to(torch::kFloat32), y);
 }
 
-std::vector<std::string> metrics_columns() {
+std::vector<std::string> metrics_columns(bool validation) {
+  if (validation)
+    return {"epoch",     "lr",        "train_loss", "train_acc",    "val_loss", "val_top1",
+            "test_loss", "test_top1", "test_top5",  "images_per_s", "seconds"};
   return {"epoch", "lr", "train_loss", "train_acc", "test_loss", "test_top1", "test_top5", "images_per_s", "seconds"};
 }
 

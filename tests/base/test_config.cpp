@@ -95,6 +95,19 @@ TEST(Config, OutOfRangeValues) {
   EXPECT_NE(error_of("", {"run.device=gpu"}).find("cuda:N"), std::string::npos);
   EXPECT_NE(error_of("", {"train.milestones=[10,5]"}).find("ascending"), std::string::npos);
   EXPECT_EQ(error_of("", {"data.fraction=1", "run.device=cuda:1", "train.epochs=0"}), "");
+  // data.val_split: a share in [0, 1); run.log_every_steps: a step count, 0 = off.
+  for (const char* bad : {"data.val_split=1", "data.val_split=-0.1", "data.val_split=1.5"}) {
+    const std::string e = error_of("", {bad});
+    EXPECT_NE(e.find("data.val_split"), std::string::npos) << e;
+    EXPECT_NE(e.find("[0, 1)"), std::string::npos) << bad << ": " << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
+  }
+  EXPECT_NE(error_of("", {"run.log_every_steps=-1"}).find(">= 0"), std::string::npos);
+  EXPECT_NE(error_of("", {"run.log_every_steps=2.5"}).find("run.log_every_steps"), std::string::npos);
+  EXPECT_EQ(error_of("", {"data.val_split=0.1", "run.log_every_steps=10"}), "");
+  const Config d = load_config("", {});
+  EXPECT_EQ(d.data.val_split, 0.0);
+  EXPECT_EQ(d.run.log_every_steps, 0);
 }
 
 // train.amp and train.channels_last default to auto (made concrete for the device when a run

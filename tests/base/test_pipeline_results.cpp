@@ -112,7 +112,7 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   EXPECT_EQ(std::count(header.begin(), header.end(), ','), std::count(line.begin(), line.end(), ',')) << csv;
   EXPECT_EQ(header.find("teacher_f,teacher_part,data_part"), header.find("teacher_f")) << header;
   EXPECT_EQ(r.teacher_top1, std::optional<double>(91.5));
-  EXPECT_EQ(csv.substr(csv.size() - 6), ",91.5\n") << "teacher_top1, the last column: " << csv;
+  EXPECT_EQ(csv.substr(csv.size() - 11), ",91.5,test\n") << "teacher_top1 and best_by, the last columns: " << csv;
   // A PyTorch teacher (no train-teacher run beside the file): f_t unknown, an empty field, never 0.
   Config py = c;
   py.kd.teacher = d.file("elsewhere/t8.pth");
@@ -130,7 +130,21 @@ TEST(Pipeline, ResultsCsvQuotesAndReadsRunDirectories) {
   c.train.amp = "off", c.train.channels_last = "false";
   write_bytes(d.file("student/config.yaml"), to_yaml(c));
   EXPECT_EQ(read_result(d.file("student")).precision, "fp32");
-  EXPECT_NE(csv.find("," + r.precision + ",91.5\n"), std::string::npos) << "precision, then teacher_top1: " << csv;
+  EXPECT_NE(csv.find("," + r.precision + ",91.5,test\n"), std::string::npos) << "precision, teacher_top1, best_by: " << csv;
+  // With data.val_split the best epoch was chosen on validation samples: best_by says so.
+  auto summary = nlohmann::json::parse(kdprune::test::read_bytes(d.file("student/summary.json")));
+  summary["best_chosen_by"] = "validation";
+  summary["best_val_top1"] = 91.0;
+  write_bytes(d.file("student/summary.json"), summary.dump());
+  const ResultRow v = read_result(d.file("student"));
+  EXPECT_EQ(v.best_by, "validation");
+  EXPECT_DOUBLE_EQ(v.best_top1, 89.25) << "best_top1 stays the test top-1 (of the chosen epoch)";
+  EXPECT_NE(results_csv({v}).find(",91.5,validation\n"), std::string::npos);
+  const std::string table = accuracy_table({v});
+  EXPECT_NE(table.find("epoch with the best validation top-1"), std::string::npos) << table;
+  const std::string mixed = accuracy_table({r, v});
+  EXPECT_NE(mixed.find("best by validation"), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("best by test"), std::string::npos) << mixed;
   EXPECT_THROW(read_result(d.file("prune")), Error);  // not a finished run
 }
 

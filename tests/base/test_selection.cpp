@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <set>
 
@@ -57,4 +58,72 @@ TEST(TrainView, InlinePruningInsideTheStudentPart) {
   EXPECT_EQ(rv.pool_size, 500);
   Config bad = load_config("", {"prune.fraction=0.3", "prune.method=el2n"});
   EXPECT_THROW(data::select_train_view(bad, labels, 5), Error);
+}
+
+// data.val_split: a class-stratified, seeded share of the view held out (never a class's last
+// sample), drawn from the subset the run would train on, and from a stream of its own.
+TEST(TrainView, ValidationSplitIsStratifiedSeededAndDisjoint) {
+  std::vector<int64_t> labels(1000);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 4 == 3 ? 3 : i % 3);  // uneven classes
+  Config c = load_config("", {"prune.fraction=0.2", "data.val_split=0.1"});
+  const auto v = data::select_train_view(c, labels, 4);
+  Config no_val = c;
+  no_val.data.val_split = 0;
+  const auto plain = data::select_train_view(no_val, labels, 4);
+  // The validation samples come out of the subset the run would train on without them.
+  std::vector<int64_t> both = v.indices;
+  both.insert(both.end(), v.val.begin(), v.val.end());
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, plain.indices);
+  EXPECT_EQ(v.val.size(), 20u);  // round(0.1 × 200)
+  EXPECT_EQ(v.indices.size(), 180u);
+  for (int64_t i : v.val) EXPECT_FALSE(std::binary_search(v.indices.begin(), v.indices.end(), i)) << i;
+  EXPECT_DOUBLE_EQ(v.f(), plain.f()) << "f is the subset's share: validation is part of it";
+  EXPECT_TRUE(std::is_sorted(v.val.begin(), v.val.end()));
+  // Stratified: each class gives floor(0.1 n_c) or that + 1, the total round(0.1 n).
+  std::vector<int64_t> n(4, 0), held(4, 0);
+  for (int64_t i : plain.indices) ++n[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+  for (int64_t i : v.val) ++held[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+  for (size_t k = 0; k < 4; ++k) {
+    EXPECT_GE(held[k], static_cast<int64_t>(0.1 * static_cast<double>(n[k]))) << k;
+    EXPECT_LE(held[k], static_cast<int64_t>(0.1 * static_cast<double>(n[k])) + 1) << k;
+  }
+  // Deterministic; another data.split_seed draws other samples; the subset itself stays.
+  EXPECT_EQ(data::select_train_view(c, labels, 4).val, v.val);
+  Config other = c;
+  other.data.split_seed = 7;
+  const auto w = data::select_train_view(other, labels, 4);
+  EXPECT_NE(w.val, v.val);
+  EXPECT_EQ(w.val.size(), v.val.size());
+  // By hand: classes of 10, 5 and 1 samples at 0.25: floors 2, 1, 0 and round(4) = 4 in all; the
+  // one left over goes to the largest remainder (class 0's 0.5; class 2's 0.25 could not give its
+  // only sample anyway).
+  std::vector<int64_t> y(16), view(16);
+  for (int64_t i = 0; i < 16; ++i) y[static_cast<size_t>(i)] = i < 10 ? 0 : i < 15 ? 1 : 2, view[static_cast<size_t>(i)] = i;
+  const auto s = data::validation_split(view, y, 3, 0.25, 0);
+  std::vector<int64_t> per(3, 0);
+  for (int64_t i : s.val) ++per[static_cast<size_t>(y[static_cast<size_t>(i)])];
+  EXPECT_EQ(per, (std::vector<int64_t>{3, 1, 0}));
+  EXPECT_EQ(s.train.size(), 12u);
+}
+
+TEST(TrainView, AValidationSplitThatHoldsOutNothingNamesTheKey) {
+  std::vector<int64_t> labels(100);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int64_t>(i % 10);
+  // 0.001 of 100 rounds to none.
+  try {
+    data::select_train_view(load_config("", {"data.val_split=0.001"}), labels, 10);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("data.val_split=0.001"), std::string::npos) << m;
+    EXPECT_NE(m.find("holds out no sample"), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+  // A view of one sample per class: every sample is its class's last, so none can be held out.
+  std::vector<int64_t> view(10);
+  std::iota(view.begin(), view.end(), 0);
+  EXPECT_THROW(data::validation_split(view, labels, 10, 0.5, 0), Error);
+  // 0 holds out nothing, as before.
+  EXPECT_TRUE(data::select_train_view(load_config("", {}), labels, 10).val.empty());
 }

@@ -82,7 +82,8 @@ TEST(StageIdentity, RunOnlyKeysAndPathSpellingsDoNotChangeIt) {
   EXPECT_EQ(ref.find(d.path()), std::string::npos) << ref;  // no spelling of the folder
   EXPECT_NE(ref.find("<experiment>/teacher-resnet8/model.pt"), std::string::npos) << ref;
   for (const auto& extra : {"run.threads=2", "run.log_level=debug", "train.eval_batch_size=7", "train.checkpoint_every=1",
-                            "train.group_max=1GiB", "run.adapt_threads=true", "run.device=cpu", "train.cuda_graph=off"})
+                            "train.group_max=1GiB", "run.adapt_threads=true", "run.device=cpu", "train.cuda_graph=off",
+                            "run.log_every_steps=5"})
     EXPECT_EQ(text({abs_teacher, "run.root=" + exp, extra}, exp), ref) << extra;
   // The same folder spelled relative, with ./ and with .., from the current directory.
   const fs::path cwd = fs::current_path();
@@ -97,6 +98,21 @@ TEST(StageIdentity, RunOnlyKeysAndPathSpellingsDoNotChangeIt) {
   // What does change the result does change it.
   EXPECT_NE(text({abs_teacher, "train.epochs=4"}, exp), ref);
   EXPECT_NE(text({abs_teacher, "kd.tau=2"}, exp), ref);
+  EXPECT_NE(text({abs_teacher, "data.val_split=0.1"}, exp), ref);  // it changes what the student trains on
+}
+
+// data.val_split changes a training stage (teacher, student), not scoring (which covers the whole
+// pool and ignores it) nor selection (which trains nothing).
+TEST(StageIdentity, AValidationSplitChangesTrainingStagesOnly) {
+  const std::string exp = "/x/exp";
+  for (StageKind kind : {StageKind::teacher, StageKind::student, StageKind::score, StageKind::prune}) {
+    const std::string plain = identity_text(config_of(""), kind, exp);
+    const std::string held = identity_text(config_of("", {"data.val_split=0.1"}), kind, exp);
+    if (kind == StageKind::teacher || kind == StageKind::student) EXPECT_NE(held, plain);
+    else EXPECT_EQ(held, plain);
+  }
+  EXPECT_EQ(key_roles("data.val_split"), key_role::view);
+  EXPECT_EQ(key_roles("run.log_every_steps"), key_role::run_only | key_role::per_student);
 }
 
 TEST(StageIdentity, AnOutsideFileIsItsContent) {

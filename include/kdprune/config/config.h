@@ -19,6 +19,7 @@ struct RunSection {
   bool adapt_threads = false;   // fewer threads while other processes hold cores (system/cpu_share.h):
                                 // faster on a shared machine, but the weights then depend on the load
   std::string log_level = "info";
+  int64_t log_every_steps = 0;  // > 0: every N global steps a step row (loss, lr, img/s) in metrics.jsonl and TensorBoard
 };
 
 struct SyntheticSection {  // data.name = synthetic
@@ -51,6 +52,8 @@ struct DataSection {
   double split = 0.0;           // disjoint teacher/student split: teacher share; 0 = no split
   int64_t split_seed = -1;      // seeds the split; -1 = run.seed (kdprune run pins it to the experiment's base seed)
   std::string part = "all";     // all | teacher | student
+  double val_split = 0.0;       // > 0: this share of the training view (class-stratified, seeded by split_seed) is
+                                // held out to choose the best epoch / best.pt; 0 = chosen on the test set (RepDistiller)
   bool augment = true;          // random crop + flip (where valid) during training
   SyntheticSection synthetic;
   ImageFolderSection imagefolder;

@@ -29,8 +29,12 @@ struct ResultRow {
   int64_t seed = 0;
   int64_t subset_size = 0;
   double top1 = 0.0, top5 = 0.0, wall_seconds = 0.0;  // top1/top5: the final epoch
-  double best_top1 = 0.0;  // the best test top-1 over the evaluated epochs (RepDistiller's and the paper's)
+  // The test top-1 of the best epoch: the best test top-1 over the evaluated epochs (RepDistiller's
+  // and the paper's; best_by "test"), or that of the epoch the validation samples chose
+  // (data.val_split; best_by "validation").
+  double best_top1 = 0.0;
   int64_t best_epoch = 0;
+  std::string best_by = "test";
   std::string run_dir;
   // The run's precision: fp32, bf16 or fp16 (train.amp), "+CL" with channels-last.
   std::string precision = "fp32";

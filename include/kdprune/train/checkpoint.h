@@ -15,6 +15,11 @@ struct TrainState {
   double best_top1 = 0;
   int64_t best_epoch = -1;
   torch::Tensor scaler;  // GradScaler::state(); undefined without fp16
+  // run.log_every_steps: the steps after the last step row, carried into the next epoch's first
+  // row (their loss sum, samples and training seconds); written only when there are some.
+  double row_loss = 0;
+  int64_t row_samples = 0;
+  double row_seconds = 0;
 };
 
 // `extra`: the distillation terms' trainable modules (regressors, embeddings), saved beside the

@@ -27,9 +27,15 @@ struct EvalResult {
 };
 
 struct TrainResult {
-  EvalResult final_eval;
+  EvalResult final_eval;  // the final model on the test split
+  // The best epoch: by test top-1 over the evaluated epochs (RepDistiller), or, with a validation
+  // set (TrainInputs::validation), by validation top-1: then best_val_top1 is that, and best_top1
+  // (the test top-1 of the chosen epoch's model) is filled by the caller, who evaluates best.pt.
   double best_top1 = 0;
   int64_t best_epoch = -1;
+  bool best_by_val = false;
+  double best_val_top1 = 0;
+  EvalResult final_val;  // with a validation set: the final model on it
   double images_per_second = 0;  // training throughput over the epochs run in this process
   std::vector<double> epoch_images_per_second;  // per epoch run in this process (benchmarks)
   std::vector<double> epoch_train_loss;         // per epoch run in this process
@@ -84,6 +90,13 @@ struct TrainInputs {
   bool augment = true;
   int64_t seed = 0;
   io::MetricsLog* metrics = nullptr;      // one row per epoch (metrics_columns()): csv, jsonl, TensorBoard
+  // > 0: every this many global steps (counted from epoch 1's first step) a step row in `metrics`
+  // (MetricsLog::append_step): the mean loss of the epoch's steps since the last row, the lr, images/s.
+  int64_t log_every_steps = 0;
+  // Training samples held out of `indices` (data.val_split): evaluated at each evaluation epoch
+  // (metrics_columns(true): val_loss, val_top1), and the best epoch (on_best) is chosen by their
+  // top-1; the test split is then evaluated for the final model only. Empty: the test split chooses.
+  std::vector<int64_t> validation{};
   std::string checkpoint_path{};          // "" = no checkpoints
   bool resume = false;                    // continue from checkpoint_path if it exists
   LossFn loss = cross_entropy_loss;
@@ -120,13 +133,19 @@ struct TrainInputs {
   dist::Collective* collective = nullptr;
 };
 
-std::vector<std::string> metrics_columns();
+// The epoch rows' columns; `validation`: with val_loss and val_top1 after train_acc.
+std::vector<std::string> metrics_columns(bool validation = false);
 
 // `collective`: each rank evaluates its part of the split, and the sums are reduced (all ranks get
 // the whole result).
 EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const data::DatasetInfo& info,
                     int64_t batch_size, Autocast amp = Autocast::off, bool channels_last = false,
                     dist::Collective* collective = nullptr);
+// The same on samples `samples` (int64 indices into `split`, on its device) without augmentation:
+// a validation set held out of the training split.
+EvalResult evaluate(models::ModelImpl& model, const data::TensorSplit& split, const torch::Tensor& samples,
+                    const data::DatasetInfo& info, int64_t batch_size, Autocast amp = Autocast::off,
+                    bool channels_last = false, dist::Collective* collective = nullptr);
 
 // Trains; throws kdprune::Error (naming epoch and step) on a non-finite loss, leaving the last
 // good checkpoint in place.

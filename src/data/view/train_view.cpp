@@ -22,7 +22,7 @@ void refuse_empty_share(const char* key, double f, int64_t pool) {
 }
 }  // namespace
 namespace {
-constexpr uint64_t kSplitStream = 0x5b1u, kFractionStream = 0xf7acu;
+constexpr uint64_t kSplitStream = 0x5b1u, kFractionStream = 0xf7acu, kValidationStream = 0x7a11du;
 uint64_t mix(int64_t seed, uint64_t stream) { return static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^ stream; }
 }  // namespace
 
@@ -75,7 +75,49 @@ TrainView select_train_view(const Config& config, const std::vector<int64_t>& la
                                          : "all";
   }
   if (config.data.part != "all") v.how += " within the " + config.data.part + " part of a " + std::to_string(config.data.split) + " split";
+  if (config.data.val_split > 0.0) {
+    const int64_t seed = config.data.split_seed >= 0 ? config.data.split_seed : config.run.seed;
+    ValidationSplit split = validation_split(v.indices, labels, classes, config.data.val_split, seed);
+    v.indices = std::move(split.train);
+    v.val = std::move(split.val);
+    v.how += "; " + std::to_string(v.val.size()) + " held out for validation (data.val_split " +
+             std::to_string(config.data.val_split) + ", seed " + std::to_string(seed) + ")";
+  }
   return v;
+}
+
+ValidationSplit validation_split(const std::vector<int64_t>& view, const std::vector<int64_t>& labels, int64_t classes,
+                                 double share, int64_t seed) {
+  const auto n = static_cast<int64_t>(view.size());
+  std::vector<int64_t> count(static_cast<size_t>(classes), 0), quota(count.size(), 0);
+  for (int64_t i : view) ++count.at(static_cast<size_t>(labels.at(static_cast<size_t>(i))));
+  int64_t held = 0;
+  for (size_t c = 0; c < count.size(); ++c) held += quota[c] = static_cast<int64_t>(std::floor(share * static_cast<double>(count[c])));
+  // Largest remainders: the total is round(share·n), as close to the share as the classes allow.
+  std::vector<size_t> order(count.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  auto rest = [&](size_t c) { return share * static_cast<double>(count[c]) - static_cast<double>(quota[c]); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rest(a) > rest(b); });
+  const int64_t want = std::llround(share * static_cast<double>(n));
+  for (size_t c : order) {
+    if (held >= want) break;
+    if (rest(c) > 0 && quota[c] + 1 < count[c]) ++quota[c], ++held;
+  }
+  if (held == 0)
+    throw Error("data.val_split=" + std::to_string(share) + " holds out no sample of the training view's " + std::to_string(n) +
+                (n > 0 ? " (every class keeps at least one sample to train on); expected a larger share or a larger view"
+                       : "; the view is empty"));
+  std::vector<int64_t> shuffled = view;
+  prune::shuffle(shuffled, mix(seed, kValidationStream));
+  ValidationSplit out;
+  for (int64_t i : shuffled) {
+    auto& q = quota[static_cast<size_t>(labels[static_cast<size_t>(i)])];
+    if (q > 0) --q, out.val.push_back(i);
+    else out.train.push_back(i);
+  }
+  std::sort(out.train.begin(), out.train.end());
+  std::sort(out.val.begin(), out.val.end());
+  return out;
 }
 
 std::vector<int64_t> select_train_indices(const DataSection& data, int64_t n, int64_t seed) {
