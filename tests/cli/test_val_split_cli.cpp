@@ -124,3 +124,51 @@ TEST(ValSplit, BadValuesAreOneLineErrors) {
   EXPECT_FALSE(fs::exists(d.file("c"))) << "refused before the run directory exists";
   expect_one_line_error(run("train-teacher " + tiny_run(d, "e") + " run.log_every_steps=-2"), "run.log_every_steps");
 }
+
+// kdprune run: the teacher and each student hold out validation samples of their own view (the
+// students: of their pruned subsets) and write step rows; run.log_every_steps is run-only (every
+// finished stage is reused), data.val_split changes the training stages (named, needs the flag).
+TEST(ValSplit, AnExperimentsTrainingStagesEachHoldOutTheirOwn) {
+  TempDir d;
+  const std::string exp = d.file("exp.yaml");
+  write_bytes(exp, "run: {root: " + d.path() + "/runs, name: exp, threads: 1}\n"
+                   "data:\n  name: synthetic\n  val_split: 0.25\n"
+                   "  synthetic: {train_size: 128, test_size: 32, channels: 1, height: 8, width: 8, classes: 4}\n"
+                   "model: {arch: resnet8}\n"
+                   "train: {epochs: 2, batch_size: 32, lr: 0.05, schedule: constant}\n"
+                   "experiment:\n  teacher: {train.epochs: 1}\n  fractions: [0.5]\n  seeds: [0]\n  alphas: [0, 0.9]\n");
+  const Result r = run("run --config " + exp + " run.log_every_steps=1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string dir = d.path() + "/runs/exp";
+  int teachers = 0, students = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool teacher = name.rfind("teacher", 0) == 0, student = name.rfind("student", 0) == 0;
+    if (!teacher && !student) continue;
+    const json s = json_file(entry.path().string() + "/summary.json");
+    EXPECT_EQ(s["best_chosen_by"], "validation") << name;
+    EXPECT_EQ(s["val_size"], teacher ? 32 : 16) << name;  // a quarter of 128, or of the 64 kept
+    EXPECT_TRUE(fs::exists(entry.path() / "steps")) << name;
+    ++(teacher ? teachers : students);
+  }
+  EXPECT_EQ(teachers, 1);
+  EXPECT_EQ(students, 2);
+  const auto table = csv_rows(dir + "/results.csv");
+  const auto col = static_cast<size_t>(std::find(table[0].begin(), table[0].end(), "best_by") - table[0].begin());
+  ASSERT_LT(col, table[0].size());
+  ASSERT_EQ(table.size(), 3u);
+  for (size_t i = 1; i < table.size(); ++i) EXPECT_EQ(table[i][col], "validation");
+  auto count = [](const std::string& out, const std::string& action) {
+    int n = 0;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) n += line.rfind(action + "\t", 0) == 0;
+    return n;
+  };
+  const Result steps = run("run --config " + exp + " --dry-run run.log_every_steps=5");
+  ASSERT_EQ(steps.code, 0) << steps.out;
+  EXPECT_EQ(count(steps.out, "reuse"), 3) << steps.out;
+  const Result val = run("run --config " + exp + " --dry-run data.val_split=0.1");
+  ASSERT_EQ(val.code, 0) << val.out;
+  EXPECT_EQ(count(val.out, "rerun"), 3) << val.out;
+  EXPECT_NE(val.out.find("changed: data.val_split 0.25 -> 0.1"), std::string::npos) << val.out;
+}
