@@ -127,7 +127,8 @@ TEST(ValSplit, BadValuesAreOneLineErrors) {
 
 // kdprune run: the teacher and each student hold out validation samples of their own view (the
 // students: of their pruned subsets) and write step rows; run.log_every_steps is run-only (every
-// finished stage is reused), data.val_split changes the training stages (named, needs the flag).
+// finished stage is reused), data.val_split changes the training stages (named, needs the flag),
+// not the subset's.
 TEST(ValSplit, AnExperimentsTrainingStagesEachHoldOutTheirOwn) {
   TempDir d;
   const std::string exp = d.file("exp.yaml");
@@ -166,9 +167,10 @@ TEST(ValSplit, AnExperimentsTrainingStagesEachHoldOutTheirOwn) {
   };
   const Result steps = run("run --config " + exp + " --dry-run run.log_every_steps=5");
   ASSERT_EQ(steps.code, 0) << steps.out;
-  EXPECT_EQ(count(steps.out, "reuse"), 3) << steps.out;
+  EXPECT_EQ(count(steps.out, "reuse"), 4) << steps.out;  // the teacher, the subset, two students
   const Result val = run("run --config " + exp + " --dry-run data.val_split=0.1");
   ASSERT_EQ(val.code, 0) << val.out;
   EXPECT_EQ(count(val.out, "rerun"), 3) << val.out;
+  EXPECT_NE(val.out.find("reuse\tprune-random-f0.5-s0"), std::string::npos) << "selection trains nothing: " << val.out;
   EXPECT_NE(val.out.find("changed: data.val_split 0.25 -> 0.1"), std::string::npos) << val.out;
 }
