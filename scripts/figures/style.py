@@ -109,8 +109,8 @@ def stats(df, keys, where):
     """Mean, std and n of top1 per group of keys; warns when a group holds more than seeds."""
     conds = [c for c in df.columns if c not in OUTCOMES and c not in keys]
     for k, g in df.groupby(keys if len(keys) > 1 else keys[0], sort=True, dropna=False):
-        # precision: "" in CSVs from before the column (unknown, not a difference)
-        mixed = [c for c in conds if (g[c][g[c] != ""] if c == "precision" else g[c]).nunique(dropna=False) > 1]
+        # precision, best_by: "" in CSVs from before the column (unknown, not a difference)
+        mixed = [c for c in conds if (g[c][g[c] != ""] if c in ("precision", "best_by") else g[c]).nunique(dropna=False) > 1]
         if mixed or g["seed"].nunique() < len(g):
             WARNINGS.append(f"{where}: the point {k} averages rows that differ in "
                             f"{', '.join(mixed) if mixed else 'nothing but repeat a seed'} (not only seeds)")

@@ -46,7 +46,7 @@ TEST(GridAxes, ATauAxisCrossedWithAlphaAndFraction) {
   EXPECT_EQ(header.substr(header.size() - 7), ",kd.tau") << header;
   EXPECT_NE(csv.find("student-random-f0.25-a0.5-resnet8-tau6-s0,,0,fp32,"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",6\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("student-random-f0.25-a0-s0,,0,fp32,,\n"), std::string::npos) << "no KD: no τ, no teacher: " << csv;
+  EXPECT_NE(csv.find("student-random-f0.25-a0-s0,,0,fp32,,test,\n"), std::string::npos) << "no KD: no τ, no teacher: " << csv;
   EXPECT_NE(r.out.find("| random / no KD | random / KD tau=2 resnet8 | random / KD tau=6 resnet8 |"), std::string::npos)
       << "the table's KD columns by τ: " << r.out;
   const Result again = run("run --config " + exp);
