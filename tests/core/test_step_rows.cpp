@@ -11,6 +11,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "data_parallel_fixtures.h"
 #include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/metrics_log.h"
 #include "kdprune/train/checkpoint.h"
@@ -243,5 +244,36 @@ TEST(StepRows, TheDeviceStepWritesTheSameRows) {
   for (size_t i = 0; i < 10; ++i) {
     EXPECT_EQ(a.steps[i]["step"], b.steps[i]["step"]);
     EXPECT_LT(rel(b.steps[i]["loss"].get<double>(), a.steps[i]["loss"].get<double>()), 1e-3) << i;  // float rounding, compounded
+  }
+}
+
+// Data-parallel: the row's loss is the whole step's (the ranks' running sums added), and only
+// rank 0 writes; two ranks of half the batch write the rows of one process of the whole.
+TEST(StepRows, DataParallelRowsAreTheWholeStepsWrittenByRankZero) {
+  if (!dist::Collective::available()) GTEST_SKIP() << "built without c10d Gloo";
+  const auto data = test::tiny(70);  // global batches of 16: 4 full + 6 (3 per rank)
+  const auto idx = first(70);
+  TempDir one, two;
+  {
+    io::MetricsLog log(one.path(), train::metrics_columns(), 0);
+    auto net = test::plain_net(3);
+    train::fit({.model = *net, .data = data, .indices = idx, .train = test::recipe(16), .seed = 11, .metrics = &log,
+                .log_every_steps = 2, .show_progress = false});
+  }
+  {
+    io::MetricsLog log(two.path(), train::metrics_columns(), 0);
+    std::vector<std::shared_ptr<test::PlainNet>> nets = {test::plain_net(3), test::plain_net(99)};
+    const auto errors = test::run_ranks(2, [&](int64_t r, dist::Collective& c) {
+      train::fit({.model = *nets[static_cast<size_t>(r)], .data = data, .indices = idx, .train = test::recipe(8), .seed = 11,
+                  .metrics = r == 0 ? &log : nullptr, .log_every_steps = 2, .show_progress = false, .collective = &c});
+    });
+    for (const auto& e : errors) ASSERT_EQ(e, "");
+  }
+  const Rows a = rows_of(one.path()), b = rows_of(two.path());
+  ASSERT_EQ(a.steps.size(), 7u);  // 15 steps, a row every 2
+  ASSERT_EQ(b.steps.size(), a.steps.size());
+  for (size_t i = 0; i < a.steps.size(); ++i) {
+    EXPECT_EQ(b.steps[i]["step"], a.steps[i]["step"]);
+    EXPECT_LT(rel(b.steps[i]["loss"].get<double>(), a.steps[i]["loss"].get<double>()), 1e-5) << "row " << i;
   }
 }
