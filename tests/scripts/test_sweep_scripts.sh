@@ -53,10 +53,11 @@ CONFIG=../exp.yaml NAME=dj KDPRUNE_RUNS=djruns "$root/scripts/disjoint.sh" 'expe
 [ -f djruns/dj/results.csv ] && [ -f djruns/dj-shared/results.csv ] || fail "disjoint.sh: KDPRUNE_RUNS=djruns not relative to the current directory"
 csv=djruns/dj-all.csv
 # 2 f x 2 seeds: no KD once (the control's no-KD students are the same runs), KD disjoint, KD control.
+# (A no-KD row has no teacher: teacher_arch, teacher_f and teacher_part empty.)
 [ "$(wc -l < $csv)" = 13 ] || { cat $csv; fail "merged disjoint CSV should have 12 rows"; }
 grep -q ",resnet8,1,teacher,student," $csv || fail "no disjoint rows"
 grep -q ",resnet8,1,student,student," $csv || fail "no control rows"
-[ "$(grep -c ',0,constant,4,,0,,student,' $csv)" = 4 ] || { cat $csv; fail "the no-KD students should appear once each"; }
+[ "$(grep -c ',0,constant,4,,,,student,' $csv)" = 4 ] || { cat $csv; fail "the no-KD students should appear once each"; }
 summary=djruns/dj-all-summary.csv
 [ "$(wc -l < $summary)" = 7 ] || { cat $summary; fail "summary: 6 conditions (2 f x no KD, disjoint, control)"; }
 ncol=$(head -1 $summary | tr ',' '\n' | grep -nx n | cut -d: -f1)
