@@ -197,7 +197,9 @@ std::vector<Axis> read_axes(Section& sec, const std::string& name, const std::st
     }
   };
   walk(n, "");
-  for (const auto& [key, values] : flat) {
+  for (const auto& entry : flat) {
+    const std::string& key = entry.first;  // not a structured binding: the lambda below captures it
+    const YAML::Node& values = entry.second;
     const std::string at = name + "." + key;
     const auto& table = key_table();
     const auto info = std::find_if(table.begin(), table.end(), [&](const KeyInfo& k) { return k.key == key; });
