@@ -24,10 +24,9 @@ import sys
 # The figure modules (scripts/figures/) live beside this file: importable from any working directory.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from figures import curves  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
+from figures import curves, save_as  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
 from figures.metrics import BadInput, find_runs, labels, read  # noqa: E402
 
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main():
@@ -55,18 +54,10 @@ def main():
         what = f"{common}-…" if common else (os.path.basename(os.path.abspath(args.paths[0])) if one else "")
         heading = "training curves" + (f": {what}" if what else "") + f" ({len(runs)} runs)"
     fig = curves.draw([(n, e, s) for n, (_, e, s) in zip(names, runs)], heading)
-    folder, base = os.path.split(os.path.abspath(out))
-    ext = os.path.splitext(base)[1].lstrip(".").lower() or "png"
-    tmp = os.path.join(folder, f".{base}.tmp")
     try:
-        fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
-        os.replace(tmp, out)
+        save_as(fig, out)
     except (OSError, ValueError) as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         sys.exit(f"plot_curves: {out}: cannot write ({e})")
-    plt.close(fig)
-    print(out)
 
 
 if __name__ == "__main__":

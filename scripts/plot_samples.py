@@ -26,19 +26,8 @@ import tempfile
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 
-from figures import samples  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
+from figures import samples, save_as  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
 
-import matplotlib.pyplot as plt  # noqa: E402
-
-
-def save(fig, out):
-    folder, base = os.path.split(os.path.abspath(out))
-    ext = os.path.splitext(base)[1].lstrip(".").lower() or "png"
-    tmp = os.path.join(folder, f".{base}.tmp")
-    fig.savefig(tmp, format=ext, bbox_inches="tight", dpi=150)
-    os.replace(tmp, out)
-    plt.close(fig)
-    print(out)
 
 
 def main():
@@ -68,7 +57,7 @@ def main():
             out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.input)), "samples.png")
     except samples.BadInput as e:
         sys.exit(f"plot_samples: {e}")
-    save(samples.draw(info, images, args.cols), out)
+    save_as(samples.draw(info, images, args.cols), out)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,8 @@ import sys
 # The figure modules (scripts/figures/) live beside this file: importable from any working directory.
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from figures import theory  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
+from figures import save_as, theory  # noqa: E402  (figures/__init__ sets matplotlib's Agg backend)
 
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def main():
@@ -34,13 +33,7 @@ def main():
         sys.exit(f"plot_theory: {e}")
     out = args.out or os.path.splitext(args.table)[0] + ".png"
     fig = theory.draw(rows)
-    folder, base = os.path.split(os.path.abspath(out))
-    ext = os.path.splitext(base)[1].lstrip(".").lower() or "png"
-    tmp = os.path.join(folder, f".{base}.tmp")
-    fig.savefig(tmp, format=ext, bbox_inches="tight", dpi=150)
-    os.replace(tmp, out)
-    plt.close(fig)
-    print(out)
+    save_as(fig, out)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,28 @@
   table1         Table 1 (KD plus a feature term per row) as a table and as bars
   metrics        reading metrics.jsonl files (plot_curves.py): run directories, epoch and step rows, labels
   curves         the training curves of plot_curves.py (loss and accuracy against the epoch)
+save_as: one figure to one file, written through a temporary name (plot_curves, plot_samples, plot_theory)
 """
 import matplotlib
 
 matplotlib.use("Agg")  # files only: before any module imports matplotlib.pyplot
+
+
+def save_as(fig, out):
+    """Writes fig to the file `out` (its format from the extension; png without one) through a
+    temporary name and a rename, so no half-written figure is left; closes it and prints the path.
+    An error removes the temporary file and is raised again."""
+    import os
+    import matplotlib.pyplot as plt
+    folder, base = os.path.split(os.path.abspath(out))
+    ext = os.path.splitext(base)[1].lstrip(".").lower() or "png"
+    tmp = os.path.join(folder, f".{base}.tmp")
+    try:
+        fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    plt.close(fig)
+    print(out)
