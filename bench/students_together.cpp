@@ -90,7 +90,8 @@ int main(int argc, char** argv) {
       os.push_back(losses::distill_objective(teacher, ms.back(), kd, a, amp, {3, 32, 32}, {}, cache));
     }
     for (size_t i = 0; i < alphas.size(); ++i)
-      runs.push_back({.model = *ms[i], .data = data, .indices = idx, .train = t, .loss = os[i].loss, .show_progress = false,
+      runs.push_back({.model = *ms[i], .data = data, .indices = idx, .train = t, .loss = os[i].loss, .prelude = os[i].prelude,
+                      .show_progress = false,
                       .loss_capturable = os[i].capturable});
     const double together_s = timed_seconds(train::fit_group(runs).front());
     const double work = static_cast<double>(n * images * (epochs - 1));

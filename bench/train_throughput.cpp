@@ -49,9 +49,10 @@ struct Bench {
     o.loss = train::cross_entropy_loss;
     if (teacher) {
       KdSection kd;
-      o = losses::distill_objective(teacher, m, kd, 0.9, t.amp, {3, 32, 32});
+      // As kdprune distill: the teacher's forward is the step's prelude.
+      o = losses::distill_objective(teacher, m, kd, 0.9, t.amp, {3, 32, 32}, {}, std::make_shared<losses::TeacherCache>());
     }
-    const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .loss = o.loss,
+    const auto r = train::fit({.model = *m, .data = data, .indices = idx, .train = t, .loss = o.loss, .prelude = o.prelude,
                                .show_progress = false, .loss_capturable = o.capturable});
     auto ips = r.epoch_images_per_second;
     if (ips.size() > 1) ips.erase(ips.begin());

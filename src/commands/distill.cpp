@@ -205,8 +205,8 @@ Student check(const CommandOptions& opts, const std::vector<Student>& earlier) {
 }
 
 // Opens the run directory, evaluates the teacher, builds the objective, runs the init stage.
-// `earlier`: the group's students opened before (a shared teacher's accuracy); `caches` (groups
-// only): one teacher forward per batch.
+// `earlier`: the group's students opened before (a shared teacher's accuracy); `caches`: one
+// teacher forward per batch, run before the students' forwards.
 void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) {
   Session& s = *st.s;
   const auto& kd = s.config.kd;
@@ -233,10 +233,11 @@ void open(Student& st, std::span<const Student> earlier, TeacherCaches* caches) 
   const auto spec = s.model_spec();
   const auto& labels = s.data.train.labels;
   const auto view_labels = labels.index_select(0, torch::tensor(s.view.indices, torch::kInt64).to(labels.device()));
-  // The cache is keyed by batch, not by teacher: one per teacher file.
+  // One cache per teacher file and precision (it holds the outputs of one batch at a time).
   std::shared_ptr<losses::TeacherCache> cache;
   if (caches && needs_teacher) {
-    auto& c = (*caches)[kd.teacher + (kd.teacher_arch.empty() ? "" : " (" + kd.teacher_arch + ")")];
+    auto& c = (*caches)[kd.teacher + (kd.teacher_arch.empty() ? "" : " (" + kd.teacher_arch + ")") + " amp " +
+                        s.config.train.amp.name()];
     if (!c) c = std::make_shared<losses::TeacherCache>();
     cache = c;
   }
@@ -320,14 +321,15 @@ std::vector<nlohmann::json> distill_together(const std::vector<CommandOptions>& 
   // Each student's setup lines in its own log (opening its run directory attaches it).
   for (size_t i = 0; i < students.size(); ++i) {
     const logging::FileScope setup_log;
-    open(students[i], std::span<const Student>(students.data(), i), opts.size() > 1 ? &caches : nullptr);
+    open(students[i], std::span<const Student>(students.data(), i), &caches);
   }
   std::vector<train::TrainResult> results(students.size());
   for (const auto& group : groups) {
     std::vector<TrainingJob> jobs;
     for (size_t i : group) {
       auto& st = students[i];
-      jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable});
+      jobs.push_back({st.s.get(), st.student, st.objective.loss, st.objective.trainable, st.objective.capturable, {},
+                      st.objective.prelude});
     }
     // Each run's log gets its own setup and summary lines and, tagged, its group's training lines.
     std::vector<std::string> logs;

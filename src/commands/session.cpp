@@ -285,6 +285,7 @@ std::vector<train::TrainResult> run_training_together(const std::vector<Training
                     .checkpoint_path = checkpoint,
                     .resume = s.run().resumed(),
                     .loss = j.loss,
+                    .prelude = j.prelude,
                     .loss_modules = j.loss_modules,
                     .observers = j.observers,
                     // best.pt: the model of the best evaluated epoch, as RepDistiller's best.pth

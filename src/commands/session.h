@@ -67,6 +67,7 @@ struct TrainingJob {
   std::shared_ptr<torch::nn::Module> loss_modules;
   bool loss_capturable = false;  // opt-in, as TrainInputs::loss_capturable
   std::vector<train::TrainObserver*> observers{};
+  std::shared_ptr<train::BatchPrelude> prelude{};  // as TrainInputs::prelude
 };
 // run_training for students trained together in lock-step (train::fit_group): one batch per step,
 // each its own run directory, metrics, checkpoints and model files. A student stopped by a

@@ -28,6 +28,18 @@ OutputShapes probe(const models::Model& m, const std::vector<int64_t>& input) {
 
 }  // namespace
 
+void TeacherCache::run(const torch::Tensor& batch) {
+  {
+    torch::NoGradGuard no_grad;
+    train::AutocastScope autocast(amp, batch.device());
+    out = teacher->forward_all(batch);
+  }
+  x = batch;
+  ++forwards;
+  if (!ready) ready = std::make_shared<train::StreamEvent>(batch.device());
+  ready->record();
+}
+
 Objective distill_objective(models::Model teacher, models::Model student, const KdSection& kd, double alpha,
                             const Amp& asked_amp, const std::vector<int64_t>& input,
                             const torch::Tensor& view_labels, std::shared_ptr<TeacherCache> cache) {
@@ -48,6 +60,12 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
     objective.trainable = std::make_shared<torch::nn::Module>();
     if (kd_modules) objective.trainable->register_module("kd", kd_modules);
     if (extra_modules) objective.trainable->register_module("extra", extra_modules);
+  }
+  if (cache && needs_teacher) {
+    if (cache->teacher && (cache->teacher.get() != teacher.get() || cache->amp != amp))
+      throw InternalError("one teacher cache serves one teacher in one precision");
+    cache->teacher = teacher, cache->amp = amp;
+    objective.prelude = cache;
   }
   objective.capturable = !(w.kd != 0.0 && !kd_term->capturable()) && !(extra_term && w.extra != 0.0 && !extra_term->capturable());
   if (teacher) teacher->eval();
@@ -72,19 +90,16 @@ Objective distill_objective(models::Model teacher, models::Model student, const 
                        const train::BatchInfo& batch) {
     const auto ce = train::cross_entropy_loss(x, out, y, batch);
     if (!needs_teacher) return combine(w, ce, torch::Tensor(), torch::Tensor());
+    // The batch's outputs: made by the prelude (or an earlier student's loss), else here.
+    if (cache && !(cache->x.defined() && cache->x.is_same(x))) cache->run(x);
     models::ModelOutput t;
-    if (cache && cache->x.defined() && cache->x.is_same(x)) {
+    if (cache) {
       t = cache->out;
       cache->ready->wait();
     } else {
       torch::NoGradGuard no_grad;
       train::AutocastScope autocast(amp, x.device());
       t = teacher->forward_all(x);
-      if (cache) {
-        cache->x = x, cache->out = t, ++cache->forwards;
-        if (!cache->ready) cache->ready = std::make_shared<train::StreamEvent>(x.device());
-        cache->ready->record();
-      }
     }
     if (w.kd != 0.0) kd_term->on_batch(batch);
     if (extra_term && w.extra != 0.0) extra_term->on_batch(batch);

@@ -41,8 +41,11 @@ Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members
       precision_(precision),
       path_(path) {
   if (shape_.n == 0) throw Error("the training view is empty (check data.fraction / data.subset)");
+  stream_ = std::make_unique<OwnStream>(device_);
+  const OwnStream::Use on_own(*stream_);
   failures_.resize(members_.size());
   for (size_t i = 0; i < members_.size(); ++i) {
+    preludes_.push_back(runs[members_[i]].prelude);
     // A model that cannot start (its checkpoint, its loss's modules) is a failure of its own.
     try {
       models_.push_back(std::make_unique<ModelRun>(runs[members_[i]], shape_, precision_, path_, tags[members_[i]]));
@@ -59,6 +62,20 @@ Cohort::Cohort(const std::vector<TrainInputs>& runs, std::vector<size_t> members
 Cohort::~Cohort() {
   // A step left unfinished by an exception must not leave a decode running on freed state.
   if (ahead_.valid()) ahead_.wait();
+  // The device step (its graph and streams) goes before the stream its work was issued on.
+  const OwnStream::Use on_own(*stream_);
+  device_step_.reset();
+  models_.clear();
+}
+
+std::vector<std::shared_ptr<BatchPrelude>> Cohort::active_preludes() const {
+  std::vector<std::shared_ptr<BatchPrelude>> out;
+  for (auto* m : active_) {
+    const size_t i = static_cast<size_t>(
+        std::find_if(models_.begin(), models_.end(), [&](const auto& p) { return p.get() == m; }) - models_.begin());
+    if (preludes_[i] && std::find(out.begin(), out.end(), preludes_[i]) == out.end()) out.push_back(preludes_[i]);
+  }
+  return out;
 }
 
 int64_t Cohort::first_epoch() const {
@@ -136,8 +153,8 @@ void Cohort::make_device_step() {
     });
   device_step_.reset();
   device_step_ = std::make_unique<DeviceStep>(
-      DeviceStep::Shared{lead_.data.train.images, lead_.data.train.labels, precision_.channels_last, lead_.seed}, std::move(steps),
-      shape_, aug_, normalise_, path_ == StepPath::graph);
+      DeviceStep::Shared{lead_.data.train.images, lead_.data.train.labels, precision_.channels_last, lead_.seed},
+      active_preludes(), std::move(steps), shape_, aug_, normalise_, path_ == StepPath::graph);
   stepping_ = active_;
 }
 
@@ -170,6 +187,7 @@ void Cohort::fail(ModelRun* m, std::exception_ptr error, bool rethrow) {
 
 int64_t Cohort::advance(Progress* progress, bool rethrow) {
   if (finished_) return 0;
+  const OwnStream::Use on_own(*stream_);
   if (!in_epoch_ && !start_epoch()) {
     finished_ = true;
     return 0;
@@ -204,6 +222,13 @@ int64_t Cohort::advance(Progress* progress, bool rethrow) {
     const auto [begin, end] = rank_part(step);
     const StepBatch batch = make_batch(lead_, precision_, plan_, shape_, aug_, normalise_, begin, end, epoch_, step, e - s,
                                        decoded ? &*decoded : nullptr);
+    // What the models' losses share of the batch (a teacher's forward) first; its failure stops them all.
+    try {
+      for (const auto& p : active_preludes()) p->run(batch.x);
+    } catch (...) {
+      const auto error = std::current_exception();
+      for (auto* m : std::vector<ModelRun*>(active_)) fail(m, error, rethrow);
+    }
     for (auto* m : std::vector<ModelRun*>(active_)) {
       StepOutputs out;
       try {
@@ -238,7 +263,7 @@ void Cohort::run_host_part(ModelRun* m, int64_t step, const StepOutputs& out, in
 }
 
 void Cohort::finish_epoch(bool rethrow) {
-  if (device_.is_cuda()) torch::cuda::synchronize(device_.index());  // the epoch's GPU work is done
+  stream_->synchronize();  // the epoch's GPU work is done (the other cohorts' streams run on)
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
   for (size_t i = 0; i < models_.size(); ++i) {
     auto* m = models_[i].get();
@@ -256,6 +281,7 @@ void Cohort::finish_epoch(bool rethrow) {
 }
 
 std::vector<TrainResult> Cohort::results() {
+  const OwnStream::Use on_own(*stream_);
   std::vector<TrainResult> out;
   for (size_t i = 0; i < models_.size(); ++i) {
     out.push_back(failures_[i].empty() ? models_[i]->finish() : TrainResult{});

@@ -1,9 +1,10 @@
 #pragma once
 // The models of a group (train::fit_group) that see the same batches: one dataset, training view,
 // batch size, seed, augmentation, amp and layout. A cohort makes each step's batch once (and its
-// KD students share one teacher forward on it); on CUDA its step is one CUDA graph. A group of
-// several cohorts (students of different f, subsets or seeds) steps them in turn, each through its
-// own epochs, in proportion to their lengths (fit_group): all of them end their last epoch together.
+// KD students share one teacher forward on it, issued first); on CUDA its step is one CUDA graph. A
+// group of several cohorts (students of different f, subsets or seeds) steps them in turn, each
+// through its own epochs, in proportion to their lengths (fit_group): all of them end their last
+// epoch together. On CUDA each cohort issues its work on a stream of its own, so they run side by side.
 #include <chrono>
 #include <exception>
 #include <future>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "device_step.h"
+#include "kdprune/train/cuda_graph.h"
 #include "kdprune/train/trainer.h"
 #include "model_run.h"
 
@@ -66,6 +68,8 @@ class Cohort {
   // Records model `m`'s failure (or rethrows it, alone) and takes it out of the epoch.
   void fail(ModelRun* m, std::exception_ptr error, bool rethrow);
   std::pair<int64_t, int64_t> rank_part(int64_t step) const;
+  // The distinct preludes of the active models, in member order.
+  std::vector<std::shared_ptr<BatchPrelude>> active_preludes() const;
   std::future<data::StreamedBatch> decode_ahead(int64_t step);
 
   const TrainInputs lead_;  // a copy: the cohort's data, view and seed
@@ -79,7 +83,11 @@ class Cohort {
   data::Normalizer normalise_;
   Precision precision_;
   StepPath path_;
+  // On a GPU all of the cohort's work runs on this stream (its models were made on it too), so
+  // the group's cohorts run side by side; the host waits for it alone at the cohort's epoch ends.
+  std::unique_ptr<OwnStream> stream_;
   std::vector<std::unique_ptr<ModelRun>> models_;
+  std::vector<std::shared_ptr<BatchPrelude>> preludes_;  // per model (TrainInputs::prelude)
   std::vector<std::string> failures_;
   // The device path's step for the models it was made for: a model that stops or joins later
   // changes the set, and the step (with its graph) is made again.

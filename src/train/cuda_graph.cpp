@@ -65,11 +65,13 @@ struct ForkJoin::Impl {
   std::vector<at::cuda::CUDAEvent> joins;
 };
 
-ForkJoin::ForkJoin(const torch::Device& device, size_t n) : impl_(std::make_unique<Impl>()) {
+ForkJoin::ForkJoin(const torch::Device& device, size_t n, size_t urgent) : impl_(std::make_unique<Impl>()) {
   impl_->n = n;
   if (!device.is_cuda() || n < 2) return;
   impl_->device = device.has_index() ? device.index() : c10::cuda::current_device();
-  for (size_t i = 0; i < n; ++i) impl_->streams.push_back(c10::cuda::getStreamFromPool(false, *impl_->device));
+  // The pools hand out 32 streams of each priority in turn: the urgent pieces draw from the high
+  // one, so a group's students (one stream each) and its cohorts (OwnStream) share the low one.
+  for (size_t i = 0; i < n; ++i) impl_->streams.push_back(c10::cuda::getStreamFromPool(/*isHighPriority=*/i < urgent, *impl_->device));
   impl_->joins.resize(n);
 }
 ForkJoin::~ForkJoin() = default;
@@ -104,6 +106,42 @@ void ForkJoin::run(const std::function<void(size_t)>& work) {
   }
   for (auto& j : m.joins) j.block(origin);
 }
+
+struct OwnStream::Impl {
+  std::optional<c10::cuda::CUDAStream> stream;
+};
+
+OwnStream::OwnStream(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
+  if (!device.is_cuda()) return;
+  const auto index = device.has_index() ? device.index() : c10::cuda::current_device();
+  impl_->stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
+  // Its work follows what was issued before it (the dataset's upload, the models' weights).
+  at::cuda::CUDAEvent before;
+  before.record(c10::cuda::getCurrentCUDAStream(index));
+  before.block(*impl_->stream);
+}
+
+OwnStream::~OwnStream() {
+  if (!impl_->stream) return;
+  try {
+    // What follows on the origin stream (the results' files, other groups) sees this stream's work.
+    impl_->stream->synchronize();
+  } catch (const std::exception& e) {  // never throw from a destructor (an error is already in flight)
+    spdlog::error("CUDA: synchronising a cohort's stream failed: {}", e.what());
+  }
+}
+
+void OwnStream::synchronize() {
+  if (impl_->stream) impl_->stream->synchronize();
+}
+
+struct OwnStream::Use::Impl {
+  std::optional<c10::cuda::CUDAStreamGuard> guard;
+};
+OwnStream::Use::Use(OwnStream& s) : impl_(std::make_unique<Impl>()) {
+  if (s.impl_->stream) impl_->guard.emplace(*s.impl_->stream);
+}
+OwnStream::Use::~Use() = default;
 
 struct StepGraph::Impl {
   at::cuda::CUDAGraph graph;
@@ -156,11 +194,21 @@ void StreamEvent::wait() {}
 struct ForkJoin::Impl {
   size_t n = 0;
 };
-ForkJoin::ForkJoin(const torch::Device&, size_t n) : impl_(std::make_unique<Impl>()) { impl_->n = n; }
+ForkJoin::ForkJoin(const torch::Device&, size_t n, size_t) : impl_(std::make_unique<Impl>()) { impl_->n = n; }
 ForkJoin::~ForkJoin() = default;
 void ForkJoin::run(const std::function<void(size_t)>& work) {
   for (size_t i = 0; i < impl_->n; ++i) work(i);
 }
+
+struct OwnStream::Impl {};
+OwnStream::OwnStream(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
+  if (device.is_cuda()) throw Error("this kdprune was built without CUDA support");
+}
+OwnStream::~OwnStream() = default;
+void OwnStream::synchronize() {}
+struct OwnStream::Use::Impl {};
+OwnStream::Use::Use(OwnStream&) : impl_(std::make_unique<Impl>()) {}
+OwnStream::Use::~Use() = default;
 
 struct StepGraph::Impl {
   bool captured = false;

@@ -11,16 +11,16 @@ namespace {
 constexpr int64_t kWarmupSteps = 2;
 }  // namespace
 
-DeviceStep::DeviceStep(Shared shared, std::vector<ModelStep> models, const EpochShape& shape, const AugmentSpec& aug,
-                       data::Normalizer normalise, bool graph)
-    : shared_(std::move(shared)), models_(std::move(models)), shape_(shape), aug_(aug), normalise_(std::move(normalise)),
+DeviceStep::DeviceStep(Shared shared, std::vector<std::shared_ptr<BatchPrelude>> preludes, std::vector<ModelStep> models,
+                       const EpochShape& shape, const AugmentSpec& aug, data::Normalizer normalise, bool graph)
+    : shared_(std::move(shared)), preludes_(std::move(preludes)), models_(std::move(models)), shape_(shape), aug_(aug), normalise_(std::move(normalise)),
       eager_out_(models_.size()), graph_out_(models_.size()) {
   const auto device = shared_.images.device();
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
   step_index_ = torch::zeros({}, i64);
   seeds_ = torch::zeros({std::max<int64_t>(shape.steps, 1)}, i64);
   lanes_ = torch::arange(shape.batch, i64);
-  fork_ = std::make_unique<ForkJoin>(device, models_.size());
+  fork_ = std::make_unique<ForkJoin>(device, preludes_.size() + models_.size(), preludes_.size());
   if (graph) graph_ = std::make_unique<StepGraph>();
 }
 
@@ -53,7 +53,12 @@ void DeviceStep::compute(int64_t len, int64_t step, std::vector<StepOutputs>& ou
               .samples = len,
               .step_samples = len};
   // The batch's tensors outlive the join below, so no stream reuses their memory while another reads it.
-  fork_->run([&](size_t i) { out[i] = models_[i](b); });
+  // The preludes are issued first: the models' forwards run beside them, their losses wait for them.
+  const size_t p = preludes_.size();
+  fork_->run([&](size_t i) {
+    if (i < p) preludes_[i]->run(b.x);
+    else out[i - p] = models_[i - p](b);
+  });
   step_index_.add_(1);
 }
 

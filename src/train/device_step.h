@@ -1,8 +1,9 @@
 #pragma once
 // The device-indexed batch and how a cohort's step runs on it: the batch is found through a
 // device-side step index into the epoch plan, so no host value changes between steps and the
-// whole step (batch, then every model's train_step on a CUDA stream of its own, forked from the
-// batch and joined before the next step) can be captured once as a CUDA graph and replayed. On
+// whole step (batch, then the preludes (a teacher's forward) and every model's train_step, each on
+// a CUDA stream of its own, forked from the batch and joined before the next step) can be captured
+// once as a CUDA graph and replayed. On
 // CUDA the full-size step is captured after eager warm-up steps; the short last batch runs
 // eagerly through the same code. Off CUDA (tests) every step runs eagerly.
 #include <functional>
@@ -29,8 +30,10 @@ class DeviceStep {
     bool channels_last = false;
     int64_t seed = 0;
   };
-  DeviceStep(Shared shared, std::vector<ModelStep> models, const EpochShape& shape, const AugmentSpec& aug,
-             data::Normalizer normalise, bool graph);
+  // `preludes`: run on each batch before the models' steps (a teacher's forward), each on a
+  // high-priority stream of its own on a GPU.
+  DeviceStep(Shared shared, std::vector<std::shared_ptr<BatchPrelude>> preludes, std::vector<ModelStep> models,
+             const EpochShape& shape, const AugmentSpec& aug, data::Normalizer normalise, bool graph);
   ~DeviceStep();
 
   // Copies the plan into the step's buffers; the next run() trains `step` (a step made again
@@ -43,6 +46,7 @@ class DeviceStep {
   void compute(int64_t len, int64_t step, std::vector<StepOutputs>& out);
 
   Shared shared_;
+  std::vector<std::shared_ptr<BatchPrelude>> preludes_;
   std::vector<ModelStep> models_;
   EpochShape shape_;
   AugmentSpec aug_;

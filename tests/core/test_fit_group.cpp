@@ -78,7 +78,7 @@ TEST(FitGroup, EachStudentTrainsAsAloneWithOneTeacherForwardPerStep) {
   }
   for (size_t i = 0; i < alphas.size(); ++i)
     runs.push_back({.model = *group_models[i], .data = data, .indices = idx, .train = t, .seed = 11,
-                    .loss = objectives[i].loss, .show_progress = false});
+                    .loss = objectives[i].loss, .prelude = objectives[i].prelude, .show_progress = false});
   const auto together = train::fit_group(runs, {"a0", "a0.5", "a0.9"});
   ASSERT_EQ(together.size(), 3u);
   for (size_t i = 0; i < alphas.size(); ++i) {
@@ -178,7 +178,8 @@ TEST(FitGroup, AGridOfViewsSeedsAndAlphasTrainsEachStudentAsAlone) {
   }
   for (size_t i = 0; i < students.size(); ++i)
     runs.push_back({.model = *group_models[i], .data = data, .indices = students[i].view, .train = recipes[i],
-                    .seed = students[i].seed, .loss = objectives[i].loss, .show_progress = false});
+                    .seed = students[i].seed, .loss = objectives[i].loss, .prelude = objectives[i].prelude,
+                    .show_progress = false});
   const auto together = train::fit_group(runs);
   ASSERT_EQ(together.size(), students.size());
   for (size_t i = 0; i < students.size(); ++i) {
@@ -257,7 +258,8 @@ GroupRun kd_group(const data::TensorDataset& data, const std::vector<int64_t>& i
   std::vector<train::TrainInputs> runs;
   for (size_t i = 0; i < 4; ++i)
     runs.push_back({.model = *g.models[i], .data = data, .indices = idx, .train = i < 3 ? t : wild, .seed = 11,
-                    .loss = i < 3 ? objectives[i].loss : fourth, .show_progress = false, .loss_capturable = true,
+                    .loss = i < 3 ? objectives[i].loss : fourth, .prelude = i < 3 ? objectives[i].prelude : nullptr,
+                    .show_progress = false, .loss_capturable = true,
                     .device_step = device_step});
   g.results = train::fit_group(runs);
   g.teacher_forwards = cache->forwards;
@@ -355,7 +357,8 @@ TEST(CudaGraph, AGridOfCohortsCapturedTrainsAsTheEagerGrid) {
     }
     for (size_t i = 0; i < grid.size(); ++i)
       runs.push_back({.model = *nets[i], .data = data, .indices = *std::get<0>(grid[i]), .train = t,
-                      .seed = std::get<1>(grid[i]), .loss = objectives[i].loss, .show_progress = false,
+                      .seed = std::get<1>(grid[i]), .loss = objectives[i].loss, .prelude = objectives[i].prelude,
+                      .show_progress = false,
                       .loss_capturable = true, .device_step = true});
     results.push_back(train::fit_group(runs));
   }

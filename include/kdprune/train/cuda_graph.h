@@ -43,15 +43,44 @@ class StreamEvent {
 // n pieces of independent work on n streams of their own: each stream first waits for the current
 // stream's work so far, and the current stream then waits for all of them, so what follows sees
 // every result. The streams are fixed at construction (a capture and its eager warm-up steps must
-// use the same ones: cuBLAS keeps a workspace per stream). With n = 1 or off CUDA the work runs in
-// order on the current stream.
+// use the same ones: cuBLAS keeps a workspace per stream). The first `urgent` pieces (work the
+// others wait for, such as a teacher's forward) get high-priority streams, and are issued first.
+// With n = 1 or off CUDA the work runs in order on the current stream.
 class ForkJoin {
  public:
-  ForkJoin(const torch::Device& device, size_t n);
+  ForkJoin(const torch::Device& device, size_t n, size_t urgent = 0);
   ~ForkJoin();
   ForkJoin(const ForkJoin&) = delete;
   ForkJoin& operator=(const ForkJoin&) = delete;
   void run(const std::function<void(size_t)>& work);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A stream of one cohort's own (a group's cohorts run side by side on the GPU, their graphs'
+// replays too). It starts after the work issued so far on the stream current at construction;
+// Use makes it current for a scope; the destructor waits for its work. Off CUDA: nothing.
+class OwnStream {
+ public:
+  explicit OwnStream(const torch::Device& device);
+  ~OwnStream();
+  OwnStream(const OwnStream&) = delete;
+  OwnStream& operator=(const OwnStream&) = delete;
+  void synchronize();  // the host waits for this stream's work (not the device's)
+
+  class Use {
+   public:
+    explicit Use(OwnStream& stream);
+    ~Use();
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+
+   private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+  };
 
  private:
   struct Impl;

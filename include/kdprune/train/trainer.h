@@ -82,6 +82,16 @@ using LossFn = std::function<torch::Tensor(const torch::Tensor& x, const models:
 torch::Tensor cross_entropy_loss(const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y,
                                  const BatchInfo& batch);
 
+// Work on a step's batch that models of a cohort read in their losses (a KD teacher's forward):
+// run once per step on the batch `x`, issued before the models' steps (on a GPU on a high-priority
+// stream of its own; each loss that reads it waits for it alone). Runs that hold the same prelude
+// and share a cohort run it once.
+class BatchPrelude {
+ public:
+  virtual ~BatchPrelude() = default;
+  virtual void run(const torch::Tensor& x) = 0;
+};
+
 struct TrainInputs {
   models::ModelImpl& model;
   const data::TensorDataset& data;
@@ -100,6 +110,7 @@ struct TrainInputs {
   std::string checkpoint_path{};          // "" = no checkpoints
   bool resume = false;                    // continue from checkpoint_path if it exists
   LossFn loss = cross_entropy_loss;
+  std::shared_ptr<BatchPrelude> prelude{};  // what `loss` reads of each batch, made first; may be null
   // Modules the loss trains with the student (a feature-KD term's regressors): in the optimizer,
   // train mode and the checkpoint, never in model.pt.
   std::shared_ptr<torch::nn::Module> loss_modules{};
@@ -155,10 +166,12 @@ TrainResult fit(const TrainInputs& in);
 // are a pure function of its seed, view and epoch), with its own loss, optimizer, checkpoint,
 // metrics and evaluation. Models that share the dataset, training view, batch size, seed,
 // augmentation, amp and layout form a cohort: one batch (gather, augmentation) per step, shared,
-// and a KD loss built with a shared TeacherCache runs the teacher once per step for all of them.
+// and a KD loss built with a shared TeacherCache (their prelude) runs the teacher once per step for
+// all of them, before their forwards.
 // Models of different views, seeds or batch sizes (an α × f × seed grid) form cohorts of their
 // own, stepped in turn, each through its own epochs, in proportion to their steps to go (a view a
-// tenth the size steps every tenth turn), so all end together. Schedules and epochs may differ.
+// tenth the size steps every tenth turn), so all end together; on a GPU each cohort has a stream
+// of its own, so the cohorts' steps run side by side. Schedules and epochs may differ.
 // All models share one device.
 // On CUDA each cohort's step is one CUDA graph (train.cuda_graph) when every model's can be
 // captured, each model on a stream of its own inside it. A model whose loss turns non-finite
