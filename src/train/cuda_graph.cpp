@@ -12,6 +12,7 @@
 #if KDPRUNE_WITH_CUDA
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -19,6 +20,38 @@
 namespace kdprune::train {
 
 #if KDPRUNE_WITH_CUDA
+
+namespace {
+// A stream made for one user, not drawn from PyTorch's pools: those hand out 32 streams of each
+// priority in turn, so a grid's cohorts and students (30 streams for Fig. 6's 25 students) would
+// share some. A shared stream serialises their work and, worse, lets one cohort's allocation reuse
+// a block another cohort's stream still reads (the caching allocator orders a block's reuse only
+// on the stream it was made on). It is waited for and destroyed with its owner.
+class Dedicated {
+ public:
+  Dedicated(c10::DeviceIndex device, bool high_priority) : device_(device) {
+    const c10::cuda::CUDAGuard guard(device);
+    int least = 0, greatest = 0;
+    C10_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+    C10_CUDA_CHECK(cudaStreamCreateWithPriority(&raw_, cudaStreamNonBlocking, high_priority ? greatest : least));
+  }
+  ~Dedicated() {
+    if (!raw_) return;
+    const c10::cuda::CUDAGuard guard(device_);
+    // Never throw from a destructor: an error may be in flight.
+    if (cudaStreamSynchronize(raw_) != cudaSuccess || cudaStreamDestroy(raw_) != cudaSuccess) {
+      spdlog::error("CUDA: waiting for or destroying a stream failed: {}", cudaGetErrorString(cudaGetLastError()));
+    }
+  }
+  Dedicated(const Dedicated&) = delete;
+  Dedicated& operator=(const Dedicated&) = delete;
+  c10::cuda::CUDAStream stream() const { return c10::cuda::getStreamFromExternal(raw_, device_); }
+
+ private:
+  c10::DeviceIndex device_;
+  cudaStream_t raw_ = nullptr;
+};
+}  // namespace
 
 struct SideStream::Impl {
   std::optional<c10::cuda::CUDAStreamGuard> guard;
@@ -60,6 +93,7 @@ void StreamEvent::wait() {
 struct ForkJoin::Impl {
   size_t n = 0;
   std::optional<c10::DeviceIndex> device;  // none: run in order on the current stream
+  std::vector<std::unique_ptr<Dedicated>> owned;
   std::vector<c10::cuda::CUDAStream> streams;
   at::cuda::CUDAEvent fork;
   std::vector<at::cuda::CUDAEvent> joins;
@@ -69,9 +103,10 @@ ForkJoin::ForkJoin(const torch::Device& device, size_t n, size_t urgent) : impl_
   impl_->n = n;
   if (!device.is_cuda() || n < 2) return;
   impl_->device = device.has_index() ? device.index() : c10::cuda::current_device();
-  // The pools hand out 32 streams of each priority in turn: the urgent pieces draw from the high
-  // one, so a group's students (one stream each) and its cohorts (OwnStream) share the low one.
-  for (size_t i = 0; i < n; ++i) impl_->streams.push_back(c10::cuda::getStreamFromPool(/*isHighPriority=*/i < urgent, *impl_->device));
+  for (size_t i = 0; i < n; ++i) {
+    impl_->owned.push_back(std::make_unique<Dedicated>(*impl_->device, /*high_priority=*/i < urgent));
+    impl_->streams.push_back(impl_->owned.back()->stream());
+  }
   impl_->joins.resize(n);
 }
 ForkJoin::~ForkJoin() = default;
@@ -108,13 +143,15 @@ void ForkJoin::run(const std::function<void(size_t)>& work) {
 }
 
 struct OwnStream::Impl {
+  std::unique_ptr<Dedicated> owned;
   std::optional<c10::cuda::CUDAStream> stream;
 };
 
 OwnStream::OwnStream(const torch::Device& device) : impl_(std::make_unique<Impl>()) {
   if (!device.is_cuda()) return;
   const auto index = device.has_index() ? device.index() : c10::cuda::current_device();
-  impl_->stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
+  impl_->owned = std::make_unique<Dedicated>(index, /*high_priority=*/false);
+  impl_->stream = impl_->owned->stream();
   // Its work follows what was issued before it (the dataset's upload, the models' weights).
   at::cuda::CUDAEvent before;
   before.record(c10::cuda::getCurrentCUDAStream(index));

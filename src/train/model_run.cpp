@@ -26,6 +26,19 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+std::string step_path_reason(const TrainInputs& in, const Precision& precision, bool cuda) {
+  if (in.train.cuda_graph == CaptureSetting::off) return "its train.cuda_graph is off";
+  const bool streamed = in.data.train.stream != nullptr;
+  const bool fp16 = precision.amp == Autocast::fp16;
+  std::string why;
+  if (!cuda) why = "the device is not CUDA";
+  else if (streamed) why = "the images are decoded per batch on the host (data.imagefolder.stream)";
+  else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
+  else if (fp16) why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
+  else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
+  return why;
+}
+
 StepPath step_path(const TrainInputs& in, const Precision& precision, bool cuda) {
   const auto& t = in.train;
   // The device-indexed step without a graph is for tests (TrainInputs::device_step); fp16 loss
@@ -34,12 +47,7 @@ StepPath step_path(const TrainInputs& in, const Precision& precision, bool cuda)
   const bool fp16 = precision.amp == Autocast::fp16;
   const StepPath eager = in.device_step && !fp16 && !streamed ? StepPath::device : StepPath::host;
   if (t.cuda_graph == CaptureSetting::off) return eager;
-  std::string why;
-  if (!cuda) why = "the device is not CUDA";
-  else if (streamed) why = "the images are decoded per batch on the host (data.imagefolder.stream)";
-  else if (!StepGraph::supported()) why = "this kdprune was built without CUDA graph support";
-  else if (fp16) why = "fp16 loss scaling skips steps on the host (use amp=bf16 or off)";
-  else if (!in.loss_capturable) why = "the loss keeps per-step host state (CRD's sampling)";
+  const std::string why = step_path_reason(in, precision, cuda);
   if (why.empty()) return StepPath::graph;
   // auto trains without a graph where it cannot capture; on refuses, with the reason.
   if (t.cuda_graph == CaptureSetting::on) throw Error("train.cuda_graph=on: cannot capture the training step: " + why + "; use auto or off");

@@ -30,6 +30,8 @@ enum class StepPath { host, device, graph };
 // The path a model can take on its own (train.cuda_graph, the device, amp, the loss); `on` where
 // a graph is impossible is an Error that gives the reason.
 StepPath step_path(const TrainInputs& in, const Precision& precision, bool cuda);
+// Why a model's step is not captured ("" when it can be).
+std::string step_path_reason(const TrainInputs& in, const Precision& precision, bool cuda);
 // The path every model of a cohort can take: the host if any needs it, else the device path,
 // else the graph.
 StepPath common_path(const std::vector<StepPath>& paths);

@@ -44,7 +44,9 @@ void check_group(const std::vector<TrainInputs>& runs) {
 
 // One path for a cohort (its models share each step): the graph only if every model can be
 // captured, else the eager path all can take.
-StepPath cohort_path(const std::vector<const TrainInputs*>& runs, const Precision& precision, bool cuda, bool data_parallel) {
+// `names`: the runs' names, for the errors.
+StepPath cohort_path(const std::vector<const TrainInputs*>& runs, const std::vector<std::string>& names, const Precision& precision,
+                     bool cuda, bool data_parallel) {
   if (data_parallel) {  // the gradients are reduced during and after backward, not inside a captured step
     if (runs.front()->train.cuda_graph == CaptureSetting::on)
       throw Error("train.cuda_graph=on: data-parallel training steps eagerly (its gradient reduction is not captured); use auto or off");
@@ -57,10 +59,12 @@ StepPath cohort_path(const std::vector<const TrainInputs*>& runs, const Precisio
   const auto blocker = std::find(paths.begin(), paths.end(), path) - paths.begin();
   for (size_t i = 0; i < runs.size(); ++i)
     if (paths[i] == StepPath::graph && runs[i]->train.cuda_graph == CaptureSetting::on)
-      throw Error("train.cuda_graph=on: student " + std::to_string(i + 1) + " trains together with student " +
-                  std::to_string(blocker + 1) + ", whose step cannot be captured; use auto or train them apart");
+      throw Error("train.cuda_graph=on: " + names[i] + " shares its batches with " + names[blocker] +
+                  ", whose step cannot be captured (" + step_path_reason(*runs[blocker], precision, cuda) +
+                  "); use train.cuda_graph=auto (that cohort steps eagerly) or train them apart");
   if (std::find(paths.begin(), paths.end(), StepPath::graph) != paths.end())
-    spdlog::info("students trained together: not captured as a CUDA graph (student {}'s step cannot be)", blocker + 1);
+    spdlog::info("students trained together: not captured as a CUDA graph ({}'s step cannot be: {})", names[blocker],
+                 step_path_reason(*runs[blocker], precision, cuda));
   return path;
 }
 
@@ -98,8 +102,12 @@ std::vector<TrainResult> fit_group(const std::vector<TrainInputs>& given, const 
   std::vector<StepPath> paths;
   for (const auto& g : groups) {
     std::vector<const TrainInputs*> members;
-    for (size_t i : g) members.push_back(&runs[i]);
-    paths.push_back(cohort_path(members, precisions[g.front()], device.is_cuda(), collective != nullptr));
+    std::vector<std::string> member_names;
+    for (size_t i : g) {
+      members.push_back(&runs[i]);
+      member_names.push_back(i < names.size() ? names[i] : "student " + std::to_string(i + 1));
+    }
+    paths.push_back(cohort_path(members, member_names, precisions[g.front()], device.is_cuda(), collective != nullptr));
   }
   // A graph is recorded on a side stream (capture cannot use the legacy default stream); the whole
   // run, evaluation included, stays on it.

@@ -370,3 +370,32 @@ TEST(CudaGraph, AGridOfCohortsCapturedTrainsAsTheEagerGrid) {
           << "student " << i << " epoch " << e;
   }
 }
+
+// On a GPU: train.cuda_graph=on for a student whose cohort mate's step cannot be captured is one
+// line naming both and the reason, before anything trains.
+TEST(CudaGraph, OnBesideAnUncapturableCohortMateIsOneLineNamingIt) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  DataSection d;
+  d.name = "synthetic";
+  d.synthetic = {64, 16, 3, 32, 32, 4, 0.5};
+  const auto data = data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCUDA));
+  std::vector<int64_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  TrainSection on;
+  on.epochs = 1, on.batch_size = 32, on.checkpoint_every = 0, on.amp = "off", on.cuda_graph = "on";
+  TrainSection automatic = on;
+  automatic.cuda_graph = "auto";
+  auto a = models::create_model("resnet8", {3, 4, 32}), b = models::create_model("resnet8", {3, 4, 32});
+  a->to(torch::kCUDA), b->to(torch::kCUDA);
+  try {
+    train::fit_group({{.model = *a, .data = data, .indices = idx, .train = on, .show_progress = false, .loss_capturable = true},
+                      {.model = *b, .data = data, .indices = idx, .train = automatic, .show_progress = false}},
+                     {"student-a0.5", "student-crd"});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("train.cuda_graph=on: student-a0.5 shares its batches with student-crd"), std::string::npos) << what;
+    EXPECT_NE(what.find("per-step host state"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
