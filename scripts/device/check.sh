@@ -14,8 +14,12 @@
 # default 2; GRID_AMPS, default "off bf16"; GRID_GROUPED=0 skips (a), GRID_SEQUENTIAL=0 skips (b),
 # GRID_SEQ_AMPS the precisions (b) times, GRID_SEQ_SAMPLE=1 one (b) process per f and kind,
 # GRID_LOOP=0 skips (c), GRID_LOOP_AT=<f> times the loop once at that f). PRECISION=1 adds
-# bench/precision_check.sh (fp32 against bf16 + channels-last, seeds 0,1,2, f = 0.1 and 1 on the
-# carried Fashion-MNIST; PRECISION_EPOCHS, default 15); it runs before the grid.
+# bench/precision_check.sh (fp32 against bf16 + channels-last in one `kdprune run`, seeds 0..4,
+# f = 0.1, 0.3 and 1 on the carried Fashion-MNIST; PRECISION_EPOCHS, default 15; PRECISION_SEEDS,
+# PRECISION_FRACTIONS); it runs before the grid. CEILING=1 adds the ceiling the grid is read
+# against: 8 ResNet-32 students in one CUDA graph (bench/students_together, fp32 and bf16 + CL,
+# CEILING_IMAGES per epoch, default 10000), and, with GRID=1, each (a) row's student images/s as a
+# share of it.
 # SKIP_BUILD=1 uses the build an earlier call left on a warm machine (no rebuild after the copy);
 # SKIP_TESTS=1 skips the CUDA tests, TESTS=<gtest filter> picks them; SKIP_CLI=1 skips the CLI and
 # two-rank runs (a second call on a warm machine needs neither).
@@ -47,7 +51,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   section "CUDA tests"
   "$build/tests/kdprune_core_tests" --gtest_brief=1 \
-    --gtest_filter="${TESTS:-CudaGraph.*:FitGroup.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*:LinkOrder.*:GroupMemory.*:PrecisionAuto.*}" \
+    --gtest_filter="${TESTS:-CudaGraph.*:FitGroup.*:TeacherFirst.*:DeviceStep.*:DeviceSGD.*:EpochPlan.*:GradReducer.*:NcclCollective.*:LinkOrder.*:GroupMemory.*:PrecisionAuto.*}" \
     >"$build.tests.log" 2>&1 || echo "CUDA tests FAILED (exit $?; the full log: $build.tests.log)"
   grep -v '^\[20' "$build.tests.log" | tail -25
 fi
@@ -87,14 +91,35 @@ fi
 if [ "${PRECISION:-0}" = 1 ]; then
   section "fp32 against bf16 + channels-last (Fashion-MNIST, paired seeds)"
   KDPRUNE_BUILD_DIR="$build" DEVICE=cuda DATA_ROOT="$KDPRUNE_FASHION_MNIST" EPOCHS="${PRECISION_EPOCHS:-15}" \
+    SEEDS="${PRECISION_SEEDS:-0,1,2,3,4}" FRACTIONS="${PRECISION_FRACTIONS:-0.1,0.3,1}" \
     bash "$root/bench/precision_check.sh" 2>&1 | grep -v "^== " || echo "precision check FAILED"
+fi
+declare -A ceiling=()
+if [ "${CEILING:-0}" = 1 ]; then
+  section "ceiling: 8 ResNet-32 students in one CUDA graph"
+  for prec in fp32 bf16+CL; do
+    flags=(); [ "$prec" = fp32 ] || flags=(--amp bf16 --channels-last)
+    row=$("$build/bench/students_together" --device cuda --cuda-graph on --no-alone --student resnet32 --teacher resnet32 \
+      --batch 64 --images "${CEILING_IMAGES:-10000}" --epochs 3 --counts 8 "${flags[@]}" | awk '$1 == 8')
+    ceiling[$prec]=$(awk '{print $3}' <<<"$row")
+    echo "8 students in one graph, $prec: ${ceiling[$prec]} student images/s"
+  done
 fi
 if [ "${GRID:-0}" = 1 ]; then
   section "grid bench"
   PYTHON="$(command -v "${PYTHON:-python3}")" KDPRUNE_BUILD_DIR="$build" DEVICE=cuda EPOCHS="${GRID_EPOCHS:-2}" \
     AMPS="${GRID_AMPS:-off bf16}" SEQ_AMPS="${GRID_SEQ_AMPS:-${GRID_AMPS:-off bf16}}" SEQ_SAMPLE="${GRID_SEQ_SAMPLE:-0}" \
     GROUPED="${GRID_GROUPED:-1}" SEQUENTIAL="${GRID_SEQUENTIAL:-1}" LOOP="${GRID_LOOP:-1}" LOOP_AT="${GRID_LOOP_AT:-}" \
-    bash "$root/bench/grid.sh" 2>&1 | grep -v "^== \|^   f=" || echo "grid bench FAILED"
+    bash "$root/bench/grid.sh" >"$build.grid.log" 2>&1 || echo "grid bench FAILED"
+  grep -v "^== \|^   f=" "$build.grid.log"
+  # (a)'s student images/s against the ceiling of its precision (the grid's cohorts hold 5 students).
+  for prec in fp32 bf16+CL; do
+    [ -n "${ceiling[$prec]:-}" ] || continue
+    grep -F "measured: (a) kdprune run, one process, $prec:" "$build.grid.log" | sed -E 's/.* at ([0-9.]+) images\/s.*/\1/' | while read -r ips; do
+      awk -v a="$ips" -v c="${ceiling[$prec]}" -v p="$prec" \
+        'BEGIN { printf "(a) %s: %.0f student images/s = %.0f %% of the 8-students-in-one-graph ceiling (%.0f)\n", p, a, 100 * a / c, c }'
+    done
+  done
 fi
 if [ -n "${COMPARE:-}" ]; then
   section "eager KD step: this tree against $COMPARE"
