@@ -14,14 +14,16 @@ matplotlib.use("Agg")  # files only: before any module imports matplotlib.pyplot
 
 
 def save_as(fig, out):
-    """Writes fig to the file `out` (its format from the extension; png without one) through a
-    temporary name and a rename, so no half-written figure is left; closes it and prints the path.
+    """Writes fig to the file `out` (its format from the extension; png without one; its folder made
+    if missing) through a temporary name and a rename, so no half-written figure is left; closes it
+    and prints the path.
     An error removes the temporary file and is raised again."""
     import os
     import matplotlib.pyplot as plt
     folder, base = os.path.split(os.path.abspath(out))
     ext = os.path.splitext(base)[1].lstrip(".").lower() or "png"
     tmp = os.path.join(folder, f".{base}.tmp")
+    os.makedirs(folder, exist_ok=True)  # --out may name a folder that does not exist yet
     try:
         fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
         os.replace(tmp, out)

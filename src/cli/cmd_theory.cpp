@@ -7,7 +7,12 @@ namespace kdprune::cli {
 
 void add_theory(CLI::App& app, Action& action) {
   auto* theory = app.add_subcommand("theory", "the paper's theory checked numerically (theory ridge: Theorem 3.1)");
-  theory->require_subcommand(1);
+  theory->require_subcommand(0, 1);
+  // Alone it names the check to run (CLI11's own words would be "A subcommand is required").
+  theory->callback([theory] {
+    if (theory->get_subcommands().empty())
+      throw CLI::RequiredError("kdprune theory: name the check to run: kdprune theory ridge (Theorem 3.1 in ridge regression)");
+  });
   auto o = std::make_shared<commands::RidgeTableOptions>();
   auto ft = std::make_shared<std::string>("0.3,0.6,1");
   auto alphas = std::make_shared<std::string>("0:1:0.1");

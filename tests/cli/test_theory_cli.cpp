@@ -53,3 +53,10 @@ TEST(TheoryCli, InputsOutsideTheDomainAreOneLineAndWriteNothing) {
   test::expect_one_line_error(test::run("theory ridge --mc 1" + out), "--mc");
   EXPECT_FALSE(std::filesystem::exists(d.file("t.csv")));
 }
+
+TEST(TheoryCli, AloneItNamesTheCheckToRun) {
+  const auto r = test::run("theory");
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("kdprune theory: name the check to run: kdprune theory ridge"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("A subcommand is required"), std::string::npos) << r.out;
+}
