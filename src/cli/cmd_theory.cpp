@@ -11,7 +11,8 @@ void add_theory(CLI::App& app, Action& action) {
   // Alone it names the check to run (CLI11's own words would be "A subcommand is required").
   theory->callback([theory] {
     if (theory->get_subcommands().empty())
-      throw CLI::RequiredError("kdprune theory: name the check to run: kdprune theory ridge (Theorem 3.1 in ridge regression)");
+      throw CLI::RequiredError("kdprune theory: name the check to run: kdprune theory ridge (Theorem 3.1 in ridge regression)",
+                               CLI::ExitCodes::RequiredError);
   });
   auto o = std::make_shared<commands::RidgeTableOptions>();
   auto ft = std::make_shared<std::string>("0.3,0.6,1");
