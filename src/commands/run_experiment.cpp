@@ -172,7 +172,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       // What only the registries know, for every stage before any runs: a typo in one stage's
       // override fails now, not hours into a sweep.
       check_registered_names(configs.back(), {.model = st.kind != StageKind::prune, .kd = st.kind == StageKind::student,
-                                              .prune = st.kind == StageKind::prune});
+                                              .prune = st.kind == StageKind::prune, .score = st.kind == StageKind::score});
     } catch (const Error& err) {
       throw Error("stage " + st.name + ": " + err.what());
     }

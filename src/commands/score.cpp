@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 
+#include "kdprune/commands/name_checks.h"
 #include "kdprune/io/atomic_file.h"
 #include "kdprune/io/csv_table.h"
 #include "kdprune/io/file_digest.h"
@@ -162,16 +163,6 @@ std::string scorers_of(scoring::Strategy strategy) {
   return s;
 }
 
-// The scorers whose scores are a function of one model, "a, b or c" (for messages).
-std::string one_model_scorers() {
-  std::vector<std::string> names;
-  for (const auto& sc : scoring::scorer_registry())
-    if (sc.one_model) names.push_back(sc.name);
-  std::string s;
-  for (size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  return s;
-}
-
 // `text` as a YAML scalar for an override's value (a path is taken as written).
 std::string yaml_quoted(const std::string& text) {
   std::string q = "'";
@@ -218,19 +209,6 @@ train::LoadedModel load_scored_model(const Session& s, bool arch_given) {
   return loaded;
 }
 
-// The checks of score.checkpoint that need only the config: one model, no training record.
-void check_checkpoint_use(const ScoreSection& sc, const scoring::Scorer& scorer) {
-  if (!scorer.one_model)
-    throw Error("score.checkpoint: " + sc.method + " is not a function of one model (it needs " +
-                (scorer.strategy == scoring::Strategy::subset_models ? std::string("models trained on subsets of the pool")
-                                                                    : std::string("its model's training run")) +
-                "); a checkpoint can be scored by " + one_model_scorers());
-  if (sc.models != 1)
-    throw Error("score.models: score.checkpoint is one model, so there is nothing to average over; set score.models=1 "
-                "(it is " + std::to_string(sc.models) + "), or score several checkpoints and average the scores.npy files");
-  if (sc.save_models) throw Error("score.save_models: with score.checkpoint the model is that file already; unset one");
-}
-
 }  // namespace
 
 nlohmann::json score(const CommandOptions& options, const std::string& checkpoint) {
@@ -250,7 +228,7 @@ nlohmann::json score(const CommandOptions& options, const std::string& checkpoin
   std::string checkpoint_digest;
   if (from_file) {
     const bool given = arch_given(opts);
-    check_checkpoint_use(first->config.score, scoring::find_scorer(first->config.score.method));
+    check_score_checkpoint(first->config.score);
     if (!first->config.model.init.empty())
       throw Error("model.init: score.checkpoint is the model to score; unset model.init");
     checkpoint_digest = io::file_digest(first->config.score.checkpoint);  // of the bytes about to be read

@@ -165,4 +165,10 @@ TEST(BadInput, RunValidatesEveryStageBeforeRunningAny) {
                         "override 'experiment.alphas=[.nan]': alpha .nan is not a valid kd.alpha (");
   expect_one_line_error(run("run --config " + exp + " experiment.teacher_archs=[resnet8] \'experiment.student={kd.loss: kl}\' --dry-run"),
                         "kd.loss: unknown name 'kl'");
+  // A checkpoint to score in the base, and a pruner that needs its model's training run: refused
+  // before the teacher trains, naming the score stage.
+  expect_one_line_error(run("run --config " + exp + " experiment.teacher_archs=[resnet8] experiment.pruners=[forgetting] " +
+                            "score.checkpoint=" + d.file("model.pt")),
+                        "stage score-forgetting: score.checkpoint: forgetting is not a function of one model");
+  EXPECT_FALSE(fs::exists(d.file("exp/teacher-resnet8"))) << "no stage ran";
 }
