@@ -52,7 +52,9 @@ results' kd_extra/extra column where present, else none for α = 0, else the ter
 folder's name ends with (scripts/table1.sh names them <NAME>-<term>, or <NAME>-<term>-b<beta> for
 a term with its own beta, drawn as "TERM (β = beta)"), else kd.
 Columns named by a dotted config key (an experiment's further axes, experiment.axes, e.g. kd.tau)
-split the figures: one set per value, in <out>/<key>=<value>/.
+split the figures: one set per value, in <out>/<key>=<value>/. A kd.tau axis also draws, in <out>:
+  fig11_tau                 KD student accuracy vs the temperature tau, a panel per f, a line per
+                            teacher architecture (two or more), no KD dashed (the paper's Fig. 11)
 Fig. 2, per score stage of the experiment (each results.csv's folder holds its stages: score-<pruner>/):
   fig2_samples_<pruner>     the --samples highest- and lowest-scoring samples of that stage's scores
                             (default 10 each; 0: none), class name and score under each image, drawn
@@ -75,7 +77,7 @@ from figures import style  # noqa: E402  (sets matplotlib's Agg backend)
 from figures.accuracy_vs_f import fig3  # noqa: E402
 from figures.sweeps import figures_5_to_8  # noqa: E402
 from figures.table1 import table1  # noqa: E402
-from figures import samples  # noqa: E402
+from figures import samples, tau  # noqa: E402
 
 
 def warn_all():
@@ -135,6 +137,7 @@ def main():
     # kd.tau): one set of figures per value, in <out>/<key>=<value>/. A row with the axis empty
     # (a student without KD on a kd.* axis) belongs to every value's figures.
     axes = [c for c in df.columns if "." in c]
+    tau.fig11(df, out)
     if not axes:
         fig3(df, out)
         figures_5_to_8(df, out, args.pruner)

@@ -6,6 +6,7 @@
   table1         Table 1 (KD plus a feature term per row) as a table and as bars
   metrics        reading metrics.jsonl files (plot_curves.py): run directories, epoch and step rows, labels
   curves         the training curves of plot_curves.py (loss and accuracy against the epoch)
+  tau            figure 11 (accuracy vs the KD temperature, a line per teacher, a panel per f)
 save_as: one figure to one file, written through a temporary name (plot_curves, plot_samples, plot_theory)
 """
 import matplotlib

@@ -231,6 +231,46 @@ plot "$tmp/axis.csv" --out "$tmp/axis" > "$tmp/axis.txt" 2>&1 || { cat "$tmp/axi
 for v in 2 6; do [ -f "$tmp/axis/kd.tau=$v/fig3_accuracy_vs_f.png" ] || { ls -R "$tmp/axis"; fail "no figures for kd.tau=$v"; }; done
 grep -q "figures per value of kd.tau" "$tmp/axis.txt" || { cat "$tmp/axis.txt"; fail "the axis split is not said"; }
 
+# Fig. 11: a kd.tau axis crossed with two teachers draws accuracy vs tau, a panel per f, a line per
+# teacher at the mean of its seeds, the no-KD students dashed. The rows are made from one KD row of
+# the CSV with top1 set to a known value per (f, teacher, tau, seed).
+"$py" - "$tmp/results.csv" "$tmp/tau.csv" <<'PY'
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1], keep_default_na=False, dtype=str)
+kd = df[df["alpha"] != "0"].iloc[0]
+base = df[df["alpha"] == "0"].iloc[0]
+rows = []
+for f in ("0.1", "0.3"):
+    for seed in ("0", "1"):
+        r = base.copy(); r["f"], r["seed"], r["pruner"], r["kd.tau"] = f, seed, "random", ""
+        r["top1"] = r["best_top1"] = str(50 + float(f) * 10 + int(seed))  # f 0.1: 51, 52; f 0.3: 53, 54
+        rows.append(r)
+        for arch, bonus in (("resnet8", 3.0), ("resnet20", 1.0)):
+            for tau in ("2", "4", "6"):
+                r = kd.copy(); r["f"], r["seed"], r["pruner"], r["teacher_arch"], r["tau"], r["kd.tau"] = f, seed, "random", arch, tau, tau
+                r["top1"] = r["best_top1"] = str(60 + float(f) * 10 + bonus + int(tau) / 2 + int(seed))
+                rows.append(r)
+pd.DataFrame(rows).to_csv(sys.argv[2], index=False)
+PY
+plot "$tmp/tau.csv" --out "$tmp/tau" --describe --samples 0 > "$tmp/tau.txt" 2>&1 || { cat "$tmp/tau.txt"; fail "a kd.tau axis with two teachers"; }
+"$py" - "$tmp/tau.txt" <<'PY' || fail "fig11_tau"
+import json, sys
+figs = {d["figure"]: d for d in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
+d = figs.get("fig11_tau")
+assert d, "fig11_tau not drawn: " + ", ".join(figs)
+assert [p["title"] for p in d["panels"]] == ["f = 0.1", "f = 0.3"], d["panels"]
+assert d["xlabel"] == "KD temperature τ", d["xlabel"]
+for s in d["series"]:
+    f = float(s["panel"].split("= ")[1]); bonus = 3.0 if "resnet8" in s["label"] else 1.0
+    assert s["x"] == [2.0, 4.0, 6.0], s
+    want = [round(60 + f * 10 + bonus + t / 2 + 0.5, 4) for t in (2, 4, 6)]  # the mean of seeds 0 and 1
+    assert s["y"] == want, (s["label"], s["y"], want)
+assert sorted(s["label"].split(" (")[0] for s in d["series"]) == ["teacher resnet20"] * 2 + ["teacher resnet8"] * 2, d["series"]
+for p in d["panels"]:
+    assert p["references"] == [f"reference:no KD:f={p['title'].split('= ')[1]}"], p
+assert "mean ± std over 2 seeds" in d["title"], d["title"]
+PY
+
 # Bad input: one line naming the file and what was expected.
 echo "a,b" > "$tmp/bad.csv"
 if "$py" "$root/scripts/plot_figures.py" "$tmp/bad.csv" --out "$tmp/fig6" 2> "$tmp/err.txt"; then
