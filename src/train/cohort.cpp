@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <torch/cuda.h>
-
 #include <algorithm>
 #include <new>
 #include <optional>
