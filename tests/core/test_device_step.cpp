@@ -4,23 +4,18 @@
 
 #include <numeric>
 
-#include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/device_sgd.h"
 #include "kdprune/train/epoch_plan.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
+#include "tiny_data.h"
 
 using namespace kdprune;
 
 namespace {
-data::TensorDataset tiny(int64_t train) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {train, 16, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
-}
+data::TensorDataset tiny(int64_t train) { return test::tiny_synthetic(train, 16); }
 
 // Parameters that are all the same random values in two optimizers.
 std::vector<torch::Tensor> params(int64_t seed) {

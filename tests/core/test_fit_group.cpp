@@ -7,22 +7,17 @@
 #include <numeric>
 #include <tuple>
 
-#include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
+#include "tiny_data.h"
 #include "test_files.h"
 
 using namespace kdprune;
 
 namespace {
-data::TensorDataset tiny(int64_t train) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {train, 24, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
-}
+data::TensorDataset tiny(int64_t train) { return test::tiny_synthetic(train, 24); }
 TrainSection recipe() {
   TrainSection t;
   t.epochs = 3, t.batch_size = 16, t.lr = 0.05, t.warmup_epochs = 1, t.schedule = "cosine", t.checkpoint_every = 1;

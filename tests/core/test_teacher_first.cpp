@@ -9,20 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "kdprune/data/dataset_registry.h"
 #include "kdprune/losses/distill_objective.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
+#include "tiny_data.h"
 
 using namespace kdprune;
 
 namespace {
-data::TensorDataset tiny(int64_t train) {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {train, 24, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 1), torch::Device(torch::kCPU));
-}
+data::TensorDataset tiny(int64_t train) { return test::tiny_synthetic(train, 24); }
 TrainSection recipe() {
   TrainSection t;
   t.epochs = 2, t.batch_size = 16, t.lr = 0.05, t.schedule = "cosine", t.checkpoint_every = 0;
