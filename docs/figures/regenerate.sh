@@ -25,5 +25,7 @@ draw fmnist_teacher_fraction_results.csv fig5_teacher_fraction_resnet20 fmnist_t
 draw fmnist_disjoint_full_results.csv fig8_disjoint fmnist_disjoint_full_fig8
 draw fmnist_disjoint_results.csv fig8_disjoint fmnist_disjoint_fig8
 draw fmnist_table1_results.csv table1 fmnist_table1 table1_bars fmnist_table1_bars
+draw fmnist_fig11_tau_results.csv fig11_tau fmnist_fig11_tau
+draw fmnist_fig12_levels_results.csv fig3_accuracy_vs_f fmnist_fig12_levels_fig3
 # Theorem 3.1 (docs/theory.md): the table is `kdprune theory ridge --out docs/figures/theory_ridge.csv`.
 "$py" "$root/scripts/plot_theory.py" "$here/theory_ridge.csv" --out "$here/theory_ridge.png"
