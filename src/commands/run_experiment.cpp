@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <sstream>
-#include <cstdio>
 #include <thread>
 
 #include "kdprune/commands/commands.h"
@@ -25,13 +24,11 @@
 #include "kdprune/pipeline/stage_identity.h"
 #include "kdprune/pipeline/stage_state.h"
 #include "kdprune/pipeline/workers.h"
-#include "kdprune/config/key_roles.h"
-#include "kdprune/util/hash.h"
-#include "kdprune/version.h"
 #include "kdprune/train/progress.h"
 #include "kdprune/train/model_file.h"
 #include "kdprune/util/error.h"
 #include "kdprune/util/logging.h"
+#include "experiment_workers.h"
 #include "session.h"
 
 namespace kdprune::commands {
@@ -83,45 +80,6 @@ void execute(const pipeline::Stage& stage, const std::string& base_path, StageAc
     case StageKind::prune: prune_subset(o, stage.scores_file); break;
     case StageKind::student: distill(o); break;
   }
-}
-
-// --worker: joins the experiment's workers under its lock, held shared by every worker (a plain
-// `kdprune run` holds it alone). The first worker writes the plan's fingerprint (workers.json);
-// one whose plan differs (another config, overrides or kdprune build) is refused, naming both.
-std::shared_ptr<io::RunLock> join_workers(const pipeline::Experiment& e, const std::string& dir, const std::string& fingerprint,
-                                          const pipeline::WorkerSpec& w) {
-  const std::string path = dir + "/workers.json";
-  if (auto lock = io::RunLock::try_acquire(e.root, e.name)) {  // no other process of the experiment: the plan is ours
-    io::write_file_atomic(path, nlohmann::json{{"plan_fingerprint", fingerprint}, {"workers", w.count}}.dump(2) + "\n");
-    lock->share();
-    return lock;
-  }
-  std::shared_ptr<io::RunLock> lock;
-  // Another worker may hold it alone for a moment (writing workers.json); a plain run holds it for good.
-  for (int tries = 0; !(lock = io::RunLock::try_acquire(e.root, e.name, /*shared=*/true)); ++tries) {
-    if (tries == 100)
-      throw Error("run --worker " + std::to_string(w.index) + "/" + std::to_string(w.count) + ": experiment " + dir +
-                  " is held by a kdprune run that is not a worker; wait for it to end");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  std::string theirs = "(none)";
-  try {
-    theirs = nlohmann::json::parse(io::read_file(path)).at("plan_fingerprint").get<std::string>();
-  } catch (const std::exception&) {
-  }
-  if (theirs != fingerprint)
-    throw Error("run --worker " + std::to_string(w.index) + "/" + std::to_string(w.count) + ": this worker's plan (fingerprint " +
-                fingerprint + ") differs from the running workers' (" + theirs + ", " + path +
-                "): another config, override, worker count or kdprune build; start every worker with the same ones");
-  return lock;
-}
-
-// "k of N students finished" over the experiment's student stages.
-std::string students_finished(const std::vector<pipeline::Stage>& stages, const std::string& dir) {
-  size_t n = 0, k = 0;
-  for (const auto& st : stages)
-    if (st.kind == StageKind::student) ++n, k += io::RunDir::is_finished(dir + "/" + st.name);
-  return std::to_string(k) + " of " + std::to_string(n) + " students finished";
 }
 
 // Given teacher files are labelled by their architecture; one whose architecture cannot be told
@@ -177,56 +135,9 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       throw Error("stage " + st.name + ": " + err.what());
     }
   }
-  // --worker: the students dealt in units that train best together (one view, teacher and model:
-  // they share batches and the teacher's forward; only kd.alpha differs), by estimated cost; each
-  // worker runs its students and the stages they read (`mine`).
-  std::vector<pipeline::WorkUnit> units;
-  std::vector<int64_t> unit_of(stages.size(), -1), dealt;
-  std::vector<bool> mine(stages.size(), true);
-  std::string plan_fingerprint;
-  if (as_worker) {
-    std::vector<std::string> keys;
-    for (size_t i = 0; i < stages.size(); ++i) {
-      if (stages[i].kind != StageKind::student) continue;
-      Config k = configs[i];
-      k.run.name.clear();
-      k.kd.alpha = AlphaSpec{};
-      const std::string key = to_yaml(k);
-      auto it = std::find(keys.begin(), keys.end(), key);
-      if (it == keys.end()) keys.push_back(key), units.emplace_back(), it = keys.end() - 1;
-      const auto u = static_cast<size_t>(it - keys.begin());
-      unit_of[i] = static_cast<int64_t>(u);
-      units[u].stages.push_back(i);
-      std::string teacher_arch;
-      if (!configs[i].kd.teacher.empty()) {
-        for (size_t j : stages[i].inputs)
-          if (stages[j].kind == StageKind::teacher) teacher_arch = configs[j].model.arch;
-        for (size_t t = 0; t < e.teacher_models.size() && t < e.teacher_model_archs.size(); ++t)
-          if (e.teacher_models[t] == configs[i].kd.teacher) teacher_arch = e.teacher_model_archs[t];
-        if (teacher_arch.empty()) teacher_arch = configs[i].model.arch;
-      }
-      units[u].cost += pipeline::student_cost(stages[i].fraction, configs[i].train.epochs, configs[i].model.arch, teacher_arch);
-    }
-    dealt = pipeline::deal_units(units, worker.count);
-    for (size_t i = stages.size(); i-- > 0;) {
-      if (stages[i].kind == StageKind::student) mine[i] = dealt[static_cast<size_t>(unit_of[i])] == worker.index;
-      else mine[i] = false;
-    }
-    for (size_t i = stages.size(); i-- > 0;)  // the stages this worker's students read, at any depth
-      if (mine[i])
-        for (size_t j : stages[i].inputs) mine[j] = true;
-    // What every worker must agree on: the stages and their configs (not how each runs: threads,
-    // device), the worker count and the build.
-    std::string text = std::string(KDPRUNE_VERSION) + " " + git_commit() + "\nworkers " + std::to_string(worker.count) + "\n";
-    for (size_t i = 0; i < stages.size(); ++i) {
-      Config c = configs[i];
-      copy_keys(c, Config{}, key_role::run_only);
-      text += stages[i].name + "\n" + to_yaml(c);
-    }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
-    plan_fingerprint = hex;
-  }
+  // --worker: this worker's share of the students and what they read, and the plan every worker
+  // must share (experiment_workers.cpp).
+  const WorkerPlan wp = as_worker ? plan_workers(stages, configs, e, worker) : WorkerPlan{};
   ExperimentReport report;
   std::vector<std::string> fingerprints(stages.size());
   // changed: the stage is not reused as it is; executed: it ran in this process (its outputs are
@@ -285,7 +196,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
       fs::create_directories(e.root, ec);
       fs::create_directories(dir);
       if (as_worker) {
-        experiment_lock = join_workers(e, dir, plan_fingerprint, worker);
+        experiment_lock = join_workers(e, dir, wp.fingerprint, worker);
       } else if (!(experiment_lock = io::RunLock::try_acquire(e.root, e.name)) && fs::exists(dir + "/workers.json")) {
         // Workers hold the experiment: say how far they are, train nothing beside them.
         report.progress = students_finished(stages, dir) + "; workers (kdprune run --worker) still hold " + dir +
@@ -403,10 +314,10 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     const auto state = decide(i);
     plan << pipeline::action_name(state.action) << '\t' << st.name << '\t' << state.reason
          << (state.discards_finished && !rerun_changed ? " [needs --rerun-changed]" : "")
-         << (as_worker && st.kind == StageKind::student ? " [worker " + std::to_string(dealt[static_cast<size_t>(unit_of[i])]) + "]" : "")
-         << (as_worker && st.kind != StageKind::student && !mine[i] ? " [not needed by worker " + std::to_string(worker.index) + "]" : "")
+         << (as_worker && st.kind == StageKind::student ? " [worker " + std::to_string(wp.worker_of(i)) + "]" : "")
+         << (as_worker && st.kind != StageKind::student && !wp.mine[i] ? " [not needed by worker " + std::to_string(worker.index) + "]" : "")
          << "\n\t" << pipeline::command_line(st, base_path) << '\n';
-    if (as_worker && !mine[i]) {  // another worker's student, or a stage only they read
+    if (as_worker && !wp.mine[i]) {  // another worker's student, or a stage only they read
       report.others += st.kind == StageKind::student;
       continue;
     }
@@ -472,23 +383,7 @@ ExperimentReport run_experiment(const CommandOptions& opts, const ExperimentOpti
     return st.kind != StageKind::student || io::RunDir::is_finished(dir + "/" + st.name);
   });
   if (as_worker && x.dry_run) {
-    const auto shares = pipeline::worker_shares(units, dealt, worker.count);
-    double total = 0, largest = 0;
-    for (double v : shares) total += v, largest = std::max(largest, v);
-    size_t students = 0, count = 0;
-    for (size_t u = 0; u < units.size(); ++u)
-      if (dealt[u] == worker.index) ++count, students += units[u].stages.size();
-    char line[160];
-    std::snprintf(line, sizeof line, "worker %lld/%lld: %zu students in %zu units, estimated share %.1f%%; largest/mean %.3f; each worker:",
-                  static_cast<long long>(worker.index), static_cast<long long>(worker.count), students, count,
-                  total > 0 ? 100.0 * shares[static_cast<size_t>(worker.index)] / total : 0.0,
-                  total > 0 ? largest / (total / static_cast<double>(worker.count)) : 1.0);
-    plan << line;
-    for (double v : shares) {
-      std::snprintf(line, sizeof line, " %.1f%%", total > 0 ? 100.0 * v / total : 0.0);
-      plan << line;
-    }
-    plan << " (plan " << plan_fingerprint << ")\n";
+    plan << wp.summary() << '\n';
     report.plan = plan.str();
   }
   if (x.dry_run || x.print_jobs) return report;

@@ -104,6 +104,8 @@ TEST(ScorerRegistry, OneModelScorersRecordNothingDuringTraining) {
       continue;
     }
     EXPECT_EQ(s.make(c).observers.empty(), s.one_model) << s.name;
-    if (s.one_model) EXPECT_FALSE(s.needs_epochs) << s.name;
+    if (s.one_model) {
+      EXPECT_FALSE(s.needs_epochs) << s.name;
+    }
   }
 }
