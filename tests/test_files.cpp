@@ -97,6 +97,18 @@ std::string billion_laughs_yaml() {
   return yaml;
 }
 
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream in(read_bytes(path));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> row;
+    std::istringstream fields(line + ",");
+    for (std::string f; std::getline(fields, f, ',');) row.push_back(f);
+    out.push_back(row);
+  }
+  return out;
+}
+
 std::string metrics_without_timing(const std::string& path) {
   std::istringstream in(read_bytes(path));
   std::string line, out;

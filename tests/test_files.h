@@ -24,6 +24,8 @@ class TempDir {
 void write_bytes(const std::string& path, const std::string& bytes);
 void write_gzip(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
+// A CSV file's rows split at commas (no quoting: the files kdprune writes for tests).
+std::vector<std::vector<std::string>> csv_rows(const std::string& path);
 // A run's metrics.csv without its timing columns (images_per_s, seconds), which differ run to run.
 std::string metrics_without_timing(const std::string& path);
 

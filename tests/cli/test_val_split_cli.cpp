@@ -23,17 +23,6 @@ const std::string kData =
     " data.synthetic.train_size=64 data.synthetic.test_size=32 data.synthetic.channels=1 data.synthetic.height=8"
     " data.synthetic.width=8 data.synthetic.classes=4 run.threads=1";
 json json_file(const std::string& path) { return json::parse(read_bytes(path)); }
-std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
-  std::vector<std::vector<std::string>> out;
-  std::istringstream in(read_bytes(path));
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> row;
-    std::istringstream fields(line + ",");
-    for (std::string f; std::getline(fields, f, ',');) row.push_back(f);
-    out.push_back(row);
-  }
-  return out;
-}
 }  // namespace
 
 TEST(ValSplit, TheBestEpochIsChosenOnValidationAndItsTestTop1IsBestPts) {

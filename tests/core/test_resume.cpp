@@ -3,22 +3,17 @@
 
 #include <numeric>
 
-#include "kdprune/data/dataset_registry.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/precision.h"
 #include "kdprune/train/trainer.h"
 #include "kdprune/util/error.h"
 #include "test_files.h"
+#include "tiny_data.h"
 
 using namespace kdprune;
 
 namespace {
-data::TensorDataset tiny_data() {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {80, 20, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 3), torch::Device(torch::kCPU));
-}
+data::TensorDataset tiny_data() { return test::tiny_synthetic(80, 20, 3); }
 TrainSection recipe() {
   TrainSection t;
   t.epochs = 4;

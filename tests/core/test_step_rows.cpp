@@ -12,12 +12,12 @@
 #include <sstream>
 
 #include "data_parallel_fixtures.h"
-#include "kdprune/data/dataset_registry.h"
 #include "kdprune/io/metrics_log.h"
 #include "kdprune/train/checkpoint.h"
 #include "kdprune/train/lr_schedule.h"
 #include "kdprune/train/trainer.h"
 #include "test_files.h"
+#include "tiny_data.h"
 
 using namespace kdprune;
 using kdprune::test::TempDir;
@@ -25,12 +25,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-data::TensorDataset tiny_data() {
-  DataSection d;
-  d.name = "synthetic";
-  d.synthetic = {80, 20, 1, 8, 8, 4, 0.5};
-  return data::to_tensors(data::load_dataset(d, 3), torch::Device(torch::kCPU));
-}
+data::TensorDataset tiny_data() { return test::tiny_synthetic(80, 20, 3); }
 // 80 samples in batches of 16: 5 full steps per epoch, 20 in all; a warm-up makes the lr per step.
 TrainSection recipe() {
   TrainSection t;

@@ -39,6 +39,19 @@ struct Recorder : train::BatchPrelude {
   }
 };
 
+std::shared_ptr<Recorder> recorder(std::vector<std::string>* log, const std::string& name, int64_t fail_at = -1) {
+  auto r = std::make_shared<Recorder>();
+  r->log = log, r->name = name, r->fail_at = fail_at;
+  return r;
+}
+
+// The training view of every sample, 0..n-1.
+std::vector<int64_t> every(int64_t n) {
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  return idx;
+}
+
 // Cross-entropy that writes "L<name>+" when its prelude ran on this very batch, else "L<name>-".
 train::LossFn logged_loss(std::vector<std::string>* log, const std::string& name, const Recorder* prelude) {
   return [=](const torch::Tensor& x, const models::ModelOutput& out, const torch::Tensor& y, const train::BatchInfo& b) {
@@ -57,8 +70,8 @@ std::vector<train::TrainResult> train_logged(const data::TensorDataset& data, co
                                              const std::vector<Student>& students, std::vector<std::string>& log,
                                              bool device_step, std::vector<models::Model>& nets) {
   std::vector<train::TrainInputs> runs;
-  for (const auto& s : students) {
-    torch::manual_seed(3);
+  for (size_t i = 0; i < students.size(); ++i) {
+    torch::manual_seed(3);  // every student starts from the same weights
     nets.push_back(models::create_model("resnet8", {1, 4, 8}));
   }
   for (size_t i = 0; i < students.size(); ++i)
@@ -71,13 +84,11 @@ std::vector<train::TrainResult> train_logged(const data::TensorDataset& data, co
 
 TEST(TeacherFirst, ThePreludeRunsOnceOnEachBatchBeforeTheStudentsOfItsCohort) {
   const auto data = tiny(40);  // 2 full batches of 16 + 8: 3 steps an epoch
-  std::vector<int64_t> idx(40);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto idx = every(40);
   for (const bool device_step : {false, true}) {
     SCOPED_TRACE(device_step ? "device step" : "host step");
     std::vector<std::string> log;
-    auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
-    a->log = b->log = &log, a->name = "a", b->name = "b";
+    const auto a = recorder(&log, "a"), b = recorder(&log, "b");
     // Cohort seed 1: a1, a2 read prelude a, a0 reads none. Cohort seed 2: b1 reads prelude b.
     const std::vector<Student> students = {{"a0", 1, nullptr}, {"a1", 1, a}, {"b1", 2, b}, {"a2", 1, a}};
     std::vector<models::Model> nets;
@@ -105,14 +116,11 @@ TEST(TeacherFirst, ThePreludeRunsOnceOnEachBatchBeforeTheStudentsOfItsCohort) {
 
 TEST(TeacherFirst, AFailingPreludeStopsItsCohortAndTheOtherCohortTrainsAsAlone) {
   const auto data = tiny(40);
-  std::vector<int64_t> idx(40);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto idx = every(40);
   for (const bool device_step : {false, true}) {
     SCOPED_TRACE(device_step ? "device step" : "host step");
     std::vector<std::string> log;
-    auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>();
-    a->log = b->log = &log, a->name = "a", b->name = "b";
-    a->fail_at = 4;  // epoch 2, its second step
+    const auto a = recorder(&log, "a", /*fail_at=*/4), b = recorder(&log, "b");  // a: epoch 2, its second step
     std::vector<models::Model> nets;
     const auto r = train_logged(data, idx, {{"a1", 1, a}, {"a2", 1, a}, {"b1", 2, b}}, log, device_step, nets);
     for (size_t i = 0; i < 2; ++i)
@@ -121,8 +129,7 @@ TEST(TeacherFirst, AFailingPreludeStopsItsCohortAndTheOtherCohortTrainsAsAlone) 
     EXPECT_EQ(r[2].epoch_train_loss.size(), 2u);
     // b1 alone, as the group trained it.
     std::vector<std::string> alone_log;
-    auto b_alone = std::make_shared<Recorder>();
-    b_alone->log = &alone_log, b_alone->name = "b";
+    const auto b_alone = recorder(&alone_log, "b");
     std::vector<models::Model> alone_nets;
     const auto alone = train_logged(data, idx, {{"b1", 2, b_alone}}, alone_log, device_step, alone_nets);
     auto pa = nets[2]->parameters(), pb = alone_nets[0]->parameters();
@@ -135,8 +142,7 @@ TEST(TeacherFirst, AFailingPreludeStopsItsCohortAndTheOtherCohortTrainsAsAlone) 
 // runs the teacher itself (kdprune distill now always passes the cache), one forward per step.
 TEST(TeacherFirst, AStudentWithTheCacheAsPreludeTrainsAsWithoutIt) {
   const auto data = tiny(40);
-  std::vector<int64_t> idx(40);
-  std::iota(idx.begin(), idx.end(), 0);
+  const auto idx = every(40);
   torch::manual_seed(7);
   auto teacher = models::create_model("resnet8", {1, 4, 8});
   std::vector<models::Model> nets;

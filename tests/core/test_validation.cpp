@@ -14,6 +14,7 @@
 
 using namespace kdprune;
 using kdprune::test::TempDir;
+using kdprune::test::csv_rows;
 
 namespace {
 // Records every sample a run trains on.
@@ -24,17 +25,6 @@ struct Seen : train::TrainObserver {
     for (int64_t k = 0; k < i.size(0); ++k) samples.insert(i[k].item<int64_t>());
   }
 };
-std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
-  std::vector<std::vector<std::string>> out;
-  std::istringstream in(test::read_bytes(path));
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> row;
-    std::istringstream fields(line + ",");
-    for (std::string f; std::getline(fields, f, ',');) row.push_back(f);
-    out.push_back(row);
-  }
-  return out;
-}
 }  // namespace
 
 TEST(Validation, TrainsOnTheRestChoosesByValidationAndTestsTheFinalModel) {
