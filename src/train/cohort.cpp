@@ -66,14 +66,14 @@ Cohort::~Cohort() {
   models_.clear();
 }
 
-std::vector<std::shared_ptr<BatchPrelude>> Cohort::active_preludes() const {
-  std::vector<std::shared_ptr<BatchPrelude>> out;
+void Cohort::update_preludes() {
+  active_preludes_.clear();
   for (auto* m : active_) {
     const size_t i = static_cast<size_t>(
         std::find_if(models_.begin(), models_.end(), [&](const auto& p) { return p.get() == m; }) - models_.begin());
-    if (preludes_[i] && std::find(out.begin(), out.end(), preludes_[i]) == out.end()) out.push_back(preludes_[i]);
+    if (preludes_[i] && std::find(active_preludes_.begin(), active_preludes_.end(), preludes_[i]) == active_preludes_.end())
+      active_preludes_.push_back(preludes_[i]);
   }
-  return out;
 }
 
 int64_t Cohort::first_epoch() const {
@@ -119,6 +119,7 @@ bool Cohort::start_epoch() {
     if (!active_.empty()) break;
   }
   if (active_.empty()) return false;
+  update_preludes();
   epoch_start_ = std::chrono::steady_clock::now();
   plan_ = make_epoch_plan(view_, shape_, aug_, lead_.seed, epoch_);
   for (auto* m : active_) m->begin_epoch(epoch_);
@@ -152,7 +153,7 @@ void Cohort::make_device_step() {
   device_step_.reset();
   device_step_ = std::make_unique<DeviceStep>(
       DeviceStep::Shared{lead_.data.train.images, lead_.data.train.labels, precision_.channels_last, lead_.seed},
-      active_preludes(), std::move(steps), shape_, aug_, normalise_, path_ == StepPath::graph);
+      active_preludes_, std::move(steps), shape_, aug_, normalise_, path_ == StepPath::graph);
   stepping_ = active_;
 }
 
@@ -181,6 +182,7 @@ void Cohort::fail(ModelRun* m, std::exception_ptr error, bool rethrow) {
     failures_[i] = failure_line(m->tag(), "failed");
   }
   active_.erase(std::remove(active_.begin(), active_.end(), m), active_.end());
+  update_preludes();
 }
 
 int64_t Cohort::advance(Progress* progress, bool rethrow) {
@@ -222,7 +224,7 @@ int64_t Cohort::advance(Progress* progress, bool rethrow) {
                                        decoded ? &*decoded : nullptr);
     // What the models' losses share of the batch (a teacher's forward) first; its failure stops them all.
     try {
-      for (const auto& p : active_preludes()) p->run(batch.x);
+      for (const auto& p : active_preludes_) p->run(batch.x);
     } catch (...) {
       const auto error = std::current_exception();
       for (auto* m : std::vector<ModelRun*>(active_)) fail(m, error, rethrow);

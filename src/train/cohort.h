@@ -68,8 +68,8 @@ class Cohort {
   // Records model `m`'s failure (or rethrows it, alone) and takes it out of the epoch.
   void fail(ModelRun* m, std::exception_ptr error, bool rethrow);
   std::pair<int64_t, int64_t> rank_part(int64_t step) const;
-  // The distinct preludes of the active models, in member order.
-  std::vector<std::shared_ptr<BatchPrelude>> active_preludes() const;
+  // Sets active_preludes_ from active_ (called wherever active_ changes).
+  void update_preludes();
   std::future<data::StreamedBatch> decode_ahead(int64_t step);
 
   const TrainInputs lead_;  // a copy: the cohort's data, view and seed
@@ -93,6 +93,7 @@ class Cohort {
   // changes the set, and the step (with its graph) is made again.
   std::unique_ptr<DeviceStep> device_step_;
   std::vector<ModelRun*> active_, stepping_;
+  std::vector<std::shared_ptr<BatchPrelude>> active_preludes_;  // the active models' distinct preludes, in member order
   std::vector<std::exception_ptr> step_errors_;  // per model of stepping_: its step threw (device path)
   EpochPlan plan_;
   torch::Tensor order_cpu_;                  // streamed images: the epoch's order on the host
